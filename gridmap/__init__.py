@@ -1,0 +1,1 @@
+"""gridmap: the Django project (settings, URLs and one app per part of the domain)."""

@@ -1,0 +1,26 @@
+"""An admin geometry widget that works with no internet.
+
+Django's OpenLayers widgets load OpenLayers from a CDN and draw NASA or OSM tiles; ours loads
+the vendored copy from our static files and uses the configured tile source, or none.
+"""
+
+from django.conf import settings
+from django.contrib.gis.forms.widgets import OpenLayersWidget
+
+OL = "vendor/ol-7.2.2"
+
+
+class OfflineMapWidget(OpenLayersWidget):
+    template_name = "gis/offline-openlayers.html"
+
+    class Media:
+        css = {"all": (f"{OL}/ol.css", "gis/css/ol3.css")}
+        js = (f"{OL}/ol.js", "gis/js/OLMapWidget.js")
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        tiles = settings.GRIDMAP.get("TILES") or "none"
+        context["tile_url"] = None if tiles == "none" or tiles.startswith("tianditu:") else tiles
+        lon, lat = settings.GRIDMAP["MAP_CENTER"]
+        context.update(default_lon=lon, default_lat=lat)
+        return context

@@ -1,0 +1,36 @@
+"""Reads of areas: point location and what a user may see."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.gis.geos import Point
+from django.db.models import Q, QuerySet
+
+from gridmap.accounts.models import Role
+from gridmap.accounts.selectors import CITY_WIDE_ROLES, role_of
+from gridmap.geography.models import Community, Grid
+
+
+def grid_for_point(point: Point) -> Grid | None:
+    """The grid holding ``point``; on a shared edge the smallest code wins (as layers.assign)."""
+    # intersects (not contains) so a point on a boundary belongs somewhere; both backends use a
+    # spatial index for it.
+    return Grid.objects.filter(geom__intersects=point).order_by("code").first()
+
+
+def community_for_point(point: Point) -> Community | None:
+    return Community.objects.filter(geom__intersects=point).order_by("code").first()
+
+
+def grids_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Grid]:
+    """Grids ``user`` may see: all for city-wide roles, inspectors and departments (they work
+    across areas), their community's for a community head, their own for a grid leader."""
+    role = role_of(user)
+    grids = Grid.objects.select_related("community", "first_responsible")
+    if role in CITY_WIDE_ROLES or role in {Role.INSPECTOR, Role.DEPARTMENT}:
+        return grids
+    if role == Role.COMMUNITY_HEAD:
+        return grids.filter(community_id=user.profile.community_id)
+    if role == Role.GRID_LEADER:
+        return grids.filter(Q(first_responsible=user) | Q(direct_responsible=user)).distinct()
+    return grids.none()

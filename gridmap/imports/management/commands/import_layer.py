@@ -1,0 +1,68 @@
+"""Import a vector file into grids, buildings, facilities, problems, streets or regions.
+
+Dry run unless --commit; a commit writes every accepted row in one transaction or nothing.
+"""
+
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from gridmap.imports.core import ImportRefused, ImportReport, import_frames
+from gridmap.imports.targets import TARGETS
+from layers.io import read_layer
+from layers.validate import GeometryInputError
+
+
+class Command(BaseCommand):
+    help = "Import GeoPackage, Shapefile (also zipped), GeoJSON or CSV (lon/lat) in any CRS; dry run by default."
+
+    def add_arguments(self, parser):
+        parser.add_argument("target", choices=sorted(TARGETS))
+        parser.add_argument("path")
+        parser.add_argument("--layer", help="layer name in a GeoPackage with several layers")
+        parser.add_argument("--kind", help="facility kind code for every row (facilities)")
+        parser.add_argument("--srid", type=int, help="EPSG code when the file declares no CRS")
+        parser.add_argument("--encoding", help="attribute encoding, e.g. GBK for a shapefile without .cpg")
+        parser.add_argument("--key", help="column holding a stable id (default: id, fid, osm_id, 编号 …)")
+        parser.add_argument("--source", help="label prefixed to keys (default: the file name)")
+        parser.add_argument("--lon-col", help="CSV longitude column")
+        parser.add_argument("--lat-col", help="CSV latitude column")
+        parser.add_argument("--strict", action="store_true", help="write nothing if any row is rejected")
+        parser.add_argument("--commit", action="store_true", help="write to the database (default: dry run)")
+
+    def handle(self, *args, **opts):
+        path = Path(opts["path"])
+        if not path.exists():
+            raise CommandError(f"no such file: {path}")
+        if opts["srid"] is not None and not 1024 <= opts["srid"] <= 999_999:
+            raise CommandError("--srid must be an EPSG code such as 4490, 4549 or 3857")
+        target = TARGETS[opts["target"]]
+        try:
+            result = read_layer(
+                path,
+                layer=opts["layer"],
+                srid=opts["srid"],
+                encoding=opts["encoding"],
+                geometry_types=set(target.geom_types),
+                lon_col=opts["lon_col"],
+                lat_col=opts["lat_col"],
+            )
+        except (GeometryInputError, ValueError, OSError) as exc:
+            raise CommandError(str(exc)) from None
+        source = opts["source"] if opts["source"] is not None else path.stem
+        kind = opts["kind"] or opts["target"]
+        options = {"kind": opts["kind"]} if opts["kind"] else {}
+        report = ImportReport()
+        for row, reason in result.rejected:
+            report.counts[kind]["read"] += 1
+            report.reject(kind, row, reason)
+        self.stdout.write(f"read {path.name} (layer {result.layer}, CRS {result.source_crs})")
+        try:
+            import_frames(
+                opts["target"], {kind: result.frame}, source=source, commit=opts["commit"],
+                strict=opts["strict"], key_column=opts["key"], options=options, report=report,
+            )
+        except ImportRefused as exc:
+            raise CommandError(str(exc)) from None
+        finally:
+            self.stdout.write("\n".join(report.lines()))

@@ -1,0 +1,22 @@
+"""Load the synthetic demo town and its demo users (idempotent)."""
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from gridmap.imports.demo import demo_load
+
+
+class Command(BaseCommand):
+    help = "Load fixtures/demo_town (synthetic) and create a demo user for each role."
+
+    def handle(self, *args, **opts):
+        report, entries = demo_load()
+        self.stdout.write("\n".join(report.lines()))
+        password = settings.GRIDMAP["DEMO_PASSWORD"]
+        self.stdout.write(f"\nDemo logins (password for all: {password}):")
+        seen = set()
+        for entry in entries:
+            if entry["role"] in seen and entry["role"] not in {"admin", "planner"}:
+                continue
+            seen.add(entry["role"])
+            self.stdout.write(f"  {entry['role']:<15} {entry['username']:<14} {entry.get('display_name', '')}")

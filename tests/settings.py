@@ -1,0 +1,11 @@
+"""Settings for the test suite: the project's settings with a fixed key and media in a temp dir."""
+
+import os
+import tempfile
+
+os.environ.setdefault("SECRET_KEY", "tests-only-not-secret")
+os.environ.setdefault("GRIDMAP_MEDIA_ROOT", tempfile.mkdtemp(prefix="gridmap-media-"))
+
+from gridmap.settings import *  # noqa: E402,F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
