@@ -11,7 +11,8 @@ die() { printf '\033[1;31m[gridmap] %s\033[0m\n' "$*" >&2; exit 1; }
 
 # Debian packages: runtime (GDAL, GEOS, PROJ, SpatiaLite, a Python with venv) and, for tests,
 # a browser with CJK fonts. PostgreSQL is handled by ensure_postgis.
-RUNTIME_PKGS=(gdal-bin libsqlite3-mod-spatialite python3 python3-venv ca-certificates)
+# libgdal-dev, g++ and python3-dev build pyogrio against Debian's GDAL (see requirements.txt).
+RUNTIME_PKGS=(gdal-bin libgdal-dev libsqlite3-mod-spatialite python3 python3-venv python3-dev g++ ca-certificates)
 TEST_PKGS=(chromium fonts-wqy-microhei)
 
 missing_pkgs() {
@@ -86,6 +87,16 @@ builds such as pyenv's cannot): install Debian's with 'apt-get install python3 p
     "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$ROOT/$req" \
       || die "pip install -r $req failed (is PyPI reachable?)"
     echo "$want" > "$stamp"
+  fi
+  # pyogrio must use the system GDAL (one GDAL and one SQLite per process); rebuild if a wheel
+  # with its own GDAL got in.
+  local have sys_gdal
+  have=$("$VENV/bin/python" -c "import pyogrio; print(pyogrio.__gdal_version_string__)")
+  sys_gdal=$(gdal-config --version)
+  if [ "$have" != "$sys_gdal" ]; then
+    say "rebuilding pyogrio against the system GDAL $sys_gdal (it had GDAL $have)"
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check --force-reinstall --no-deps \
+      --no-binary pyogrio "$(grep -E '^pyogrio==' "$ROOT/requirements.txt")" || die "building pyogrio failed"
   fi
 }
 
