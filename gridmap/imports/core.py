@@ -212,7 +212,7 @@ def _save(model: type, rows: list[Planned], existing: dict[str, int], key_field:
     objects, updates, directs = [], [], []
     for p in rows:
         direct = p.fields.pop("_direct", None)
-        obj = model(**{key_field: p.key}, **p.fields, geom=geos_from_shapely(p.geom, multi=multi))
+        obj = model(**{**p.fields, key_field: p.key}, geom=geos_from_shapely(p.geom, multi=multi))
         if p.key in existing:
             obj.pk = existing[p.key]
             updates.append(obj)
