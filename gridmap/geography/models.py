@@ -89,6 +89,15 @@ class Grid(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.code})"
 
+    @property
+    def leader_name(self) -> str:
+        """The first responsible person's display name ("" when the grid has none)."""
+        user = self.first_responsible
+        if user is None:
+            return ""
+        profile = getattr(user, "profile", None)
+        return (profile.display_name if profile else "") or user.get_username()
+
 
 class Building(models.Model):
     class Use(models.TextChoices):

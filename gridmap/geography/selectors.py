@@ -26,7 +26,7 @@ def grids_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Grid]:
     """Grids ``user`` may see: all for city-wide roles, inspectors and departments (they work
     across areas), their community's for a community head, their own for a grid leader."""
     role = role_of(user)
-    grids = Grid.objects.select_related("community", "first_responsible")
+    grids = Grid.objects.select_related("community", "first_responsible__profile")
     if role in CITY_WIDE_ROLES or role in {Role.INSPECTOR, Role.DEPARTMENT}:
         return grids
     if role == Role.COMMUNITY_HEAD:

@@ -1,0 +1,79 @@
+"""Pages: login, the grids a user may see, a grid's map — scoped, and with nothing from a CDN."""
+
+import re
+
+import pytest
+from django.contrib.gis.geos import Point
+from django.urls import reverse
+
+from gridmap.accounts.models import Role
+from gridmap.facilities.models import Facility, FacilityKind
+from gridmap.geography.models import Building
+from gridmap.problems.models import EventCategory, Problem
+from tests.factories import LAT0, LON0, box, grid, region_tree, user
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def town():
+    c1, c2 = region_tree(n=2)
+    leader = user("leader", Role.GRID_LEADER)
+    other_leader = user("other", Role.GRID_LEADER)
+    g1 = grid(c1, 1, (LON0, LAT0, LON0 + 0.002, LAT0 + 0.002), leader=leader)
+    g2 = grid(c1, 2, (LON0 + 0.002, LAT0, LON0 + 0.004, LAT0 + 0.002), leader=other_leader)
+    g3 = grid(c2, 1, (LON0 + 0.004, LAT0, LON0 + 0.006, LAT0 + 0.002))
+    Building.objects.create(geom=box(LON0 + 0.0005, LAT0 + 0.0005, LON0 + 0.0006, LAT0 + 0.0006), grid=g1,
+                            address="<script>alert(1)</script>")
+    Facility.objects.create(kind=FacilityKind.objects.get(code="hydrant"), geom=Point(LON0 + 0.001, LAT0 + 0.001))
+    Problem.objects.create(geom=Point(LON0 + 0.001, LAT0 + 0.0012), grid=g1, community=c1,
+                           category=EventCategory.objects.get(code="0201"), description="<img src=x onerror=alert(1)>")
+    return {"c1": c1, "c2": c2, "g1": g1, "g2": g2, "g3": g3, "leader": leader}
+
+
+def test_pages_need_a_login(client, town):
+    for name, args in [("grid-list", []), ("grid-detail", [town["g1"].code]), ("grid-map", [town["g1"].code])]:
+        response = client.get(reverse(name, args=args))
+        assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+@pytest.mark.parametrize(
+    "role,extra,visible",
+    [
+        (Role.ADMIN, {}, {"g1", "g2", "g3"}),
+        (Role.PLANNER, {}, {"g1", "g2", "g3"}),
+        (Role.COMMUNITY_HEAD, {"community": "c2"}, {"g3"}),
+        (Role.REPORTER, {}, set()),
+    ],
+)
+def test_the_grid_list_is_scoped_by_role(client, town, role, extra, visible):
+    profile = {k: town[v] for k, v in extra.items()}
+    client.force_login(user(f"u-{role}", role, **profile))
+    html = client.get(reverse("grid-list")).content.decode()
+    shown = {k for k in ("g1", "g2", "g3") if town[k].code in html}
+    assert shown == visible
+
+
+def test_a_grid_leader_sees_their_grid_and_not_another(client, town):
+    client.force_login(town["leader"])
+    html = client.get(reverse("grid-list")).content.decode()
+    assert town["g1"].code in html and town["g2"].code not in html
+    assert client.get(reverse("grid-detail", args=[town["g1"].code])).status_code == 200
+    for name in ("grid-detail", "grid-map"):
+        assert client.get(reverse(name, args=[town["g2"].code])).status_code == 404
+        assert client.get(reverse(name, args=["nonexistent"])).status_code == 404
+
+
+def test_the_map_document_uses_only_local_assets_and_carries_text_as_data(client, town):
+    client.force_login(town["leader"])
+    html = client.get(reverse("grid-map", args=[town["g1"].code])).content.decode()
+    refs = re.findall(r"""(?:src|href)\s*=\s*["']([^"']+)""", html)
+    assert refs and all(r.startswith("/static/") for r in refs), refs
+    assert "<img src=x onerror" not in html and "<script>alert(1)" not in html
+
+
+def test_login_page_and_language_switch(client, town):
+    page = client.get(reverse("login"))
+    assert page.status_code == 200 and "登录" in page.content.decode()
+    client.post(reverse("set_language"), {"language": "en", "next": "/login/"})
+    assert "Log in" in client.get(reverse("login")).content.decode()
