@@ -14,6 +14,7 @@ DEFAULT_KINDS: list[tuple[str, str, str, str, str, str, float | None, float | No
     ("tactile_paving", "盲道", "tactile paving", "0202", "LineString", "#ffbf00", None, None),
     ("accessible_entrance", "无障碍出入口", "barrier-free entrance", "0203", "Point", "#1f77b4", None, None),
     ("car_park", "停车场", "car park", "0204", "Polygon", "#7f7f7f", None, None),
+    ("car_park_point", "停车场（点位）", "car park (point only)", "0206", "Point", "#7f7f7f", None, None),
     ("bicycle_parking", "非机动车停放点", "bicycle parking", "0205", "Point", "#8c564b", None, None),
     ("litter_bin", "果皮箱", "litter bin", "0301", "Point", "#2ca02c", None, 100),
     ("refuse_point", "垃圾收集点", "refuse collection point", "0302", "Point", "#006400", 70, None),

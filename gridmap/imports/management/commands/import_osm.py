@@ -7,6 +7,7 @@ Dry run unless --commit; a commit writes everything in one transaction or nothin
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from pyrosm.exceptions import PBFException
 from django.db import transaction
 
 from gridmap.imports.core import ImportRefused, ImportReport, import_frames
@@ -29,7 +30,7 @@ class Command(BaseCommand):
             raise CommandError(f"no such file: {path}")
         try:
             result = read_osm(path)
-        except (ValueError, OSError, RuntimeError) as exc:
+        except (ValueError, OSError, RuntimeError, PBFException) as exc:
             raise CommandError(f"cannot read {path.name}: {exc}") from None
         report = ImportReport()
         for kind, row, reason in _rejections(result.rejected):
