@@ -11,7 +11,7 @@ from gridmap.geography.models import Grid
 from gridmap.problems.models import EventCategory, Problem
 from gridmap.problems.services import problem_create
 from layers.assign import assign_areas
-from tests.factories import LON0, LAT0, grid, region_tree
+from tests.factories import LAT0, LON0, grid, region_tree
 
 pytestmark = pytest.mark.django_db
 

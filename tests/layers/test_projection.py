@@ -18,7 +18,9 @@ def test_gk3_codes_are_the_cgcs2000_cm_zones(epsg: int) -> None:
     cm = 75 + 3 * (epsg - 4534)
     assert crs.name == f"CGCS2000 / 3-degree Gauss-Kruger CM {cm}E"
     assert crs.is_projected and crs.axis_info[0].unit_name == "metre"
-    params = {p.name: p.value for p in crs.coordinate_operation.params}
+    operation = crs.coordinate_operation
+    assert operation is not None
+    params = {p.name: p.value for p in operation.params}
     assert params["Longitude of natural origin"] == cm
     assert params["False easting"] == 500_000
     assert gk3_epsg_for(cm) == epsg

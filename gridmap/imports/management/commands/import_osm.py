@@ -7,8 +7,8 @@ Dry run unless --commit; a commit writes everything in one transaction or nothin
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
-from pyrosm.exceptions import PBFException
 from django.db import transaction
+from pyrosm.exceptions import PBFException
 
 from gridmap.imports.core import ImportRefused, ImportReport, import_frames
 from gridmap.imports.targets import Lookups
