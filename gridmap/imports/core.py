@@ -18,6 +18,7 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 from django.conf import settings
+from django.contrib.gis.db.models.functions import AsWKB
 from django.db import transaction
 
 from gridmap.core.gdf import to_gdf
@@ -47,7 +48,7 @@ class ImportReport:
         for kind, c in sorted(self.counts.items()):
             out.append(
                 f"  {kind}: read {c['read']}, create {c['created']}, update {c['updated']}, "
-                f"rejected {c['rejected']}"
+                f"unchanged {c['unchanged']}, rejected {c['rejected']}"
             )
         out += [f"  rejected {kind} row {row}: {reason}" for kind, row, reason in self.rejected]
         return out
@@ -183,17 +184,57 @@ def write(target: Target, planned: list[Planned], report: ImportReport, *, commi
     for p in planned:
         by_model[p.model].append(p)
     models = [m for m in REGION_ORDER if m in by_model] if target.name == "regions" else list(by_model)
+    multi = target.name in {"regions", "grids", "buildings"}
     for model in models:
         rows = by_model[model]
         key_field = "code" if target.key_field == "code" else "source_key"
         existing = dict(
             model.objects.filter(**{f"{key_field}__in": [p.key for p in rows]}).values_list(key_field, "pk")
         )
+        _resolve_parents(model, rows)
+        same = unchanged_keys(model, [p for p in rows if p.key in existing], key_field, multi=multi)
         for p in rows:
-            report.counts[p.kind]["updated" if p.key in existing else "created"] += 1
+            state = "unchanged" if p.key in same else "updated" if p.key in existing else "created"
+            report.counts[p.kind][state] += 1
         if commit:
-            _resolve_parents(model, rows)
-            _save(model, rows, existing, key_field, multi=target.name in {"regions", "grids", "buildings"})
+            _save(model, [p for p in rows if p.key not in same], existing, key_field, multi=multi)
+
+
+def _comparable(value: Any) -> Any:
+    return round(value, 6) if isinstance(value, float) else value
+
+
+def unchanged_keys(model: type, rows: list[Planned], key_field: str, *, multi: bool) -> set[str]:
+    """Keys of stored rows whose attributes, geometry and responsible people equal the plan's,
+    so a re-import rewrites only what changed."""
+    if not rows:
+        return set()
+    fields = [f for f in rows[0].fields if not f.startswith("_") and f != key_field]
+    stored = {
+        r[key_field]: r
+        for r in model.objects.filter(**{f"{key_field}__in": [p.key for p in rows]})
+        .annotate(_wkb=AsWKB("geom"))
+        .values(key_field, "pk", "_wkb", *fields)
+    }
+    direct: dict[int, set[int]] = defaultdict(set)
+    if "_direct" in rows[0].fields:
+        through = model.direct_responsible.through
+        for grid_id, user_id in through.objects.filter(grid_id__in=[r["pk"] for r in stored.values()]).values_list(
+            "grid_id", "user_id"
+        ):
+            direct[grid_id].add(user_id)
+    same = set()
+    for p in rows:
+        old = stored.get(p.key)
+        if old is None or any(_comparable(old[f]) != _comparable(p.fields[f]) for f in fields):
+            continue
+        if "_direct" in p.fields and direct[old["pk"]] != {u for u in p.fields["_direct"] if u}:
+            continue
+        new_geom = shapely.MultiPolygon([p.geom]) if multi and p.geom.geom_type == "Polygon" else p.geom
+        old_geom = shapely.force_2d(shapely.from_wkb(bytes(old["_wkb"])))
+        if shapely.equals_exact(old_geom, new_geom, tolerance=1e-9):
+            same.add(p.key)
+    return same
 
 
 def _resolve_parents(model: type, rows: list[Planned]) -> None:
@@ -209,6 +250,8 @@ def _resolve_parents(model: type, rows: list[Planned]) -> None:
 
 
 def _save(model: type, rows: list[Planned], existing: dict[str, int], key_field: str, *, multi: bool) -> None:
+    if not rows:
+        return
     objects, updates, directs = [], [], []
     for p in rows:
         direct = p.fields.pop("_direct", None)

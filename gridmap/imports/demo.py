@@ -8,6 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 from django.db import transaction
 
 from gridmap.accounts.models import Department, Profile, Role
@@ -25,10 +26,11 @@ def users_load(path: Path, password: str) -> list[dict[str, Any]]:
     """Create or update the demo users, their profiles and departments; returns the entries."""
     entries = json.loads(path.read_text(encoding="utf-8"))
     user_model = get_user_model()
+    hashed = make_password(password)  # one key derivation for all demo users, not one each
     for entry in entries:
         user, created = user_model.objects.get_or_create(username=entry["username"])
-        if created or not user.check_password(password):
-            user.set_password(password)
+        if created:
+            user.password = hashed
         user.is_staff = user.is_superuser = entry["role"] == Role.ADMIN
         user.first_name = entry.get("display_name", "")[:150]
         user.save()

@@ -77,7 +77,13 @@ def test_reimport_updates_instead_of_duplicating(tmp_path, regions):
     path = gbk_grid_shapefile(tmp_path)
     run("import_layer", "grids", str(path), "--commit")
     out = run("import_layer", "grids", str(path), "--commit")
-    assert "create 0, update 2" in out and Grid.objects.count() == 2
+    assert "create 0, update 0, unchanged 2" in out and Grid.objects.count() == 2
+    frame = gpd.read_file(path, encoding="GBK")
+    frame.loc[0, "mc"] = "改名网格"
+    frame.to_file(path, driver="ESRI Shapefile", encoding="GBK")
+    out = run("import_layer", "grids", str(path), "--encoding", "GBK", "--commit")
+    assert "create 0, update 1, unchanged 1" in out
+    assert Grid.objects.get(code="320581107001001").name == "改名网格" and Grid.objects.count() == 2
 
 
 def test_buildings_from_a_web_mercator_geopackage_get_their_grid(tmp_path, regions):
