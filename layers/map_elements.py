@@ -310,7 +310,7 @@ class Legend(MacroElement):
         """
         {% macro script(this, kwargs) %}
         (function () {
-            var legend = L.control({position: 'bottomright'});
+            var legend = L.control({position: 'bottomleft'});
             legend.onAdd = function () {
                 var div = L.DomUtil.create('div', 'gridmap-legend');
                 div.innerHTML = {{ this.html|tojson }};

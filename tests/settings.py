@@ -9,3 +9,6 @@ os.environ.setdefault("GRIDMAP_MEDIA_ROOT", tempfile.mkdtemp(prefix="gridmap-med
 from gridmap.settings import *  # noqa: E402,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Static files come from the app folders through the finders (no collectstatic in tests).
+STATIC_ROOT = tempfile.mkdtemp(prefix="gridmap-static-")
+WHITENOISE_USE_FINDERS = True

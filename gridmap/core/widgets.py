@@ -14,6 +14,7 @@ class OfflineMapWidget(OpenLayersWidget):
     template_name = "gis/offline-openlayers.html"
 
     class Media:
+        extend = False  # replace, not add to, the parent's CDN links
         css = {"all": (f"{OL}/ol.css", "gis/css/ol3.css")}
         js = (f"{OL}/ol.js", "gis/js/OLMapWidget.js")
 

@@ -22,3 +22,21 @@ DEFAULT_KINDS: list[tuple[str, str, str, str, str, str, float | None, float | No
     ("toilet", "公共厕所", "public toilet", "0304", "Point", "#9467bd", 300, None),
     ("notice_board", "宣传栏", "notice board", "0601", "Point", "#aec7e8", None, None),
 ]
+
+
+def seed_kinds(kind_model) -> None:
+    """Create or update the default kinds (used by the data migration, with its historical model)."""
+    for code, name, name_en, class_code, geom, color, radius, spacing in DEFAULT_KINDS:
+        kind_model.objects.update_or_create(
+            code=code,
+            defaults={
+                "name": name,
+                "name_en": name_en,
+                "class_code": class_code,
+                "component_class": class_code[:2],
+                "geom_type": geom,
+                "color": color,
+                "service_radius_m": radius,
+                "max_spacing_m": spacing,
+            },
+        )

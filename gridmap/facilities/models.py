@@ -56,7 +56,9 @@ class Facility(models.Model):
         BLOCKED = "blocked", _("blocked")
         MISSING = "missing", _("missing")
 
-    kind = models.ForeignKey(FacilityKind, on_delete=models.PROTECT, related_name="facilities")
+    kind = models.ForeignKey(
+        FacilityKind, on_delete=models.PROTECT, related_name="facilities", verbose_name=_("facility kind")
+    )
     source_key = models.CharField(_("source key"), max_length=120, unique=True, null=True, blank=True)
     geom = models.GeometryField(_("geometry"), srid=4326)
     name = models.CharField(_("name"), max_length=200, blank=True)
@@ -66,7 +68,12 @@ class Facility(models.Model):
     accessible_spaces = models.PositiveIntegerField(_("accessible spaces"), null=True, blank=True)
     attrs = models.JSONField(_("other attributes"), default=dict, blank=True)
     grid = models.ForeignKey(
-        "geography.Grid", null=True, blank=True, on_delete=models.SET_NULL, related_name="facilities"
+        "geography.Grid",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="facilities",
+        verbose_name=_("grid"),
     )
 
     class Meta:

@@ -40,7 +40,9 @@ class Subdistrict(Region):
     """街道/镇: the district's code plus 3 digits."""
 
     code = models.CharField(_("code"), max_length=9, unique=True, validators=[digits])
-    district = models.ForeignKey(District, on_delete=models.PROTECT, related_name="subdistricts")
+    district = models.ForeignKey(
+        District, on_delete=models.PROTECT, related_name="subdistricts", verbose_name=_("district")
+    )
 
     class Meta(Region.Meta):
         verbose_name = _("street / town")
@@ -51,7 +53,9 @@ class Community(Region):
     """社区/村: the street's code plus 3 digits. Its head is escalated to when grids fall behind."""
 
     code = models.CharField(_("code"), max_length=12, unique=True, validators=[digits])
-    subdistrict = models.ForeignKey(Subdistrict, on_delete=models.PROTECT, related_name="communities")
+    subdistrict = models.ForeignKey(
+        Subdistrict, on_delete=models.PROTECT, related_name="communities", verbose_name=_("street / town")
+    )
 
     class Meta(Region.Meta):
         verbose_name = _("community")
@@ -63,7 +67,9 @@ class Grid(models.Model):
 
     code = models.CharField(_("code"), max_length=15, unique=True, validators=[digits])
     name = models.CharField(_("name"), max_length=100)
-    community = models.ForeignKey(Community, on_delete=models.PROTECT, related_name="grids")
+    community = models.ForeignKey(
+        Community, on_delete=models.PROTECT, related_name="grids", verbose_name=_("community")
+    )
     geom = models.MultiPolygonField(_("boundary"), srid=4326)
     first_responsible = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -115,9 +121,21 @@ class Building(models.Model):
     households = models.PositiveIntegerField(_("households"), default=0)
     population = models.PositiveIntegerField(_("population"), default=0)
     # Assigned from the footprint's representative point when saved through the services.
-    grid = models.ForeignKey(Grid, null=True, blank=True, on_delete=models.SET_NULL, related_name="buildings")
+    grid = models.ForeignKey(
+        Grid,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="buildings",
+        verbose_name=_("grid"),
+    )
     community = models.ForeignKey(
-        Community, null=True, blank=True, on_delete=models.SET_NULL, related_name="buildings"
+        Community,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="buildings",
+        verbose_name=_("community"),
     )
 
     class Meta:

@@ -24,3 +24,18 @@ DEFAULT_CATEGORIES: list[tuple[str, str, str, str | None]] = [
     ("0602", "消火栓损坏", "damaged fire hydrant", "hydrant"),
     ("0603", "灭火器缺失", "missing fire extinguisher", "extinguisher"),
 ]
+
+
+def seed_categories(category_model, kind_model) -> None:
+    """Create or update the default categories (used by the data migration)."""
+    kinds = {k.code: k for k in kind_model.objects.all()}
+    for code, name, name_en, kind in DEFAULT_CATEGORIES:
+        category_model.objects.update_or_create(
+            code=code,
+            defaults={
+                "name": name,
+                "name_en": name_en,
+                "event_class": code[:2],
+                "facility_kind": kinds.get(kind) if kind else None,
+            },
+        )

@@ -65,22 +65,44 @@ class Problem(models.Model):
     uuid = models.UUIDField(_("client id"), default=uuid.uuid4, unique=True, editable=False)
     source_key = models.CharField(_("source key"), max_length=120, unique=True, null=True, blank=True)
     geom = models.PointField(_("location"), srid=4326)
-    category = models.ForeignKey(EventCategory, on_delete=models.PROTECT, related_name="problems")
+    category = models.ForeignKey(
+        EventCategory, on_delete=models.PROTECT, related_name="problems", verbose_name=_("event category")
+    )
     description = models.TextField(_("description"), blank=True, max_length=4000)
     reporter = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="reports"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="reports",
+        verbose_name=_("reporter"),
     )
     reported_at = models.DateTimeField(_("reported at"), default=timezone.now)
     status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.REPORTED)
     grid = models.ForeignKey(
-        "geography.Grid", null=True, blank=True, on_delete=models.SET_NULL, related_name="problems"
+        "geography.Grid",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="problems",
+        verbose_name=_("grid"),
     )
     # Set whenever the problem lies in a community; with no grid this is 属地兜底 (fallback).
     community = models.ForeignKey(
-        "geography.Community", null=True, blank=True, on_delete=models.SET_NULL, related_name="problems"
+        "geography.Community",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="problems",
+        verbose_name=_("community"),
     )
     facility = models.ForeignKey(
-        "facilities.Facility", null=True, blank=True, on_delete=models.SET_NULL, related_name="problems"
+        "facilities.Facility",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="problems",
+        verbose_name=_("facility"),
     )
 
     class Meta:
@@ -120,7 +142,9 @@ class ProblemPhoto(models.Model):
     stage = models.CharField(_("stage"), max_length=6, choices=Stage.choices, default=Stage.BEFORE)
     taken_at = models.DateTimeField(_("taken at"), null=True, blank=True)
     geom = models.PointField(_("taken where"), srid=4326, null=True, blank=True)
-    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
 
     class Meta:
         verbose_name = _("photo")

@@ -15,11 +15,11 @@ from tests.factories import LAT0, LON0, box, grid, region_tree, user
 # synchronous and safe here (Django's documented switch for this case).
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def town():
+def town(catalogues):
     (community,) = region_tree()
     leader = user("leader", Role.GRID_LEADER)
     mine = grid(community, 1, (LON0, LAT0, LON0 + 0.002, LAT0 + 0.002), leader=leader)

@@ -1,22 +1,10 @@
 from django.db import migrations
 
-from gridmap.problems.catalogue import DEFAULT_CATEGORIES
+from gridmap.problems.catalogue import seed_categories
 
 
 def seed(apps, schema_editor):
-    EventCategory = apps.get_model("problems", "EventCategory")
-    FacilityKind = apps.get_model("facilities", "FacilityKind")
-    kinds = {k.code: k for k in FacilityKind.objects.all()}
-    for code, name, name_en, kind in DEFAULT_CATEGORIES:
-        EventCategory.objects.update_or_create(
-            code=code,
-            defaults={
-                "name": name,
-                "name_en": name_en,
-                "event_class": code[:2],
-                "facility_kind": kinds.get(kind) if kind else None,
-            },
-        )
+    seed_categories(apps.get_model("problems", "EventCategory"), apps.get_model("facilities", "FacilityKind"))
 
 
 class Migration(migrations.Migration):
