@@ -18,12 +18,16 @@ def box(x0: float, y0: float, x1: float, y1: float) -> MultiPolygon:
 def region_tree(community_box=(LON0, LAT0, LON0 + 0.004, LAT0 + 0.002), n=1) -> list[Community]:
     """A district, a street/town and ``n`` side-by-side communities (each 0.004° × 0.002°)."""
     district, _ = District.objects.get_or_create(code="320581", defaults={"name": "测试市"})
-    sub, _ = Subdistrict.objects.get_or_create(code="320581107", defaults={"name": "测试镇", "district": district})
+    sub, _ = Subdistrict.objects.get_or_create(
+        code="320581107", defaults={"name": "测试镇", "district": district}
+    )
     x0, y0, x1, y1 = community_box
     width = x1 - x0
     return [
         Community.objects.create(
-            code=f"320581107{i + 1:03d}", name=f"社区{i + 1}", subdistrict=sub,
+            code=f"320581107{i + 1:03d}",
+            name=f"社区{i + 1}",
+            subdistrict=sub,
             geom=box(x0 + i * width, y0, x1 + i * width, y1),
         )
         for i in range(n)
@@ -32,8 +36,11 @@ def region_tree(community_box=(LON0, LAT0, LON0 + 0.004, LAT0 + 0.002), n=1) -> 
 
 def grid(community: Community, seq: int, bounds: tuple[float, float, float, float], leader=None) -> Grid:
     return Grid.objects.create(
-        code=f"{community.code}{seq:03d}", name=f"第{seq}网格", community=community,
-        geom=box(*bounds), first_responsible=leader,
+        code=f"{community.code}{seq:03d}",
+        name=f"第{seq}网格",
+        community=community,
+        geom=box(*bounds),
+        first_responsible=leader,
     )
 
 

@@ -156,8 +156,11 @@ def derive_places(target: Target, planned: list[Planned]) -> None:
         p.fields["grid_id"] = int(by_code.at[gcode, "id"]) if gcode else None
         if target.name in {"buildings", "problems"}:
             ccode = comm_codes.iloc[i]
-            community = by_code.at[gcode, "community_id"] if gcode else (
-                communities.at[ccode, "id"] if ccode else None)
+            community = (
+                by_code.at[gcode, "community_id"]
+                if gcode
+                else (communities.at[ccode, "id"] if ccode else None)
+            )
             p.fields["community_id"] = int(community) if community is not None else None
     if target.name == "problems":
         _link_facilities(planned, points)
@@ -219,9 +222,9 @@ def unchanged_keys(model: type, rows: list[Planned], key_field: str, *, multi: b
     direct: dict[int, set[int]] = defaultdict(set)
     if "_direct" in rows[0].fields:
         through = model.direct_responsible.through
-        for grid_id, user_id in through.objects.filter(grid_id__in=[r["pk"] for r in stored.values()]).values_list(
-            "grid_id", "user_id"
-        ):
+        for grid_id, user_id in through.objects.filter(
+            grid_id__in=[r["pk"] for r in stored.values()]
+        ).values_list("grid_id", "user_id"):
             direct[grid_id].add(user_id)
     same = set()
     for p in rows:
@@ -306,8 +309,14 @@ def import_frames(
         if target_name == "facilities" and kind in lookups.kinds:
             opts.setdefault("kind", kind)
         planned = plan_rows(
-            target, frame, kind=kind, source=source, key_column=key_column, options=opts,
-            lookups=lookups, report=report,
+            target,
+            frame,
+            kind=kind,
+            source=source,
+            key_column=key_column,
+            options=opts,
+            lookups=lookups,
+            report=report,
         )
         derive_places(target, planned)
         plans.append(planned)

@@ -37,14 +37,19 @@ def users_load(path: Path, password: str) -> list[dict[str, Any]]:
         department = None
         if entry.get("department"):
             dep = entry["department"]
-            department, _ = Department.objects.update_or_create(code=dep["code"], defaults={"name": dep["name"]})
+            department, _ = Department.objects.update_or_create(
+                code=dep["code"], defaults={"name": dep["name"]}
+            )
             department.categories.set(EventCategory.objects.filter(code__in=entry.get("categories", [])))
-        Profile.objects.update_or_create(user=user, defaults={
-            "role": entry["role"],
-            "display_name": entry.get("display_name", ""),
-            "department": department,
-            "community": None,
-        })
+        Profile.objects.update_or_create(
+            user=user,
+            defaults={
+                "role": entry["role"],
+                "display_name": entry.get("display_name", ""),
+                "department": department,
+                "community": None,
+            },
+        )
     return entries
 
 

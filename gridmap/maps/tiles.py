@@ -6,9 +6,7 @@ from django.conf import settings
 
 from layers.map_assets import TileSource
 
-TIANDITU = (
-    "http://t{s}.tianditu.gov.cn/DataServer?T=vec_w&x={x}&y={y}&l={z}&tk=%s"
-)
+TIANDITU = "http://t{s}.tianditu.gov.cn/DataServer?T=vec_w&x={x}&y={y}&l={z}&tk=%s"
 
 
 def tile_source() -> TileSource | None:

@@ -26,16 +26,25 @@ def town(catalogues):
     grid(community, 2, (LON0 + 0.002, LAT0, LON0 + 0.004, LAT0 + 0.002))
     for i in range(5):
         x = LON0 + 0.0002 + i * 0.0003
-        Building.objects.create(geom=box(x, LAT0 + 0.0002, x + 0.0001, LAT0 + 0.0003), grid=mine, households=3)
+        Building.objects.create(
+            geom=box(x, LAT0 + 0.0002, x + 0.0001, LAT0 + 0.0003), grid=mine, households=3
+        )
     kinds = {k.code: k for k in FacilityKind.objects.all()}
     Facility.objects.create(kind=kinds["hydrant"], geom=Point(LON0 + 0.001, LAT0 + 0.001))
     Facility.objects.create(kind=kinds["hydrant"], geom=Point(LON0 + 0.0015, LAT0 + 0.001))
-    Facility.objects.create(kind=kinds["tactile_paving"],
-                            geom=LineString((LON0 + 0.0001, LAT0 + 0.0005), (LON0 + 0.0019, LAT0 + 0.0005)))
+    Facility.objects.create(
+        kind=kinds["tactile_paving"],
+        geom=LineString((LON0 + 0.0001, LAT0 + 0.0005), (LON0 + 0.0019, LAT0 + 0.0005)),
+    )
     cat = EventCategory.objects.get(code="0301")
     for i in range(7):
-        Problem.objects.create(geom=Point(LON0 + 0.0003 + i * 0.0002, LAT0 + 0.0015), grid=mine,
-                               community=community, category=cat, description=f"<b>占道</b> {i}")
+        Problem.objects.create(
+            geom=Point(LON0 + 0.0003 + i * 0.0002, LAT0 + 0.0015),
+            grid=mine,
+            community=community,
+            category=cat,
+            description=f"<b>占道</b> {i}",
+        )
     return mine, leader
 
 
@@ -59,8 +68,13 @@ def test_grid_map_page_draws_every_layer_offline(browser_page, live_server, town
     counts = map_frame.evaluate(
         "() => Object.fromEntries(Object.keys(gridmap.layers).map(k => [k, gridmap.count(k)]))"
     )
-    assert counts == {"boundary": 1, "buildings": 5, "facility:hydrant": 2, "facility:tactile_paving": 1,
-                      "problems": 7}
+    assert counts == {
+        "boundary": 1,
+        "buildings": 5,
+        "facility:hydrant": 2,
+        "facility:tactile_paving": 1,
+        "problems": 7,
+    }
     assert browser_page.problems == {}, browser_page.problems
     browser_page.page.screenshot(path=str(live_server_screenshot_path()))
 

@@ -43,13 +43,17 @@ def test_changelists_and_forms_load_with_local_assets_only(admin_client):
     g = grid(community, 1, (LON0, LAT0, LON0 + 0.002, LAT0 + 0.002))
     from django.contrib.gis.geos import Point
 
-    Facility.objects.create(kind=FacilityKind.objects.get(code="hydrant"), geom=Point(LON0 + 0.001, LAT0 + 0.001))
-    for model, model_admin in admin.site._registry.items():
+    Facility.objects.create(
+        kind=FacilityKind.objects.get(code="hydrant"), geom=Point(LON0 + 0.001, LAT0 + 0.001)
+    )
+    for model in admin.site._registry:
         meta = model._meta
         if meta.app_label not in PROJECT_APPS:
             continue
         for name, args in (("changelist", []), ("add", [])):
-            response = admin_client.get(reverse(f"admin:{meta.app_label}_{meta.model_name}_{name}", args=args))
+            response = admin_client.get(
+                reverse(f"admin:{meta.app_label}_{meta.model_name}_{name}", args=args)
+            )
             assert response.status_code == 200, (meta.label, name)
             assert external_refs(response.content.decode()) == [], (meta.label, name)
     page = admin_client.get(reverse("admin:geography_grid_change", args=[g.pk])).content.decode()

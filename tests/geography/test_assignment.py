@@ -71,8 +71,17 @@ def test_batch_assignment_equals_the_database_on_a_lattice_of_points(town):
 
 @pytest.mark.parametrize(
     "lon,lat",
-    [(1e308, 31.6), (float("nan"), 31.6), (120.8, float("inf")), ("abc", 31.6), (True, 31.6),
-     (181, 31.6), (120.8, -91), (None, 31.6), ("1e308", "31")],
+    [
+        (1e308, 31.6),
+        (float("nan"), 31.6),
+        (120.8, float("inf")),
+        ("abc", 31.6),
+        (True, 31.6),
+        (181, 31.6),
+        (120.8, -91),
+        (None, 31.6),
+        ("1e308", "31"),
+    ],
 )
 def test_bad_coordinates_are_refused_before_any_geometry_and_nothing_is_written(town, lon, lat):
     with pytest.raises(ValidationError):
@@ -85,7 +94,9 @@ def test_links_the_nearest_facility_of_the_categorys_kind_within_the_distance(to
     bin_kind = FacilityKind.objects.get(code="litter_bin")
     near = Facility.objects.create(kind=hydrant, geom=shapely_point(LON0 + 0.0011, LAT0 + 0.001))  # ~10 m
     Facility.objects.create(kind=hydrant, geom=shapely_point(LON0 + 0.0013, LAT0 + 0.001))  # ~29 m
-    Facility.objects.create(kind=bin_kind, geom=shapely_point(LON0 + 0.00101, LAT0 + 0.001))  # closer, wrong kind
+    Facility.objects.create(
+        kind=bin_kind, geom=shapely_point(LON0 + 0.00101, LAT0 + 0.001)
+    )  # closer, wrong kind
     p, _ = problem_create(lon=LON0 + 0.001, lat=LAT0 + 0.001, category=category("0602"))
     assert p.facility == near
     far, _ = problem_create(lon=LON0 + 0.0005, lat=LAT0 + 0.001, category=category("0602"))  # ~58 m
@@ -99,7 +110,9 @@ def test_a_replayed_client_uuid_returns_the_first_problem(town):
 
     key = uuid.uuid4()
     first, created = problem_create(lon=LON0 + 0.001, lat=LAT0 + 0.001, category=category(), client_uuid=key)
-    again, created_again = problem_create(lon=LON0 + 0.003, lat=LAT0 + 0.001, category=category(), client_uuid=key)
+    again, created_again = problem_create(
+        lon=LON0 + 0.003, lat=LAT0 + 0.001, category=category(), client_uuid=key
+    )
     assert created and not created_again and again.pk == first.pk
     assert Problem.objects.count() == 1
 

@@ -35,9 +35,14 @@ def run(*args: str) -> str:
 @pytest.fixture
 def regions(tmp_path: Path) -> Path:
     frame = gpd.GeoDataFrame(
-        {"level": [r[0] for r in REGIONS], "code": [r[1] for r in REGIONS], "name": [r[2] for r in REGIONS],
-         "parent_code": [r[3] for r in REGIONS]},
-        geometry=[box(*r[4]) for r in REGIONS], crs="EPSG:4326",
+        {
+            "level": [r[0] for r in REGIONS],
+            "code": [r[1] for r in REGIONS],
+            "name": [r[2] for r in REGIONS],
+            "parent_code": [r[3] for r in REGIONS],
+        },
+        geometry=[box(*r[4]) for r in REGIONS],
+        crs="EPSG:4326",
     )
     path = tmp_path / "regions.geojson"
     frame.to_file(path, driver="GeoJSON")
@@ -49,7 +54,10 @@ def gbk_grid_shapefile(tmp_path: Path) -> Path:
     """Grids in a CGCS2000 Gauss-Krüger zone, GBK attributes, no .cpg (as offices send them)."""
     frame = gpd.GeoDataFrame(
         {"wgbm": ["320581107001001", "320581107001002"], "mc": ["古里第一网格", "古里第二网格"]},
-        geometry=[box(LON0, LAT0, LON0 + 0.002, LAT0 + 0.002), box(LON0 + 0.002, LAT0, LON0 + 0.004, LAT0 + 0.002)],
+        geometry=[
+            box(LON0, LAT0, LON0 + 0.002, LAT0 + 0.002),
+            box(LON0 + 0.002, LAT0, LON0 + 0.004, LAT0 + 0.002),
+        ],
         crs="EPSG:4326",
     ).to_crs(4549)
     path = tmp_path / "grids.shp"
@@ -89,10 +97,17 @@ def test_reimport_updates_instead_of_duplicating(tmp_path, regions):
 def test_buildings_from_a_web_mercator_geopackage_get_their_grid(tmp_path, regions):
     run("import_layer", "grids", str(gbk_grid_shapefile(tmp_path)), "--commit")
     frame = gpd.GeoDataFrame(
-        {"id": [1, 2, 3], "地址": ["古里路1号", "古里路2号", "远方路9号"], "户数": [12, 30, 4], "use": ["residential"] * 3},
-        geometry=[box(LON0 + 0.0005, LAT0 + 0.0005, LON0 + 0.0007, LAT0 + 0.0007),
-                  box(LON0 + 0.0025, LAT0 + 0.0005, LON0 + 0.0027, LAT0 + 0.0007),
-                  box(LON0 + 0.05, LAT0 + 0.05, LON0 + 0.0502, LAT0 + 0.0502)],
+        {
+            "id": [1, 2, 3],
+            "地址": ["古里路1号", "古里路2号", "远方路9号"],
+            "户数": [12, 30, 4],
+            "use": ["residential"] * 3,
+        },
+        geometry=[
+            box(LON0 + 0.0005, LAT0 + 0.0005, LON0 + 0.0007, LAT0 + 0.0007),
+            box(LON0 + 0.0025, LAT0 + 0.0005, LON0 + 0.0027, LAT0 + 0.0007),
+            box(LON0 + 0.05, LAT0 + 0.05, LON0 + 0.0502, LAT0 + 0.0502),
+        ],
         crs="EPSG:4326",
     ).to_crs(3857)
     path = tmp_path / "buildings.gpkg"
@@ -101,7 +116,10 @@ def test_buildings_from_a_web_mercator_geopackage_get_their_grid(tmp_path, regio
     with pytest.raises(CommandError, match="layer"):
         run("import_layer", "buildings", str(path), "--commit")
     run("import_layer", "buildings", str(path), "--layer", "footprints", "--commit")
-    got = {b.address: (b.grid.code if b.grid else None, b.community_id, b.households) for b in Building.objects.all()}
+    got = {
+        b.address: (b.grid.code if b.grid else None, b.community_id, b.households)
+        for b in Building.objects.all()
+    }
     assert got["古里路1号"][0] == "320581107001001" and got["古里路1号"][2] == 12
     assert got["古里路2号"][0] == "320581107001002"
     assert got["远方路9号"] == (None, None, 4)
@@ -125,20 +143,49 @@ def test_csv_with_bad_rows_reports_each_and_imports_the_rest(tmp_path, regions):
         assert f"row {row}:" in out
     assert sorted(Facility.objects.values_list("name", flat=True)) == ["东消火栓", "西消火栓"]
     with pytest.raises(CommandError, match="strict"):
-        run("import_layer", "facilities", str(path), "--kind", "hydrant", "--commit", "--strict", "--source", "x")
+        run(
+            "import_layer",
+            "facilities",
+            str(path),
+            "--kind",
+            "hydrant",
+            "--commit",
+            "--strict",
+            "--source",
+            "x",
+        )
     assert Facility.objects.count() == 2
 
 
 def test_a_facility_of_the_wrong_geometry_for_its_kind_is_rejected(tmp_path, regions):
     path = tmp_path / "ramps.geojson"
-    path.write_text(json.dumps({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"id": "a", "kind": "curb_ramp"},
-         "geometry": {"type": "Point", "coordinates": [LON0 + 0.001, LAT0 + 0.001]}},
-        {"type": "Feature", "properties": {"id": "b", "kind": "curb_ramp"},
-         "geometry": {"type": "LineString", "coordinates": [[LON0, LAT0], [LON0 + 0.001, LAT0]]}},
-        {"type": "Feature", "properties": {"id": "c", "kind": "no_such_kind"},
-         "geometry": {"type": "Point", "coordinates": [LON0, LAT0]}},
-    ]}))
+    path.write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "properties": {"id": "a", "kind": "curb_ramp"},
+                        "geometry": {"type": "Point", "coordinates": [LON0 + 0.001, LAT0 + 0.001]},
+                    },
+                    {
+                        "type": "Feature",
+                        "properties": {"id": "b", "kind": "curb_ramp"},
+                        "geometry": {
+                            "type": "LineString",
+                            "coordinates": [[LON0, LAT0], [LON0 + 0.001, LAT0]],
+                        },
+                    },
+                    {
+                        "type": "Feature",
+                        "properties": {"id": "c", "kind": "no_such_kind"},
+                        "geometry": {"type": "Point", "coordinates": [LON0, LAT0]},
+                    },
+                ],
+            }
+        )
+    )
     out = run("import_layer", "facilities", str(path), "--commit")
     assert "takes Point geometry" in out and "not in the catalogue" in out
     assert Facility.objects.count() == 1
@@ -147,17 +194,33 @@ def test_a_facility_of_the_wrong_geometry_for_its_kind_is_rejected(tmp_path, reg
 def test_problems_from_geojson_are_placed_and_bad_rows_named(tmp_path, regions):
     run("import_layer", "grids", str(gbk_grid_shapefile(tmp_path)), "--commit")
     feats = [
-        ({"id": "p1", "category": "0201", "reported_at": "2026-10-01T09:00:00+08:00", "description": "<b>小广告</b>"},
-         [LON0 + 0.001, LAT0 + 0.001]),
+        (
+            {
+                "id": "p1",
+                "category": "0201",
+                "reported_at": "2026-10-01T09:00:00+08:00",
+                "description": "<b>小广告</b>",
+            },
+            [LON0 + 0.001, LAT0 + 0.001],
+        ),
         ({"id": "p2", "category": "9999"}, [LON0 + 0.001, LAT0 + 0.001]),
         ({"id": "p3", "category": "0201", "reported_at": "yesterday"}, [LON0 + 0.001, LAT0 + 0.001]),
         ({"id": "p4", "category": "0201", "reported_at": "2026-10-01 09:00"}, [LON0 - 1, LAT0]),
         ({"id": "p5", "category": "0201", "status": "weird"}, [LON0, LAT0]),
     ]
     path = tmp_path / "problems.geojson"
-    path.write_text(json.dumps({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": p, "geometry": {"type": "Point", "coordinates": c}} for p, c in feats]},
-        ensure_ascii=False))
+    path.write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {"type": "Feature", "properties": p, "geometry": {"type": "Point", "coordinates": c}}
+                    for p, c in feats
+                ],
+            },
+            ensure_ascii=False,
+        )
+    )
     out = run("import_layer", "problems", str(path), "--commit")
     assert "rejected 3" in out and "9999" in out and "ISO 8601" in out and "weird" in out
     p1 = Problem.objects.get(source_key="problems:p1")
@@ -187,8 +250,9 @@ def test_a_zipped_shapefile_and_a_zip_with_a_traversal_name(tmp_path, regions):
 
 def test_a_crash_in_the_middle_of_a_commit_leaves_nothing(tmp_path, regions, monkeypatch):
     path = tmp_path / "bins.geojson"
-    gpd.GeoDataFrame({"id": range(5)}, geometry=[Point(LON0 + i * 1e-4, LAT0) for i in range(5)],
-                     crs="EPSG:4326").to_file(path, driver="GeoJSON")
+    gpd.GeoDataFrame(
+        {"id": range(5)}, geometry=[Point(LON0 + i * 1e-4, LAT0) for i in range(5)], crs="EPSG:4326"
+    ).to_file(path, driver="GeoJSON")
     calls = {"n": 0}
     real = core._save
 
@@ -201,9 +265,13 @@ def test_a_crash_in_the_middle_of_a_commit_leaves_nothing(tmp_path, regions, mon
     monkeypatch.setattr(core, "_save", crash_on_second)
     with pytest.raises(RuntimeError):
         core.import_frames(
-            "facilities", {"litter_bin": gpd.read_file(path).assign(_row=range(1, 6)),
-                           "hydrant": gpd.read_file(path).assign(_row=range(1, 6))},
-            source="crash", commit=True,
+            "facilities",
+            {
+                "litter_bin": gpd.read_file(path).assign(_row=range(1, 6)),
+                "hydrant": gpd.read_file(path).assign(_row=range(1, 6)),
+            },
+            source="crash",
+            commit=True,
         )
     assert Facility.objects.count() == 0
 

@@ -25,7 +25,9 @@ def run(*args):
 
 def db_counts():
     counts = {"buildings": Building.objects.count(), "streets": Street.objects.count()}
-    for kind, n in Facility.objects.values_list("kind__code").annotate(n=__import__("django").db.models.Count("id")):
+    for kind, n in Facility.objects.values_list("kind__code").annotate(
+        n=__import__("django").db.models.Count("id")
+    ):
         counts[kind] = n
     return counts
 
@@ -39,7 +41,10 @@ def test_helsinki_counts_equal_an_independent_read_and_reimport_updates():
     assert db_counts() == expected
     again = run("import_osm", str(HELSINKI), "--commit")
     assert db_counts() == expected
-    assert f"buildings: read {expected['buildings']}, create 0, update 0, unchanged {expected['buildings']}" in again
+    assert (
+        f"buildings: read {expected['buildings']}, create 0, update 0, unchanged {expected['buildings']}"
+        in again
+    )
     parks = read_osm(HELSINKI).frames["car_park"]
     stored = Facility.objects.filter(kind__code="car_park")
     assert {f.geom.geom_type for f in stored} == {"Polygon"}

@@ -23,16 +23,30 @@ def town():
     g1 = grid(c1, 1, (LON0, LAT0, LON0 + 0.002, LAT0 + 0.002), leader=leader)
     g2 = grid(c1, 2, (LON0 + 0.002, LAT0, LON0 + 0.004, LAT0 + 0.002), leader=other_leader)
     g3 = grid(c2, 1, (LON0 + 0.004, LAT0, LON0 + 0.006, LAT0 + 0.002))
-    Building.objects.create(geom=box(LON0 + 0.0005, LAT0 + 0.0005, LON0 + 0.0006, LAT0 + 0.0006), grid=g1,
-                            address="<script>alert(1)</script>")
-    Facility.objects.create(kind=FacilityKind.objects.get(code="hydrant"), geom=Point(LON0 + 0.001, LAT0 + 0.001))
-    Problem.objects.create(geom=Point(LON0 + 0.001, LAT0 + 0.0012), grid=g1, community=c1,
-                           category=EventCategory.objects.get(code="0201"), description="<img src=x onerror=alert(1)>")
+    Building.objects.create(
+        geom=box(LON0 + 0.0005, LAT0 + 0.0005, LON0 + 0.0006, LAT0 + 0.0006),
+        grid=g1,
+        address="<script>alert(1)</script>",
+    )
+    Facility.objects.create(
+        kind=FacilityKind.objects.get(code="hydrant"), geom=Point(LON0 + 0.001, LAT0 + 0.001)
+    )
+    Problem.objects.create(
+        geom=Point(LON0 + 0.001, LAT0 + 0.0012),
+        grid=g1,
+        community=c1,
+        category=EventCategory.objects.get(code="0201"),
+        description="<img src=x onerror=alert(1)>",
+    )
     return {"c1": c1, "c2": c2, "g1": g1, "g2": g2, "g3": g3, "leader": leader}
 
 
 def test_pages_need_a_login(client, town):
-    for name, args in [("grid-list", []), ("grid-detail", [town["g1"].code]), ("grid-map", [town["g1"].code])]:
+    for name, args in [
+        ("grid-list", []),
+        ("grid-detail", [town["g1"].code]),
+        ("grid-map", [town["g1"].code]),
+    ]:
         response = client.get(reverse(name, args=args))
         assert response.status_code == 302 and "/login/" in response["Location"]
 

@@ -19,7 +19,9 @@ class Command(BaseCommand):
         parser.add_argument("--format", choices=["text", "geojson"], default="text")
 
     def handle(self, *args, **opts):
-        grids = Grid.objects.annotate(community_code=F("community__code"), leader=F("first_responsible__username"))
+        grids = Grid.objects.annotate(
+            community_code=F("community__code"), leader=F("first_responsible__username")
+        )
         communities = Community.objects.filter(geom__isnull=False)
         if opts["community"]:
             if not communities.filter(code=opts["community"]).exists():
@@ -36,4 +38,6 @@ class Command(BaseCommand):
             return
         self.stdout.write(f"{len(findings)} findings in {grids.count()} grids")
         for row in findings.itertuples():
-            self.stdout.write(f"  {row.kind:<22} {row.grid_code or row.community_code or '':<16} {row.detail}")
+            self.stdout.write(
+                f"  {row.kind:<22} {row.grid_code or row.community_code or '':<16} {row.detail}"
+            )

@@ -14,7 +14,9 @@ from layers.validate import GeometryInputError
 
 
 class Command(BaseCommand):
-    help = "Import GeoPackage, Shapefile (also zipped), GeoJSON or CSV (lon/lat) in any CRS; dry run by default."
+    help = (
+        "Import GeoPackage, Shapefile (also zipped), GeoJSON or CSV (lon/lat) in any CRS; dry run by default."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("target", choices=sorted(TARGETS))
@@ -59,8 +61,14 @@ class Command(BaseCommand):
         self.stdout.write(f"read {path.name} (layer {result.layer}, CRS {result.source_crs})")
         try:
             import_frames(
-                opts["target"], {kind: result.frame}, source=source, commit=opts["commit"],
-                strict=opts["strict"], key_column=opts["key"], options=options, report=report,
+                opts["target"],
+                {kind: result.frame},
+                source=source,
+                commit=opts["commit"],
+                strict=opts["strict"],
+                key_column=opts["key"],
+                options=options,
+                report=report,
             )
         except ImportRefused as exc:
             raise CommandError(str(exc)) from None

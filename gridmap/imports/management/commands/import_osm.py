@@ -16,8 +16,10 @@ from layers.osm import read_osm
 
 
 class Command(BaseCommand):
-    help = "Import buildings, bins, recycling, refuse points, hydrants, parking, tactile paving, " \
+    help = (
+        "Import buildings, bins, recycling, refuse points, hydrants, parking, tactile paving, "
         "lowered kerbs, toilets and walkable streets from an .osm.pbf file; dry run by default."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("path")
@@ -50,8 +52,13 @@ class Command(BaseCommand):
                 for target in ("streets", "buildings", "facilities"):
                     if groups[target]:
                         import_frames(
-                            target, groups[target], source="", key_column="source_key",
-                            commit=opts["commit"], strict=opts["strict"], report=report,
+                            target,
+                            groups[target],
+                            source="",
+                            key_column="source_key",
+                            commit=opts["commit"],
+                            strict=opts["strict"],
+                            report=report,
                         )
         except ImportRefused as exc:
             report.committed = False

@@ -19,4 +19,6 @@ class Command(BaseCommand):
             if entry["role"] in seen and entry["role"] not in {"admin", "planner"}:
                 continue
             seen.add(entry["role"])
-            self.stdout.write(f"  {entry['role']:<15} {entry['username']:<14} {entry.get('display_name', '')}")
+            self.stdout.write(
+                f"  {entry['role']:<15} {entry['username']:<14} {entry.get('display_name', '')}"
+            )
