@@ -1,0 +1,45 @@
+"""Settings come from the environment: checked in a fresh interpreter for each case."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PROBE = (
+    "import django, json; from django.conf import settings; django.setup(); "
+    "d = settings.DATABASES['default']; "
+    "print(json.dumps([d['ENGINE'], str(d['NAME']), settings.DEBUG, settings.LANGUAGE_CODE, settings.TIME_ZONE]))"
+)
+
+
+def probe(env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess:
+    base = {
+        "PATH": "/usr/bin:/bin",
+        "DJANGO_SETTINGS_MODULE": "gridmap.settings",
+        "GRIDMAP_DATA_DIR": str(tmp_path),
+    }
+    return subprocess.run(
+        [sys.executable, "-c", PROBE],
+        env={**base, **env},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_defaults_are_spatialite_under_the_data_folder_in_chinese(tmp_path):
+    out = probe({"DEBUG": "1"}, tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert '"django.contrib.gis.db.backends.spatialite"' in out.stdout
+    assert str(tmp_path / "gridmap.sqlite3") in out.stdout and '"zh-hans", "Asia/Shanghai"' in out.stdout
+    assert (tmp_path / ".secret_key").exists()  # generated for development
+
+
+def test_postgis_url_and_a_required_secret_key(tmp_path):
+    out = probe({"DATABASE_URL": "postgis://u:p@db.example:5433/town", "SECRET_KEY": "x" * 50}, tmp_path)
+    assert out.returncode == 0 and '"django.contrib.gis.db.backends.postgis", "town", false' in out.stdout
+    missing = probe({"DATABASE_URL": "postgis://u@h/db"}, tmp_path)
+    assert missing.returncode != 0 and "SECRET_KEY must be set" in missing.stderr
+    wrong = probe({"DATABASE_URL": "mysql://u@h/db", "SECRET_KEY": "x" * 50}, tmp_path)
+    assert wrong.returncode != 0 and "spatialite:// or postgis://" in wrong.stderr

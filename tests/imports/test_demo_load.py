@@ -1,0 +1,46 @@
+"""load_demo: the demo town through the import core, with a user for every role."""
+
+import json
+from io import StringIO
+
+import pytest
+from django.contrib.auth import authenticate
+from django.core.management import call_command
+
+from gridmap.accounts.models import Profile, Role
+from gridmap.facilities.models import Facility, FacilityKind
+from gridmap.geography.models import Building, Community, Grid, Street
+from gridmap.imports.demo import DEMO_DIR
+from gridmap.problems.models import Problem
+
+pytestmark = pytest.mark.django_db
+
+
+def geojson_count(name):
+    return len(json.loads((DEMO_DIR / f"{name}.geojson").read_text(encoding="utf-8"))["features"])
+
+
+def test_demo_town_loads_completely_and_again_without_duplicates():
+    out = StringIO()
+    call_command("load_demo", stdout=out)
+    assert "rejected 0" in out.getvalue() and "rejected 1" not in out.getvalue()
+    counts = {"grids": Grid.objects.count(), "buildings": Building.objects.count(),
+              "facilities": Facility.objects.count(), "problems": Problem.objects.count(),
+              "streets": Street.objects.count()}  # fmt: skip
+    assert counts == {name: geojson_count(name) for name in counts}
+    assert Community.objects.count() >= 3 and counts["grids"] >= 30 and counts["buildings"] >= 1500
+    assert counts["problems"] >= 3000
+    # Every kind in the catalogue that the demo uses is present, and every role can log in.
+    used = set(Facility.objects.values_list("kind__code", flat=True).distinct())
+    assert used >= set(FacilityKind.objects.exclude(code__in=["car_park_point", "accessible_entrance"])
+                       .values_list("code", flat=True))  # fmt: skip
+    assert {p.role for p in Profile.objects.all()} == set(Role.values)
+    for role in Role.values:
+        username = Profile.objects.filter(role=role).first().user.username
+        assert authenticate(username=username, password="gridmap-demo") is not None, role
+    # The planted assignment cases: community fallback and the unassigned queue.
+    assert Problem.objects.filter(grid=None).exclude(community=None).count() >= 10
+    assert Problem.objects.filter(grid=None, community=None).count() >= 10
+    assert Problem.objects.exclude(facility=None).count() > 0
+    call_command("load_demo", stdout=StringIO())
+    assert Problem.objects.count() == counts["problems"] and Grid.objects.count() == counts["grids"]
