@@ -157,6 +157,8 @@ GRIDMAP = {
     # unless the category sets its own distance.
     "SNAP_DISTANCE_M": float(os.environ.get("GRIDMAP_SNAP_DISTANCE_M", "30")),
     "TILES": os.environ.get("GRIDMAP_TILES", "none"),
+    # A reported fix needs an after-photo taken within this many metres of the problem.
+    "AFTER_PHOTO_MAX_M": float(os.environ.get("GRIDMAP_AFTER_PHOTO_MAX_M", "50")),
     "DEMO_PASSWORD": "gridmap-demo",
     # Where an empty admin map opens (lon, lat): the demo town unless configured.
     "MAP_CENTER": tuple(float(v) for v in os.environ.get("GRIDMAP_MAP_CENTER", "120.88,31.625").split(",")),

@@ -51,6 +51,13 @@ class Profile(models.Model):
         verbose_name=_("community"),
         help_text=_("for community heads: the community they are responsible for"),
     )
+    patrol_communities = models.ManyToManyField(
+        "geography.Community",
+        blank=True,
+        related_name="inspectors",
+        verbose_name=_("patrol communities"),
+        help_text=_("for inspectors: the communities whose problems they verify and look back on"),
+    )
     department = models.ForeignKey(
         Department,
         null=True,

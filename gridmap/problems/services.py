@@ -1,9 +1,9 @@
-"""Writes of problems. Location (grid → community → unassigned) and the facility link are
-decided here, in the same transaction as the insert."""
+"""Writes of problems at intake. Location (grid → community → unassigned), the facility link and
+the recurrence link are decided here, in the same transaction as the insert. Status changes
+after intake belong to ``gridmap.problems.lifecycle``."""
 
 from __future__ import annotations
 
-import math
 import uuid as uuid_mod
 from datetime import datetime
 from typing import Any
@@ -11,21 +11,36 @@ from typing import Any
 import geopandas as gpd
 import shapely
 from django.conf import settings
-from django.contrib.gis.geos import Point, Polygon
+from django.contrib.gis.geos import Point
 from django.db import IntegrityError, transaction
+from django.db.models import F, QuerySet
 
 from gridmap.core.gdf import to_gdf
 from gridmap.core.geoinput import point_from_lonlat
 from gridmap.facilities.models import Facility
 from gridmap.geography.selectors import community_for_point, grid_for_point
-from gridmap.problems.models import EventCategory, Problem
-from layers.assign import nearest_within
-
-METRES_PER_DEGREE_LAT = 111_320.0
+from gridmap.problems.models import EventCategory, Problem, ProblemEvent
+from gridmap.problems.selectors import metre_box, problems_closed_recently_nearby, problems_open_nearby
+from layers.projection import metric_crs_for
 
 
 def snap_distance_m(category: EventCategory) -> float:
     return category.snap_distance_m or settings.GRIDMAP["SNAP_DISTANCE_M"]
+
+
+def nearest_within_m(point: Point, candidates: QuerySet, max_m: float) -> list[tuple[int, float]]:
+    """(id, metres) of the candidates within ``max_m`` of ``point``, nearest first (ties by id).
+
+    Distances are measured in the metric CRS of the place (layers.projection), so lines and
+    polygons count by their nearest edge."""
+    frame = to_gdf(candidates, ["id"])
+    if frame.empty:
+        return []
+    crs = metric_crs_for((point.x, point.y))
+    here = gpd.GeoSeries([shapely.Point(point.x, point.y)], crs="EPSG:4326").to_crs(crs).iloc[0]
+    dist = frame.geometry.to_crs(crs).distance(here)
+    pairs = sorted((float(d), int(i)) for i, d in zip(frame["id"], dist, strict=True) if d <= max_m)
+    return [(i, d) for d, i in pairs]
 
 
 def nearest_facility(point: Point, category: EventCategory) -> Facility | None:
@@ -33,27 +48,30 @@ def nearest_facility(point: Point, category: EventCategory) -> Facility | None:
     if category.facility_kind_id is None:
         return None
     max_m = snap_distance_m(category)
-    # A box a little larger than the radius narrows the candidates through the spatial index;
-    # the exact distance is then measured in metres (layers.assign.nearest_within).
-    dlat = max_m / METRES_PER_DEGREE_LAT * 1.1
-    dlon = dlat / max(math.cos(math.radians(point.y)), 0.01)
-    box = Polygon.from_bbox((point.x - dlon, point.y - dlat, point.x + dlon, point.y + dlat))
-    box.srid = 4326
-    candidates = Facility.objects.filter(kind_id=category.facility_kind_id, geom__intersects=box)
-    frame = to_gdf(candidates, ["id"])
-    if frame.empty:
-        return None
-    best = nearest_within(gpd.GeoSeries([shapely.Point(point.x, point.y)]), frame, max_distance_m=max_m)
-    found = best.iloc[0]["id"]
-    return None if found is None else Facility.objects.get(pk=found)
+    candidates = Facility.objects.filter(
+        kind_id=category.facility_kind_id, geom__intersects=metre_box(point, max_m)
+    )
+    found = nearest_within_m(point, candidates, max_m)
+    return Facility.objects.get(pk=found[0][0]) if found else None
+
+
+def possible_duplicates(point: Point, category: EventCategory) -> list[tuple[Problem, float]]:
+    """Open problems of the same category within its duplicate radius, nearest first: what the
+    intake offers the reporter before a new case is made."""
+    found = nearest_within_m(point, problems_open_nearby(point, category), category.duplicate_radius_m)
+    problems = Problem.objects.in_bulk([i for i, _ in found])
+    return [(problems[i], d) for i, d in found]
 
 
 def problem_locate(problem: Problem) -> None:
-    """Set grid, community and facility from the problem's point (not saved here)."""
+    """Set grid, community, facility and recurrence link from the point (not saved here)."""
     grid = grid_for_point(problem.geom)
     problem.grid = grid
     problem.community = grid.community if grid else community_for_point(problem.geom)
     problem.facility = nearest_facility(problem.geom, problem.category)
+    recent = problems_closed_recently_nearby(problem.geom, problem.category)
+    found = nearest_within_m(problem.geom, recent, problem.category.recurrence_radius_m)
+    problem.recurrence_of_id = found[0][0] if found else None
 
 
 def problem_create(
@@ -69,7 +87,9 @@ def problem_create(
     """Create a problem from raw coordinates; returns (problem, created).
 
     The coordinates are checked as numbers before a geometry is built. A ``client_uuid`` seen
-    before returns the first problem unchanged (an offline submission replayed).
+    before returns the first problem unchanged (an offline submission replayed). A problem of
+    the same category close to one closed recently is linked to it as a recurrence, which
+    counts against the closed case.
     """
     point = point_from_lonlat(lon, lat)
     if client_uuid is not None:
@@ -85,6 +105,18 @@ def problem_create(
     try:
         with transaction.atomic():
             problem.save()
+            ProblemEvent.objects.create(
+                problem=problem,
+                action="report",
+                to_status=problem.status,
+                actor=reporter,
+                at=problem.reported_at,
+                geom=point,
+            )
+            if problem.recurrence_of_id:
+                Problem.objects.filter(pk=problem.recurrence_of_id).update(
+                    recurrence_count=F("recurrence_count") + 1
+                )
     except IntegrityError:
         # Two replays of one submission raced: the other one won; answer with its result.
         if client_uuid is None:

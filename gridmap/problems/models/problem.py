@@ -1,7 +1,8 @@
-"""Problems (事件): geotagged reports, with a category from an extendable event catalogue.
+"""Problems (事件): geotagged reports and their photos.
 
 Where a problem belongs (grid, else community, else the unassigned queue) and which facility it
-concerns are decided by ``problem_create`` / ``problems_locate`` (services), not in ``save()``.
+concerns are decided by the services, not in ``save()``; its status changes only through
+``gridmap.problems.lifecycle`` (a table of allowed transitions and conditional updates).
 """
 
 import uuid
@@ -11,41 +12,7 @@ from django.contrib.gis.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-
-class EventClass(models.TextChoices):
-    CITY_APPEARANCE = "01", _("city appearance and environment")
-    ADVERTISING = "02", _("publicity and advertising")
-    STREET_ORDER = "03", _("street order")
-    CONSTRUCTION = "04", _("construction management")
-    EMERGENCY = "05", _("emergencies")
-    OTHER = "06", _("other")
-
-
-class EventCategory(models.Model):
-    code = models.CharField(_("code"), max_length=8, unique=True)
-    name = models.CharField(_("name"), max_length=100)
-    name_en = models.CharField(_("English name"), max_length=100, blank=True)
-    event_class = models.CharField(_("class"), max_length=2, choices=EventClass.choices)
-    facility_kind = models.ForeignKey(
-        "facilities.FacilityKind",
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="event_categories",
-        verbose_name=_("facility kind concerned"),
-    )
-    snap_distance_m = models.FloatField(
-        _("facility link distance (m)"), null=True, blank=True, help_text=_("empty: the site default")
-    )
-    active = models.BooleanField(_("active"), default=True)
-
-    class Meta:
-        ordering = ["code"]
-        verbose_name = _("event category")
-        verbose_name_plural = _("event categories")
-
-    def __str__(self) -> str:
-        return f"{self.code} {self.name}"
+from gridmap.problems.models.catalogue import EventCategory
 
 
 class Status(models.TextChoices):
@@ -59,6 +26,7 @@ class Status(models.TextChoices):
 
 
 OPEN_STATUSES = (Status.REPORTED, Status.FILED, Status.DISPATCHED, Status.HANDLED)
+DONE_STATUSES = (Status.CLOSED, Status.REJECTED, Status.DUPLICATE)
 
 
 class Problem(models.Model):
@@ -96,6 +64,64 @@ class Problem(models.Model):
         related_name="problems",
         verbose_name=_("community"),
     )
+    # -- the closed loop (set by gridmap.problems.lifecycle only) --------------------------------
+    version = models.PositiveIntegerField(default=0, editable=False)  # conditional updates
+    department = models.ForeignKey(
+        "accounts.Department",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="problems",
+        verbose_name=_("department"),
+    )
+    inspector = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="inspections",
+        verbose_name=_("inspector"),
+    )
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("handled by"),
+    )
+    filed_at = models.DateTimeField(_("filed at"), null=True, blank=True)
+    dispatched_at = models.DateTimeField(_("dispatched at"), null=True, blank=True)
+    deadline = models.DateTimeField(_("deadline"), null=True, blank=True, db_index=True)
+    handled_at = models.DateTimeField(_("handled at"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True, db_index=True)
+    closed_on_time = models.BooleanField(_("closed on time"), null=True, blank=True)
+    escalated_at = models.DateTimeField(_("escalated at"), null=True, blank=True)
+    lookback_due = models.DateField(_("look-back due"), null=True, blank=True, db_index=True)
+    lookback_done_at = models.DateTimeField(_("look-back done at"), null=True, blank=True)
+    rework_count = models.PositiveSmallIntegerField(_("rework"), default=0)
+    extension_count = models.PositiveSmallIntegerField(_("extensions"), default=0)
+    reopen_count = models.PositiveSmallIntegerField(_("reopened"), default=0)
+    recurrence_count = models.PositiveSmallIntegerField(_("recurrences"), default=0)
+    duplicate_of = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="duplicates",
+        verbose_name=_("duplicate of"),
+    )
+    recurrence_of = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="recurrences",
+        verbose_name=_("recurrence of"),
+    )
+    co_reporters = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="co_reports", verbose_name=_("other reporters")
+    )
     facility = models.ForeignKey(
         "facilities.Facility",
         null=True,
@@ -115,6 +141,7 @@ class Problem(models.Model):
             models.Index(fields=["grid", "status"]),
             models.Index(fields=["community", "status"]),
             models.Index(fields=["category", "reported_at"]),
+            models.Index(fields=["department", "status"]),
         ]
 
     def __str__(self) -> str:
@@ -123,6 +150,14 @@ class Problem(models.Model):
     @property
     def unassigned(self) -> bool:
         return self.grid_id is None and self.community_id is None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    @property
+    def overdue(self) -> bool:
+        return self.is_open and self.deadline is not None and self.deadline < timezone.now()
 
 
 def photo_path(instance: "ProblemPhoto", filename: str) -> str:
@@ -144,6 +179,9 @@ class ProblemPhoto(models.Model):
     geom = models.PointField(_("taken where"), srid=4326, null=True, blank=True)
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    event = models.ForeignKey(
+        "problems.ProblemEvent", null=True, blank=True, on_delete=models.SET_NULL, related_name="photos"
     )
 
     class Meta:

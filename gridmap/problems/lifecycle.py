@@ -1,0 +1,145 @@
+"""The closed loop as a table of allowed transitions (发现 → 立案 → 派遣 → 处置 → 核查 → 结案 → 回头看).
+
+Every step goes through ``problem_transition``: the actor must see the problem and hold a role the
+step allows; the step's own checks run; then one conditional UPDATE (status and version as read)
+changes the row, so of two people acting at once exactly one wins on either database (SpatiaLite
+has no row locks) and the other gets ``TransitionConflict`` (409). The audit event, photos and
+extension rows are written in the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from gridmap.accounts.models import Role
+from gridmap.accounts.selectors import role_of
+from gridmap.problems.lifecycle_steps import STEP_CHECKS, StepContext
+from gridmap.problems.models import Problem, ProblemEvent, Status
+from gridmap.problems.selectors import problems_visible_to
+
+S = Status
+LEADS = frozenset({Role.ADMIN, Role.COMMUNITY_HEAD, Role.GRID_LEADER})
+FIXERS = frozenset({Role.ADMIN, Role.DEPARTMENT, Role.GRID_LEADER})
+CHECKERS = frozenset({Role.ADMIN, Role.COMMUNITY_HEAD, Role.INSPECTOR})
+APPROVERS = frozenset({Role.ADMIN, Role.COMMUNITY_HEAD})
+
+
+@dataclass(frozen=True)
+class Transition:
+    action: str
+    sources: tuple[str, ...]
+    target: str | None  # None: the status stays (a step recorded on the case)
+    roles: frozenset[str]
+    label: str
+
+
+TRANSITIONS: dict[str, Transition] = {
+    t.action: t
+    for t in (
+        Transition("file", (S.REPORTED,), S.FILED, LEADS, "立案"),
+        Transition("reject", (S.REPORTED,), S.REJECTED, LEADS, "不予立案"),
+        Transition("mark_duplicate", (S.REPORTED, S.FILED), S.DUPLICATE, LEADS, "重复合并"),
+        Transition("dispatch", (S.FILED,), S.DISPATCHED, LEADS, "派遣"),
+        Transition("request_extension", (S.DISPATCHED,), None, FIXERS, "申请延期"),
+        Transition("decide_extension", (S.DISPATCHED,), None, APPROVERS, "审批延期"),
+        Transition("handle", (S.DISPATCHED,), S.HANDLED, FIXERS, "处置反馈"),
+        Transition("verify_pass", (S.HANDLED,), S.CLOSED, CHECKERS, "核查通过"),
+        Transition("verify_fail", (S.HANDLED,), S.DISPATCHED, CHECKERS, "核查不通过（返工）"),
+        Transition("lookback_pass", (S.CLOSED,), None, CHECKERS, "回头看通过"),
+        Transition("lookback_fail", (S.CLOSED,), S.DISPATCHED, CHECKERS, "回头看不通过（重新派遣）"),
+    )
+}
+
+
+class TransitionConflict(Exception):
+    """The step is not allowed from the problem's current status (or someone acted first)."""
+
+    def __init__(self, message: str, *, status: str, allowed: Sequence[str]) -> None:
+        super().__init__(message)
+        self.status = status
+        self.allowed = list(allowed)
+
+
+class TransitionForbidden(Exception):
+    """The actor's role or relation to the problem does not allow this step."""
+
+
+@dataclass
+class Outcome:
+    problem: Problem
+    event: ProblemEvent
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def allowed_actions(problem: Problem, user: Any) -> list[str]:
+    """The steps ``user`` could take on ``problem`` now (status and role; not the step checks)."""
+    role = role_of(user)
+    return [a for a, t in TRANSITIONS.items() if problem.status in t.sources and role in t.roles]
+
+
+def problem_transition(
+    *,
+    problem_id: int,
+    action: str,
+    actor: Any,
+    note: str = "",
+    lon: Any = None,
+    lat: Any = None,
+    photos: Sequence[Any] = (),
+    params: dict[str, Any] | None = None,
+    now: Any = None,
+) -> Outcome:
+    """Take one step of the loop. Raises Problem.DoesNotExist when the actor may not see the
+    problem, TransitionForbidden (403), TransitionConflict (409) or ValidationError (400)."""
+    problem = problems_visible_to(actor).select_related("category", "grid", "community").get(pk=problem_id)
+    transition = TRANSITIONS.get(action)
+    if transition is None:
+        raise TransitionConflict(f"unknown action {action!r}", status=problem.status,
+                                 allowed=allowed_actions(problem, actor))  # fmt: skip
+    if problem.status not in transition.sources:
+        raise TransitionConflict(
+            f"{action} is not allowed from {problem.status}",
+            status=problem.status,
+            allowed=allowed_actions(problem, actor),
+        )
+    if role_of(actor) not in transition.roles:
+        raise TransitionForbidden(f"your role may not {action}")
+    ctx = StepContext(problem=problem, actor=actor, note=note, lon=lon, lat=lat, photos=list(photos),
+                      params=params or {}, now=now or timezone.now())  # fmt: skip
+    check: Callable[[StepContext], None] = STEP_CHECKS.get(action, lambda c: None)
+    check(ctx)  # validates and fills ctx.updates / ctx.after_save
+    with transaction.atomic():
+        updates = {**ctx.updates, "version": F("version") + 1}
+        if transition.target is not None:
+            updates["status"] = transition.target
+        won = Problem.objects.filter(pk=problem.pk, status=problem.status, version=problem.version).update(
+            **updates
+        )
+        if not won:
+            problem.refresh_from_db()
+            raise TransitionConflict(
+                "someone else changed this problem first; reload it",
+                status=problem.status,
+                allowed=allowed_actions(problem, actor),
+            )
+        event = ProblemEvent.objects.create(
+            problem=problem,
+            action=action,
+            from_status=problem.status,
+            to_status=transition.target or problem.status,
+            actor=actor,
+            at=ctx.now,
+            geom=ctx.point,
+            note=note[:2000],
+            data=ctx.event_data,
+        )
+        for hook in ctx.after_save:
+            hook(event)
+    problem.refresh_from_db()
+    return Outcome(problem, event, ctx.extra)

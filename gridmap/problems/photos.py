@@ -1,0 +1,98 @@
+"""Checking uploaded photos: real images within size and pixel limits, and their EXIF position.
+
+A photo is refused unless Pillow recognises it as JPEG, PNG or WebP and it verifies; SVG or HTML
+named .jpg, truncated files and decompression bombs are refused before they are stored. The
+stored file name never comes from the client (``models.photo_path``).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+from datetime import datetime
+from typing import IO, Any
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from PIL import ExifTags, Image, UnidentifiedImageError
+
+MAX_BYTES = 10 * 1024 * 1024
+MAX_PIXELS = 40_000_000
+FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
+
+
+@dataclass(frozen=True)
+class PhotoInfo:
+    format: str
+    width: int
+    height: int
+    lonlat: tuple[float, float] | None  # from EXIF GPS, when present and sane
+    taken_at: datetime | None
+
+
+def _rational(value: Any) -> float:
+    return float(value[0]) / float(value[1]) if isinstance(value, tuple) else float(value)
+
+
+def _dms(values: Any, ref: str) -> float | None:
+    try:
+        deg, minutes, seconds = (_rational(v) for v in values)
+    except (TypeError, ValueError, ZeroDivisionError):
+        return None
+    number = deg + minutes / 60 + seconds / 3600
+    if not math.isfinite(number):
+        return None
+    return -number if ref in ("S", "W") else number
+
+
+def exif_position(image: Image.Image) -> tuple[tuple[float, float] | None, datetime | None]:
+    exif = image.getexif()
+    gps = exif.get_ifd(ExifTags.IFD.GPSInfo) if exif else {}
+    lonlat = None
+    if gps and 2 in gps and 4 in gps:
+        lat = _dms(gps[2], str(gps.get(1, "N")))
+        lon = _dms(gps[4], str(gps.get(3, "E")))
+        if lat is not None and lon is not None and -90 <= lat <= 90 and -180 <= lon <= 180:
+            lonlat = (lon, lat)
+    taken = None
+    raw = exif.get_ifd(ExifTags.IFD.Exif).get(ExifTags.Base.DateTimeOriginal) if exif else None
+    if isinstance(raw, str):
+        try:
+            taken = timezone.make_aware(datetime.strptime(raw.strip(), "%Y:%m:%d %H:%M:%S"))
+        except ValueError:
+            taken = None
+    return lonlat, taken
+
+
+def photo_check(upload: IO[bytes], *, size: int | None = None) -> PhotoInfo:
+    """Check an uploaded file is a real photo within limits; returns what it says about itself."""
+    if size is not None and size > MAX_BYTES:
+        raise ValidationError(_("The photo is larger than 10 MB."), code="photo_too_large")
+    upload.seek(0)
+    head = upload.read(512).lstrip()
+    if head[:1] == b"<":
+        raise ValidationError(_("SVG or HTML is not accepted as a photo."), code="photo_not_image")
+    upload.seek(0)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(upload) as probe:
+                fmt = probe.format
+                width, height = probe.size
+                if fmt not in FORMATS:
+                    raise ValidationError(
+                        _("Only JPEG, PNG or WebP photos are accepted."), code="photo_format"
+                    )
+                if width * height > MAX_PIXELS:
+                    raise ValidationError(_("The photo has too many pixels."), code="photo_too_many_pixels")
+                probe.verify()
+            upload.seek(0)
+            with Image.open(upload) as image:
+                lonlat, taken = exif_position(image)
+    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning, OSError,
+            SyntaxError, ValueError):  # fmt: skip
+        raise ValidationError(_("The file is not a readable photo."), code="photo_not_image") from None
+    upload.seek(0)
+    return PhotoInfo(fmt, width, height, lonlat, taken)
