@@ -6,6 +6,9 @@ from django.urls import include, path
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    path("api/v1/", include("gridmap.api.urls")),
+    path("open311/v2/", include("gridmap.open311.urls")),
+    path("evaluation/", include("gridmap.evaluation.urls")),
     path("", include("gridmap.maps.urls")),
 ]
 if settings.DEBUG:
