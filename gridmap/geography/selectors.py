@@ -8,7 +8,7 @@ from django.db.models import Q, QuerySet
 
 from gridmap.accounts.models import Role
 from gridmap.accounts.selectors import CITY_WIDE_ROLES, role_of
-from gridmap.geography.models import Community, Grid
+from gridmap.geography.models import Building, Community, Grid
 
 
 def grid_for_point(point: Point) -> Grid | None:
@@ -34,3 +34,13 @@ def grids_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Grid]:
     if role == Role.GRID_LEADER:
         return grids.filter(Q(first_responsible=user) | Q(direct_responsible=user)).distinct()
     return grids.none()
+
+
+def buildings_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Building]:
+    """Buildings in the grids ``user`` may see (all of them for city-wide roles)."""
+    role = role_of(user)
+    if role in CITY_WIDE_ROLES or role in {Role.INSPECTOR, Role.DEPARTMENT}:
+        return Building.objects.all()
+    if role == Role.COMMUNITY_HEAD:
+        return Building.objects.filter(community_id=user.profile.community_id)
+    return Building.objects.filter(grid__in=grids_visible_to(user).values("pk"))
