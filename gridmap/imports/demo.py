@@ -14,6 +14,7 @@ from django.db import transaction
 from gridmap.accounts.models import Department, Profile, Role
 from gridmap.geography.models import Community
 from gridmap.imports.core import ImportReport, import_frames
+from gridmap.imports.demo_history import demo_history_fill
 from gridmap.problems.models import EventCategory
 from layers.io import read_layer
 
@@ -54,12 +55,15 @@ def users_load(path: Path, password: str) -> list[dict[str, Any]]:
 
 
 def communities_link(entries: list[dict[str, Any]]) -> None:
+    """Tie heads and leaders to their community and inspectors to their patrol communities."""
     codes = dict(Community.objects.values_list("code", "pk"))
     for entry in entries:
+        profile = Profile.objects.get(user__username=entry["username"])
         if entry.get("community_code"):
-            Profile.objects.filter(user__username=entry["username"]).update(
-                community_id=codes.get(entry["community_code"])
-            )
+            profile.community_id = codes.get(entry["community_code"])
+            profile.save(update_fields=["community"])
+        if entry.get("patrol_communities"):
+            profile.patrol_communities.set([codes[c] for c in entry["patrol_communities"] if c in codes])
 
 
 def demo_load(directory: Path = DEMO_DIR) -> tuple[ImportReport, list[dict[str, Any]]]:
@@ -74,4 +78,5 @@ def demo_load(directory: Path = DEMO_DIR) -> tuple[ImportReport, list[dict[str, 
             import_frames(target, {target: result.frame}, source="demo", commit=True, report=report)
             if target == "regions":
                 communities_link(entries)
+        demo_history_fill()
     return report, entries

@@ -11,7 +11,7 @@ from gridmap.accounts.models import Profile, Role
 from gridmap.facilities.models import Facility, FacilityKind
 from gridmap.geography.models import Building, Community, Grid, Street
 from gridmap.imports.demo import DEMO_DIR
-from gridmap.problems.models import Problem
+from gridmap.problems.models import Problem, ProblemEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -42,5 +42,12 @@ def test_demo_town_loads_completely_and_again_without_duplicates():
     assert Problem.objects.filter(grid=None).exclude(community=None).count() >= 10
     assert Problem.objects.filter(grid=None, community=None).count() >= 10
     assert Problem.objects.exclude(facility=None).count() > 0
+    # Each status comes with the loop history that leads to it.
+    closed = Problem.objects.filter(status="closed")
+    assert closed.filter(closed_at=None).count() == 0 and closed.exclude(department=None).count() > 0
+    assert Problem.objects.filter(status="dispatched", deadline=None).count() == 0
+    events = ProblemEvent.objects.count()
+    assert events > counts["problems"]
     call_command("load_demo", stdout=StringIO())
     assert Problem.objects.count() == counts["problems"] and Grid.objects.count() == counts["grids"]
+    assert ProblemEvent.objects.count() == events
