@@ -9,6 +9,7 @@ urlpatterns = [
     path("api/v1/", include("gridmap.api.urls")),
     path("open311/v2/", include("gridmap.open311.urls")),
     path("evaluation/", include("gridmap.evaluation.urls")),
+    path("problems/", include("gridmap.problems.urls")),
     path("", include("gridmap.maps.urls")),
 ]
 if settings.DEBUG:

@@ -1,3 +1,10 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from gridmap.evaluation import views
+
+urlpatterns = [
+    path("", views.index, name="evaluation"),
+    path("ledger.xlsx", views.ledger_xlsx, name="evaluation-ledger-xlsx"),
+    path("ledger.csv", views.ledger_csv, name="evaluation-ledger-csv"),
+    path("negative-list.xlsx", views.negative_list_xlsx, name="evaluation-negative-list"),
+]

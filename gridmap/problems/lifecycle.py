@@ -21,7 +21,7 @@ from gridmap.accounts.models import Role
 from gridmap.accounts.selectors import role_of
 from gridmap.problems.lifecycle_steps import STEP_CHECKS, StepContext
 from gridmap.problems.models import Problem, ProblemEvent, Status
-from gridmap.problems.selectors import problems_visible_to
+from gridmap.problems.selectors import problems_in_role_scope, problems_visible_to
 
 S = Status
 LEADS = frozenset({Role.ADMIN, Role.COMMUNITY_HEAD, Role.GRID_LEADER})
@@ -110,6 +110,8 @@ def problem_transition(
         )
     if role_of(actor) not in transition.roles:
         raise TransitionForbidden(f"your role may not {action}")
+    if not problems_in_role_scope(actor).filter(pk=problem.pk).exists():
+        raise TransitionForbidden("this problem is outside the area or categories you act on")
     ctx = StepContext(problem=problem, actor=actor, note=note, lon=lon, lat=lat, photos=list(photos),
                       params=params or {}, now=now or timezone.now())  # fmt: skip
     check: Callable[[StepContext], None] = STEP_CHECKS.get(action, lambda c: None)

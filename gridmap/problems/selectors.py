@@ -26,24 +26,41 @@ def problems_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Prob
     """
     role = role_of(user)
     problems = Problem.objects.all()
-    if role is None:
+    if role is None and not user.is_authenticated:
         return problems.none()
     if role in CITY_WIDE_ROLES:
         return problems
-    profile = user.profile
+    # Everyone signed in sees what they reported themselves (or were merged into), whatever
+    # their role's area: a grid leader reporting outside their grid can follow that report.
+    own = Q(reporter=user) | Q(co_reporters=user)
+    return problems.filter(own | _role_scope(user, role)).distinct()
+
+
+def problems_in_role_scope(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Problem]:
+    """The problems ``user`` may act on through their role: their visible problems minus those
+    they only see because they reported them."""
+    role = role_of(user)
+    if role in CITY_WIDE_ROLES:
+        return Problem.objects.all()
+    if role is None:
+        return Problem.objects.none()
+    return Problem.objects.filter(_role_scope(user, role)).distinct()
+
+
+def _role_scope(user: AbstractBaseUser, role: str | None) -> Q:
+    nothing = Q(pk__in=[])
+    profile = getattr(user, "profile", None)
     if role == Role.COMMUNITY_HEAD:
-        return problems.filter(community_id=profile.community_id) if profile.community_id else problems.none()
+        return Q(community_id=profile.community_id) if profile.community_id else nothing
     if role == Role.GRID_LEADER:
-        return problems.filter(Q(grid__first_responsible=user) | Q(grid__direct_responsible=user)).distinct()
+        return Q(grid__first_responsible=user) | Q(grid__direct_responsible=user)
     if role == Role.DEPARTMENT:
         if profile.department_id is None:
-            return problems.none()
-        return problems.filter(
-            Q(department_id=profile.department_id) | Q(category__departments=profile.department_id)
-        ).distinct()
+            return nothing
+        return Q(department_id=profile.department_id) | Q(category__departments=profile.department_id)
     if role == Role.INSPECTOR:
-        return problems.filter(Q(inspector=user) | Q(community__inspectors=profile)).distinct()
-    return problems.filter(Q(reporter=user) | Q(co_reporters=user)).distinct()
+        return Q(inspector=user) | Q(community__inspectors=profile)
+    return nothing
 
 
 def metre_box(point: Point, radius_m: float) -> Polygon:

@@ -102,6 +102,10 @@ def test_roles_and_scopes_are_enforced(town):
     stranger = user("stranger", Role.GRID_LEADER)
     with pytest.raises(Problem.DoesNotExist):
         step(p, "file", stranger)  # a leader of no grid here cannot even see it
+    # A leader who reported a problem in someone else's grid follows it but cannot file it.
+    own, _ = problem_create(lon=SPOT[0], lat=SPOT[1], category=town["category"], reporter=stranger)
+    with pytest.raises(TransitionForbidden, match="outside"):
+        step(own, "file", stranger)
 
 
 def test_the_fixer_does_not_verify_and_a_fix_needs_a_near_photo(town):

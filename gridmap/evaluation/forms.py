@@ -1,0 +1,69 @@
+"""The period of an evaluation page or export: ``start`` and ``end`` dates, ``[start, end)``."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from gridmap.evaluation.metrics import Period
+
+MAX_SPAN_DAYS = 3 * 366
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+
+
+def month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def next_month(day: date) -> date:
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def local_midnight(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+class PeriodForm(forms.Form):
+    """Missing ``start``: the first of this month; missing ``end``: the first of the next month
+    after ``start``. Bad dates, an empty or reversed range, or one longer than three years are
+    errors (the views answer 400)."""
+
+    start = forms.DateField(label=_("From"), required=False, input_formats=["%Y-%m-%d"])
+    end = forms.DateField(label=_("To (exclusive)"), required=False, input_formats=["%Y-%m-%d"])
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if self.errors:
+            return data
+        start = data.get("start") or month_start(timezone.localdate())
+        end = data.get("end") or next_month(start)
+        for day in (start, end):
+            if not FIRST_YEAR <= day.year <= LAST_YEAR:
+                raise forms.ValidationError(
+                    _("Dates must lie between %(a)s and %(b)s.") % {"a": FIRST_YEAR, "b": LAST_YEAR}
+                )
+        if end <= start:
+            raise forms.ValidationError(_("The end date must come after the start date."))
+        if (end - start).days > MAX_SPAN_DAYS:
+            raise forms.ValidationError(_("A period may span three years at most."))
+        data["start"], data["end"] = start, end
+        return data
+
+    def period(self) -> Period:
+        return Period(local_midnight(self.cleaned_data["start"]), local_midnight(self.cleaned_data["end"]))
+
+
+class AreaForm(PeriodForm):
+    """The negative list's area: exactly one of ``grid`` or ``community`` (by code)."""
+
+    grid = forms.RegexField(regex=r"^\d{15}$", required=False)
+    community = forms.RegexField(regex=r"^\d{12}$", required=False)
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if not self.errors and bool(data.get("grid")) == bool(data.get("community")):
+            raise forms.ValidationError(_("Give either a grid code or a community code."))
+        return data

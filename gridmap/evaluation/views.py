@@ -1,0 +1,138 @@
+"""Evaluation pages and exports. Thin: a form checks the query → selectors (scoped to the user)
+→ metrics / exports. Bad query parameters answer 400 with the reason, never 500."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET
+
+from gridmap.evaluation import exports
+from gridmap.evaluation.forms import AreaForm, PeriodForm
+from gridmap.evaluation.metrics import Period
+from gridmap.evaluation.selectors import (
+    area_visible_to,
+    closing_evidence,
+    evaluation_for,
+    ledger_problems,
+    may_evaluate,
+    negative_list_problems,
+    score_weights,
+)
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+LEVEL_TITLES = {
+    "grid": gettext_lazy("Grids"),
+    "community": gettext_lazy("Communities"),
+    "department": gettext_lazy("Departments"),
+    "handler": gettext_lazy("Handlers (who reported the fix)"),
+    "leader": gettext_lazy("Grid leaders (first responsible)"),
+}
+
+
+def _evaluator(request: HttpRequest) -> None:
+    if not may_evaluate(request.user):
+        raise PermissionDenied(_("Your role may not see the evaluation."))
+
+
+def _page(request: HttpRequest, form: PeriodForm, status: int = 200, **extra: Any) -> HttpResponse:
+    if form.is_valid():
+        dates = {"start": form.cleaned_data["start"].isoformat(), "end": form.cleaned_data["end"].isoformat()}
+    else:
+        dates = {"start": request.GET.get("start", "")[:20], "end": request.GET.get("end", "")[:20]}
+    context = {"form": form, "dates": dates, "query": urlencode(dates), "tables": None, **extra}
+    return render(request, "evaluation/index.html", context, status=status)
+
+
+def _bad_request(request: HttpRequest, form: PeriodForm) -> HttpResponse:
+    return _page(request, form, status=400)
+
+
+def _attachment(body: bytes, content_type: str, filename: str) -> HttpResponse:
+    response = HttpResponse(body, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _stem(name: str, period: Period) -> str:
+    last = timezone.localtime(period.end) - timedelta(days=1)
+    return f"{name}-{timezone.localtime(period.start):%Y%m%d}-{last:%Y%m%d}"
+
+
+@login_required
+@require_GET
+def index(request: HttpRequest) -> HttpResponse:
+    _evaluator(request)
+    form = PeriodForm(request.GET)
+    if not form.is_valid():
+        return _bad_request(request, form)
+    period = form.period()
+    tables = evaluation_for(request.user, period, timezone.now())
+    sections = [(level, LEVEL_TITLES[level], units) for level, units in tables.items()]
+    return _page(request, form, sections=sections, tables=tables, weights=score_weights())
+
+
+def _ledger_rows(request: HttpRequest, period: Period) -> Iterator[list[Any]]:
+    return (exports.ledger_row(p) for p in ledger_problems(request.user, period).iterator(chunk_size=2000))
+
+
+@login_required
+@require_GET
+def ledger_xlsx(request: HttpRequest) -> HttpResponse:
+    _evaluator(request)
+    form = PeriodForm(request.GET)
+    if not form.is_valid():
+        return _bad_request(request, form)
+    period = form.period()
+    tables = evaluation_for(request.user, period, timezone.now())
+    body = exports.xlsx_bytes(
+        [
+            ("台账", exports.LEDGER_HEADERS, _ledger_rows(request, period)),
+            ("综合评价", exports.EVALUATION_HEADERS, exports.evaluation_rows(tables)),
+        ]
+    )
+    return _attachment(body, XLSX, f"{_stem('ledger', period)}.xlsx")
+
+
+@login_required
+@require_GET
+def ledger_csv(request: HttpRequest) -> HttpResponse:
+    _evaluator(request)
+    form = PeriodForm(request.GET)
+    if not form.is_valid():
+        return _bad_request(request, form)
+    period = form.period()
+    body = exports.csv_bytes(exports.LEDGER_HEADERS, _ledger_rows(request, period))
+    return _attachment(body, "text/csv; charset=utf-8", f"{_stem('ledger', period)}.csv")
+
+
+@login_required
+@require_GET
+def negative_list_xlsx(request: HttpRequest) -> HttpResponse:
+    _evaluator(request)
+    form = AreaForm(request.GET)
+    if not form.is_valid():
+        return _bad_request(request, form)
+    period = form.period()
+    area = area_visible_to(
+        request.user, grid=form.cleaned_data["grid"], community=form.cleaned_data["community"]
+    )
+    if area is None:
+        raise Http404(_("No such grid or community among those you may see."))
+    problems = negative_list_problems(request.user, area, period)
+    evidence = closing_evidence(problems)
+    now = timezone.now()
+    rows = (exports.negative_row(p, evidence.get(p.pk, {}), now) for p in problems)
+    body = exports.xlsx_bytes([("负面清单", exports.NEGATIVE_HEADERS, rows)])
+    return _attachment(body, XLSX, f"{_stem('negative-list-' + area.code, period)}.xlsx")

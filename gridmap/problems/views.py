@@ -1,0 +1,235 @@
+"""Pages of the closed loop: report a problem, my reports, a problem's page and its steps.
+
+Thin: forms check the raw input, ``problem_create`` / ``problem_transition`` do the writes, and
+every read goes through ``problems_visible_to`` (an id outside the user's scope is a 404).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.contrib.gis.geos import Point
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.db.models import Q
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from gridmap.accounts.models import Department, Role
+from gridmap.accounts.selectors import role_of
+from gridmap.core.geoinput import point_from_lonlat
+from gridmap.problems.lifecycle import (
+    TRANSITIONS,
+    TransitionConflict,
+    TransitionForbidden,
+    allowed_actions,
+    problem_transition,
+)
+from gridmap.problems.models import EventCategory, Problem, ProblemPhoto, Status
+from gridmap.problems.photos import PhotoInfo, photo_check
+from gridmap.problems.selectors import problems_visible_to
+from gridmap.problems.services import problem_create
+
+# The inputs each step's form shows besides the note (what lifecycle_steps reads).
+ACTION_FIELDS: dict[str, tuple[str, ...]] = {
+    "mark_duplicate": ("duplicate_of",),
+    "dispatch": ("department", "inspector"),
+    "request_extension": ("hours",),
+    "decide_extension": ("approve",),
+    "handle": ("photos", "lonlat"),
+    "verify_pass": ("photos",),
+    "verify_fail": ("photos",),
+    "lookback_pass": ("photos",),
+    "lookback_fail": ("photos",),
+}
+PARAM_NAMES = ("duplicate_of", "department", "inspector", "hours")
+STATUS_NAMES = dict(Status.choices)
+EVENT_LABELS = {
+    "report": gettext_lazy("reported"),
+    "merge": gettext_lazy("merged a duplicate"),
+    "escalate": gettext_lazy("escalated (overdue)"),
+}
+PHOTO_TYPES = {"jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
+
+
+class ReportForm(forms.Form):
+    """Coordinates stay text until ``point_from_lonlat`` has checked them as numbers (NaN, 1e308,
+    words and out-of-range values are refused before any geometry exists)."""
+
+    category = forms.ModelChoiceField(
+        queryset=EventCategory.objects.filter(active=True), label=gettext_lazy("Category")
+    )
+    description = forms.CharField(
+        label=gettext_lazy("Description"), max_length=4000, required=False, widget=forms.Textarea({"rows": 4})
+    )
+    lon = forms.CharField(label=gettext_lazy("Longitude"), max_length=40)
+    lat = forms.CharField(label=gettext_lazy("Latitude"), max_length=40)
+    photo = forms.FileField(label=gettext_lazy("Photo (optional)"), required=False)
+    client_uuid = forms.UUIDField(required=False, widget=forms.HiddenInput)
+
+    photo_info: PhotoInfo | None = None
+
+    def clean_photo(self) -> Any:
+        upload = self.cleaned_data.get("photo")
+        if upload:
+            self.photo_info = photo_check(upload, size=upload.size)
+        return upload
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if "lon" in data and "lat" in data:
+            try:
+                point_from_lonlat(data["lon"], data["lat"])
+            except ValidationError as exc:
+                self.add_error("lon", exc)
+        return data
+
+
+def _report_page(request: HttpRequest, form: ReportForm, status: int = 200) -> HttpResponse:
+    return render(request, "problems/report.html", {"form": form}, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def report(request: HttpRequest) -> HttpResponse:
+    """Any signed-in user reports a problem; a replayed form (same client id) gives the first."""
+    if request.method == "GET":
+        return _report_page(request, ReportForm(initial={"client_uuid": str(uuid.uuid4())}))
+    form = ReportForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _report_page(request, form, status=400)
+    data = form.cleaned_data
+    try:
+        with transaction.atomic():
+            problem, created = problem_create(
+                lon=data["lon"], lat=data["lat"], category=data["category"], description=data["description"],
+                reporter=request.user, client_uuid=data["client_uuid"],
+            )  # fmt: skip
+            if created and data["photo"] and form.photo_info:
+                _attach_before_photo(problem, data["photo"], form.photo_info, request.user)
+    except ValidationError as exc:
+        form.add_error(None, exc)
+        return _report_page(request, form, status=400)
+    return redirect("problem-mine")
+
+
+def _attach_before_photo(problem: Problem, upload: Any, info: PhotoInfo, user: Any) -> None:
+    ProblemPhoto.objects.create(
+        problem=problem,
+        image=upload,
+        stage=ProblemPhoto.Stage.BEFORE,
+        taken_at=info.taken_at,
+        geom=Point(*info.lonlat, srid=4326) if info.lonlat else problem.geom,
+        uploaded_by=user,
+        event=problem.events.filter(action="report").first(),
+    )
+
+
+@login_required
+@require_GET
+def mine(request: HttpRequest) -> HttpResponse:
+    """The user's own reports (and those merged into a case they co-report), newest first."""
+    user = request.user
+    problems = (
+        problems_visible_to(user)
+        .filter(Q(reporter=user) | Q(co_reporters=user))
+        .select_related("category", "grid", "community")
+        .distinct()
+        .order_by("-reported_at", "-pk")
+    )
+    page = Paginator(problems, 50).get_page(request.GET.get("page"))
+    return render(request, "problems/mine.html", {"page": page})
+
+
+def _visible(request: HttpRequest, pk: int) -> Problem:
+    qs = problems_visible_to(request.user).select_related(
+        "category", "grid", "community", "department", "reporter", "handled_by", "inspector"
+    )
+    return get_object_or_404(qs, pk=pk)
+
+
+def _detail_page(request: HttpRequest, problem: Problem, status: int = 200, **extra: Any) -> HttpResponse:
+    events = list(problem.events.select_related("actor__profile").prefetch_related("photos"))
+    for event in events:
+        step = TRANSITIONS.get(event.action)
+        event.label = step.label if step else EVENT_LABELS.get(event.action, event.action)
+        event.from_label = STATUS_NAMES.get(event.from_status, "")
+        event.to_label = STATUS_NAMES.get(event.to_status, "")
+    photos = list(problem.photos.order_by("pk"))
+    actions = [
+        {"action": a, "label": TRANSITIONS[a].label, "fields": ACTION_FIELDS.get(a, ())}
+        for a in allowed_actions(problem, request.user)
+    ]
+    context = {
+        "problem": problem,
+        "events": events,
+        "before": [p for p in photos if p.stage == ProblemPhoto.Stage.BEFORE],
+        "after": [p for p in photos if p.stage == ProblemPhoto.Stage.AFTER],
+        "actions": actions,
+        "is_staff_role": role_of(request.user) not in (None, Role.REPORTER),
+        "departments": Department.objects.all() if any("department" in a["fields"] for a in actions) else (),
+        **extra,
+    }
+    return render(request, "problems/detail.html", context, status=status)
+
+
+@login_required
+@require_GET
+def detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _detail_page(request, _visible(request, pk))
+
+
+@login_required
+@require_GET
+def photo(request: HttpRequest, pk: int, photo_id: int) -> FileResponse:
+    """A problem's photo, served only to who may see the problem (media URLs are not scoped)."""
+    item = get_object_or_404(ProblemPhoto, pk=photo_id, problem=_visible(request, pk))
+    suffix = item.image.name.rsplit(".", 1)[-1].lower()
+    try:
+        handle = item.image.open("rb")
+    except FileNotFoundError:
+        raise Http404(_("The photo file is missing.")) from None
+    return FileResponse(handle, content_type=PHOTO_TYPES.get(suffix, "application/octet-stream"))
+
+
+def _params(post: Any) -> dict[str, Any]:
+    params: dict[str, Any] = {name: post[name].strip() for name in PARAM_NAMES if post.get(name, "").strip()}
+    if "approve" in post:
+        params["approve"] = {"yes": True, "no": False}.get(post["approve"], post["approve"])
+    return params
+
+
+@login_required
+@require_POST
+def transition(request: HttpRequest, pk: int) -> HttpResponse:
+    """One step of the loop from the problem page: 404 out of scope, 403 wrong role, 409 not
+    allowed from the current status (the allowed steps listed), 400 a failed check."""
+    problem = _visible(request, pk)
+    post = request.POST
+    try:
+        problem_transition(
+            problem_id=problem.pk, action=post.get("action", ""), actor=request.user,
+            note=post.get("note", "")[:2000], lon=post.get("lon") or None, lat=post.get("lat") or None,
+            photos=request.FILES.getlist("photos"), params=_params(post),
+        )  # fmt: skip
+    except Problem.DoesNotExist:
+        raise Http404 from None
+    except TransitionForbidden:
+        return _detail_page(request, problem, status=403, error=_("Your role may not take this step."))
+    except TransitionConflict as exc:
+        problem.refresh_from_db()
+        allowed = [TRANSITIONS[a].label for a in exc.allowed if a in TRANSITIONS]
+        message = _("This step is not allowed now: the problem is %(status)s.") % {
+            "status": STATUS_NAMES.get(exc.status, exc.status)
+        }
+        return _detail_page(request, problem, status=409, error=message, allowed_now=allowed)
+    except ValidationError as exc:
+        return _detail_page(request, problem, status=400, error=" ".join(exc.messages))
+    return redirect("problem-detail", pk=problem.pk)
