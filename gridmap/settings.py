@@ -157,6 +157,11 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }
 
+# Open311 GeoReport v2: anonymous readers see requests only when this is on (no photos, never
+# the reporter); POSTs need an api_key. Rates are per minute, in the shared cache.
+GRIDMAP_OPEN311_PUBLIC_READ = _flag("GRIDMAP_OPEN311_PUBLIC_READ")
+GRIDMAP_OPEN311_DEDUP_SECONDS = int(os.environ.get("GRIDMAP_OPEN311_DEDUP_SECONDS", "120"))
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",

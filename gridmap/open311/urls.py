@@ -1,3 +1,16 @@
-from django.urls import path  # noqa: F401
+"""Open311 GeoReport v2 under /open311/v2/ (see gridmap.open311.views)."""
 
-urlpatterns: list = []
+from django.urls import re_path
+
+from gridmap.open311 import views
+
+FMT = r"\.(?P<fmt>[^/.]+)"
+
+urlpatterns = [
+    re_path(rf"^discovery{FMT}$", views.discovery, name="open311-discovery"),
+    re_path(rf"^services{FMT}$", views.services, name="open311-services"),
+    re_path(rf"^services/(?P<code>[^/]+?){FMT}$", views.service_definition, name="open311-service"),
+    re_path(rf"^requests{FMT}$", views.requests, name="open311-requests"),
+    re_path(rf"^requests/(?P<request_id>[^/]+?){FMT}$", views.request_detail, name="open311-request"),
+    re_path(r"^(?P<path>.*)$", views.not_found),
+]
