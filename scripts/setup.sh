@@ -117,41 +117,55 @@ ensure_apt_lists() {
 }
 
 # Our own cluster of the distribution's PostgreSQL, with PostGIS, trusting loopback only.
+# UTF-8 whatever the locale (without LANG, initdb would make an SQL_ASCII cluster). Prints its port.
 own_cluster() {
-  local major
+  local major port
   apt_install $(missing_pkgs postgresql postgresql-common)
   major=$(ls /usr/lib/postgresql | sort -n | tail -1)
   apt_install $(missing_pkgs "postgresql-$major-postgis-3")
   if ! pg_lsclusters -h 2>/dev/null | awk '{print $1, $2}' | grep -qx "$major gridmap"; then
     say "creating PostgreSQL $major cluster 'gridmap' on port $PG_OWN_PORT"
-    pg_createcluster "$major" gridmap -p "$PG_OWN_PORT" -- --auth-local=trust --auth-host=trust >/dev/null \
-      || die "pg_createcluster failed"
+    pg_createcluster "$major" gridmap -p "$PG_OWN_PORT" --locale=C.UTF-8 \
+      -- --auth-local=trust --auth-host=trust >/dev/null || die "pg_createcluster failed"
   fi
-  pg_answers "$PG_OWN_PORT" || pg_ctlcluster --skip-systemctl-redirect "$major" gridmap start \
+  port=$(pg_lsclusters -h | awk -v m="$major" '$1 == m && $2 == "gridmap" {print $3}')
+  pg_answers "$port" || pg_ctlcluster --skip-systemctl-redirect "$major" gridmap start \
     || die "could not start the PostgreSQL cluster 'gridmap' ($major)"
-  echo "$PG_OWN_PORT"
+  echo "$port"
 }
+
+has_own_cluster() { pg_lsclusters -h 2>/dev/null | awk '$2 == "gridmap"' | grep -q .; }
 
 # Prints a DATABASE_URL for a PostGIS server that the tests can use.
 ensure_postgis() {
   if [ -n "${TEST_POSTGIS_URL:-}" ]; then echo "$TEST_POSTGIS_URL"; return; fi
   command -v pg_isready >/dev/null || apt_install postgresql-client
-  local port=5432 major
+  local port=5432 major c=
+  # An earlier run made our own cluster: keep using it (installing PostgreSQL for it also made
+  # Debian's cluster 'main' on 5432, which only accepts passwords over TCP).
+  if has_own_cluster; then
+    echo "postgis://postgres@127.0.0.1:$(own_cluster)/gridmap"
+    return
+  fi
   if ! pg_answers 5432; then
     # A cluster that is installed but stopped: start it before installing another.
-    local c
     c=$(pg_lsclusters -h 2>/dev/null | awk '$3 == 5432 {print $1, $2}' | head -1)
     [ -n "$c" ] && pg_ctlcluster --skip-systemctl-redirect $c start >/dev/null 2>&1
   fi
-  if pg_answers 5432; then
-    major=$(psql_as_postgres 5432 "show server_version_num" 2>/dev/null | cut -c1-2) \
-      || die "PostgreSQL on 127.0.0.1:5432 refuses user postgres without a password; set TEST_POSTGIS_URL=postgis://user:pass@host:port/db"
+  if pg_answers 5432 && ! major=$(psql_as_postgres 5432 "show server_version_num" 2>/dev/null | cut -c1-2); then
+    say "PostgreSQL on 127.0.0.1:5432 wants a password for user postgres (to use it anyway, set \
+TEST_POSTGIS_URL=postgis://user:pass@127.0.0.1:5432/db): using the distribution's own cluster"
+    [ -n "$c" ] && pg_ctlcluster --skip-systemctl-redirect $c stop >/dev/null 2>&1  # as it was
+    port=$(own_cluster)
+  elif pg_answers 5432; then
     if [ -z "$(psql_as_postgres 5432 "select 1 from pg_available_extensions where name='postgis'")" ]; then
       ensure_apt_lists
       if [ -d "/usr/lib/postgresql/$major" ] && postgis_pkg_available "$major"; then
         apt_install "postgresql-$major-postgis-3"
-      else
-        say "no PostGIS package for the running PostgreSQL $major: using the distribution's own cluster"
+      fi
+      # still none: the server is not this machine's Debian PostgreSQL, or no package fits it
+      if [ -z "$(psql_as_postgres 5432 "select 1 from pg_available_extensions where name='postgis'")" ]; then
+        say "no PostGIS for the PostgreSQL $major on 5432: using the distribution's own cluster"
         port=$(own_cluster)
       fi
     fi

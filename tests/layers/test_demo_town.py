@@ -530,9 +530,12 @@ def test_users() -> None:
     assert {f"reporter_{i}" for i in range(1, 6)} <= set(names)
     heads = {u["community_code"] for u in us if u["role"] == "community_head"}
     assert heads == set(communities())
+    base = {"username", "display_name", "role", "community_code", "department", "categories"}
     for u in us:
-        assert set(u) == {"username", "display_name", "role", "community_code", "department", "categories"}
+        assert set(u) == (base | {"patrol_communities"} if u["role"] == "inspector" else base)
         assert re.search(r"[\u4e00-\u9fff]", u["display_name"])
+    patrols = [c for u in us if u["role"] == "inspector" for c in u["patrol_communities"]]
+    assert sorted(patrols) == sorted(communities())  # every community has exactly one inspector
     dept = {u["username"]: u for u in us if u["role"] == "department"}
     assert dept["dept_fire"]["categories"] == ["0304", "0602", "0603"]
     cg = set(dept["dept_cg"]["categories"])
