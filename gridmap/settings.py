@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "gridmap.api",
     "gridmap.open311",
     "gridmap.evaluation",
+    "gridmap.analysis",
 ]
 
 MIDDLEWARE = [
