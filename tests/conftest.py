@@ -13,3 +13,15 @@ def catalogues(db):
 
     seed_kinds(FacilityKind)
     seed_categories(EventCategory, FacilityKind)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Each test starts with an empty cache (rate-limit counters live there)."""
+    from django.conf import settings
+
+    if settings.configured:
+        from django.core.cache import cache
+
+        cache.clear()
+    yield

@@ -1,0 +1,139 @@
+"""Every role against every output that shows problems or grids: pages, API, Open311, exports.
+
+The expected sets are written out here from the rules (DOMAIN.md, RELIABILITY.md), not taken
+from the selectors, so a scoping mistake anywhere shows up as a difference.
+"""
+
+import csv
+import io
+
+import pytest
+from django.contrib.gis.geos import Point
+from django.utils import timezone
+
+from gridmap.accounts.models import Department, Role
+from gridmap.problems.models import EventCategory, Problem
+from tests.factories import LAT0, LON0, grid, region_tree, user
+
+pytestmark = pytest.mark.django_db
+
+# who: (role, profile extras); problems: pA (grid A, 0301, by "reporter"), pB (grid B, 0602), pC (grid B, 0301)
+ROLES = ["admin", "planner", "head1", "leaderA", "dept_cg", "dept_fire", "inspector1", "reporter", "nobody"]
+SEES_PROBLEMS = {
+    "admin": {"pA", "pB", "pC"},
+    "planner": {"pA", "pB", "pC"},
+    "head1": {"pA"},
+    "leaderA": {"pA"},
+    "dept_cg": {"pA", "pC"},
+    "dept_fire": {"pB"},
+    "inspector1": {"pA"},
+    "reporter": {"pA"},
+    "nobody": set(),
+}
+SEES_GRIDS = {
+    "admin": {"A", "B"}, "planner": {"A", "B"}, "head1": {"A"}, "leaderA": {"A"}, "dept_cg": {"A", "B"},
+    "dept_fire": {"A", "B"}, "inspector1": {"A", "B"}, "reporter": set(), "nobody": set(),
+}  # fmt: skip
+MAY_EVALUATE = {"admin", "planner", "head1", "leaderA", "dept_cg", "dept_fire", "inspector1"}
+
+
+@pytest.fixture
+def world():
+    c1, c2 = region_tree(n=2)
+    people = {
+        "admin": user("admin", Role.ADMIN),
+        "planner": user("planner", Role.PLANNER),
+        "head1": user("head1", Role.COMMUNITY_HEAD, community=c1),
+        "leaderA": user("leaderA", Role.GRID_LEADER),
+        "inspector1": user("inspector1", Role.INSPECTOR),
+        "reporter": user("reporter", Role.REPORTER),
+        "nobody": user("nobody", Role.REPORTER),
+    }
+    people["inspector1"].profile.patrol_communities.add(c1)
+    cats = {c: EventCategory.objects.get(code=c) for c in ("0301", "0602")}
+    for code, name, cat in (("cg", "城管", "0301"), ("fire", "消防", "0602")):
+        dept = Department.objects.create(code=code, name=name)
+        dept.categories.add(cats[cat])
+        people[f"dept_{code}"] = user(f"dept_{code}", Role.DEPARTMENT, department=dept)
+    grids = {
+        "A": grid(c1, 1, (LON0, LAT0, LON0 + 0.002, LAT0 + 0.002), leader=people["leaderA"]),
+        "B": grid(c2, 1, (LON0 + 0.004, LAT0, LON0 + 0.006, LAT0 + 0.002)),
+    }
+    now = timezone.now()
+
+    def problem(g, community, cat, reporter=None):
+        return Problem.objects.create(
+            geom=Point(g.geom.centroid.x, g.geom.centroid.y, srid=4326), grid=g, community=community,
+            category=cats[cat], reporter=reporter, reported_at=now, filed_at=now,
+        )  # fmt: skip
+
+    problems = {
+        "pA": problem(grids["A"], c1, "0301", people["reporter"]),
+        "pB": problem(grids["B"], c2, "0602"),
+        "pC": problem(grids["B"], c2, "0301"),
+    }
+    return people, grids, problems
+
+
+def names(problems, ids):
+    by_id = {p.pk: name for name, p in problems.items()}
+    return {by_id[i] for i in ids if i in by_id}
+
+
+@pytest.mark.parametrize("who", ROLES)
+def test_problem_outputs_agree_with_the_rules(client, world, who):
+    people, grids, problems = world
+    client.force_login(people[who])
+    expected = SEES_PROBLEMS[who]
+    for name, p in problems.items():
+        want = 200 if name in expected else 404
+        assert client.get(f"/problems/{p.pk}/").status_code == want, ("page", name)
+        assert client.get(f"/api/v1/problems/{p.pk}/").status_code == want, ("api detail", name)
+        assert client.get(f"/api/v1/problems/{p.pk}/events/").status_code == want, ("api events", name)
+        assert client.get(f"/open311/v2/requests/{p.pk}.json").status_code == want, ("open311", name)
+        if name not in expected:  # acting on an unseen problem is a 404, not a 403 that confirms it exists
+            response = client.post(f"/api/v1/problems/{p.pk}/transitions/", {"action": "file"},
+                                    content_type="application/json")  # fmt: skip
+            assert response.status_code == 404, ("api transition", name)
+    listed = client.get("/api/v1/problems/?page_size=1000").json()
+    assert names(problems, [f["id"] for f in listed["features"]]) == expected
+    o311 = client.get("/open311/v2/requests.json")
+    if o311.status_code == 200:
+        assert names(problems, [int(r["service_request_id"]) for r in o311.json()]) == expected
+    else:
+        assert expected == set() and o311.status_code == 403
+    today = timezone.localdate()
+    ledger = client.get(
+        f"/evaluation/ledger.csv?start={today.replace(day=1)}&end={today + timezone.timedelta(days=1)}"
+    )
+    if who in MAY_EVALUATE:
+        rows = list(csv.reader(io.StringIO(ledger.content.decode("utf-8-sig"))))[1:]
+        assert names(problems, [int(r[0]) for r in rows]) == expected
+    else:
+        assert ledger.status_code == 403
+
+
+@pytest.mark.parametrize("who", ROLES)
+def test_grid_outputs_agree_with_the_rules(client, world, who):
+    people, grids, _ = world
+    client.force_login(people[who])
+    expected = SEES_GRIDS[who]
+    for name, g in grids.items():
+        want = 200 if name in expected else 404
+        assert client.get(f"/grids/{g.code}/").status_code == want, ("page", name)
+        assert client.get(f"/grids/{g.code}/map/").status_code == want, ("map", name)
+        assert client.get(f"/api/v1/grids/{g.pk}/").status_code == want, ("api", name)
+    listed = client.get("/api/v1/grids/").json()
+    codes = {f["properties"]["code"] for f in listed["features"]}
+    assert codes == {grids[n].code for n in expected}
+
+
+def test_anonymous_sees_nothing(client, world):
+    _, grids, problems = world
+    p = problems["pA"]
+    assert client.get(f"/problems/{p.pk}/").status_code == 302
+    assert client.get(f"/api/v1/problems/{p.pk}/").status_code in (401, 403)
+    assert client.get("/api/v1/problems/").status_code in (401, 403)
+    assert client.get(f"/open311/v2/requests/{p.pk}.json").status_code == 403
+    assert client.get(f"/grids/{grids['A'].code}/map/").status_code == 302
+    assert client.get("/evaluation/ledger.csv").status_code == 302
