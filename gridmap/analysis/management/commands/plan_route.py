@@ -1,0 +1,104 @@
+"""An inspection walk through a scope's open problems and due look-backs (or a file's stops).
+
+manage.py plan_route (--grid CODE | --inspector USER | --stops FILE.geojson)
+                     [--start LON,LAT] [--end LON,LAT] [--round-trip] [--budget-min N]
+                     [--speed-kmh 4.5] [--service-min 3] [--metric network|straight]
+                     [--format json|gpx|geojson|text] [--output PATH]
+
+The stops are ordered to walk as little as possible (layers.routes); with --budget-min only
+the stops of most priority that fit are kept, the rest are listed as dropped. Everything is
+checked and computed before anything is written; --output is replaced in one step.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from gridmap.analysis.routes import (
+    RouteInputError,
+    parse_lonlat,
+    route_plan,
+    route_stops_for_grid,
+    route_stops_for_inspector,
+    route_stops_from_geojson,
+)
+from layers.routes_output import route_geojson, route_gpx, route_json, route_text
+
+FORMATS = ("json", "gpx", "geojson", "text")
+METRICS = ("straight", "network")
+
+
+class Command(BaseCommand):
+    help = "Order the stops of a grid, an inspector or a GeoJSON file into the shortest walk."
+
+    def add_arguments(self, parser):
+        scope = parser.add_mutually_exclusive_group(required=True)
+        scope.add_argument("--grid", help="grid code: its open problems and due look-backs")
+        scope.add_argument("--inspector", help="username: their assigned problems and patrol communities")
+        scope.add_argument("--stops", help="GeoJSON FeatureCollection of Points with an id property")
+        parser.add_argument("--start", help="LON,LAT where the walk begins")
+        parser.add_argument("--end", help="LON,LAT where the walk ends (default: at the last stop)")
+        parser.add_argument("--round-trip", action="store_true", help="come back to the start")
+        parser.add_argument("--budget-min", type=float, help="minutes available: keep the stops that fit")
+        parser.add_argument("--speed-kmh", type=float, default=4.5, help="walking speed (default 4.5)")
+        parser.add_argument("--service-min", type=float, default=3.0, help="minutes at each stop (default 3)")
+        parser.add_argument(
+            "--metric", choices=METRICS, default="straight", help="distances (default straight)"
+        )
+        parser.add_argument("--format", choices=FORMATS, default="json")
+        parser.add_argument("--output", help="file to write (default: standard output)")
+
+    def handle(self, *args, **opts):
+        try:
+            start = parse_lonlat(opts["start"], what="--start") if opts["start"] is not None else None
+            end = parse_lonlat(opts["end"], what="--end") if opts["end"] is not None else None
+            if opts["grid"] is not None:
+                stops, title = route_stops_for_grid(opts["grid"]), f"grid {opts['grid']}"
+            elif opts["inspector"] is not None:
+                stops, title = route_stops_for_inspector(opts["inspector"]), f"inspector {opts['inspector']}"
+            else:
+                stops, title = route_stops_from_geojson(opts["stops"]), Path(opts["stops"]).name
+            route = route_plan(
+                stops, start=start, end=end, closed=opts["round_trip"], metric=opts["metric"],
+                speed_kmh=opts["speed_kmh"], service_min=opts["service_min"], budget_min=opts["budget_min"],
+            )  # fmt: skip
+        except RouteInputError as exc:
+            raise CommandError(str(exc)) from None
+        text = _render(route, opts["format"], f"route: {title}")
+        if opts["output"]:
+            _write_atomically(Path(opts["output"]), text)
+            self.stdout.write(
+                f"{len(route.stops)} stops, {route.length_m:.0f} m, {route.duration_min:.0f} min "
+                f"written to {opts['output']}"
+                + (f" ({len(route.dropped)} left out)" if route.dropped else "")
+            )
+        else:
+            self.stdout.write(text, ending="" if text.endswith("\n") else "\n")
+
+
+def _render(route, fmt: str, title: str) -> str:
+    if fmt == "gpx":
+        return route_gpx(route, name=title)
+    if fmt == "text":
+        return route_text(route, title=title)
+    data = route_geojson(route) if fmt == "geojson" else route_json(route)
+    return json.dumps(data, ensure_ascii=False) + "\n"
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise CommandError(f"no folder {folder} to write {path.name} in")
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
