@@ -6,3 +6,8 @@ class ApiConfig(AppConfig):
     name = "gridmap.api"
     label = "api"
     verbose_name = _("api")
+
+    def ready(self) -> None:
+        from gridmap.api.codebook import register_defaults
+
+        register_defaults()

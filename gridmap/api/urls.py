@@ -1,3 +1,38 @@
-from django.urls import path  # noqa: F401
+"""API v1 (mounted at /api/v1/). Every path ends with a slash; anything else is a JSON 404."""
 
-urlpatterns: list = []
+from django.urls import path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from gridmap.api.auth import AUTHENTICATION
+from gridmap.api.errors import not_found
+from gridmap.api.views import layers, lists, loop, problems
+from gridmap.api.views.auth import TokenView
+
+app_name = "api"
+
+urlpatterns = [
+    path("auth/token/", TokenView.as_view(), name="token"),
+    path("grids/", layers.GridList.as_view(), name="grids"),
+    path("grids/<int:pk>/", layers.GridDetail.as_view(), name="grid"),
+    path("buildings/", layers.BuildingList.as_view(), name="buildings"),
+    path("buildings/<int:pk>/", layers.BuildingDetail.as_view(), name="building"),
+    path("facilities/", layers.FacilityList.as_view(), name="facilities"),
+    path("facilities/<int:pk>/", layers.FacilityDetail.as_view(), name="facility"),
+    path("problems/", problems.ProblemList.as_view(), name="problems"),
+    path("problems/<int:pk>/", problems.ProblemDetail.as_view(), name="problem"),
+    path("problems/<int:pk>/photos/", problems.ProblemPhotos.as_view(), name="problem-photos"),
+    path("problems/<int:pk>/transitions/", loop.ProblemTransitions.as_view(), name="problem-transitions"),
+    path("problems/<int:pk>/events/", loop.ProblemEvents.as_view(), name="problem-events"),
+    path("problems/<int:pk>/duplicates/", loop.ProblemDuplicates.as_view(), name="problem-duplicates"),
+    path("negative-list/", lists.NegativeList.as_view(), name="negative-list"),
+    path("positive-sites/", lists.PositiveSites.as_view(), name="positive-sites"),
+    # The schema and its docs page are public; Swagger UI comes from the sidecar (no CDN). ReDoc is not
+    # served: drf-spectacular's ReDoc page loads Google Fonts.
+    path("schema/", SpectacularAPIView.as_view(authentication_classes=AUTHENTICATION), name="schema"),
+    path(
+        "docs/",
+        SpectacularSwaggerView.as_view(url_name="api:schema", authentication_classes=AUTHENTICATION),
+        name="docs",
+    ),
+    re_path(r"^.*$", not_found),
+]

@@ -1,0 +1,216 @@
+"""GeoJSON features built from ``values_list`` rows: one query per page, the geometry written as
+GeoJSON by the database (``AsGeoJSON``, on SpatiaLite and PostGIS alike) and spliced into the
+output unparsed, no model instance or serializer per row.
+
+Each layer is a tuple of columns and a function turning one row into its properties; the row
+order is the column order. Problems go further (``ProblemSpec``): one table, codes from the code
+books, times and uuid as text from the database (``expressions``). A test holds the problem
+features equal to what djangorestframework-gis's GeoFeatureModelSerializer writes for the same rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+from django.contrib.gis.db.models.functions import AsGeoJSON
+from orjson import Fragment
+
+from gridmap.api.codebook import book
+from gridmap.api.expressions import IsoUTC, UUIDText
+from gridmap.api.renderers import iso
+from gridmap.problems.lifecycle import TRANSITIONS
+from gridmap.problems.models import OPEN_STATUSES, Problem, Status
+
+fromisoformat = datetime.fromisoformat
+GEOJSON = "_geojson"
+PRECISION = 8  # decimal places of degrees: about 1 mm
+
+
+def geojson_column() -> AsGeoJSON:
+    return AsGeoJSON("geom", precision=PRECISION)
+
+
+@dataclass(frozen=True)
+class RowContext:
+    """What every feature of one response shares: the time it is computed at and the steps the
+    requesting user's role may take from each status."""
+
+    now: datetime
+    actions: dict[str, list[str]]
+
+
+@lru_cache(maxsize=16)
+def actions_by_status(role: str | None) -> dict[str, list[str]]:
+    """The steps a role may take from each status (what ``lifecycle.allowed_actions`` answers for
+    one problem, computed once per role instead of once per row)."""
+    return {
+        status: [a for a, t in TRANSITIONS.items() if status in t.sources and role in t.roles]
+        for status in Status.values
+    }
+
+
+def _feature(fid: Any, geojson: str | None, properties: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "Feature",
+        "id": fid,
+        "geometry": Fragment(geojson) if geojson else None,
+        "properties": properties,
+    }
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    columns: tuple[str, ...]  # after "id" and the GeoJSON geometry
+    build: Callable[[Sequence[Any], RowContext], dict[str, Any]] | None = None  # row -> properties
+    annotations: tuple[tuple[str, Callable[[RowContext], Any]], ...] = ()  # computed columns in ``columns``
+
+    def features(self, rows: Iterable[Sequence[Any]], ctx: RowContext) -> list[dict[str, Any]]:
+        build = self.build
+        assert build is not None
+        return [_feature(r[0], r[1], build(r, ctx)) for r in rows]
+
+
+# -- grids ------------------------------------------------------------------------------------
+def _grid(r: Sequence[Any], ctx: RowContext) -> dict[str, Any]:
+    return {"code": r[2], "name": r[3], "community": r[4], "community_name": r[5], "area_m2": r[6],
+            "leader": r[8] or r[7]}  # fmt: skip
+
+
+GRID = FeatureSpec(
+    (
+        "code",
+        "name",
+        "community__code",
+        "community__name",
+        "area_m2",
+        "first_responsible__username",
+        "first_responsible__profile__display_name",
+    ),  # fmt: skip
+    _grid,
+)
+
+
+# -- buildings --------------------------------------------------------------------------------
+def _building(r: Sequence[Any], ctx: RowContext) -> dict[str, Any]:
+    return {"address": r[2], "use": r[3], "floors": r[4], "households": r[5], "population": r[6],
+            "grid": r[7], "community": r[8]}  # fmt: skip
+
+
+BUILDING = FeatureSpec(
+    ("address", "use", "floors", "households", "population", "grid__code", "community__code"), _building
+)
+
+
+# -- facilities -------------------------------------------------------------------------------
+def _facility(r: Sequence[Any], ctx: RowContext) -> dict[str, Any]:
+    return {"kind": r[2], "kind_name": r[3], "name": r[4], "condition": r[5], "last_inspected": r[6],
+            "capacity": r[7], "accessible_spaces": r[8], "grid": r[9], "attrs": r[10]}  # fmt: skip
+
+
+FACILITY = FeatureSpec(
+    (
+        "kind__code",
+        "kind__name",
+        "name",
+        "condition",
+        "last_inspected",
+        "capacity",
+        "accessible_spaces",
+        "grid__code",
+        "attrs",
+    ),  # fmt: skip
+    _facility,
+)
+
+
+# -- positive-list sites ---------------------------------------------------------------------
+def _site(r: Sequence[Any], ctx: RowContext) -> dict[str, Any]:
+    return {"name": r[2], "description": r[3], "grid": r[4], "community": r[5], "created_at": r[6],
+            "created_by": r[8] or r[7]}  # fmt: skip
+
+
+SITE = FeatureSpec(
+    (
+        "name",
+        "description",
+        "grid__code",
+        "community__code",
+        "created_at",
+        "created_by__username",
+        "created_by__profile__display_name",
+    ),  # fmt: skip
+    _site,
+)
+
+
+# -- problems ---------------------------------------------------------------------------------
+_OPEN = frozenset(OPEN_STATUSES)
+_NO_CODE = (None, None)
+
+
+class ProblemSpec(FeatureSpec):
+    """Problems read one table: the codes of their category, grid, community and department come
+    from the code books (``codebook``), not from joins; times and the uuid arrive as text.
+    ``overdue`` is decided here (only open rows with a deadline parse it)."""
+
+    def features(self, rows: Iterable[Sequence[Any]], ctx: RowContext) -> list[dict[str, Any]]:
+        rows = rows if isinstance(rows, list) else list(rows)
+        categories = book("category").get_many({r[3] for r in rows})
+        grids = book("grid").get_many({r[9] for r in rows})
+        communities = book("community").get_many({r[10] for r in rows})
+        departments = book("department").get_many({r[11] for r in rows})
+        actions, now = ctx.actions, ctx.now
+        out = []
+        for r in rows:
+            status, deadline = r[4], r[7]
+            category = categories.get(r[3], _NO_CODE)
+            properties = {
+                "uuid": r[2],
+                "category": category[0],
+                "category_name": category[1],
+                "status": status,
+                "description": r[5],
+                "reported_at": r[6],
+                "deadline": deadline,
+                "closed_at": r[8],
+                "overdue": status in _OPEN and deadline is not None and fromisoformat(deadline) < now,
+                "grid": grids.get(r[9]),
+                "community": communities.get(r[10]),
+                "department": departments.get(r[11]),
+                "facility": r[12],
+                "rework_count": r[13],
+                "extension_count": r[14],
+                "reopen_count": r[15],
+                "actions": actions.get(status, []),
+            }
+            out.append(_feature(r[0], r[1], properties))
+        return out
+
+
+PROBLEM = ProblemSpec(
+    ("_uuid", "category_id", "status", "description", "_reported_at", "_deadline", "_closed_at", "grid_id", "community_id", "department_id", "facility_id", "rework_count", "extension_count",
+     "reopen_count"),
+    annotations=(
+        ("_uuid", lambda ctx: UUIDText("uuid")),
+        ("_reported_at", lambda ctx: IsoUTC("reported_at")),
+        ("_deadline", lambda ctx: IsoUTC("deadline")),
+        ("_closed_at", lambda ctx: IsoUTC("closed_at")),
+    ),
+)  # fmt: skip
+
+
+def problem_feature(problem: Problem, ctx: RowContext) -> dict[str, Any]:
+    """The feature of one problem already in memory (the intake answer), the same as a listed one;
+    reads no relation, so no query is made beyond the code books'."""
+    row = (problem.pk, None, str(problem.uuid), problem.category_id, problem.status, problem.description,
+           iso(problem.reported_at), iso(problem.deadline), iso(problem.closed_at), problem.grid_id,
+           problem.community_id, problem.department_id, problem.facility_id, problem.rework_count,
+           problem.extension_count, problem.reopen_count)  # fmt: skip
+    (feature,) = PROBLEM.features([row], ctx)
+    x, y = problem.geom.coords
+    feature["geometry"] = {"type": "Point", "coordinates": [round(x, PRECISION), round(y, PRECISION)]}
+    return feature

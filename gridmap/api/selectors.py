@@ -1,0 +1,130 @@
+"""Reads the API needs beyond the apps' own selectors. Every one starts from a scoping selector
+(``*_visible_to(user)``): photos, events and closure evidence are read only through a problem the
+user may see, positive-list sites only in the grids the user may see.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.gis.db.models.functions import AsGeoJSON
+from django.db.models import Q, QuerySet
+from orjson import Fragment
+
+from gridmap.accounts.models import Role
+from gridmap.accounts.selectors import CITY_WIDE_ROLES, role_of
+from gridmap.geography.selectors import grids_visible_to
+from gridmap.problems.models import PositiveSite, Problem, ProblemEvent, ProblemPhoto, Status
+from gridmap.problems.selectors import problems_visible_to
+
+User = AbstractBaseUser | AnonymousUser
+
+
+def positive_sites_visible_to(user: User) -> QuerySet[PositiveSite]:
+    """Positive-list sites scoped like grids: all for city-wide roles, inspectors and departments;
+    a community head's community; a grid leader's grids; nothing for anyone else."""
+    role = role_of(user)
+    sites = PositiveSite.objects.all()
+    if role in CITY_WIDE_ROLES or role in {Role.INSPECTOR, Role.DEPARTMENT}:
+        return sites
+    if role == Role.COMMUNITY_HEAD:
+        community = user.profile.community_id
+        return (
+            sites.filter(Q(community_id=community) | Q(grid__community_id=community))
+            if community
+            else sites.none()
+        )
+    if role == Role.GRID_LEADER:
+        return sites.filter(grid__in=grids_visible_to(user).values("pk"))
+    return sites.none()
+
+
+def problem_visible(user: User, problem_id: int) -> Problem:
+    """The problem if ``user`` may see it; ``Problem.DoesNotExist`` (a 404) otherwise."""
+    return problems_visible_to(user).select_related("category").get(pk=problem_id)
+
+
+def _storage() -> Any:
+    return ProblemPhoto._meta.get_field("image").storage
+
+
+def _photo(row: dict[str, Any]) -> dict[str, Any]:
+    image = row["image"]
+    return {"id": row["id"], "stage": row["stage"], "taken_at": row["taken_at"], "event": row["event_id"],
+            "url": _storage().url(image) if image else None}  # fmt: skip
+
+
+def photos_of(problems: QuerySet[Problem], *, stage: str | None = None) -> dict[int, list[dict[str, Any]]]:
+    """Photos of the given (already scoped) problems, by problem id."""
+    photos = ProblemPhoto.objects.filter(problem__in=problems.values("pk"))
+    if stage:
+        photos = photos.filter(stage=stage)
+    out: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for row in photos.order_by("pk").values("id", "problem_id", "stage", "taken_at", "event_id", "image"):
+        out[row["problem_id"]].append(_photo(row))
+    return out
+
+
+def events_of(problem: Problem) -> list[dict[str, Any]]:
+    """The audit timeline of one problem the caller has already been allowed to see."""
+    rows = (
+        ProblemEvent.objects.filter(problem=problem)
+        .annotate(_geojson=AsGeoJSON("geom", precision=8))
+        .order_by("at", "pk")
+        .values(
+            "id",
+            "action",
+            "from_status",
+            "to_status",
+            "at",
+            "note",
+            "data",
+            "_geojson",
+            "actor__username",
+            "actor__profile__display_name",
+        )[:1000]  # fmt: skip
+    )
+    photo_ids: dict[int, list[int]] = defaultdict(list)
+    for pid, event_id in problem.photos.filter(event__isnull=False).values_list("pk", "event_id"):
+        photo_ids[event_id].append(pid)
+    return [
+        {
+            "id": r["id"],
+            "action": r["action"],
+            "from_status": r["from_status"] or None,
+            "to_status": r["to_status"] or None,
+            "at": r["at"],
+            "actor": r["actor__profile__display_name"] or r["actor__username"],
+            "note": r["note"],
+            "data": r["data"],
+            "geometry": Fragment(r["_geojson"]) if r["_geojson"] else None,
+            "photos": photo_ids.get(r["id"], []),
+        }
+        for r in rows
+    ]
+
+
+def closure_evidence(problems: QuerySet[Problem], closed_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    """For the closed problems ``closed_ids`` (of the scoped ``problems``): who verified the fix,
+    when, with what note, and the after-photos (销号 evidence)."""
+    ids = list(closed_ids)
+    if not ids:
+        return {}
+    closed = problems.filter(pk__in=ids, status=Status.CLOSED)
+    evidence: dict[int, dict[str, Any]] = {}
+    events = (
+        ProblemEvent.objects.filter(problem__in=closed.values("pk"), action="verify_pass")
+        .order_by("problem_id", "-at", "-pk")
+        .values("problem_id", "at", "note", "actor__username", "actor__profile__display_name")
+    )
+    for e in events:
+        evidence.setdefault(e["problem_id"], {"verified_at": e["at"], "note": e["note"],
+                            "verified_by": e["actor__profile__display_name"] or e["actor__username"]})  # fmt: skip
+    photos = photos_of(closed, stage=ProblemPhoto.Stage.AFTER)
+    for pid in ids:
+        item = evidence.setdefault(pid, {"verified_at": None, "note": "", "verified_by": None})
+        item["photos"] = photos.get(pid, [])
+    return evidence

@@ -1,0 +1,79 @@
+"""Writes the API adds to the apps' services: a photo on a problem, a positive-list site.
+
+Both follow the house rule for writes: checks first (scope, raw coordinates, the photo itself),
+then one transaction with its audit event.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.gis.geos import Point
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from gridmap.accounts.models import Role
+from gridmap.accounts.selectors import role_of
+from gridmap.core.geoinput import point_from_lonlat
+from gridmap.geography.selectors import community_for_point, grid_for_point, grids_visible_to
+from gridmap.problems.lifecycle import TransitionConflict, TransitionForbidden
+from gridmap.problems.models import OPEN_STATUSES, PositiveSite, ProblemEvent, ProblemPhoto
+from gridmap.problems.photos import photo_check
+from gridmap.problems.selectors import problems_visible_to
+
+SITE_ROLES = frozenset({Role.ADMIN, Role.COMMUNITY_HEAD, Role.GRID_LEADER})
+
+
+def problem_photo_add(*, problem_id: int, upload: Any, lon: Any, lat: Any, user: Any) -> ProblemPhoto:
+    """Attach a before-photo to an open problem ``user`` may see (its reporter or staff in scope).
+
+    Raises Problem.DoesNotExist (404) for a problem out of sight, a 409 once it is
+    finished (TransitionConflict), ValidationError (400) for a file that is not a real photo or bad coordinates.
+    Where it was taken: its EXIF GPS position, else the ``lon``/``lat`` given, else unknown.
+    """
+    problem = problems_visible_to(user).get(pk=problem_id)
+    if problem.status not in OPEN_STATUSES:
+        raise TransitionConflict(
+            _("Photos can be added to open problems only."), status=problem.status, allowed=[]
+        )
+    point = point_from_lonlat(lon, lat) if lon not in (None, "") or lat not in (None, "") else None
+    info = photo_check(upload, size=getattr(upload, "size", None))
+    where = Point(*info.lonlat, srid=4326) if info.lonlat else point
+    with transaction.atomic():
+        event = ProblemEvent.objects.create(
+            problem=problem,
+            action="photo",
+            from_status=problem.status,
+            to_status=problem.status,
+            actor=user,
+            at=timezone.now(),
+            geom=where,
+        )
+        return ProblemPhoto.objects.create(
+            problem=problem,
+            image=upload,
+            stage=ProblemPhoto.Stage.BEFORE,
+            taken_at=info.taken_at,
+            geom=where,
+            uploaded_by=user,
+            event=event,
+        )
+
+
+def positive_site_create(*, lon: Any, lat: Any, name: str, description: str, user: Any) -> PositiveSite:
+    """A positive-list site, by an administrator anywhere, a community head in their community or
+    a grid leader in their grids (TransitionForbidden, a 403, otherwise)."""
+    role = role_of(user)
+    if role not in SITE_ROLES:
+        raise TransitionForbidden(_("Your role may not add positive-list sites."))
+    point = point_from_lonlat(lon, lat)
+    grid = grid_for_point(point)
+    community = grid.community if grid else community_for_point(point)
+    if role == Role.COMMUNITY_HEAD and (community is None or community.pk != user.profile.community_id):
+        raise TransitionForbidden(_("The site is outside your community."))
+    if role == Role.GRID_LEADER and (grid is None or not grids_visible_to(user).filter(pk=grid.pk).exists()):
+        raise TransitionForbidden(_("The site is outside your grids."))
+    return PositiveSite.objects.create(
+        name=name, description=description, geom=point, grid=grid, community=community, created_by=user
+    )

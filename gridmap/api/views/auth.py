@@ -1,0 +1,45 @@
+"""Tokens for API clients: ``POST auth/token/`` with a username and password."""
+
+from __future__ import annotations
+
+from django.contrib.auth import authenticate
+from django.http import HttpResponse
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import exceptions, serializers
+from rest_framework.authtoken.models import Token
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.throttling import AnonRateThrottle
+
+from gridmap.api import inputs
+from gridmap.api.renderers import json_response
+from gridmap.api.schema import ERROR
+from gridmap.api.views.base import ApiView
+
+
+@extend_schema(tags=["auth"])
+class TokenView(ApiView):
+    authentication_classes = ()
+    permission_classes = ()
+    parser_classes = (JSONParser, FormParser, MultiPartParser)
+    throttle_classes = (AnonRateThrottle,)
+
+    @extend_schema(
+        request=inline_serializer(
+            "Credentials", {"username": serializers.CharField(), "password": serializers.CharField()}
+        ),  # fmt: skip
+        responses={200: inline_serializer("Token", {"token": serializers.CharField()}), 400: ERROR},
+    )
+    def post(self, request: Request) -> HttpResponse:
+        """Your API token (send it as ``Authorization: Token <key>``)."""
+        data = inputs.check_fields(request.data, ("username", "password"), ("username", "password"))
+        username = inputs.text(data, "username", 150, required=True)
+        password = inputs.text(data, "password", 1000, required=True, strip=False)
+        user = authenticate(request._request, username=username, password=password)
+        if user is None or not user.is_active:
+            raise exceptions.ValidationError(
+                {"detail": _("Unable to log in with the given username and password.")}
+            )
+        token, _created = Token.objects.get_or_create(user=user)
+        return json_response({"token": token.key})

@@ -1,0 +1,93 @@
+"""The negative list (负面清单: open problems, closed out item by item with evidence) and the
+positive list (正面清单: exemplary sites)."""
+
+from __future__ import annotations
+
+from django.db.models import F, Q
+from django.http import HttpResponse
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema
+from rest_framework.request import Request
+
+from gridmap.api import filters, inputs, listing
+from gridmap.api.errors import bad_request
+from gridmap.api.pagination import feature_collection
+from gridmap.api.params import PAGING, check_names, parse_paging, parse_when
+from gridmap.api.renderers import geojson_response
+from gridmap.api.schema import (
+    AREA_PARAMS,
+    COMMUNITY,
+    ERROR,
+    FEATURE,
+    FEATURE_COLLECTION,
+    GRID,
+    PAGE_PARAMS,
+    POSITIVE_SITE,
+    query_param,
+)
+from gridmap.api.selectors import closure_evidence
+from gridmap.api.services import positive_site_create
+from gridmap.api.views.base import ApiView
+from gridmap.problems.models import OPEN_STATUSES, Status
+
+SCOPE = {"grid": filters.AREA["grid"], "community": filters.AREA["community"]}
+
+
+@extend_schema(tags=["lists"])
+class NegativeList(ApiView):
+    @extend_schema(
+        parameters=[
+            GRID,
+            COMMUNITY,
+            query_param(
+                "closed_after",
+                "Also list problems closed since then, with their closure evidence (ISO 8601).",
+            ),
+            *PAGE_PARAMS,
+        ],  # fmt: skip
+        responses={200: FEATURE_COLLECTION, 400: ERROR},
+    )
+    def get(self, request: Request) -> HttpResponse:
+        """Open problems of a grid or a community (or everything you may see), oldest first, then
+        those closed since ``closed_after`` with ``evidence``: who verified, when, after-photos."""
+        values = check_names(request.query_params, {"grid", "community", "closed_after", *PAGING})
+        if "grid" in values and "community" in values:
+            raise bad_request(_("Give grid or community, not both."))
+        paging = parse_paging(values)
+        problems = listing.PROBLEMS
+        ctx = problems.context(request)
+        scoped = filters.apply_filters(problems.selector(request.user), SCOPE, values, ctx.now)
+        wanted = Q(status__in=OPEN_STATUSES)
+        if "closed_after" in values:
+            wanted |= Q(
+                status=Status.CLOSED, closed_at__gte=parse_when(values["closed_after"], "closed_after")
+            )
+        qs = scoped.filter(wanted).order_by(F("closed_at").asc(nulls_first=True), "reported_at", "id")
+        page = problems.page(qs, paging, ctx)
+        features = problems.spec.features(page.rows, ctx)
+        closed = [ft["id"] for ft in features if ft["properties"]["status"] == Status.CLOSED]
+        evidence = closure_evidence(scoped, closed)
+        for ft in features:
+            ft["properties"]["evidence"] = evidence.get(ft["id"])
+        return geojson_response(feature_collection(request, page, features))
+
+
+@extend_schema(tags=["lists"])
+class PositiveSites(ApiView):
+    @extend_schema(
+        operation_id="positive_sites_list",
+        parameters=[*AREA_PARAMS, *PAGE_PARAMS],
+        responses={200: FEATURE_COLLECTION},
+    )
+    def get(self, request: Request) -> HttpResponse:
+        """Positive-list sites in the areas you may see (GeoJSON)."""
+        return geojson_response(listing.SITES.collection(request))
+
+    @extend_schema(request=POSITIVE_SITE, responses={201: FEATURE, 400: ERROR, 403: ERROR})
+    def post(self, request: Request) -> HttpResponse:
+        """Add a site (community heads in their community, grid leaders in their grids, admins)."""
+        data = inputs.site(request.data)
+        site = positive_site_create(
+            lon=data.lon, lat=data.lat, name=data.name, description=data.description, user=request.user
+        )
+        return geojson_response(listing.SITES.one(request, site.pk), status=201)

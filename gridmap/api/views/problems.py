@@ -1,0 +1,117 @@
+"""Problems: the GeoJSON list and detail, intake of new reports (JSON), and photos on a report."""
+
+from __future__ import annotations
+
+from django.http import HttpResponse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions
+from rest_framework.parsers import MultiPartParser
+from rest_framework.request import Request
+
+from gridmap.accounts.selectors import role_of
+from gridmap.api import inputs, listing
+from gridmap.api.codebook import CATEGORIES
+from gridmap.api.errors import Conflict
+from gridmap.api.features import RowContext, actions_by_status, problem_feature
+from gridmap.api.renderers import geojson_response, json_response, utc
+from gridmap.api.schema import ERROR, FEATURE, FEATURE_COLLECTION, INTAKE, PAGE_PARAMS, PHOTO, PROBLEM_PARAMS
+from gridmap.api.selectors import photos_of
+from gridmap.api.services import problem_photo_add
+from gridmap.api.views.base import ApiView
+from gridmap.problems.models import Problem
+from gridmap.problems.selectors import problems_open_nearby, problems_visible_to
+from gridmap.problems.services import possible_duplicates, problem_create
+
+MAX_PHOTO_BODY = 12 * 1024 * 1024
+
+
+def duplicates_of(problem: Problem) -> list[dict[str, float]]:
+    """Open problems of the same category close by (services.possible_duplicates), not itself.
+
+    Usually there are none: one cheap query on the candidates' box says so before the service
+    measures distances in metres (which costs milliseconds, mostly building a GeoDataFrame)."""
+    if not problems_open_nearby(problem.geom, problem.category).exclude(pk=problem.pk).exists():
+        return []
+    return [
+        {"id": other.pk, "distance_m": round(metres, 1)}
+        for other, metres in possible_duplicates(problem.geom, problem.category)
+        if other.pk != problem.pk
+    ]
+
+
+@extend_schema(tags=["problems"])
+class ProblemList(ApiView):
+    """Problems the user may see (GET, GeoJSON); a new report (POST, JSON only)."""
+
+    @extend_schema(
+        operation_id="problems_list",
+        parameters=[*PROBLEM_PARAMS, *PAGE_PARAMS],
+        responses={200: FEATURE_COLLECTION},
+    )
+    def get(self, request: Request) -> HttpResponse:
+        return geojson_response(listing.PROBLEMS.collection(request))
+
+    @extend_schema(
+        request=INTAKE,
+        responses={201: FEATURE, 200: FEATURE, 400: ERROR, 409: ERROR, 415: ERROR},
+        description="Report a problem. A replayed client_uuid answers 200 with the first result. The "
+        "answer is the problem's Feature with `possible_duplicates` (id, distance_m).",
+    )
+    def post(self, request: Request) -> HttpResponse:
+        role = role_of(request.user)
+        if role is None:
+            raise exceptions.PermissionDenied(_("Your account has no role; ask an administrator."))
+        data = inputs.intake(request.data)
+        category = CATEGORIES.get(data.category)
+        if category is None:
+            raise exceptions.ValidationError({"category": [_("Unknown event category.")]})
+        problem, created = problem_create(
+            lon=data.lon,
+            lat=data.lat,
+            category=category,
+            description=data.description,
+            reporter=request.user,
+            reported_at=data.reported_at,
+            client_uuid=data.client_uuid,
+        )
+        if not created and problem.reporter_id != request.user.pk:
+            # Someone else's submission: say nothing about it.
+            raise Conflict(_("This client_uuid was already used."))
+        feature = problem_feature(problem, RowContext(timezone.now(), actions_by_status(role)))
+        feature["possible_duplicates"] = duplicates_of(problem)
+        return geojson_response(feature, status=201 if created else 200)
+
+
+@extend_schema(tags=["problems"])
+class ProblemDetail(ApiView):
+    @extend_schema(responses={200: FEATURE, 404: ERROR})
+    def get(self, request: Request, pk: int) -> HttpResponse:
+        """One problem as a Feature, with its photos under ``photos``."""
+        feature = listing.PROBLEMS.one(request, pk)
+        photos = photos_of(problems_visible_to(request.user).filter(pk=pk))
+        feature["photos"] = photos.get(pk, [])
+        return geojson_response(feature)
+
+
+@extend_schema(tags=["problems"])
+class ProblemPhotos(ApiView):
+    parser_classes = (MultiPartParser,)
+
+    @extend_schema(request={"multipart/form-data": PHOTO}, responses={201: None, 400: ERROR, 404: ERROR})
+    def post(self, request: Request, pk: int) -> HttpResponse:
+        """Add a photo (multipart ``image``; JPEG, PNG or WebP) to an open problem you may see."""
+        length = request.META.get("CONTENT_LENGTH") or "0"
+        if not length.isdigit() or int(length) > MAX_PHOTO_BODY:
+            raise exceptions.ValidationError({"image": [_("The photo is larger than 10 MB.")]})
+        data = inputs.check_fields(inputs.form_fields(request.data, request.FILES), ("image", "lon", "lat"))
+        images = data.get("image")
+        if not isinstance(images, list) or len(images) != 1:
+            raise exceptions.ValidationError({"image": [_("Send one file under image.")]})
+        photo = problem_photo_add(
+            problem_id=pk, upload=images[0], lon=data.get("lon"), lat=data.get("lat"), user=request.user
+        )
+        body = {"id": photo.pk, "problem": pk, "stage": photo.stage, "taken_at": utc(photo.taken_at),
+                "url": photo.image.url, "lonlat": list(photo.geom.coords) if photo.geom else None}  # fmt: skip
+        return json_response(body, status=201)
