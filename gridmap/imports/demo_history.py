@@ -12,6 +12,7 @@ import random
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
+from django.utils import timezone
 
 from gridmap.accounts.models import Department, Profile, Role
 from gridmap.problems.models import Problem, ProblemEvent, Status
@@ -79,7 +80,7 @@ def _history(p: Problem, staff: _Staff, rng: random.Random) -> list[ProblemEvent
             actor = p.inspector_id or staff.heads.get(p.community_id)
             p.closed_at = at
             p.closed_on_time = p.deadline is None or at <= p.deadline
-            p.lookback_due = (at + timedelta(days=p.category.lookback_days)).date()
+            p.lookback_due = timezone.localdate(at) + timedelta(days=p.category.lookback_days)
             new = S.CLOSED
         events.append(
             ProblemEvent(problem=p, action=action, from_status=status, to_status=new, actor_id=actor, at=at)

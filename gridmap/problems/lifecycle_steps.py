@@ -11,6 +11,7 @@ from django.conf import settings
 from django.contrib.gis.geos import Point
 from django.core.exceptions import ValidationError
 from django.db.models import F
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from gridmap.accounts.models import Department, Profile, Role
@@ -229,7 +230,7 @@ def step_verify_pass(ctx: StepContext) -> None:
     ctx.updates.update(
         closed_at=ctx.now,
         closed_on_time=deadline is None or ctx.now <= deadline,
-        lookback_due=(ctx.now + timedelta(days=ctx.problem.category.lookback_days)).date(),
+        lookback_due=timezone.localdate(ctx.now) + timedelta(days=ctx.problem.category.lookback_days),
         lookback_done_at=None,
     )
 
@@ -245,7 +246,7 @@ def _lookback_due(ctx: StepContext) -> None:
     due = ctx.problem.lookback_due
     if due is None or ctx.problem.lookback_done_at is not None:
         raise ValidationError(_("No look-back is due on this problem."), code="no_lookback")
-    if ctx.now.date() < due:
+    if timezone.localdate(ctx.now) < due:  # dates are the site's (Asia/Shanghai), not UTC
         raise ValidationError(
             _("The look-back is due on %(due)s.") % {"due": due.isoformat()}, code="too_early"
         )

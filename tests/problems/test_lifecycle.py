@@ -19,6 +19,15 @@ pytestmark = pytest.mark.django_db
 SPOT = (LON0 + 0.001, LAT0 + 0.001)
 
 
+@pytest.fixture(autouse=True)
+def english():
+    """Messages are matched in English here (the site default is Chinese)."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
 @pytest.fixture
 def town():
     (community,) = region_tree()
