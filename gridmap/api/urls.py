@@ -5,7 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from gridmap.api.auth import AUTHENTICATION
 from gridmap.api.errors import not_found
-from gridmap.api.views import layers, lists, loop, problems
+from gridmap.api.views import analysis, layers, lists, loop, problems
 from gridmap.api.views.auth import TokenView
 
 app_name = "api"
@@ -26,6 +26,11 @@ urlpatterns = [
     path("problems/<int:pk>/duplicates/", loop.ProblemDuplicates.as_view(), name="problem-duplicates"),
     path("negative-list/", lists.NegativeList.as_view(), name="negative-list"),
     path("positive-sites/", lists.PositiveSites.as_view(), name="positive-sites"),
+    path("analysis/coverage/", analysis.Coverage.as_view(), name="analysis-coverage"),
+    path("analysis/gaps/", analysis.Gaps.as_view(), name="analysis-gaps"),
+    path("analysis/suggestions/", analysis.Suggestions.as_view(), name="analysis-suggestions"),
+    path("analysis/hotspots/", analysis.Hotspots.as_view(), name="analysis-hotspots"),
+    path("analysis/route/", analysis.Route.as_view(), name="analysis-route"),
     # The schema and its docs page are public; Swagger UI comes from the sidecar (no CDN). ReDoc is not
     # served: drf-spectacular's ReDoc page loads Google Fonts.
     path("schema/", SpectacularAPIView.as_view(authentication_classes=AUTHENTICATION), name="schema"),
