@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import CharField, Func, IntegerField, Subquery
+from django.db.models import CharField, Func
 
 
 class UUIDText(Func):
@@ -44,11 +44,3 @@ class IsoUTC(Func):
         # Django stores aware datetimes on SQLite as UTC text "YYYY-MM-DD HH:MM:SS[.ffffff]".
         template = "(replace(%(expressions)s, ' ', 'T') || 'Z')"
         return self.as_sql(compiler, connection, template=template, **extra)
-
-
-class CountOf(Subquery):
-    """``(SELECT COUNT(*) FROM (<query>))`` as a column: the number of matches comes with the page
-    in one round trip. Not correlated, so both databases compute it once per statement."""
-
-    template = "(SELECT COUNT(*) FROM (%(subquery)s) _matched)"
-    output_field = IntegerField()

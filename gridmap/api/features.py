@@ -163,31 +163,32 @@ class ProblemSpec(FeatureSpec):
         grids = book("grid").get_many({r[9] for r in rows})
         communities = book("community").get_many({r[10] for r in rows})
         departments = book("department").get_many({r[11] for r in rows})
-        actions, now = ctx.actions, ctx.now
+        actions, now, no_actions = ctx.actions, ctx.now, []
         out = []
-        for r in rows:
-            status, deadline = r[4], r[7]
-            category = categories.get(r[3], _NO_CODE)
+        for (pid, geojson, uuid, category_id, status, description, reported_at, deadline, closed_at, grid_id,
+             community_id, department_id, facility_id, rework, extension, reopen) in rows:  # fmt: skip
+            category = categories.get(category_id, _NO_CODE)
             properties = {
-                "uuid": r[2],
+                "uuid": uuid,
                 "category": category[0],
                 "category_name": category[1],
                 "status": status,
-                "description": r[5],
-                "reported_at": r[6],
+                "description": description,
+                "reported_at": reported_at,
                 "deadline": deadline,
-                "closed_at": r[8],
+                "closed_at": closed_at,
                 "overdue": status in _OPEN and deadline is not None and fromisoformat(deadline) < now,
-                "grid": grids.get(r[9]),
-                "community": communities.get(r[10]),
-                "department": departments.get(r[11]),
-                "facility": r[12],
-                "rework_count": r[13],
-                "extension_count": r[14],
-                "reopen_count": r[15],
-                "actions": actions.get(status, []),
+                "grid": grids.get(grid_id),
+                "community": communities.get(community_id),
+                "department": departments.get(department_id),
+                "facility": facility_id,
+                "rework_count": rework,
+                "extension_count": extension,
+                "reopen_count": reopen,
+                "actions": actions.get(status, no_actions),
             }
-            out.append(_feature(r[0], r[1], properties))
+            geometry = Fragment(geojson) if geojson else None
+            out.append({"type": "Feature", "id": pid, "geometry": geometry, "properties": properties})
         return out
 
 

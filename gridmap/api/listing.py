@@ -16,7 +16,6 @@ from rest_framework.request import Request
 
 from gridmap.accounts.selectors import role_of
 from gridmap.api import filters as f
-from gridmap.api.expressions import CountOf
 from gridmap.api.features import (
     BUILDING,
     FACILITY,
@@ -29,14 +28,12 @@ from gridmap.api.features import (
     actions_by_status,
     geojson_column,
 )
-from gridmap.api.pagination import Page, counted_in_query, feature_collection, page_of
+from gridmap.api.pagination import Page, feature_collection, page_of
 from gridmap.api.params import PAGING, Paging, check_names, parse_paging
 from gridmap.api.selectors import positive_sites_visible_to
 from gridmap.facilities.selectors import facilities_visible_to
 from gridmap.geography.selectors import buildings_visible_to, grids_visible_to
 from gridmap.problems.selectors import problems_visible_to
-
-MATCHED = "_matched"
 
 
 @dataclass(frozen=True)
@@ -53,14 +50,12 @@ class Listing:
     def context(self, request: Request) -> RowContext:
         return RowContext(timezone.now(), actions_by_status(role_of(request.user)))
 
-    def rows(self, qs: QuerySet, ctx: RowContext, *, counted: bool = False) -> QuerySet:
-        """``id``, the GeoJSON geometry, the spec's columns and, if ``counted``, the number of rows of
-        ``qs`` (a last column the features ignore)."""
+    def rows(self, qs: QuerySet, ctx: RowContext) -> QuerySet:
+        """``id``, the GeoJSON geometry and the spec's columns."""
         extra = {name: make(ctx) for name, make in self.spec.annotations}
-        if counted:
-            extra[MATCHED] = CountOf(qs.order_by().values("pk"))
-        columns = ("id", GEOJSON, *self.spec.columns, *((MATCHED,) if counted else ()))
-        return qs.annotate(**{GEOJSON: geojson_column()}, **extra).values_list(*columns)
+        return qs.annotate(**{GEOJSON: geojson_column()}, **extra).values_list(
+            "id", GEOJSON, *self.spec.columns
+        )
 
     def scoped(self, request: Request, values: dict[str, str], ctx: RowContext) -> QuerySet:
         """The user's rows with the request's filters, in a stable order for paging."""
@@ -69,8 +64,7 @@ class Listing:
 
     def page(self, qs: QuerySet, paging: Paging, ctx: RowContext) -> Page:
         # A DISTINCT selector (grid leaders, departments...) is counted by distinct ids.
-        rows = self.rows(qs, ctx, counted=counted_in_query(paging))
-        return page_of(rows, qs.values("pk") if qs.query.distinct else qs, paging)
+        return page_of(self.rows(qs, ctx), qs.values("pk") if qs.query.distinct else qs, paging)
 
     def collection(self, request: Request) -> dict[str, Any]:
         values = check_names(request.query_params, self.params)

@@ -1,10 +1,10 @@
 """Paging of GeoJSON lists (``page``, ``page_size``) with OGC API Features counts and links.
 
-Two ways to know the number matched, by page size. A small page is usually one of many: its rows
-carry the count as their last column (``CountOf``), one round trip. A large page usually holds
-everything (a map loading an area): one row more than the page is read, and when it is not there
-the count follows from the offset and none is made. A separate COUNT runs only for an empty page
-past the first, or a large page that is full.
+One row more than the page is read: when it is not there, the number matched follows from the
+offset and no COUNT is made. That is the usual case of a map loading an area (everything fits in
+one page); a COUNT runs only when there are more rows than the page holds, or for an empty page
+past the first. (Reading the count with the rows, as a scalar subquery, was measured: it costs
+more whenever everything fits than it saves on full pages.)
 """
 
 from __future__ import annotations
@@ -34,27 +34,13 @@ class Page:
         return self.paging.page > 1
 
 
-COUNT_IN_QUERY_MAX = 250  # page sizes up to this read the count with the rows
-
-
-def counted_in_query(paging: Paging) -> bool:
-    return paging.page_size <= COUNT_IN_QUERY_MAX
-
-
 def page_of(rows_qs: QuerySet, count_qs: QuerySet, paging: Paging) -> Page:
-    """The rows of ``paging``'s page of ``rows_qs`` (whose last column is the number matched when
-    ``counted_in_query``); ``count_qs`` counts the matches when that is not enough."""
+    """The rows of ``paging``'s page of ``rows_qs``; ``count_qs`` counts the matches when needed."""
     start, size = paging.offset, paging.page_size
-    if counted_in_query(paging):
-        rows = list(rows_qs[start : start + size])
-        if rows:
-            return Page(rows, rows[0][-1], paging)
-    else:
-        rows = list(rows_qs[start : start + size + 1])
-        if 0 < len(rows) <= size or (not rows and paging.page == 1):
-            return Page(rows, start + len(rows), paging)
-    matched = 0 if paging.page == 1 and not rows else count_qs.count()
-    return Page(rows[:size], matched, paging)
+    rows = list(rows_qs[start : start + size + 1])
+    if 0 < len(rows) <= size or (not rows and paging.page == 1):
+        return Page(rows, start + len(rows), paging)
+    return Page(rows[:size], count_qs.count(), paging)
 
 
 def _link(request: Request, rel: str, page: int) -> dict[str, str]:
