@@ -15,11 +15,16 @@ def grid_for_point(point: Point) -> Grid | None:
     """The grid holding ``point``; on a shared edge the smallest code wins (as layers.assign)."""
     # intersects (not contains) so a point on a boundary belongs somewhere; both backends use a
     # spatial index for it.
-    return Grid.objects.filter(geom__intersects=point).order_by("code").first()
+    return (
+        Grid.objects.filter(geom__intersects=point)
+        .order_by("code")
+        .only("pk", "code", "community_id")
+        .first()
+    )
 
 
 def community_for_point(point: Point) -> Community | None:
-    return Community.objects.filter(geom__intersects=point).order_by("code").first()
+    return Community.objects.filter(geom__intersects=point).order_by("code").only("pk", "code").first()
 
 
 def grids_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Grid]:

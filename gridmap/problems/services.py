@@ -6,16 +6,18 @@ from __future__ import annotations
 
 import uuid as uuid_mod
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-import geopandas as gpd
+import numpy as np
 import shapely
 from django.conf import settings
+from django.contrib.gis.db.models.functions import AsWKB
 from django.contrib.gis.geos import Point
 from django.db import IntegrityError, transaction
 from django.db.models import F, QuerySet
+from pyproj import Transformer
 
-from gridmap.core.gdf import to_gdf
 from gridmap.core.geoinput import point_from_lonlat
 from gridmap.facilities.models import Facility
 from gridmap.geography.selectors import community_for_point, grid_for_point
@@ -28,18 +30,27 @@ def snap_distance_m(category: EventCategory) -> float:
     return category.snap_distance_m or settings.GRIDMAP["SNAP_DISTANCE_M"]
 
 
+@lru_cache(maxsize=64)
+def _to_metric(lon_deg: int, lat_deg: int) -> Transformer:
+    """A lon/lat → metres transformer for the metric CRS of a one-degree cell (built once)."""
+    return Transformer.from_crs(4326, metric_crs_for((lon_deg + 0.5, lat_deg + 0.5)), always_xy=True)
+
+
 def nearest_within_m(point: Point, candidates: QuerySet, max_m: float) -> list[tuple[int, float]]:
     """(id, metres) of the candidates within ``max_m`` of ``point``, nearest first (ties by id).
 
     Distances are measured in the metric CRS of the place (layers.projection), so lines and
-    polygons count by their nearest edge."""
-    frame = to_gdf(candidates, ["id"])
-    if frame.empty:
+    polygons count by their nearest edge. Intake calls this several times per report, so it
+    reads only ids and WKB and returns at once when the index found nothing."""
+    rows = list(candidates.annotate(_wkb=AsWKB("geom")).values_list("id", "_wkb"))
+    if not rows:
         return []
-    crs = metric_crs_for((point.x, point.y))
-    here = gpd.GeoSeries([shapely.Point(point.x, point.y)], crs="EPSG:4326").to_crs(crs).iloc[0]
-    dist = frame.geometry.to_crs(crs).distance(here)
-    pairs = sorted((float(d), int(i)) for i, d in zip(frame["id"], dist, strict=True) if d <= max_m)
+    to_m = _to_metric(int(point.x // 1), int(point.y // 1))
+    geoms = shapely.transform(shapely.from_wkb([bytes(w) for _, w in rows]), lambda xy: np.column_stack(
+        to_m.transform(xy[:, 0], xy[:, 1])))  # fmt: skip
+    here = shapely.Point(*to_m.transform(point.x, point.y))
+    dist = shapely.distance(geoms, here)
+    pairs = sorted((float(d), int(i)) for (i, _), d in zip(rows, dist, strict=True) if d <= max_m)
     return [(i, d) for d, i in pairs]
 
 
@@ -67,7 +78,9 @@ def problem_locate(problem: Problem) -> None:
     """Set grid, community, facility and recurrence link from the point (not saved here)."""
     grid = grid_for_point(problem.geom)
     problem.grid = grid
-    problem.community = grid.community if grid else community_for_point(problem.geom)
+    problem.community_id = (
+        grid.community_id if grid else getattr(community_for_point(problem.geom), "pk", None)
+    )
     problem.facility = nearest_facility(problem.geom, problem.category)
     recent = problems_closed_recently_nearby(problem.geom, problem.category)
     found = nearest_within_m(problem.geom, recent, problem.category.recurrence_radius_m)
