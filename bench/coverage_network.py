@@ -18,8 +18,6 @@ import argparse
 import os
 import sys
 import time
-import tracemalloc
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.timing import interleaved, peak_mib  # noqa: E402
 from layers.network import StreetNetwork, build_network, nearest_by_network, nearest_by_network_snapped, snap  # noqa: E402
 
 X0, Y0 = 560_000.0, 3_490_000.0
@@ -54,26 +53,6 @@ def nx_graph(net: StreetNetwork) -> nx.Graph:
         if u != v and not (graph.has_edge(u, v) and graph[u][v]["weight"] <= w):
             graph.add_edge(u, v, weight=w)
     return graph
-
-
-def interleaved(fns: list[Callable[[], Any]], repeat: int) -> list[tuple[float, Any]]:
-    """Best wall time of each function, run in turn each round (the machine is shared)."""
-    best = [float("inf")] * len(fns)
-    outs: list[Any] = [None] * len(fns)
-    for _ in range(repeat):
-        for k, fn in enumerate(fns):
-            t0 = time.perf_counter()
-            outs[k] = fn()
-            best[k] = min(best[k], time.perf_counter() - t0)
-    return list(zip(best, outs, strict=True))
-
-
-def peak_mib(fn: Callable[[], Any]) -> float:
-    tracemalloc.start()
-    fn()
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    return peak / 2**20
 
 
 def main() -> None:

@@ -13,11 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
-import tracemalloc
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -27,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.timing import interleaved, peak_mib  # noqa: E402
 from layers.coverage import nearest_straight_metric  # noqa: E402
 
 CRS = "EPSG:4549"
@@ -59,27 +56,6 @@ def town(n_buildings: int, n_bins: int, seed: int = 20261124) -> tuple[np.ndarra
         ]
     ) + [X0, Y0]
     return footprints, bins
-
-
-def interleaved(fns: list[Callable[[], Any]], repeat: int) -> list[tuple[float, Any]]:
-    """Best wall time of each function over ``repeat`` rounds, run in turn each round so that
-    the machine's load (shared, noisy) falls on all of them alike."""
-    best = [float("inf")] * len(fns)
-    outs: list[Any] = [None] * len(fns)
-    for _ in range(repeat):
-        for k, fn in enumerate(fns):
-            t0 = time.perf_counter()
-            outs[k] = fn()
-            best[k] = min(best[k], time.perf_counter() - t0)
-    return list(zip(best, outs, strict=True))
-
-
-def peak_mib(fn: Callable[[], Any]) -> float:
-    tracemalloc.start()
-    fn()
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    return peak / 2**20
 
 
 def main() -> None:
