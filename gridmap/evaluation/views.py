@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
+from functools import wraps
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
@@ -70,14 +71,24 @@ def _stem(name: str, period: Period) -> str:
     return f"{name}-{timezone.localtime(period.start):%Y%m%d}-{last:%Y%m%d}"
 
 
-@login_required
-@require_GET
-def index(request: HttpRequest) -> HttpResponse:
-    _evaluator(request)
-    form = PeriodForm(request.GET)
-    if not form.is_valid():
-        return _bad_request(request, form)
-    period = form.period()
+def _period_view(view: Callable[..., HttpResponse]) -> Callable[[HttpRequest], HttpResponse]:
+    """Signed-in evaluators only; the period from the query (400 with the form when invalid)."""
+
+    @login_required
+    @require_GET
+    @wraps(view)
+    def wrapper(request: HttpRequest) -> HttpResponse:
+        _evaluator(request)
+        form = PeriodForm(request.GET)
+        if not form.is_valid():
+            return _bad_request(request, form)
+        return view(request, form, form.period())
+
+    return wrapper
+
+
+@_period_view
+def index(request: HttpRequest, form: PeriodForm, period: Period) -> HttpResponse:
     tables = evaluation_for(request.user, period, timezone.now())
     sections = [(level, LEVEL_TITLES[level], units) for level, units in tables.items()]
     return _page(request, form, sections=sections, tables=tables, weights=score_weights())
@@ -87,14 +98,8 @@ def _ledger_rows(request: HttpRequest, period: Period) -> Iterator[list[Any]]:
     return (exports.ledger_row(p) for p in ledger_problems(request.user, period).iterator(chunk_size=2000))
 
 
-@login_required
-@require_GET
-def ledger_xlsx(request: HttpRequest) -> HttpResponse:
-    _evaluator(request)
-    form = PeriodForm(request.GET)
-    if not form.is_valid():
-        return _bad_request(request, form)
-    period = form.period()
+@_period_view
+def ledger_xlsx(request: HttpRequest, form: PeriodForm, period: Period) -> HttpResponse:
     tables = evaluation_for(request.user, period, timezone.now())
     body = exports.xlsx_bytes(
         [
@@ -105,14 +110,8 @@ def ledger_xlsx(request: HttpRequest) -> HttpResponse:
     return _attachment(body, XLSX, f"{_stem('ledger', period)}.xlsx")
 
 
-@login_required
-@require_GET
-def ledger_csv(request: HttpRequest) -> HttpResponse:
-    _evaluator(request)
-    form = PeriodForm(request.GET)
-    if not form.is_valid():
-        return _bad_request(request, form)
-    period = form.period()
+@_period_view
+def ledger_csv(request: HttpRequest, form: PeriodForm, period: Period) -> HttpResponse:
     body = exports.csv_bytes(exports.LEDGER_HEADERS, _ledger_rows(request, period))
     return _attachment(body, "text/csv; charset=utf-8", f"{_stem('ledger', period)}.csv")
 
