@@ -9,7 +9,7 @@ import pytest
 import scipy.sparse as sp
 import shapely
 
-from layers import siting
+from layers import siting_solvers
 from layers.network import build_network
 from layers.siting import (
     siting_problem,
@@ -180,7 +180,7 @@ def test_buildings_without_households_still_count(town):
 def test_greedy_fallback_for_huge_instances(town, monkeypatch):
     streets, buildings, hydrant = town
     problem = siting_problem(buildings, hydrant, street_candidates(streets, spacing_m=25), radius_m=60)
-    monkeypatch.setattr(siting, "ILP_MAX_NONZEROS", 0)
+    monkeypatch.setattr(siting_solvers, "ILP_MAX_NONZEROS", 0)
     result = suggest_cover_all(problem)
     assert result.summary["method"] == "greedy" and "H(" in result.summary["bound"]
     assert result.summary["covered_buildings"] == 3 and len(result.sites) >= 2
