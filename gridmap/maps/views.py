@@ -10,21 +10,10 @@ from django.templatetags.static import static
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 
 from gridmap.geography.selectors import grids_visible_to
-from gridmap.maps.selectors import facility_kinds, grid_layers
+from gridmap.maps.builders import area_map
 from gridmap.maps.tiles import tile_source
-from gridmap.problems.models import OPEN_STATUSES, Status
+from gridmap.problems.models import OPEN_STATUSES
 from layers.map_assets import MapAssets
-from layers.maps import grid_map
-
-STATUS_COLORS = {
-    Status.REPORTED: "#d7191c",
-    Status.FILED: "#f46d43",
-    Status.DISPATCHED: "#fdae61",
-    Status.HANDLED: "#66bd63",
-    Status.CLOSED: "#1a9850",
-    Status.REJECTED: "#878787",
-    Status.DUPLICATE: "#bababa",
-}
 
 
 @login_required
@@ -47,12 +36,5 @@ def grid_detail(request: HttpRequest, code: str) -> HttpResponse:
 def grid_map_html(request: HttpRequest, code: str) -> HttpResponse:
     """The folium map document of one grid (embedded by grid_detail in an iframe)."""
     grid = get_object_or_404(grids_visible_to(request.user), code=code)
-    statuses = {s.value: {"name": str(s.label), "color": STATUS_COLORS[s]} for s in Status}
-    m = grid_map(
-        **grid_layers(grid),
-        kinds=facility_kinds(),
-        assets=MapAssets(base_url=static("vendor/")),
-        tiles=tile_source(),
-        statuses=statuses,
-    )
+    m = area_map([grid], assets=MapAssets(base_url=static("vendor/")), tiles=tile_source())
     return HttpResponse(m.get_root().render(), content_type="text/html; charset=utf-8")
