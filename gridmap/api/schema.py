@@ -90,3 +90,39 @@ POSITIVE_SITE = inline_serializer(
         "description": serializers.CharField(required=False, max_length=4000),
     },  # fmt: skip
 )
+
+KIND = query_param("kind", "Facility kind code (e.g. litter_bin, hydrant). Required.")
+METRIC = query_param("metric", "straight (default) or network (walking distance along streets).")
+RADIUS = query_param(
+    "radius_m", "Service radius in metres, 1 to 5000 (default: the kind's).", OpenApiTypes.NUMBER
+)
+ONE_GRID = query_param("grid", "One grid code in your scope.")
+ANALYSIS_RESULT = OpenApiResponse(
+    OpenApiTypes.OBJECT,
+    description="A GeoJSON FeatureCollection (EPSG:4326); the run's figures under `summary` where given.",
+)
+ANALYSIS_ERRORS = {400: ERROR, 401: ERROR, 403: ERROR, 404: ERROR}
+COVERAGE_PARAMS = [KIND, METRIC, RADIUS, ONE_GRID, query_param("uncovered", "1: the gaps only.")]
+GAPS_PARAMS = [KIND, METRIC, RADIUS, ONE_GRID]
+SUGGESTION_PARAMS = [
+    KIND,
+    ONE_GRID,
+    query_param("community", "One community code in your scope (instead of grid)."),
+    query_param("best", "Keep only the best P sites (maximal covering), 0 to 500.", OpenApiTypes.INT),
+    METRIC,
+    RADIUS,
+]
+HOTSPOT_PARAMS = [
+    query_param("method", "dbscan (default) or gistar."),
+    query_param("eps_m", "DBSCAN neighbourhood in metres, 1 to 2000 (default 50).", OpenApiTypes.NUMBER),
+    query_param("min_samples", "DBSCAN core size, 2 to 10000 (default 5).", OpenApiTypes.INT),
+    query_param("status", "open (default) or all."),
+    query_param("days", "Look back this many days, 1 to 3650 (default 90).", OpenApiTypes.INT),
+]
+ROUTE_PARAMS = [
+    query_param("grid", "One grid code in your scope; inspectors may leave it out for their own route."),
+    METRIC,
+    query_param(
+        "budget_min", "Keep the most valuable stops that fit in this many minutes.", OpenApiTypes.NUMBER
+    ),
+]

@@ -89,6 +89,12 @@ def test_openapi_document_lists_the_endpoints(db):
     for path in ["/api/v1/grids/", "/api/v1/problems/", "/api/v1/problems/{id}/transitions/",
                  "/api/v1/negative-list/", "/api/v1/positive-sites/", "/api/v1/auth/token/"]:  # fmt: skip
         assert path in paths
+    for name in ["coverage", "gaps", "suggestions", "hotspots", "route"]:
+        operation = paths[f"/api/v1/analysis/{name}/"]["get"]
+        assert operation["operationId"] == f"analysis_{name}"
+        assert {p["name"] for p in operation["parameters"]} and "400" in operation["responses"]
+    coverage = paths["/api/v1/analysis/coverage/"]["get"]
+    assert {"kind", "metric", "radius_m", "grid", "uncovered"} == {p["name"] for p in coverage["parameters"]}
 
 
 def test_the_docs_page_uses_local_assets_only(db):

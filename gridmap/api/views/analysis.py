@@ -14,6 +14,7 @@ import geopandas as gpd
 from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 
@@ -26,6 +27,15 @@ from gridmap.analysis.siting import SitingError, sites_suggest
 from gridmap.api.errors import bad_request
 from gridmap.api.params import check_names
 from gridmap.api.renderers import geojson_response
+from gridmap.api.schema import (
+    ANALYSIS_ERRORS,
+    ANALYSIS_RESULT,
+    COVERAGE_PARAMS,
+    GAPS_PARAMS,
+    HOTSPOT_PARAMS,
+    ROUTE_PARAMS,
+    SUGGESTION_PARAMS,
+)
 from gridmap.api.views.base import ApiView
 from gridmap.geography.selectors import grids_visible_to
 from gridmap.problems.selectors import problems_in_role_scope
@@ -67,7 +77,13 @@ def _grid_in_scope(request: Request, code: str | None) -> str | None:
     return code
 
 
+@extend_schema(tags=["analysis"])
 class Coverage(ApiView):
+    @extend_schema(
+        operation_id="analysis_coverage",
+        parameters=COVERAGE_PARAMS,
+        responses={200: ANALYSIS_RESULT, **ANALYSIS_ERRORS},
+    )
     def get(self, request: Request) -> HttpResponse:
         """Per building (or per finding, for spacing, crossings, tactile paving and parking rules):
         the nearest facility of ``kind`` and its distance; ``uncovered=1`` keeps the gaps only."""
@@ -88,7 +104,13 @@ class Coverage(ApiView):
         return geojson_response(_collection(items, summary=summary))
 
 
+@extend_schema(tags=["analysis"])
 class Gaps(ApiView):
+    @extend_schema(
+        operation_id="analysis_gaps",
+        parameters=GAPS_PARAMS,
+        responses={200: ANALYSIS_RESULT, **ANALYSIS_ERRORS},
+    )
     def get(self, request: Request) -> HttpResponse:
         """The uncovered area of every grid in scope for ``kind``, as polygons."""
         values = check_names(request.query_params, {"kind", "metric", "radius_m", "grid"})
@@ -105,7 +127,13 @@ class Gaps(ApiView):
         return geojson_response(_collection(frame))
 
 
+@extend_schema(tags=["analysis"])
 class Suggestions(ApiView):
+    @extend_schema(
+        operation_id="analysis_suggestions",
+        parameters=SUGGESTION_PARAMS,
+        responses={200: ANALYSIS_RESULT, **ANALYSIS_ERRORS},
+    )
     def get(self, request: Request) -> HttpResponse:
         """New sites for ``kind`` in a ``grid`` or ``community``: the fewest covering every
         reachable uncovered building, or the ``best`` P sites."""
@@ -132,7 +160,13 @@ class Suggestions(ApiView):
         return geojson_response(_collection(result.sites, summary=result.summary))
 
 
+@extend_schema(tags=["analysis"])
 class Hotspots(ApiView):
+    @extend_schema(
+        operation_id="analysis_hotspots",
+        parameters=HOTSPOT_PARAMS,
+        responses={200: ANALYSIS_RESULT, **ANALYSIS_ERRORS},
+    )
     def get(self, request: Request) -> HttpResponse:
         """``method=dbscan`` (default; ``eps_m``, ``min_samples``) density clusters, or
         ``method=gistar`` Getis-Ord Gi* on unit grids with z and p per grid; open problems only
@@ -158,7 +192,13 @@ class Hotspots(ApiView):
         return geojson_response(_collection(frame))
 
 
+@extend_schema(tags=["analysis"])
 class Route(ApiView):
+    @extend_schema(
+        operation_id="analysis_route",
+        parameters=ROUTE_PARAMS,
+        responses={200: ANALYSIS_RESULT, **ANALYSIS_ERRORS},
+    )
     def get(self, request: Request) -> HttpResponse:
         """An inspection route through the open problems and due look-backs of a ``grid`` in
         scope, or (inspectors, no grid) through their own assignments; ``budget_min`` keeps the
