@@ -24,6 +24,27 @@ def test_a_token_for_a_username_and_password(town):
     assert again.json()["token"] == key
 
 
+def test_a_token_can_be_revoked_and_is_refused_afterwards(town):
+    client = APIClient()
+    key = client.post("/api/v1/auth/token/", {"username": "leader", "password": PASSWORD}).json()["token"]
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    assert client.delete("/api/v1/auth/token/").status_code == 204
+    assert not Token.objects.filter(user=town["leader"]).exists()
+    assert client.get("/api/v1/grids/").status_code == 401
+    assert client.delete("/api/v1/auth/token/").status_code == 401
+    assert APIClient().delete("/api/v1/auth/token/").status_code == 401
+    fresh = APIClient().post("/api/v1/auth/token/", {"username": "leader", "password": PASSWORD})
+    assert fresh.status_code == 200 and fresh.json()["token"] != key
+
+
+def test_revoking_by_session_needs_the_csrf_token(town):
+    Token.objects.create(user=town["leader"])
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(town["leader"])
+    assert client.delete("/api/v1/auth/token/").status_code == 403
+    assert Token.objects.filter(user=town["leader"]).exists()
+
+
 @pytest.mark.parametrize(
     "payload",
     [

@@ -1,4 +1,6 @@
-"""Tokens for API clients: ``POST auth/token/`` with a username and password."""
+"""Tokens for API clients: ``POST auth/token/`` with a username and password gives the user's
+token; ``DELETE auth/token/`` with that token revokes it (a lost phone, a leaver), so that the next
+request with it is a 401. A new POST then issues a new key."""
 
 from __future__ import annotations
 
@@ -9,10 +11,12 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import exceptions, serializers
 from rest_framework.authtoken.models import Token
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.throttling import AnonRateThrottle
 
 from gridmap.api import inputs
+from gridmap.api.auth import AUTHENTICATION
 from gridmap.api.renderers import json_response
 from gridmap.api.schema import ERROR
 from gridmap.api.views.base import ApiView
@@ -20,10 +24,19 @@ from gridmap.api.views.base import ApiView
 
 @extend_schema(tags=["auth"])
 class TokenView(ApiView):
+    # POST logs in with a password (no other authentication, so no CSRF either); DELETE revokes
+    # the token the request authenticates with
     authentication_classes = ()
     permission_classes = ()
     parser_classes = (JSONParser, FormParser, MultiPartParser)
     throttle_classes = (AnonRateThrottle,)
+
+    def initialize_request(self, request, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if request.method == "DELETE":
+            self.authentication_classes = AUTHENTICATION
+            self.permission_classes = (IsAuthenticated,)
+            self.throttle_classes = ()
+        return super().initialize_request(request, *args, **kwargs)
 
     @extend_schema(
         request=inline_serializer(
@@ -43,3 +56,9 @@ class TokenView(ApiView):
             )
         token, _created = Token.objects.get_or_create(user=user)
         return json_response({"token": token.key})
+
+    @extend_schema(responses={204: None, 401: ERROR})
+    def delete(self, request: Request) -> HttpResponse:
+        """Revoke your API token: requests with it are refused from now on."""
+        Token.objects.filter(user=request.user).delete()
+        return HttpResponse(status=204)
