@@ -130,7 +130,24 @@ FACILITY = FeatureSpec(
 # -- positive-list sites ---------------------------------------------------------------------
 def _site(r: Sequence[Any], ctx: RowContext) -> dict[str, Any]:
     return {"name": r[2], "description": r[3], "grid": r[4], "community": r[5], "created_at": r[6],
-            "created_by": r[8] or r[7]}  # fmt: skip
+            "created_by": r[8] or r[7], "photo_url": site_photo_url(r[0]) if r[9] else None}  # fmt: skip
+
+
+def site_photo_url(site_id: int) -> str:
+    """The scoped API URL of a positive-list site's photo (media URLs are not served scoped)."""
+    return f"{_api_root()}positive-sites/{site_id}/photo/"
+
+
+def problem_photo_url(problem_id: int, photo_id: int) -> str:
+    """The scoped API URL of one problem photo."""
+    return f"{_api_root()}problems/{problem_id}/photos/{photo_id}/"
+
+
+@lru_cache(maxsize=1)
+def _api_root() -> str:
+    from django.urls import reverse
+
+    return reverse("api:grids").removesuffix("grids/")
 
 
 SITE = FeatureSpec(
@@ -142,6 +159,7 @@ SITE = FeatureSpec(
         "created_at",
         "created_by__username",
         "created_by__profile__display_name",
+        "photo",
     ),  # fmt: skip
     _site,
 )

@@ -126,3 +126,4 @@ ROUTE_PARAMS = [
         "budget_min", "Keep the most valuable stops that fit in this many minutes.", OpenApiTypes.NUMBER
     ),
 ]
+SITE_PHOTO = inline_serializer("SitePhotoUpload", {"image": serializers.ImageField()})

@@ -16,6 +16,7 @@ from orjson import Fragment
 
 from gridmap.accounts.models import Role
 from gridmap.accounts.selectors import CITY_WIDE_ROLES, role_of
+from gridmap.api.features import problem_photo_url
 from gridmap.geography.selectors import grids_visible_to
 from gridmap.problems.models import PositiveSite, Problem, ProblemEvent, ProblemPhoto, Status
 from gridmap.problems.selectors import problems_visible_to
@@ -47,14 +48,10 @@ def problem_visible(user: User, problem_id: int) -> Problem:
     return problems_visible_to(user).select_related("category").get(pk=problem_id)
 
 
-def _storage() -> Any:
-    return ProblemPhoto._meta.get_field("image").storage
-
-
 def _photo(row: dict[str, Any]) -> dict[str, Any]:
-    image = row["image"]
+    url = problem_photo_url(row["problem_id"], row["id"]) if row["image"] else None
     return {"id": row["id"], "stage": row["stage"], "taken_at": row["taken_at"], "event": row["event_id"],
-            "url": _storage().url(image) if image else None}  # fmt: skip
+            "url": url}  # fmt: skip
 
 
 def photos_of(problems: QuerySet[Problem], *, stage: str | None = None) -> dict[int, list[dict[str, Any]]]:

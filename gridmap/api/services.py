@@ -61,19 +61,30 @@ def problem_photo_add(*, problem_id: int, upload: Any, lon: Any, lat: Any, user:
         )
 
 
-def positive_site_create(*, lon: Any, lat: Any, name: str, description: str, user: Any) -> PositiveSite:
-    """A positive-list site, by an administrator anywhere, a community head in their community or
-    a grid leader in their grids (TransitionForbidden, a 403, otherwise)."""
+def _may_place_site(user: Any, grid: Any, community: Any) -> None:
+    """TransitionForbidden (a 403) unless ``user`` may keep a positive-list site at this place."""
     role = role_of(user)
     if role not in SITE_ROLES:
         raise TransitionForbidden(_("Your role may not add positive-list sites."))
-    point = point_from_lonlat(lon, lat)
-    grid = grid_for_point(point)
-    community = grid.community if grid else community_for_point(point)
-    if role == Role.COMMUNITY_HEAD and (community is None or community.pk != user.profile.community_id):
+    community_id = community.pk if community is not None else None
+    if role == Role.COMMUNITY_HEAD and (community_id is None or community_id != user.profile.community_id):
         raise TransitionForbidden(_("The site is outside your community."))
     if role == Role.GRID_LEADER and (grid is None or not grids_visible_to(user).filter(pk=grid.pk).exists()):
         raise TransitionForbidden(_("The site is outside your grids."))
+
+
+def positive_site_may_edit(user: Any, site: PositiveSite) -> None:
+    """Who may add a site at its place may change it (its photo); TransitionForbidden otherwise."""
+    _may_place_site(user, site.grid, site.community)
+
+
+def positive_site_create(*, lon: Any, lat: Any, name: str, description: str, user: Any) -> PositiveSite:
+    """A positive-list site, by an administrator anywhere, a community head in their community or
+    a grid leader in their grids (TransitionForbidden, a 403, otherwise)."""
+    point = point_from_lonlat(lon, lat)
+    grid = grid_for_point(point)
+    community = grid.community if grid else community_for_point(point)
+    _may_place_site(user, grid, community)
     return PositiveSite.objects.create(
         name=name, description=description, geom=point, grid=grid, community=community, created_by=user
     )

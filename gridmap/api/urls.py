@@ -5,7 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from gridmap.api.auth import AUTHENTICATION
 from gridmap.api.errors import not_found
-from gridmap.api.views import analysis, layers, lists, loop, problems
+from gridmap.api.views import analysis, layers, lists, loop, media, problems
 from gridmap.api.views.auth import TokenView
 
 app_name = "api"
@@ -21,11 +21,13 @@ urlpatterns = [
     path("problems/", problems.ProblemList.as_view(), name="problems"),
     path("problems/<int:pk>/", problems.ProblemDetail.as_view(), name="problem"),
     path("problems/<int:pk>/photos/", problems.ProblemPhotos.as_view(), name="problem-photos"),
+    path("problems/<int:pk>/photos/<int:photo_id>/", media.ProblemPhotoFile.as_view(), name="problem-photo"),
     path("problems/<int:pk>/transitions/", loop.ProblemTransitions.as_view(), name="problem-transitions"),
     path("problems/<int:pk>/events/", loop.ProblemEvents.as_view(), name="problem-events"),
     path("problems/<int:pk>/duplicates/", loop.ProblemDuplicates.as_view(), name="problem-duplicates"),
     path("negative-list/", lists.NegativeList.as_view(), name="negative-list"),
     path("positive-sites/", lists.PositiveSites.as_view(), name="positive-sites"),
+    path("positive-sites/<int:pk>/photo/", media.PositiveSitePhoto.as_view(), name="positive-site-photo"),
     path("analysis/coverage/", analysis.Coverage.as_view(), name="analysis-coverage"),
     path("analysis/gaps/", analysis.Gaps.as_view(), name="analysis-gaps"),
     path("analysis/suggestions/", analysis.Suggestions.as_view(), name="analysis-suggestions"),

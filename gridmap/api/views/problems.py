@@ -14,7 +14,7 @@ from gridmap.accounts.selectors import role_of
 from gridmap.api import inputs, listing
 from gridmap.api.codebook import CATEGORIES
 from gridmap.api.errors import Conflict
-from gridmap.api.features import RowContext, actions_by_status, problem_feature
+from gridmap.api.features import RowContext, actions_by_status, problem_feature, problem_photo_url
 from gridmap.api.renderers import geojson_response, json_response, utc
 from gridmap.api.schema import ERROR, FEATURE, FEATURE_COLLECTION, INTAKE, PAGE_PARAMS, PHOTO, PROBLEM_PARAMS
 from gridmap.api.selectors import photos_of
@@ -113,5 +113,5 @@ class ProblemPhotos(ApiView):
             problem_id=pk, upload=images[0], lon=data.get("lon"), lat=data.get("lat"), user=request.user
         )
         body = {"id": photo.pk, "problem": pk, "stage": photo.stage, "taken_at": utc(photo.taken_at),
-                "url": photo.image.url, "lonlat": list(photo.geom.coords) if photo.geom else None}  # fmt: skip
+                "url": problem_photo_url(pk, photo.pk), "lonlat": list(photo.geom.coords) if photo.geom else None}  # fmt: skip
         return json_response(body, status=201)

@@ -1,0 +1,90 @@
+"""Photos through the API, scoped like the records they belong to.
+
+Uploaded files live under MEDIA_ROOT, which production does not serve (media URLs would show any
+file to anyone who has the link): the API hands out these URLs instead, which answer only to a
+user who may see the problem or the positive-list site (token or session), 404 to anyone else.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.http import FileResponse, Http404, HttpResponse
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions
+from rest_framework.parsers import MultiPartParser
+from rest_framework.request import Request
+
+from gridmap.api import inputs, listing
+from gridmap.api.renderers import geojson_response
+from gridmap.api.schema import ERROR, FEATURE, SITE_PHOTO
+from gridmap.api.selectors import positive_sites_visible_to, problem_visible
+from gridmap.api.services import positive_site_may_edit
+from gridmap.api.views.base import ApiView
+from gridmap.api.views.problems import MAX_PHOTO_BODY
+from gridmap.problems.models import PositiveSite, ProblemPhoto
+from gridmap.problems.photos import CONTENT_TYPES, FORMATS, photo_check
+
+
+def _file(field) -> FileResponse:  # type: ignore[no-untyped-def]
+    suffix = field.name.rsplit(".", 1)[-1].lower()
+    try:
+        handle = field.open("rb")
+    except FileNotFoundError:
+        raise Http404(_("The photo file is missing.")) from None
+    response = FileResponse(handle, content_type=CONTENT_TYPES.get(suffix, "application/octet-stream"))
+    response["Cache-Control"] = "private, max-age=3600"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+class ProblemPhotoFile(ApiView):
+    @extend_schema(tags=["problems"], responses={(200, "image/*"): bytes, 404: ERROR})
+    def get(self, request: Request, pk: int, photo_id: int) -> FileResponse:
+        """One photo of a problem you may see (the ``url`` of its photo entries)."""
+        problem = problem_visible(request.user, pk)  # DoesNotExist: a 404
+        photo = ProblemPhoto.objects.filter(pk=photo_id, problem=problem).first()
+        if photo is None or not photo.image:
+            raise Http404()
+        return _file(photo.image)
+
+
+class PositiveSitePhoto(ApiView):
+    parser_classes = (MultiPartParser,)
+
+    @extend_schema(tags=["lists"], responses={(200, "image/*"): bytes, 404: ERROR})
+    def get(self, request: Request, pk: int) -> FileResponse:
+        """The photo of a positive-list site you may see."""
+        site = positive_sites_visible_to(request.user).filter(pk=pk).first()
+        if site is None or not site.photo:
+            raise Http404()
+        return _file(site.photo)
+
+    @extend_schema(
+        tags=["lists"],
+        request={"multipart/form-data": SITE_PHOTO},
+        responses={200: FEATURE, 400: ERROR, 403: ERROR, 404: ERROR},
+    )
+    def post(self, request: Request, pk: int) -> HttpResponse:
+        """Set (or replace) a site's photo: multipart ``image``, JPEG, PNG or WebP, checked to be a
+        real photo within the size and pixel limits. Who may add the site may set its photo."""
+        site = positive_sites_visible_to(request.user).filter(pk=pk).first()
+        if site is None:
+            raise Http404()
+        positive_site_may_edit(request.user, site)
+        length = request.META.get("CONTENT_LENGTH") or "0"
+        if not length.isdigit() or int(length) > MAX_PHOTO_BODY:
+            raise exceptions.ValidationError({"image": [_("The photo is larger than 10 MB.")]})
+        data = inputs.check_fields(inputs.form_fields(request.data, request.FILES), ("image",))
+        images = data.get("image")
+        if not isinstance(images, list) or len(images) != 1:
+            raise exceptions.ValidationError({"image": [_("Send one file under image.")]})
+        upload = images[0]
+        info = photo_check(upload, size=upload.size)
+        old = site.photo.name if site.photo else None
+        with transaction.atomic():
+            locked = PositiveSite.objects.select_for_update().get(pk=site.pk)
+            locked.photo.save(f"{site.pk}.{FORMATS[info.format]}", upload, save=True)
+        if old and old != locked.photo.name:
+            transaction.on_commit(lambda: locked.photo.storage.delete(old))
+        return geojson_response(listing.SITES.one(request, site.pk))
