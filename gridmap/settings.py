@@ -5,6 +5,8 @@ SECRET_KEY     required unless DEBUG is on (then one is generated into data/.sec
 DEBUG          1/true to turn on; off by default
 ALLOWED_HOSTS  comma-separated; defaults to localhost names when DEBUG is on
 GRIDMAP_SERVICE_AREA  "minlon,minlat,maxlon,maxlat": positions outside it are refused
+GRIDMAP_CACHE_URL  redis://host:6379/0 for a cache shared by every worker (rate limits); default:
+               per-process memory, right for one process (runserver) only
 GRIDMAP_TILES  tile source for maps: "none" (default), an XYZ URL template, or "tianditu:KEY"
 """
 
@@ -162,6 +164,19 @@ LOGGING = {
 # the reporter); POSTs need an api_key. Rates are per minute, in the shared cache.
 GRIDMAP_OPEN311_PUBLIC_READ = _flag("GRIDMAP_OPEN311_PUBLIC_READ")
 GRIDMAP_OPEN311_DEDUP_SECONDS = int(os.environ.get("GRIDMAP_OPEN311_DEDUP_SECONDS", "120"))
+
+
+def _caches(url: str) -> dict[str, dict[str, str]]:
+    """The cache: per-process memory, or Redis when several workers must share counters."""
+    url = url.strip()
+    if not url:
+        return {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        return {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}}
+    raise ImproperlyConfigured("GRIDMAP_CACHE_URL must be a redis://, rediss:// or unix:// URL")
+
+
+CACHES = _caches(os.environ.get("GRIDMAP_CACHE_URL", ""))
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -53,8 +53,8 @@ def parse_rate(rate: str) -> tuple[int, int]:
 
 
 def throttle(bucket: str, rate: str) -> None:
-    """A fixed-window counter in the cache; raises 429 past the rate. (The default cache is per
-    process: deployments with several workers configure a shared one.)"""
+    """A fixed-window counter in the cache; raises 429 past the rate. The default cache is per
+    process: with several workers, GRIDMAP_CACHE_URL points every one at the same Redis."""
     limit, seconds = parse_rate(rate)
     window = int(timezone.now().timestamp()) // seconds
     cache_key = f"open311:rate:{bucket}:{window}"
