@@ -7,6 +7,8 @@ the vendored copy from our static files and uses the configured tile source, or 
 from django.conf import settings
 from django.contrib.gis.forms.widgets import OpenLayersWidget
 
+from gridmap.maps.tiles import openlayers_tile_url
+
 OL = "vendor/ol-7.2.2"
 
 
@@ -20,8 +22,7 @@ class OfflineMapWidget(OpenLayersWidget):
 
     def get_context(self, name, value, attrs):
         context = super().get_context(name, value, attrs)
-        tiles = settings.GRIDMAP.get("TILES") or "none"
-        context["tile_url"] = None if tiles == "none" or tiles.startswith("tianditu:") else tiles
+        context["tile_url"] = openlayers_tile_url()  # WGS84 sources only; None: plain background
         lon, lat = settings.GRIDMAP["MAP_CENTER"]
         context.update(default_lon=lon, default_lat=lat)
         return context
