@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,8 @@ LEAFLET_VERSION = "1.9.4"  # keep in step with scripts/vendor_assets.json
 LEAFLET_DIR = f"leaflet-{LEAFLET_VERSION}"
 LEAFLET_JS = f"{LEAFLET_DIR}/leaflet.js"
 LEAFLET_CSS = f"{LEAFLET_DIR}/leaflet.css"
+# Leaflet plugins a map may ask for by name (keep in step with scripts/vendor_assets.json)
+PLUGINS = {"heat": "leaflet.heat-0.2.0/leaflet-heat.js"}
 
 # The vendor folder in a source checkout; Django serves it at STATIC_URL + "vendor/".
 REPO_VENDOR_DIR = Path(__file__).resolve().parent.parent / "gridmap" / "static" / "vendor"
@@ -55,6 +58,14 @@ class MapAssets:
         """(name, URL) of the scripts a map page links, in load order."""
         return [("leaflet", self.base_url + LEAFLET_JS)]
 
+    def plugin_js_urls(self, names: Sequence[str]) -> list[tuple[str, str]]:
+        """(name, URL) of the scripts of the named plugins (:data:`PLUGINS`), after Leaflet's."""
+        return [(f"leaflet_{n}", self.base_url + PLUGINS[n]) for n in names]
+
+    def inline_plugin_js(self, name: str) -> str:
+        """A plugin's script, read from ``inline_from``."""
+        return self._read(PLUGINS[name])
+
     def css_urls(self) -> list[tuple[str, str]]:
         """(name, URL) of the stylesheets a map page links."""
         return [("leaflet_css", self.base_url + LEAFLET_CSS)]
@@ -90,18 +101,30 @@ class TileSource:
     Parameters
     ----------
     url_template
-        Leaflet URL template, e.g. ``"http://tiles.intranet/{z}/{x}/{y}.png"``. It must serve
-        Web Mercator tiles in WGS84; a GCJ-02 (AMap/Tencent) or BD-09 (Baidu) service is offset by
-        hundreds of metres from our WGS84 layers.
+        Leaflet URL template, e.g. ``"http://tiles.intranet/{z}/{x}/{y}.png"``: Web Mercator tiles
+        drawn in ``datum``. A BD-09 (Baidu) service is not supported (its tile grid differs too).
     attribution
         Attribution HTML shown in the map corner (trusted configuration, not user input).
     max_zoom
         Highest zoom level the service has tiles for.
     subdomains
         Values for ``{s}`` in ``url_template``.
+    datum
+        ``"wgs84"`` (OpenStreetMap, Tianditu, most intranet servers) or ``"gcj02"`` (AMap/Gaode,
+        Tencent): such tiles sit hundreds of metres off WGS84, so layers drawn over them are moved
+        to GCJ-02 first (:mod:`layers.chinacoords`; for display only).
+    overlays
+        Templates of tile layers drawn over the base one with the same zoom range and subdomains
+        (e.g. Tianditu's label layer ``cva_w`` over its map ``vec_w``).
     """
 
     url_template: str
     attribution: str
     max_zoom: int = 18
     subdomains: str = "abc"
+    datum: str = "wgs84"
+    overlays: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.datum not in ("wgs84", "gcj02"):
+            raise ValueError(f"datum must be 'wgs84' or 'gcj02', not {self.datum!r}")

@@ -48,7 +48,10 @@ _GEOJSON_TYPES = {
 REGISTRY_JS = """
 window.gridmap = {
     layers: {}, ready: false, t0: performance.now(),
-    count: function (key) { var l = this.layers[key]; return l ? l.getLayers().length : null; },
+    count: function (key) {  // features of a layer; points of a heat layer
+        var l = this.layers[key];
+        return !l ? null : l.getLayers ? l.getLayers().length : l._latlngs ? l._latlngs.length : null;
+    },
     unpack: function (packed) {  // see layers.map_elements.pack_features
         var features = new Array(packed.n), names = Object.keys(packed.props);
         packed.parts.forEach(function (part) {

@@ -1,25 +1,34 @@
-"""Folium maps of one grid: boundary, buildings, facilities and problems.
+"""Folium maps of one grid (or a community's grids): the grid leader's map.
 
-A map is a handful of Leaflet GeoJSON layers, each with its data embedded once in a packed form
+A map is a handful of Leaflet layers, each with its data embedded once in a packed form
 (coordinates in millionths of a degree, about 0.1 m, delta-encoded; see
 :func:`layers.map_elements.pack_features`) and drawn on a canvas, never one folium object per
-feature: a grid of thousands of objects costs about 100 bytes and a few microseconds per object. Nothing comes from a CDN: Leaflet is linked from our static files or inlined
+feature. The leader map goes further: all its layers are one JSON spec built in the page by one
+script (:mod:`layers.map_leader`), so a map of 25 layers costs one folium element, not 50. Nothing
+comes from a CDN: Leaflet and leaflet.heat are linked from our static files or inlined
 (:class:`~layers.map_assets.MapAssets`), and tiles are optional (:class:`~layers.map_assets.TileSource`).
 
 User text (problem descriptions, names) reaches the page only as JSON data and is shown with
 ``textContent``; see :mod:`layers.map_elements` for why folium's own popups and render pass are not
-used for it.
+used for it. The map's own texts (layer names, legend, popup labels) come from a ``labels`` mapping
+over :data:`layers.map_labels.DEFAULT_LABELS` (Chinese), so a caller can translate them.
 
 The page keeps a registry for scripts and browser tests: ``window.gridmap.map`` is the Leaflet map,
-``window.gridmap.layers[key]`` each GeoJSON layer (keys ``"boundary"``, ``"buildings"``,
-``"problems"`` and ``"facility:<kind code>"``), ``window.gridmap.count(key)`` its number of
-features; ``window.gridmap.ready`` turns true (event ``gridmap:ready`` on ``document``) once every
-layer is built, and ``window.gridmap.scriptMs`` says how long that took.
+``window.gridmap.layers[key]`` each layer, ``window.gridmap.count(key)`` its number of features
+(points for the heat layer); ``window.gridmap.ready`` turns true (event ``gridmap:ready`` on
+``document``) once every layer is built, and ``window.gridmap.scriptMs`` says how long that took.
+Keys of :func:`grid_map` (hidden ones are off until ticked in the layer control):
+
+- ``"boundary"``, ``"buildings"`` (shaded by households), ``"facility:<kind code>"``,
+  ``"problems"`` (colour = status, symbol = category class, ring = overdue);
+- hidden: ``"heat"`` (leaflet.heat of the open problems), ``"hotspots"`` (Gi* cells, coloured by
+  90/95/99 % confidence, hot and cold), ``"gaps:<kind code>"`` (uncovered area) and
+  ``"uncovered:<kind code>"`` (uncovered buildings) per kind with a service radius, and
+  ``"negative_list"`` (the open items, ringed, and a panel listing them oldest first).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -40,12 +49,46 @@ from layers.map_elements import (
     RawElement,
     SafeGeoJsonPopup,
     SafeGeoJsonTooltip,
+    html_text,
     pack_features,
     script_json,
 )
+from layers.map_labels import DEFAULT_LABELS, fields, merged_labels
+from layers.map_leader import BUILD_JS, LEADER_CSS, LeaderLayers, MapLinks
+from layers.map_leader_layers import (
+    BOUNDARY_FIELDS,
+    BOUNDARY_STYLE,
+    BUILDING_STYLE,
+    FALLBACK_COLOR,
+    Section,
+    building_layers,
+    coverage_layers,
+    css_color,
+    facility_layers,
+    heat_layers,
+    hotspot_layers,
+    legend_html,
+    negative_layers,
+    plain_layer,
+    problem_layers,
+)
+from layers.map_symbols import glyph_js, line_swatch
+
+__all__ = [
+    "BOUNDARY_FIELDS",
+    "BOUNDARY_STYLE",
+    "BUILDING_STYLE",
+    "DEFAULT_LABELS",
+    "DEFAULT_STATUSES",
+    "FALLBACK_COLOR",
+    "GridGeoJson",
+    "Legend",
+    "MapLinks",
+    "MapReady",
+    "grid_map",
+]
 
 DEFAULT_MAX_ZOOM = 20
-FALLBACK_COLOR = "#7f7f7f"
 # Closed-loop states (GB/T 30428: 上报 → 立案 → 派遣 → 处置 → 核查 → 结案, 返工 on a failed check).
 DEFAULT_STATUSES: dict[str, dict[str, str]] = {
     "reported": {"name": "已上报", "color": "#d7191c"},
@@ -57,20 +100,6 @@ DEFAULT_STATUSES: dict[str, dict[str, str]] = {
     "closed": {"name": "已结案", "color": "#1a9850"},
     "rejected": {"name": "不予立案", "color": "#878787"},
 }
-BOUNDARY_STYLE: dict[str, Any] = {"color": "#c2185b", "weight": 3, "fill": False, "dashArray": "6 4"}
-BUILDING_STYLE: dict[str, Any] = {"color": "#8d8170", "weight": 1, "fillColor": "#d9d0c1", "fillOpacity": 0.6}
-# column -> label shown in the popup; columns a frame lacks are skipped
-BOUNDARY_FIELDS = {"code": "网格编码", "name": "网格名称"}
-BUILDING_FIELDS = {"name": "名称", "address": "地址", "use": "用途", "floors": "层数", "population": "人口"}
-FACILITY_FIELDS = {"name": "名称", "condition": "状况"}
-PROBLEM_FIELDS = {
-    "id": "编号",
-    "category_name": "类别",
-    "status_name": "状态",
-    "reported_at": "上报时间",
-    "description": "描述",
-}
-_CSS_COLOR = re.compile(r"^(#[0-9a-fA-F]{3,8}|[a-zA-Z]{3,20})$")
 
 
 def grid_map(
@@ -83,32 +112,57 @@ def grid_map(
     assets: MapAssets,
     tiles: TileSource | None,
     statuses: Mapping[str, Mapping[str, str]] | None = None,
+    heat: gpd.GeoDataFrame | None = None,
+    hotspots: gpd.GeoDataFrame | None = None,
+    coverage_gaps: gpd.GeoDataFrame | None = None,
+    uncovered_buildings: gpd.GeoDataFrame | None = None,
+    negative_list: gpd.GeoDataFrame | None = None,
+    links: MapLinks | None = None,
+    labels: Mapping[str, str] | None = None,
 ) -> folium.Map:
-    """Build the map of one grid.
+    """Build the map of one grid (or of a community's grids).
 
     Parameters
     ----------
     boundary
         Grid polygon(s); the map fits them. Optional columns ``code``, ``name`` go in a popup.
     buildings
-        Footprints, drawn as one layer. Optional columns ``name``, ``address``, ``use``,
-        ``floors``, ``population`` go in a popup.
+        Footprints, one layer, shaded by ``households`` (else ``population``) in graduated
+        classes with a legend. Optional popup columns ``name``, ``address``, ``use``, ``floors``.
     facilities
-        Columns ``kind`` (a key of ``kinds``), ``name``, ``condition``; one layer per kind present.
-        A kind missing from ``kinds`` still gets a (grey) layer named by its code.
+        Columns ``kind`` (a key of ``kinds``), ``name``, ``condition``; one layer per kind present,
+        points drawn as a distinct canvas symbol per kind (:mod:`layers.map_symbols`). A kind
+        missing from ``kinds`` still gets a (grey) layer named by its code.
     problems
-        Columns ``id``, ``category``, ``category_name``, ``status``, ``reported_at``,
-        ``description``; drawn as one layer of circles coloured by status. ``reported_at`` is shown
-        as ``YYYY-MM-DD HH:MM`` in the timezone it carries.
+        Columns ``id``, ``category`` (code; its first two digits choose the symbol),
+        ``category_name``, ``status`` (the colour), ``reported_at``, ``description``; optional
+        ``deadline``, ``overdue`` (ringed) and ``photos`` (comma-separated photo ids, shown as
+        thumbnails with ``links``). Times are shown as ``YYYY-MM-DD HH:MM``.
     kinds
         Facility kind code -> ``{"name": str, "color": CSS colour, "geom": "point"|"line"|"polygon"}``.
     assets
-        Where the page loads Leaflet from; folium's CDN defaults are dropped.
+        Where the page loads Leaflet (and leaflet.heat) from; folium's CDN defaults are dropped.
     tiles
         Background tiles, or None for no tile layer at all (plain background, no tile requests).
     statuses
         Problem status code -> ``{"name": str, "color": str}``; defaults to :data:`DEFAULT_STATUSES`.
         Unknown statuses are grey and labelled by their code.
+    heat
+        Points (open problems) for a heat layer (leaflet.heat), hidden at first; None: no layer.
+    hotspots
+        Gi* cells: ``hotspot`` (hot_99 … cold_99, none), ``count``, ``z``, ``p_value``; hidden at first.
+    coverage_gaps
+        Uncovered area polygons: ``kind``, ``radius_m``, ``uncovered_m2``, ``uncovered_share``.
+    uncovered_buildings
+        Buildings out of reach: ``kind``, ``address``, ``households``, ``distance_m``.
+    negative_list
+        Open items, oldest first: the problem columns plus ``days_open``; ringed on the map and
+        listed in a panel while the layer is on.
+    links
+        Problem page and photo URL templates for the popups (None: no links, no thumbnails).
+    labels
+        The map's texts by key, over :data:`~layers.map_labels.DEFAULT_LABELS` (the Chinese
+        defaults); keys left out keep their default. Texts with ``%(name)s`` placeholders keep them.
 
     Returns
     -------
@@ -116,28 +170,70 @@ def grid_map(
         Render with ``m.get_root().render()``. Geometries in any CRS are drawn in WGS84
         (EPSG:4326); rows with a missing or empty geometry are left out.
     """
+    statuses = DEFAULT_STATUSES if statuses is None else statuses
+    text = merged_labels(labels)
     boundary, buildings, facilities, problems = (
         _clean(g) for g in (boundary, buildings, facilities, problems)
     )
     bounds = _bounds(boundary) or _bounds(pd.concat([buildings, facilities, problems]))
-    m = _base_map(bounds, assets, tiles)
-    legend: list[tuple[str, str, str]] = [
-        ("网格边界", BOUNDARY_STYLE["color"], "line"),
-        ("建筑物", BUILDING_STYLE["fillColor"], "polygon"),
+    m = _base_map(
+        bounds, assets, tiles, plugins=("heat",) if heat is not None else (), base_name=text["base_map"]
+    )
+    figure = _figure(m)
+    figure.header.add_child(RawElement(LEADER_CSS), name="gridmap_leader_css")
+    figure.script.add_child(RawElement(glyph_js() + BUILD_JS), name="gridmap_leader_js")
+    boundary_fields = fields("boundary", text)
+    specs = [
+        plain_layer(
+            boundary, key="boundary", name=text["boundary"], fields=boundary_fields, style=BOUNDARY_STYLE
+        )
     ]
-    _add_layer(m, boundary, key="boundary", name="网格边界", fields=BOUNDARY_FIELDS, style=BOUNDARY_STYLE)
-    _add_layer(m, buildings, key="buildings", name="建筑物", fields=BUILDING_FIELDS, style=BUILDING_STYLE)
-    legend += _add_facilities(m, facilities, kinds)
-    legend += _add_problems(m, problems, DEFAULT_STATUSES if statuses is None else statuses)
-    Legend(legend).add_to(m)
-    folium.LayerControl(collapsed=False).add_to(m)
+    boundary_line = (line_swatch(BOUNDARY_STYLE["color"], dash="4 2"), html_text(text["boundary"]))
+    sections: list[Section] = [(text["grid_section"], [boundary_line])]
+    for part, section in (building_layers(buildings, text), facility_layers(facilities, kinds, text)):
+        specs += part
+        sections.append(section)
+    part, problem_sections = problem_layers(problems, statuses, text)
+    specs += part
+    sections += problem_sections
+    if heat is not None:
+        specs += heat_layers(_clean(heat), text)
+    if hotspots is not None:
+        part, section = hotspot_layers(_clean(hotspots), text)
+        specs += part
+        sections.append(section)
+    if coverage_gaps is not None or uncovered_buildings is not None:
+        part, section = coverage_layers(
+            None if coverage_gaps is None else _clean(coverage_gaps),
+            None if uncovered_buildings is None else _clean(uncovered_buildings),
+            kinds,
+            text,
+        )
+        specs += part
+        sections.append(section)
+    spec: dict[str, Any] = {"layers": specs, "legend": legend_html(sections)}
+    if negative_list is not None:
+        part, spec["negative"] = negative_layers(_clean(negative_list), statuses, text)
+        specs += part
+    if links is not None:
+        label = text["problem_link"] if links.label is None else links.label
+        spec["links"] = {"problem": links.problem, "photo": links.photo, "label": label}
+    LeaderLayers(spec).add_to(m)
     MapReady().add_to(m)  # last: its script runs once every layer is built
     return m
 
 
-def _base_map(bounds: list[list[float]] | None, assets: MapAssets, tiles: TileSource | None) -> folium.Map:
+def _base_map(
+    bounds: list[list[float]] | None,
+    assets: MapAssets,
+    tiles: TileSource | None,
+    plugins: Sequence[str] = (),
+    base_name: str = DEFAULT_LABELS["base_map"],
+) -> folium.Map:
     """An empty canvas-rendered map with our assets, the registry script and the optional tiles.
 
+    ``plugins`` names vendored Leaflet plugins the page loads after Leaflet (``"heat"``);
+    ``base_name`` names the tile layer.
     The view is fitted to ``bounds`` before any layer or tile is added, so nothing is drawn or
     fetched twice.
     """
@@ -146,7 +242,7 @@ def _base_map(bounds: list[list[float]] | None, assets: MapAssets, tiles: TileSo
     if bounds:
         m.fit_bounds(bounds)
     m.options["max_zoom"] = tiles.max_zoom if tiles else DEFAULT_MAX_ZOOM
-    _use_assets(m, assets)
+    _use_assets(m, assets, plugins)
     figure = _figure(m)
     figure.header.add_child(RawElement(PAGE_CSS), name="gridmap_css")
     figure.script.add_child(RawElement(REGISTRY_JS), name="gridmap_registry")
@@ -156,57 +252,10 @@ def _base_map(bounds: list[list[float]] | None, assets: MapAssets, tiles: TileSo
             attr=tiles.attribution or " ",  # folium refuses an empty attribution
             max_zoom=tiles.max_zoom,
             subdomains=tiles.subdomains,
-            name="底图",
+            name=base_name,
             control=False,
         ).add_to(m)
     return m
-
-
-def _add_facilities(
-    m: folium.Map, facilities: gpd.GeoDataFrame, kinds: Mapping[str, Mapping[str, str]]
-) -> list[tuple[str, str, str]]:
-    """One layer per facility kind present; returns their legend entries."""
-    legend: list[tuple[str, str, str]] = []
-    if facilities.empty:
-        return legend
-    for code, kind in _facility_kinds(facilities, kinds).items():
-        style = _kind_style(kind)
-        legend.append((kind["name"], style.get("fillColor", style["color"]), kind["geom"]))
-        _add_layer(
-            m,
-            facilities[facilities["kind"] == code],
-            key=f"facility:{code}",
-            name=kind["name"],
-            fields=FACILITY_FIELDS,
-            style=style,
-            tooltip="name",
-        )
-    return legend
-
-
-def _add_problems(
-    m: folium.Map, problems: gpd.GeoDataFrame, statuses: Mapping[str, Mapping[str, str]]
-) -> list[tuple[str, str, str]]:
-    """One layer of problems coloured by status; returns the legend entries of the statuses present."""
-    if problems.empty and "status" not in problems.columns:
-        problems = problems.assign(status=pd.Series(dtype=object))
-    present = list(dict.fromkeys(problems["status"]))
-    colors = {s: statuses[s]["color"] if s in statuses else FALLBACK_COLOR for s in present}
-    names = {s: statuses[s]["name"] if s in statuses else str(s) for s in present}
-    _add_layer(
-        m,
-        problems.assign(status_name=problems["status"].map(names)),
-        key="problems",
-        name="问题",
-        fields=PROBLEM_FIELDS,
-        style=_point_style(FALLBACK_COLOR, radius=6),
-        style_key="status",
-        styles={s: _point_style(c, radius=6) for s, c in colors.items()},
-        extra=("category", "status"),
-        tooltip="category_name",
-    )
-    ordered = [s for s in statuses if s in colors] + [s for s in present if s not in statuses]
-    return [(f"问题：{names[s]}", colors[s], "point") for s in ordered]
 
 
 def _add_layer(
@@ -263,10 +312,11 @@ def _packed(gdf: gpd.GeoDataFrame, columns: Sequence[str]) -> str:
 
 def _clean(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Rows with a geometry, in WGS84 (a frame without a CRS is taken as WGS84)."""
-    if gdf.crs is not None and gdf.crs.to_epsg() != 4326:
+    if gdf.crs is not None and gdf.crs.srs.upper() != "EPSG:4326" and gdf.crs.to_epsg() != 4326:
         gdf = gdf.to_crs(4326)
     geoms = np.asarray(gdf.geometry.values)
-    return gdf[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
+    keep = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    return gdf if keep.all() else gdf[keep]
 
 
 def _bounds(gdf: gpd.GeoDataFrame) -> list[list[float]] | None:
@@ -274,17 +324,6 @@ def _bounds(gdf: gpd.GeoDataFrame) -> list[list[float]] | None:
         return None
     min_lon, min_lat, max_lon, max_lat = (float(v) for v in gdf.total_bounds)
     return [[min_lat, min_lon], [max_lat, max_lon]]
-
-
-def _facility_kinds(
-    facilities: gpd.GeoDataFrame, kinds: Mapping[str, Mapping[str, str]]
-) -> dict[str, dict[str, str]]:
-    """Kinds present in ``facilities``, in the order of ``kinds``, then unknown codes as grey points."""
-    present = set(facilities["kind"])
-    out = {code: dict(kind) for code, kind in kinds.items() if code in present}
-    for code in sorted(present - set(kinds), key=str):
-        out[str(code)] = {"name": str(code), "color": FALLBACK_COLOR, "geom": "point"}
-    return out
 
 
 def _kind_style(kind: Mapping[str, str]) -> dict[str, Any]:
@@ -308,7 +347,7 @@ def _point_style(color: str, *, radius: int) -> dict[str, Any]:
 
 def _css_color(value: str) -> str:
     """``value`` if it looks like a hex or named CSS colour, else grey (it lands in inline CSS)."""
-    return value if isinstance(value, str) and _CSS_COLOR.match(value) else FALLBACK_COLOR
+    return css_color(value)
 
 
 def _figure(m: folium.Map) -> Figure:
@@ -317,10 +356,11 @@ def _figure(m: folium.Map) -> Figure:
     return figure
 
 
-def _use_assets(m: folium.Map, assets: MapAssets) -> None:
-    """Replace folium's CDN scripts and styles (jQuery, Bootstrap, awesome-markers) with Leaflet alone."""
+def _use_assets(m: folium.Map, assets: MapAssets, plugins: Sequence[str] = ()) -> None:
+    """Replace folium's CDN scripts and styles (jQuery, Bootstrap, awesome-markers) with Leaflet
+    (and the named plugins) alone."""
     if not assets.inline:
-        m.default_js = assets.js_urls()
+        m.default_js = assets.js_urls() + assets.plugin_js_urls(plugins)
         m.default_css = assets.css_urls()
         return
     m.default_js = []
@@ -334,3 +374,6 @@ def _use_assets(m: folium.Map, assets: MapAssets) -> None:
         RawElement("<script>" + assets.inline_js().replace("</script", "<\\/script") + "</script>"),
         name="leaflet",
     )
+    for name in plugins:
+        script = assets.inline_plugin_js(name).replace("</script", "<\\/script")
+        header.add_child(RawElement("<script>" + script + "</script>"), name=f"leaflet_{name}")

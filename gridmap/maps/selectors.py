@@ -1,44 +1,105 @@
-"""What a grid map shows, as GeoDataFrames (EPSG:4326), for grids the user may already see."""
+"""What a leader map shows, as GeoDataFrames (EPSG:4326), for grids the user may already see."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
+from typing import Any
 
 import geopandas as gpd
-from django.db.models import F
+import pandas as pd
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from gridmap.core.gdf import to_gdf
 from gridmap.facilities.models import Facility, FacilityKind
-from gridmap.geography.models import Building, Grid
-from gridmap.problems.models import Problem
+from gridmap.geography.models import Building, Community, Grid
+from gridmap.geography.selectors import grids_visible_to
+from gridmap.maps.analysis import area_analysis
+from gridmap.problems.models import OPEN_STATUSES, Problem, ProblemPhoto, Status
+
+PROBLEM_COLUMNS = ["id", "category_code", "category_name", "status", "reported_at", "deadline", "description"]
+PHOTOS_PER_PROBLEM = 3
+
+
+def communities_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Community]:
+    """Communities whose every grid ``user`` may see (a community head's own, all for city-wide
+    roles); a community with no grid is seen by nobody here."""
+    visible = grids_visible_to(user).values("pk")
+    return (
+        Community.objects.annotate(
+            n=Count("grids", distinct=True), seen=Count("grids", filter=Q(grids__in=visible), distinct=True)
+        )
+        .filter(n__gt=0, seen=F("n"))
+        .order_by("code")
+    )
 
 
 def area_layers(grids: Sequence[Grid]) -> dict[str, gpd.GeoDataFrame]:
-    """Boundary, buildings, facilities and problems of one or more grids (already scoped).
+    """Every layer of the leader map of ``grids`` (already scoped to the user), one frame each.
 
-    Buildings and problems are those assigned to the grids; facilities those whose geometry
-    touches one of them (a tactile-paving line crossing a grid counts).
+    Keys: ``boundary``, ``buildings``, ``facilities`` (column ``kind``), ``problems`` (with
+    ``deadline``, ``overdue`` and ``photos``, comma-separated photo ids), ``heat`` (open problems),
+    ``hotspots`` (Gi* cells), ``coverage_gaps`` and ``uncovered_buildings`` (column ``kind``) and
+    ``negative_list`` (open problems, oldest first, with ``days_open``). Buildings and problems
+    are those assigned to the grids; facilities those assigned to or touching one of them (a
+    tactile-paving line crossing a grid counts). See :mod:`gridmap.maps.analysis` for the analyses.
     """
     ids = [g.pk for g in grids]
     boundary = to_gdf(Grid.objects.filter(pk__in=ids).order_by("code"), ["code", "name"])
-    buildings = to_gdf(Building.objects.filter(grid__in=ids), ["id", "address", "use", "floors", "population"])
-    area = _union(grids)
+    buildings = to_gdf(
+        Building.objects.filter(grid__in=ids).order_by("pk"),
+        ["id", "address", "use", "floors", "households", "population"],
+    )
+    touching = Q(grid__in=ids) | Q(geom__intersects=_union(grids)) if ids else Q(pk__in=[])
     facilities = to_gdf(
-        Facility.objects.filter(geom__intersects=area).annotate(kind_code=F("kind__code")),
+        Facility.objects.filter(touching).order_by("pk").annotate(kind_code=F("kind__code")),
         ["id", "kind_code", "name", "condition"],
     ).rename(columns={"kind_code": "kind"})
-    problems = to_gdf(
-        Problem.objects.filter(grid__in=ids).annotate(
-            category_code=F("category__code"), category_name=F("category__name")
-        ),
-        ["id", "category_code", "category_name", "status", "reported_at", "description"],
+    problems = _problems(Problem.objects.filter(grid__in=ids))
+    open_ = problems[problems["status"].isin([str(s) for s in OPEN_STATUSES])]
+    negative = open_.sort_values(["reported_at", "id"], kind="stable").reset_index(drop=True)
+    now = pd.Timestamp(timezone.now())
+    negative["days_open"] = (
+        (now - negative["reported_at"]).dt.days if len(negative) else pd.Series(dtype="int64")
+    )
+    analysis = area_analysis(boundary, buildings, problems)
+    return {
+        "boundary": boundary,
+        "buildings": buildings,
+        "facilities": facilities,
+        "problems": problems,
+        "heat": open_[["id", "geometry"]].reset_index(drop=True),
+        "hotspots": analysis["hotspots"],
+        "coverage_gaps": analysis["coverage_gaps"],
+        "uncovered_buildings": analysis["uncovered_buildings"],
+        "negative_list": negative,
+    }
+
+
+def _problems(qs: QuerySet[Problem]) -> gpd.GeoDataFrame:
+    frame = to_gdf(
+        qs.order_by("pk").annotate(category_code=F("category__code"), category_name=F("category__name")),
+        PROBLEM_COLUMNS,
     ).rename(columns={"category_code": "category"})
-    return {"boundary": boundary, "buildings": buildings, "facilities": facilities, "problems": problems}
-
-
-def grid_layers(grid: Grid) -> dict[str, gpd.GeoDataFrame]:
-    """:func:`area_layers` of one grid."""
-    return area_layers([grid])
+    for column in ("reported_at", "deadline"):
+        frame[column] = pd.to_datetime(frame[column], utc=True).dt.tz_convert(timezone.get_current_timezone())
+    now = pd.Timestamp(timezone.now())
+    is_open = frame["status"].isin([str(s) for s in OPEN_STATUSES]).to_numpy()
+    frame["overdue"] = is_open & (frame["deadline"] < now).fillna(False).to_numpy(dtype=bool)
+    photos: dict[int, list[str]] = defaultdict(list)
+    rows = (
+        ProblemPhoto.objects.filter(problem__in=qs)
+        .order_by("problem_id", "-stage", "pk")  # "before" sorts after "after" reversed: before first
+        .values_list("problem_id", "pk")
+    )
+    for problem_id, photo_id in rows:
+        if len(photos[problem_id]) < PHOTOS_PER_PROBLEM:
+            photos[problem_id].append(str(photo_id))
+    frame["photos"] = [",".join(photos.get(int(i), [])) or None for i in frame["id"]]
+    return frame
 
 
 def _union(grids: Sequence[Grid]):
@@ -48,9 +109,65 @@ def _union(grids: Sequence[Grid]):
     return union
 
 
+def area_figures(grids: Sequence[Grid]) -> dict[str, Any]:
+    """The side panel's figures: buildings, households, population, problems open / overdue /
+    closed, the closure rate (closed / counted problems: all but rejected and duplicate) and the
+    coverage share per kind (households covered, straight line; see :mod:`gridmap.maps.analysis`)."""
+    ids = [g.pk for g in grids]
+    b = Building.objects.filter(grid__in=ids)
+    counts = b.aggregate(n=Count("pk"), hh=Coalesce(Sum("households"), 0), pop=Coalesce(Sum("population"), 0))
+    problems = Problem.objects.filter(grid__in=ids)
+    now = timezone.now()
+    p = problems.aggregate(
+        open=Count("pk", filter=Q(status__in=OPEN_STATUSES)),
+        overdue=Count("pk", filter=Q(status__in=OPEN_STATUSES, deadline__lt=now)),
+        closed=Count("pk", filter=Q(status=Status.CLOSED)),
+        counted=Count("pk", filter=~Q(status__in=[Status.REJECTED, Status.DUPLICATE])),
+    )
+    layers = area_layers_for_figures(grids)
+    return {
+        "buildings": counts["n"],
+        "households": counts["hh"],
+        "population": counts["pop"],
+        "open": p["open"],
+        "overdue": p["overdue"],
+        "closed": p["closed"],
+        "closure_rate": p["closed"] / p["counted"] if p["counted"] else None,
+        "coverage": layers["coverage"],
+    }
+
+
+def area_layers_for_figures(grids: Sequence[Grid]) -> dict[str, Any]:
+    """The (cached) analysis of ``grids``, for the coverage figures."""
+    ids = [g.pk for g in grids]
+    boundary = to_gdf(Grid.objects.filter(pk__in=ids).order_by("code"), ["code", "name"])
+    buildings = to_gdf(
+        Building.objects.filter(grid__in=ids).order_by("pk"),
+        ["id", "address", "use", "floors", "households", "population"],
+    )
+    return area_analysis(boundary, buildings, _problems(Problem.objects.filter(grid__in=ids)))
+
+
+def negative_items(grids: Sequence[Grid]) -> QuerySet[Problem]:
+    """The negative list of ``grids``: open problems, oldest first (as the API's negative list)."""
+    return (
+        Problem.objects.filter(grid__in=[g.pk for g in grids], status__in=OPEN_STATUSES)
+        .select_related("category")
+        .order_by("reported_at", "id")
+    )
+
+
 def facility_kinds() -> dict[str, dict[str, str]]:
     geom = {"Point": "point", "LineString": "line", "Polygon": "polygon"}
     return {
         k.code: {"name": k.name, "color": k.color, "geom": geom[k.geom_type]}
         for k in FacilityKind.objects.all()
     }
+
+
+def grid_layers(grid: Grid) -> dict[str, gpd.GeoDataFrame]:
+    """:func:`area_layers` of one grid."""
+    return area_layers([grid])
+
+
+__all__ = ["area_figures", "area_layers", "communities_visible_to", "facility_kinds", "negative_items"]

@@ -1,4 +1,4 @@
-"""Pages: the grids a user may see, and one grid's map. Views stay thin: selectors → layers."""
+"""Pages: the grids a user may see, a grid's and a community's leader map. Views stay thin: selectors → layers."""
 
 from __future__ import annotations
 
@@ -7,13 +7,17 @@ from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.templatetags.static import static
+from django.urls import reverse
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 
 from gridmap.geography.selectors import grids_visible_to
 from gridmap.maps.builders import area_map
+from gridmap.maps.selectors import area_figures, communities_visible_to, negative_items
 from gridmap.maps.tiles import tile_source
 from gridmap.problems.models import OPEN_STATUSES
 from layers.map_assets import MapAssets
+
+NEGATIVE_SHOWN = 50  # items of the negative list on the page; the map lists them all
 
 
 @login_required
@@ -22,13 +26,22 @@ def grid_list(request: HttpRequest) -> HttpResponse:
         open_problems=Count("problems", filter=Q(problems__status__in=OPEN_STATUSES), distinct=True),
         building_count=Count("buildings", distinct=True),
     )
-    return render(request, "maps/grid_list.html", {"grids": grids})
+    communities = communities_visible_to(request.user)
+    return render(request, "maps/grid_list.html", {"grids": grids, "communities": communities})
 
 
 @login_required
 def grid_detail(request: HttpRequest, code: str) -> HttpResponse:
+    """A grid's page: its figures and negative list beside its map."""
     grid = get_object_or_404(grids_visible_to(request.user), code=code)
-    return render(request, "maps/grid_detail.html", {"grid": grid})
+    context = {
+        "grid": grid,
+        "figures": area_figures([grid]),
+        "negative": negative_items([grid])[:NEGATIVE_SHOWN],
+        "map_url": reverse("grid-map", args=[grid.code]),
+        "map_title": grid.name,
+    }
+    return render(request, "maps/grid_detail.html", context)
 
 
 @login_required
@@ -36,5 +49,33 @@ def grid_detail(request: HttpRequest, code: str) -> HttpResponse:
 def grid_map_html(request: HttpRequest, code: str) -> HttpResponse:
     """The folium map document of one grid (embedded by grid_detail in an iframe)."""
     grid = get_object_or_404(grids_visible_to(request.user), code=code)
-    m = area_map([grid], assets=MapAssets(base_url=static("vendor/")), tiles=tile_source())
+    return _map_response([grid])
+
+
+@login_required
+def community_detail(request: HttpRequest, code: str) -> HttpResponse:
+    """A community head's page: the leader map of all the community's grids, with its figures."""
+    community = get_object_or_404(communities_visible_to(request.user), code=code)
+    grids = list(grids_visible_to(request.user).filter(community=community).order_by("code"))
+    context = {
+        "community": community,
+        "grids": grids,
+        "figures": area_figures(grids),
+        "negative": negative_items(grids)[:NEGATIVE_SHOWN],
+        "map_url": reverse("community-map", args=[community.code]),
+        "map_title": community.name,
+    }
+    return render(request, "maps/community_detail.html", context)
+
+
+@login_required
+@xframe_options_sameorigin
+def community_map_html(request: HttpRequest, code: str) -> HttpResponse:
+    """The folium map document of a community's grids (embedded by community_detail)."""
+    community = get_object_or_404(communities_visible_to(request.user), code=code)
+    return _map_response(list(grids_visible_to(request.user).filter(community=community).order_by("code")))
+
+
+def _map_response(grids: list) -> HttpResponse:
+    m = area_map(grids, assets=MapAssets(base_url=static("vendor/")), tiles=tile_source())
     return HttpResponse(m.get_root().render(), content_type="text/html; charset=utf-8")

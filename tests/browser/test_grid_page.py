@@ -1,14 +1,19 @@
 """The grid page served by Django, in Debian's Chromium with every non-local request blocked."""
 
 import os
+from collections import Counter
 
 import pytest
+from django.conf import settings
+from django.contrib.auth.models import User
 from django.contrib.gis.geos import LineString, Point
+from django.test import Client
 
 from gridmap.accounts.models import Role
 from gridmap.facilities.models import Facility, FacilityKind
 from gridmap.geography.models import Building
-from gridmap.problems.models import EventCategory, Problem
+from gridmap.maps.selectors import area_layers
+from gridmap.problems.models import OPEN_STATUSES, EventCategory, Problem
 from tests.factories import LAT0, LON0, box, grid, region_tree, user
 
 # Playwright's sync API keeps an event loop in this thread; the test's own database calls are
@@ -48,12 +53,15 @@ def town(catalogues):
     return mine, leader
 
 
-def login(bp, live_server):
-    bp.page.goto(f"{live_server.url}/login/")
-    bp.page.fill("input[name=username]", "leader")
-    bp.page.fill("input[name=password]", "pw-for-tests-only")
-    bp.page.click("button[type=submit]")
-    bp.page.wait_for_url(f"{live_server.url}/grids/")
+def login(bp, live_server, username="leader"):
+    """A session cookie for ``username`` (the login form itself is tested elsewhere)."""
+    client = Client()
+    client.force_login(User.objects.get(username=username))
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
+    bp.page.context.add_cookies(
+        [{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}]
+    )
+    bp.page.goto(f"{live_server.url}/grids/")
 
 
 def test_grid_map_page_draws_every_layer_offline(browser_page, live_server, town):
@@ -68,13 +76,36 @@ def test_grid_map_page_draws_every_layer_offline(browser_page, live_server, town
     counts = map_frame.evaluate(
         "() => Object.fromEntries(Object.keys(gridmap.layers).map(k => [k, gridmap.count(k)]))"
     )
-    assert counts == {
+    open_ = Problem.objects.filter(grid=mine, status__in=OPEN_STATUSES).count()
+    by_kind = Counter(
+        Facility.objects.filter(geom__intersects=mine.geom).values_list("kind__code", flat=True)
+    )
+    expected = {
         "boundary": 1,
-        "buildings": 5,
-        "facility:hydrant": 2,
-        "facility:tactile_paving": 1,
-        "problems": 7,
+        "buildings": Building.objects.filter(grid=mine).count(),
+        **{f"facility:{k}": n for k, n in by_kind.items()},
+        "problems": Problem.objects.filter(grid=mine).count(),
+        "heat": open_,
+        "negative_list": open_,
     }
+    layers = area_layers([mine])
+    expected["hotspots"] = len(layers["hotspots"])
+    gaps, uncovered = layers["coverage_gaps"], layers["uncovered_buildings"]
+    for kind in set(gaps["kind"]) | set(uncovered["kind"]):  # a kind with findings: both layers
+        expected[f"gaps:{kind}"] = int((gaps["kind"] == kind).sum())
+        expected[f"uncovered:{kind}"] = int((uncovered["kind"] == kind).sum())
+    assert counts == expected
+    assert (
+        expected["buildings"] == 5
+        and expected["problems"] == 7
+        and by_kind == {"hydrant": 2, "tactile_paving": 1}
+    )
+    assert {k for k in counts if k.startswith("uncovered:")}, "the hydrants leave some building uncovered"
+    toggle_layers(map_frame, ["问题", "热力图（未结问题）", "负面清单（未结问题）"])
+    panel = map_frame.locator(".gridmap-negative")
+    assert panel.count() == 0
+    map_frame.get_by_role("checkbox", name="负面清单（未结问题）", exact=True).click()
+    assert panel.locator("li").count() == open_
     assert browser_page.problems == {}, browser_page.problems
     browser_page.page.screenshot(path=str(live_server_screenshot_path()))
 
@@ -88,9 +119,44 @@ def test_a_grid_leader_cannot_open_another_grids_map(browser_page, live_server, 
     assert browser_page.blocked == [] and browser_page.page_errors == []
 
 
-def live_server_screenshot_path():
+def toggle_layers(frame, names):
+    """Each named overlay: off (gone from the map), then on again (back)."""
+    for name in names:
+        box = frame.get_by_role("checkbox", name=name, exact=True)
+        before = box.is_checked()
+        box.click()
+        assert box.is_checked() is not before
+        on = frame.evaluate(
+            "() => Object.keys(gridmap.layers).filter(k => gridmap.map.hasLayer(gridmap.layers[k]))"
+        )
+        box.click()
+        again = frame.evaluate(
+            "() => Object.keys(gridmap.layers).filter(k => gridmap.map.hasLayer(gridmap.layers[k]))"
+        )
+        assert len(on) == len(again) + (1 if not before else -1), (name, on, again)
+
+
+def test_a_community_head_sees_every_grid_of_the_community(browser_page, live_server, town):
+    mine, _ = town
+    user("head", Role.COMMUNITY_HEAD, community=mine.community)
+    bp = browser_page
+    login(bp, live_server, "head")
+    bp.page.goto(f"{live_server.url}/communities/{mine.community.code}/")
+    bp.page.frame_locator("#grid-map").locator(".leaflet-container").wait_for()
+    frame = next(f for f in bp.page.frames if f.url.endswith(f"/communities/{mine.community.code}/map/"))
+    frame.wait_for_function("() => window.gridmap && window.gridmap.ready === true", timeout=20_000)
+    assert frame.evaluate("() => gridmap.count('boundary')") == 2
+    assert (
+        frame.evaluate("() => gridmap.count('problems')")
+        == Problem.objects.filter(community=mine.community).count()
+    )
+    assert bp.problems == {}, bp.problems
+    bp.page.screenshot(path=str(live_server_screenshot_path("community-page.png")))
+
+
+def live_server_screenshot_path(name="grid-page.png"):
     from pathlib import Path
 
     out = Path(__file__).resolve().parents[2] / "data" / "screenshots"
     out.mkdir(parents=True, exist_ok=True)
-    return out / "grid-page.png"
+    return out / name

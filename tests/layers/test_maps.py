@@ -107,10 +107,16 @@ def render(grid: dict[str, Any], **kwargs: Any) -> str:
     return grid_map(**grid, **options).get_root().render()
 
 
+def map_spec(page: str) -> dict[str, Any]:
+    """The spec ``gridmap.build`` draws, read from the page's script."""
+    found = re.search(r"gridmap\.build\(\w+, (.*)\);", page)
+    assert found, "no gridmap.build call"
+    return json.loads(found.group(1))
+
+
 def embedded_layers(page: str) -> dict[str, dict[str, Any]]:
-    """Registry key -> packed layer data, read from the page's script."""
-    pattern = re.compile(r'gridmap\.layers\[("[^"\n]*")\] =\s+\w+\.addData\(gridmap\.unpack\((.*)\)\);')
-    return {json.loads(key): json.loads(data) for key, data in pattern.findall(page)}
+    """Registry key -> packed layer data (GeoJSON layers only)."""
+    return {s["key"]: s["data"] for s in map_spec(page)["layers"] if "data" in s}
 
 
 class _Refs(HTMLParser):
@@ -240,27 +246,32 @@ def test_user_text_travels_as_data_and_is_never_markup(grid: dict[str, Any]) -> 
     assert props["reported_at"] == ["2024-05-01 09:30", "2024-05-02 10:00", None, "2024-05-03 08:00"]
     assert embedded_layers(page)["buildings"]["props"]["address"][1] == XSS
     assert embedded_layers(page)["facility:hydrant"]["props"]["name"] == [JINJA]
-    # popups and tooltips go through gridmap.detail (textContent), never folium's innerHTML table
-    assert page.count(".bindPopup(gridmap.detail(") == 8 and "innerHTML=table" not in page.replace(" ", "")
+    # popups go through gridmap.popup/detail (textContent), never folium's innerHTML table
+    spec = map_spec(page)
+    assert all("popup" in layer for layer in spec["layers"] if layer.get("data", {}).get("n"))
+    assert "bindPopup(gridmap.popup(" in page and "innerHTML=table" not in page.replace(" ", "")
     # the layer control shows names with innerHTML: they are escaped
-    overlays = page[page.index("overlays :") : page.index("L.control.layers(")]
-    names = [json.loads(n) for n in re.findall(r'("(?:[^"\\]|\\.)*") :', overlays)]
+    names = [layer["name"] for layer in spec["layers"]]
     assert names == ["网格边界", "建筑物", "果皮箱", "消火栓", "盲道&lt;b&gt;", "停车场", "mystery", "问题"]
+
+
+def legend_labels(page: str) -> list[str]:
+    return re.findall(r"</svg>([^<]*)", map_spec(page)["legend"])
 
 
 def test_legend_lists_kinds_and_statuses_present_with_safe_colours(grid: dict[str, Any]) -> None:
     page = render(grid)
-    legend = json.loads(re.search(r"div\.innerHTML = (\".*\");", page).group(1))  # type: ignore[union-attr]
-    labels = re.findall(r"</i>([^<]*)", legend)
-    assert labels == ["网格边界", "建筑物", "果皮箱", "消火栓", "盲道&lt;b&gt;", "停车场", "mystery",
-                      "问题：已上报", "问题：已结案", "问题：weird"]  # fmt: skip
+    assert legend_labels(page) == ["网格边界", "建筑物", "果皮箱", "消火栓", "盲道&lt;b&gt;", "停车场", "mystery",
+                                   "已上报", "已结案", "weird", "市容环境", "宣传广告", "街面秩序"]  # fmt: skip
     assert "evil.example" not in page  # a colour that is not a colour falls back to grey
 
 
 def test_custom_statuses_colour_the_problems(grid: dict[str, Any]) -> None:
     statuses = {"reported": {"name": "新", "color": "#123456"}, "closed": {"name": "完", "color": "#abcdef"}}
     page = render(grid, statuses=statuses)
-    assert '"reported": {"color": "#ffffff", "fillColor": "#123456"' in page
+    layer = next(x for x in map_spec(page)["layers"] if x["key"] == "problems")
+    fills = [layer["styles"][i]["fillColor"] for i in layer["data"]["props"]["_s"]]
+    assert fills == ["#123456", "#abcdef", "#7f7f7f", "#123456"]
     assert embedded_layers(page)["problems"]["props"]["status_name"] == ["新", "完", "weird", "新"]
 
 
@@ -279,8 +290,8 @@ def test_the_map_fits_the_boundary_and_is_drawn_on_a_canvas(grid: dict[str, Any]
     assert f"[[{LAT}, {LON}], [{LAT + 0.002}, {LON + 0.002}]]" in page
     assert '"preferCanvas": true' in page
     # the view is set before any layer or tile is added, and ready comes last
-    assert page.index(".fitBounds(") < page.index("L.geoJson(")
-    assert page.index("gridmap.ready = true") > page.rindex(".addData(")
+    assert page.index(".fitBounds(") < page.index("gridmap.build(map_")
+    assert page.index("gridmap.ready = true") > page.rindex("gridmap.build(map_")
 
 
 def test_packing_handles_mixed_collection_and_3d_geometries() -> None:

@@ -5,6 +5,7 @@ import re
 import pytest
 from django.contrib.gis.geos import Point
 from django.urls import reverse
+from django.utils import translation
 
 from gridmap.accounts.models import Role
 from gridmap.facilities.models import Facility, FacilityKind
@@ -91,3 +92,38 @@ def test_login_page_and_language_switch(client, town):
     assert page.status_code == 200 and "登录" in page.content.decode()
     client.post(reverse("set_language"), {"language": "en", "next": "/login/"})
     assert "Log in" in client.get(reverse("login")).content.decode()
+
+
+def test_a_community_head_sees_their_community_map_and_no_other(client, town):
+    head = user("head", Role.COMMUNITY_HEAD, community=town["c1"])
+    client.force_login(head)
+    for name in ("community-detail", "community-map"):
+        assert client.get(reverse(name, args=[town["c1"].code])).status_code == 200
+        assert client.get(reverse(name, args=[town["c2"].code])).status_code == 404
+        assert client.get(reverse(name, args=["999999999999"])).status_code == 404
+    page = client.get(reverse("community-detail", args=[town["c1"].code])).content.decode()
+    assert town["g1"].code in page and town["g2"].code in page and town["g3"].code not in page
+    assert "<img src=x onerror" not in page
+
+
+def test_a_grid_leader_cannot_open_a_community_map(client, town):
+    client.force_login(town["leader"])
+    for name in ("community-detail", "community-map"):
+        assert client.get(reverse(name, args=[town["c1"].code])).status_code == 404
+
+
+def test_the_grid_page_shows_figures_and_the_negative_list(client, town):
+    client.force_login(town["leader"])
+    with translation.override("en"):
+        page = client.get(reverse("grid-detail", args=[town["g1"].code])).content.decode()
+    assert 'data-figure="buildings">1<' in page and 'data-figure="open">1<' in page
+    problem = Problem.objects.get(grid=town["g1"])
+    assert reverse("problem-detail", args=[problem.pk]) in page
+    assert "&lt;img src=x onerror" not in page or "<img src=x" not in page
+
+
+def test_the_map_document_links_problems_and_photos_of_the_scope(client, town):
+    client.force_login(town["leader"])
+    html = client.get(reverse("grid-map", args=[town["g1"].code])).content.decode()
+    assert '"problem":"/problems/{id}/"' in html and '"photo":"/problems/{id}/photos/{photo}/"' in html
+    assert "leaflet.heat-0.2.0/leaflet-heat.js" in html
