@@ -1,0 +1,281 @@
+"""The route page: the signed-in user's stops in walking order on a map, and the same route as GPX.
+
+Whose stops: the open problems and due look-backs (``route_stops_queryset``) among the problems
+the user acts on through their role (``problems_in_role_scope``): an inspector's assignments and
+patrol communities, a grid leader's grids, a community head's community. Other roles have no
+route of their own (403). Query: ``start=LON,LAT`` (checked as raw numbers; the walk begins
+there) and ``budget_min`` (minutes; the most urgent stops that fit are kept). Bad input is 400.
+
+The walk follows the town's street network where it joins two places and is a straight line
+where it does not (:mod:`layers.routes_legs`); the page says how many legs are straight.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+from django.contrib.auth.decorators import login_required
+from django.contrib.gis.db.models import Extent
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import render
+from django.templatetags.static import static
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import urlencode
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+from shapely.geometry import LineString
+
+from gridmap.accounts.models import Role
+from gridmap.accounts.selectors import role_of
+from gridmap.analysis.network_cache import street_network
+from gridmap.analysis.routes import (
+    MAX_STOPS,
+    WEIGHT_LOOKBACK,
+    WEIGHT_OPEN,
+    WEIGHT_OVERDUE,
+    RouteInputError,
+    parse_lonlat,
+    route_stops_queryset,
+)
+from gridmap.core.gdf import to_gdf
+from gridmap.geography.selectors import grids_visible_to
+from gridmap.maps.tiles import add_overlays, tile_source
+from gridmap.problems.models import OPEN_STATUSES, Status
+from gridmap.problems.selectors import problems_in_role_scope
+from layers.gpx import Waypoint, gpx_document
+from layers.map_assets import MapAssets
+from layers.map_route import route_map
+from layers.routes_legs import StreetWalk, plan_street_walk
+from layers.routes_walk import RouteError, RouteStop
+
+ROUTE_ROLES = {Role.INSPECTOR, Role.GRID_LEADER, Role.COMMUNITY_HEAD}
+SPEED_KMH = 4.5
+SERVICE_MIN = 3.0
+BUDGET_CHOICES = (30, 60, 120, 240, 480)
+# Unless asked otherwise (budget_min=all, or a number), a route is half a working day: the most
+# urgent stops that fit, not every open case of a town in one walk.
+DEFAULT_BUDGET_MIN = 240
+MAX_BUDGET_MIN = 24 * 60
+POPUP_DESCRIPTION_CHARS = 300  # the problem page has the whole text
+_VIEWPORT_META = re.compile(r"<meta\s+name=\"viewport\"[^>]*>", re.IGNORECASE)
+FIELDS = ["pk", "status", "deadline", "lookback_due", "description", "category__code", "category__name"]
+
+
+class BadRouteInput(ValueError):
+    """A query the route cannot be planned from; the message is shown with a 400."""
+
+
+@dataclass(frozen=True)
+class PlannedStops:
+    stops: pd.DataFrame  # the stops in walking order: seq, id, task, category, ..., geometry
+    walk: StreetWalk
+    dropped: pd.DataFrame  # stops left out by the budget
+    start: tuple[float, float] | None
+    budget_min: float | None
+
+
+def route_problems(user: Any):
+    """The user's stops (a queryset); PermissionDenied for a role with no route."""
+    if role_of(user) not in ROUTE_ROLES:
+        raise PermissionDenied(_("Only inspectors, grid leaders and community heads have a route."))
+    return route_stops_queryset(problems_in_role_scope(user))
+
+
+def _query(request: HttpRequest) -> tuple[tuple[float, float] | None, float | None]:
+    start = None
+    raw_start = request.GET.get("start")
+    if raw_start not in (None, ""):
+        try:
+            start = parse_lonlat(raw_start, what="start")
+        except RouteInputError as exc:
+            raise BadRouteInput(str(exc)) from None
+    budget: float | None = DEFAULT_BUDGET_MIN
+    raw_budget = request.GET.get("budget_min")
+    if raw_budget == "all":
+        budget = None
+    elif raw_budget not in (None, ""):
+        try:
+            budget = float(raw_budget)
+        except ValueError:
+            raise BadRouteInput(_("budget_min must be a number of minutes.")) from None
+        if not (math.isfinite(budget) and 1 <= budget <= MAX_BUDGET_MIN):
+            raise BadRouteInput(
+                _("budget_min must be between 1 and %(max)s minutes.") % {"max": MAX_BUDGET_MIN}
+            )
+    return start, budget
+
+
+def _describe(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Task (overdue, open, look-back), weight and the texts shown for each problem."""
+    now = timezone.now()
+    is_open = frame["status"].isin([str(s) for s in OPEN_STATUSES])
+    deadline = pd.to_datetime(frame["deadline"], utc=True)
+    overdue = is_open & deadline.notna() & (deadline < now)
+    task = pd.Series("lookback", index=frame.index).where(~is_open, "open").where(~overdue, "overdue")
+    weight = task.map({"overdue": WEIGHT_OVERDUE, "open": WEIGHT_OPEN, "lookback": WEIGHT_LOOKBACK})
+    labels = dict(Status.choices)
+    due = [
+        (timezone.localtime(d).strftime("%Y-%m-%d %H:%M") if pd.notna(d) else None)
+        if t != "lookback"
+        else (f"{_('look-back due')} {lb:%Y-%m-%d}" if pd.notna(lb) else None)
+        for t, d, lb in zip(task, frame["deadline"], frame["lookback_due"], strict=True)
+    ]
+    return frame.assign(
+        id=frame["pk"].astype(int),
+        task=task,
+        weight=weight,
+        category=frame["category__code"] + " " + frame["category__name"],
+        status=[str(labels.get(s, s)) for s in frame["status"]],
+        deadline=due,
+        description=frame["description"].fillna("").str.slice(0, POPUP_DESCRIPTION_CHARS),
+        url=[reverse("problem-detail", args=[int(pk)]) for pk in frame["pk"]],
+    )
+
+
+def plan_for(request: HttpRequest) -> PlannedStops:
+    """The signed-in user's route for this request's query."""
+    start, budget = _query(request)
+    queryset = route_problems(request.user)
+    frame = to_gdf(queryset.order_by("pk"), FIELDS)
+    if len(frame) > MAX_STOPS:
+        raise BadRouteInput(
+            _("%(n)s stops is more than one route takes (%(max)s).") % {"n": len(frame), "max": MAX_STOPS}
+        )
+    frame = _describe(frame)
+    stops = [
+        RouteStop(id=int(pk), lon=p.x, lat=p.y, weight=float(w))
+        for pk, p, w in zip(frame["id"], frame.geometry, frame["weight"], strict=True)
+    ]
+    try:
+        walk = plan_street_walk(
+            stops, start=start, network=street_network().network if stops else None,
+            speed_kmh=SPEED_KMH, service_min=SERVICE_MIN, budget_min=budget,
+        )  # fmt: skip
+    except RouteError as exc:
+        raise BadRouteInput(str(exc)) from None
+    ordered = frame.iloc[walk.order].reset_index(drop=True)
+    legs = walk.legs
+    ordered = ordered.assign(
+        seq=range(1, len(ordered) + 1),
+        leg_m=pd.Series([round(leg.length_m) if leg else None for leg in legs], dtype=object),
+        straight=[bool(leg and not leg.on_streets) for leg in legs],
+    )
+    return PlannedStops(ordered, walk, frame.iloc[walk.dropped], start, budget)
+
+
+def _bad(exc: Exception) -> HttpResponse:
+    return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
+
+
+def _map_labels() -> dict[str, str]:
+    return {
+        "stops": _("Stops"), "path": _("Route"), "street": _("Walk along streets"),
+        "straight": _("Straight line (no street path)"), "start": _("Start"),
+        "overdue": _("Overdue"), "open": _("Open problem"), "lookback": _("Look-back due"),
+        "category": _("Category"), "status": _("Status"), "deadline": _("Due"),
+        "description": _("Description"), "open_problem": _("Open the problem page"),
+        "locate": _("Show my position"), "locating": _("Finding your position…"),
+        "accuracy": _("Accuracy ± %(m)s m"), "replan": _("Plan the route from here"),
+        "locate_failed": _("Position not available"),
+        "no_geolocation": _("This browser cannot tell its position"), "position": _("My position"),
+    }  # fmt: skip
+
+
+def _path_frame(walk: StreetWalk) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {"kind": ["street" if p.on_streets else "straight" for p in walk.pieces]},
+        geometry=[LineString(p.coords) for p in walk.pieces],
+        crs=4326,
+    )
+
+
+def _fallback_bounds(user: Any) -> list[list[float]] | None:
+    extent = grids_visible_to(user).aggregate(e=Extent("geom"))["e"]
+    return [[extent[1], extent[0]], [extent[3], extent[2]]] if extent else None
+
+
+def _map_parts(plan: PlannedStops, user: Any) -> dict[str, str]:
+    """The folium map's head, body and script, to place inside the site's page."""
+    tiles = tile_source()
+    m = route_map(
+        stops=gpd.GeoDataFrame(plan.stops, geometry="geometry", crs=4326),
+        path=_path_frame(plan.walk),
+        start=plan.start,
+        assets=MapAssets(base_url=static("vendor/")),
+        tiles=tiles,
+        labels=_map_labels(),
+        fallback_bounds=None if len(plan.stops) else _fallback_bounds(user),
+    )
+    add_overlays(m, tiles)  # e.g. Tianditu's labels over its map
+    figure = m.get_root()
+    figure.render()  # renders every element into the figure's header, html and script parts
+    return {
+        # the site's page has its own viewport (zoomable); folium's would forbid zooming the list
+        "head": mark_safe(_VIEWPORT_META.sub("", figure.header.render())),
+        "html": mark_safe(figure.html.render()),
+        "script": mark_safe(figure.script.render()),
+    }
+
+
+def _same_query(plan: PlannedStops) -> str:
+    params = {}
+    if plan.start:
+        params["start"] = f"{plan.start[0]:.6f},{plan.start[1]:.6f}"
+    params["budget_min"] = "all" if plan.budget_min is None else f"{plan.budget_min:g}"
+    return ("?" + urlencode(params)) if params else ""
+
+
+@login_required
+def route_page(request: HttpRequest) -> HttpResponse:
+    """The route map with the stop list (and a GPX link for the same route)."""
+    try:
+        plan = plan_for(request)
+    except BadRouteInput as exc:
+        return _bad(exc)
+    walk = plan.walk
+    context = {
+        "plan": plan,
+        "rows": plan.stops.drop(columns="geometry").to_dict("records"),
+        "dropped": plan.dropped.drop(columns="geometry").to_dict("records"),
+        "length_km": walk.length_m / 1000,
+        "walk_min": walk.walk_min,
+        "total_min": walk.duration_min,
+        "speed_kmh": SPEED_KMH,
+        "service_min": SERVICE_MIN,
+        "straight_legs": walk.straight_legs,
+        "no_network": bool(len(plan.stops)) and not walk.network,
+        "gpx_url": reverse("route-gpx") + _same_query(plan),
+        "budget_choices": BUDGET_CHOICES,
+        "map": _map_parts(plan, request.user),
+    }
+    return render(request, "maps/route.html", context)
+
+
+@login_required
+def route_gpx(request: HttpRequest) -> HttpResponse:
+    """The same route as GPX 1.1: a waypoint per stop in walking order, and the path as a track."""
+    try:
+        plan = plan_for(request)
+    except BadRouteInput as exc:
+        return _bad(exc)
+    waypoints = [
+        Waypoint(
+            name=f"{row.seq}. #{row.id}",
+            lon=row.geometry.x,
+            lat=row.geometry.y,
+            desc=" · ".join(str(v) for v in (row.category, row.status, row.deadline) if v),
+        )
+        for row in plan.stops.itertuples(index=False)
+    ]
+    body = gpx_document(waypoints, plan.walk.path_lonlat, name=_("Inspection route"))
+    response = HttpResponse(body, content_type="application/gpx+xml; charset=utf-8")
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = f'attachment; filename="route-{stamp}.gpx"'
+    return response
