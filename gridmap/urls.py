@@ -10,6 +10,7 @@ urlpatterns = [
     path("open311/v2/", include("gridmap.open311.urls")),
     path("evaluation/", include("gridmap.evaluation.urls")),
     path("problems/", include("gridmap.problems.urls")),
+    path("dashboard/", include("gridmap.dashboard.urls")),
     path("", include("gridmap.maps.urls")),
 ]
 if settings.DEBUG:

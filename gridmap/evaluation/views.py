@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from functools import wraps
+from itertools import accumulate
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
@@ -19,7 +20,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from gridmap.evaluation import exports
-from gridmap.evaluation.forms import AreaForm, PeriodForm
+from gridmap.evaluation.charts import Series, bar_chart, hbar_chart, line_chart
+from gridmap.evaluation.forms import AreaForm, FiguresForm, PeriodForm, local_midnight
 from gridmap.evaluation.metrics import Period
 from gridmap.evaluation.selectors import (
     area_visible_to,
@@ -30,7 +32,10 @@ from gridmap.evaluation.selectors import (
     negative_list_problems,
     score_weights,
 )
+from gridmap.evaluation.weekly import weekly_counts, weeks_between
+from gridmap.problems.selectors import problems_visible_to
 
+RANKED_IN_CHART = 20
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 LEVEL_TITLES = {
     "grid": gettext_lazy("Grids"),
@@ -135,3 +140,65 @@ def negative_list_xlsx(request: HttpRequest) -> HttpResponse:
     rows = (exports.negative_row(p, evidence.get(p.pk, {}), now) for p in problems)
     body = exports.xlsx_bytes([("负面清单", exports.NEGATIVE_HEADERS, rows)])
     return _attachment(body, XLSX, f"{_stem('negative-list-' + area.code, period)}.xlsx")
+
+
+def _week_charts(weeks: list[Any]) -> dict[str, Any]:
+    labels = [f"{w.start:%m-%d}" for w in weeks]
+    filed, closed = [w.filed for w in weeks], [w.closed for w in weeks]
+    filed_sum, closed_sum = list(accumulate(filed)), list(accumulate(closed))
+    names = (str(_("Filed")), str(_("Closed")))
+    common = {"labels": labels, "x_label": _("Week starting"), "empty_text": _("No cases in this period.")}
+    return {
+        "rows": list(zip(weeks, filed_sum, closed_sum, strict=True)),
+        "bars": bar_chart(
+            title=_("Filed and closed per week"),
+            series=[Series(names[0], filed), Series(names[1], closed)],
+            y_label=_("cases"),
+            **common,
+        ),  # fmt: skip
+        "lines": line_chart(
+            title=_("Filed and closed, running totals"),
+            series=[Series(names[0], filed_sum), Series(names[1], closed_sum)],
+            y_label=_("cases"),
+            **common,
+        ),  # fmt: skip
+    }
+
+
+@login_required
+@require_GET
+def figures(request: HttpRequest) -> HttpResponse:
+    """Charts of the user's scope: filed and closed per week, and the ranking by composite score,
+    each beside a table of the same numbers. Bad dates or levels answer 400."""
+    _evaluator(request)
+    form = FiguresForm(request.GET)
+    if not form.is_valid():
+        context = {"form": form, "dates": {k: request.GET.get(k, "")[:20] for k in ("start", "end")}}
+        return render(request, "evaluation/figures.html", context, status=400)
+    data = form.cleaned_data
+    mondays = weeks_between(data["start"], data["end"])
+    period = Period(local_midnight(mondays[0]), local_midnight(mondays[-1] + timedelta(days=7)))
+    weeks = weekly_counts(problems_visible_to(request.user), mondays)
+    ranked = evaluation_for(request.user, period, timezone.now())[data["level"]]
+    scored = [u for u in ranked if u.score is not None]
+    shown = scored[:RANKED_IN_CHART]
+    ranking = hbar_chart(
+        title=_("Composite score, best first"),
+        labels=[f"{u.rank}. {u.name}" for u in shown],
+        values=[u.score for u in shown],
+        max_value=100.0,
+        empty_text=_("No unit has a score in this period."),
+    )
+    context = {
+        "form": form,
+        "dates": {"start": mondays[0].isoformat(), "end": (mondays[-1] + timedelta(days=7)).isoformat()},
+        "level": data["level"],
+        "level_title": LEVEL_TITLES[data["level"]],
+        "weeks": _week_charts(weeks),
+        "ranking": ranking,
+        "ranked": shown,
+        "not_shown": len(scored) - len(shown),
+        "unscored": len(ranked) - len(scored),
+        "weights": score_weights(),
+    }
+    return render(request, "evaluation/figures.html", context)

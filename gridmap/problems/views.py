@@ -1,16 +1,22 @@
-"""Pages of the closed loop: report a problem, my reports, a problem's page and its steps.
+"""Pages of the closed loop: report a problem (with a map picker), the problem list, my reports,
+a problem's page (history, photos, a small map) and its steps.
 
 Thin: forms check the raw input, ``problem_create`` / ``problem_transition`` do the writes, and
-every read goes through ``problems_visible_to`` (an id outside the user's scope is a 404).
+every read goes through ``problems_visible_to`` (an id outside the user's scope is a 404). Maps
+are drawn by ``static/gridmap/picker.js`` from a JSON block in the page (no inline script); the
+forms work without it.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.contrib.gis.db.models.functions import AsGeoJSON
 from django.contrib.gis.geos import Point
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -18,6 +24,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -25,6 +32,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from gridmap.accounts.models import Department, Role
 from gridmap.accounts.selectors import role_of
 from gridmap.core.geoinput import point_from_lonlat
+from gridmap.geography.selectors import grids_visible_to
+from gridmap.maps.tiles import tile_source
+from gridmap.problems.filters import ProblemFilterForm
 from gridmap.problems.lifecycle import (
     TRANSITIONS,
     TransitionConflict,
@@ -57,6 +67,10 @@ EVENT_LABELS = {
     "escalate": gettext_lazy("escalated (overdue)"),
 }
 PHOTO_TYPES = {"jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
+LIST_PAGE_SIZE = 50
+# The report form's map draws the user's grids when there are at most this many (a city-wide
+# user picks on the tiles and sees the grid the problem fell in on its page).
+PICKER_MAX_GRIDS = 400
 
 
 class ReportForm(forms.Form):
@@ -92,8 +106,37 @@ class ReportForm(forms.Form):
         return data
 
 
+def tile_config() -> dict[str, Any] | None:
+    """The configured background tiles for picker.js (None: a plain background). With a GCJ-02
+    source (``datum``) the script moves what it draws to GCJ-02 and a clicked place back."""
+    tiles = tile_source()
+    if tiles is None:
+        return None
+    return {"url": tiles.url_template, "attribution": tiles.attribution, "maxZoom": tiles.max_zoom,
+            "subdomains": tiles.subdomains, "datum": tiles.datum,
+            "overlays": list(tiles.overlays)}  # fmt: skip
+
+
+def _grid_features(user: Any) -> list[dict[str, Any]]:
+    """The user's grid boundaries as GeoJSON features (made by the database, 6 decimals)."""
+    grids = grids_visible_to(user).order_by("code").annotate(shape=AsGeoJSON("geom", precision=6))
+    rows = list(grids.values_list("code", "name", "shape")[: PICKER_MAX_GRIDS + 1])
+    if len(rows) > PICKER_MAX_GRIDS:
+        return []
+    return [
+        {"type": "Feature", "properties": {"code": code, "name": name}, "geometry": json.loads(shape)}
+        for code, name, shape in rows
+    ]
+
+
 def _report_page(request: HttpRequest, form: ReportForm, status: int = 200) -> HttpResponse:
-    return render(request, "problems/report.html", {"form": form}, status=status)
+    center = settings.GRIDMAP.get("MAP_CENTER") or (0.0, 0.0)
+    picker = {
+        "center": [float(center[0]), float(center[1])],
+        "grids": {"type": "FeatureCollection", "features": _grid_features(request.user)},
+        "tiles": tile_config(),
+    }
+    return render(request, "problems/report.html", {"form": form, "picker": picker}, status=status)
 
 
 @login_required
@@ -148,6 +191,26 @@ def mine(request: HttpRequest) -> HttpResponse:
     return render(request, "problems/mine.html", {"page": page})
 
 
+@login_required
+@require_GET
+def problem_list(request: HttpRequest) -> HttpResponse:
+    """The problems in the user's scope, filtered, sorted and paged; bad filters answer 400."""
+    form = ProblemFilterForm(request.GET)
+    grids = grids_visible_to(request.user).order_by("code").values_list("code", "name")
+    context: dict[str, Any] = {"form": form, "grids": grids, "page": None}
+    if not form.is_valid():
+        return render(request, "problems/list.html", context, status=400)
+    problems = form.apply(
+        problems_visible_to(request.user).select_related("category", "grid", "community", "department"),
+        now=timezone.now(),
+    )
+    query = request.GET.copy()
+    query.pop("page", None)
+    context["page"] = Paginator(problems, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
+    context["query"] = query.urlencode()
+    return render(request, "problems/list.html", context)
+
+
 def _visible(request: HttpRequest, pk: int) -> Problem:
     qs = problems_visible_to(request.user).select_related(
         "category", "grid", "community", "department", "reporter", "handled_by", "inspector"
@@ -175,6 +238,11 @@ def _detail_page(request: HttpRequest, problem: Problem, status: int = 200, **ex
         "actions": actions,
         "is_staff_role": role_of(request.user) not in (None, Role.REPORTER),
         "departments": Department.objects.all() if any("department" in a["fields"] for a in actions) else (),
+        "location": {
+            "center": [problem.geom.x, problem.geom.y],
+            "tiles": tile_config(),
+            "grid": json.loads(problem.grid.geom.geojson) if problem.grid else None,
+        },  # fmt: skip
         **extra,
     }
     return render(request, "problems/detail.html", context, status=status)

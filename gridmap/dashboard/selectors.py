@@ -1,0 +1,167 @@
+"""Reads behind the dashboard. Each starts from the user's scope (``problems_visible_to``,
+``problems_in_role_scope``, ``grids_visible_to``) and costs a fixed number of queries whatever
+the number of grids or cases (no query per row). Figures per unit come from
+``gridmap.evaluation.metrics`` so they match the evaluation page; the scope's totals are one
+aggregate query holding the same definitions (a test holds them equal)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Value, When
+from django.utils import timezone
+
+from gridmap.accounts.models import Role
+from gridmap.accounts.selectors import role_of
+from gridmap.evaluation.forms import local_midnight, month_start, next_month
+from gridmap.evaluation.metrics import Period, UnitStats, rank_units, unit_stats
+from gridmap.evaluation.selectors import metric_rows, score_weights
+from gridmap.geography.models import Grid
+from gridmap.problems.lifecycle import TRANSITIONS
+from gridmap.problems.models import OPEN_STATUSES, ExtensionRequest, Problem, Status
+from gridmap.problems.selectors import problems_in_role_scope, problems_visible_to
+
+LIST_SIZE = 20
+LIST_RELATED = ("category", "grid", "community", "department")
+
+
+def month_period(now: datetime) -> Period:
+    """This calendar month in local time, ``[first, first of next month)``."""
+    first = month_start(timezone.localdate(now))
+    return Period(local_midnight(first), local_midnight(next_month(first)))
+
+
+def scope_totals(scoped: QuerySet[Problem], period: Period, now: datetime) -> dict[str, Any]:
+    """Open, overdue, escalated and unassigned cases now; filed, filed-and-closed and closed in
+    ``period`` — the definitions of ``metrics`` (duplicates are not filed) in one query."""
+    is_open = Q(status__in=OPEN_STATUSES)
+    filed = Q(filed_at__gte=period.start, filed_at__lt=period.end) & ~Q(status=Status.DUPLICATE)
+    totals = scoped.aggregate(
+        open=Count("pk", filter=is_open),
+        overdue=Count("pk", filter=is_open & Q(deadline__lt=now)),
+        escalated=Count("pk", filter=is_open & Q(escalated_at__isnull=False)),
+        unassigned=Count("pk", filter=is_open & Q(grid__isnull=True, community__isnull=True)),
+        filed=Count("pk", filter=filed),
+        filed_closed=Count("pk", filter=filed & Q(closed_at__lt=period.end)),
+        closed=Count("pk", filter=Q(closed_at__gte=period.start, closed_at__lt=period.end)),
+    )
+    totals["closure_rate"] = totals["filed_closed"] / totals["filed"] if totals["filed"] else None
+    return totals
+
+
+def status_counts(scoped: QuerySet[Problem]) -> list[tuple[str, str, int]]:
+    """(status, its name, count) for every status, in the loop's order."""
+    counts = dict(scoped.order_by().values_list("status").annotate(n=Count("pk", distinct=True)))
+    return [(s.value, str(s.label), counts.get(s.value, 0)) for s in Status]
+
+
+def unit_figures(
+    scoped: QuerySet[Problem], *, level: str, period: Period, now: datetime
+) -> dict[Any, UnitStats]:
+    """{unit id: scored and ranked UnitStats} of ``level`` over ``scoped`` (one query)."""
+    units = unit_stats(metric_rows(scoped, period), level=level, period=period, now=now)
+    return {u.key: u for u in rank_units(units, score_weights())}
+
+
+def grid_figures(
+    scoped: QuerySet[Problem], grids: Sequence[Grid], *, period: Period, now: datetime
+) -> list[tuple[Grid, UnitStats]]:
+    """Each grid with its figures (a grid with no case gets zeros), best ranked first."""
+    stats = unit_figures(scoped.filter(grid__in=[g.pk for g in grids]), level="grid", period=period, now=now)
+    pairs = [(g, stats.get(g.pk) or UnitStats("grid", g.pk, g.code, g.name)) for g in grids]
+    pairs.sort(key=lambda p: (p[1].rank is None, p[1].rank or 0, p[0].code))
+    return pairs
+
+
+def _by_urgency(problems: QuerySet[Problem], now: datetime) -> QuerySet[Problem]:
+    """Overdue first, then by deadline (none last), then the oldest report."""
+    late = Case(
+        When(status__in=OPEN_STATUSES, deadline__lt=now, then=Value(0)),
+        default=Value(1),
+        output_field=IntegerField(),
+    )
+    return (
+        problems.select_related(*LIST_RELATED)
+        .annotate(late=late)
+        .order_by("late", F("deadline").asc(nulls_last=True), "reported_at", "pk")
+    )
+
+
+def _page(problems: QuerySet[Problem], limit: int) -> tuple[list[Problem], int]:
+    """The first ``limit`` items and the total (the COUNT only when the page is full)."""
+    items = list(problems[:limit])
+    return items, (problems.count() if len(items) == limit else len(items))
+
+
+def actionable_statuses(role: str | None) -> list[str]:
+    """The statuses from which ``role`` may take some step of the loop."""
+    return sorted({s for t in TRANSITIONS.values() if role in t.roles for s in t.sources})
+
+
+def queue_for(user: Any, *, now: datetime, limit: int = LIST_SIZE) -> tuple[list[Problem], int]:
+    """Cases needing the user's action through their role: open cases in a status their role can
+    move on (a department's: those dispatched to it), and closed cases with a look-back still due;
+    overdue first, then by deadline."""
+    role = role_of(user)
+    statuses = actionable_statuses(role)
+    wanted = Q(status__in=[s for s in statuses if s != Status.CLOSED])
+    if Status.CLOSED in statuses:
+        wanted |= Q(status=Status.CLOSED, lookback_due__isnull=False, lookback_done_at__isnull=True)
+    problems = problems_in_role_scope(user).filter(wanted)
+    if role == Role.DEPARTMENT:
+        problems = problems.filter(department_id=user.profile.department_id)
+    return _page(_by_urgency(problems, now), limit)
+
+
+def overdue_or_escalated(
+    scoped: QuerySet[Problem], *, now: datetime, limit: int = LIST_SIZE
+) -> tuple[list[Problem], int]:
+    late = Q(deadline__lt=now) | Q(escalated_at__isnull=False)
+    return _page(_by_urgency(scoped.filter(late, status__in=OPEN_STATUSES), now), limit)
+
+
+def unassigned_open(scoped: QuerySet[Problem], *, now: datetime, limit: int = LIST_SIZE):
+    """Open cases outside every grid and community (the administrator's queue)."""
+    problems = scoped.filter(status__in=OPEN_STATUSES, grid__isnull=True, community__isnull=True)
+    return _page(_by_urgency(problems, now), limit)
+
+
+def awaiting_verification(user: Any, *, now: datetime, limit: int = LIST_SIZE):
+    problems = problems_in_role_scope(user).filter(status=Status.HANDLED)
+    return _page(_by_urgency(problems, now), limit)
+
+
+def lookbacks_due(user: Any, *, limit: int = LIST_SIZE) -> tuple[list[Problem], int]:
+    """Closed cases whose look-back is not done, the earliest due first."""
+    problems = (
+        problems_in_role_scope(user)
+        .filter(status=Status.CLOSED, lookback_due__isnull=False, lookback_done_at__isnull=True)
+        .select_related(*LIST_RELATED)
+        .order_by("lookback_due", "pk")
+    )
+    return _page(problems, limit)
+
+
+def extensions_pending(scoped: QuerySet[Problem], *, limit: int = LIST_SIZE):
+    """Extension requests waiting for a decision on cases in scope."""
+    requests = (
+        ExtensionRequest.objects.filter(
+            decision=ExtensionRequest.Decision.PENDING, problem__in=scoped.values("pk")
+        )
+        .select_related("problem__category", "requested_by__profile")
+        .order_by("requested_at", "pk")
+    )
+    return _page(requests, limit)
+
+
+def own_reports(user: Any, *, limit: int = LIST_SIZE) -> tuple[list[Problem], int]:
+    problems = (
+        problems_visible_to(user)
+        .filter(Q(reporter=user) | Q(co_reporters=user))
+        .distinct()
+        .select_related(*LIST_RELATED)
+        .order_by("-reported_at", "-pk")
+    )
+    return _page(problems, limit)

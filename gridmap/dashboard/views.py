@@ -1,0 +1,147 @@
+"""The dashboard: one page, its sections chosen by the user's role (my grids, my queue, ...).
+
+Thin: each role's builder calls the scoped selectors in ``gridmap.dashboard.selectors`` (a fixed
+number of queries, whatever the size of the scope) and the template shows whatever sections the
+builder returned."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from gridmap.accounts.models import Role
+from gridmap.accounts.selectors import role_of
+from gridmap.dashboard import selectors as sel
+from gridmap.evaluation.metrics import Period
+from gridmap.geography.selectors import grids_visible_to
+from gridmap.problems.selectors import problems_in_role_scope, problems_visible_to
+
+Builder = Callable[[Any, datetime, Period], dict[str, Any]]
+
+
+def optional_url(name: str, *args: Any) -> str | None:
+    """The URL of a page another part of the site may not serve (yet): None when unrouted."""
+    try:
+        return reverse(name, args=args)
+    except NoReverseMatch:
+        return None
+
+
+def _ranked_communities(scoped, period: Period, now: datetime) -> list[Any]:
+    units = sorted(
+        sel.unit_figures(scoped, level="community", period=period, now=now).values(),
+        key=lambda u: (u.rank is None, u.rank or 0, u.code),
+    )
+    for unit in units:
+        unit.url = optional_url("community-detail", unit.code)
+    return units
+
+
+def _grid_rows(user: Any, scoped, period: Period, now: datetime) -> list[Any]:
+    rows = sel.grid_figures(scoped, list(grids_visible_to(user)), period=period, now=now)
+    return [{"grid": g, "stats": s, "map_url": optional_url("grid-map", g.code)} for g, s in rows]
+
+
+def _grid_leader(user: Any, now: datetime, period: Period) -> dict[str, Any]:
+    return {
+        "grid_rows": _grid_rows(user, problems_visible_to(user), period, now),
+        "queue": sel.queue_for(user, now=now),
+        "route_url": optional_url("route"),
+    }
+
+
+def _community_head(user: Any, now: datetime, period: Period) -> dict[str, Any]:
+    scoped = problems_in_role_scope(user)
+    community = user.profile.community
+    return {
+        "community": community,
+        "community_url": optional_url("community-detail", community.code) if community else None,
+        "totals": sel.scope_totals(scoped, period, now),
+        "grid_rows": _grid_rows(user, scoped, period, now),
+        "late": sel.overdue_or_escalated(scoped, now=now),
+        "extensions": sel.extensions_pending(scoped),
+    }
+
+
+def _department(user: Any, now: datetime, period: Period) -> dict[str, Any]:
+    department = user.profile.department
+    mine = problems_in_role_scope(user).filter(department=department)
+    return {
+        "department": department,
+        "totals": sel.scope_totals(mine, period, now),
+        "queue": sel.queue_for(user, now=now),
+    }
+
+
+def _inspector(user: Any, now: datetime, period: Period) -> dict[str, Any]:
+    return {
+        "totals": sel.scope_totals(problems_in_role_scope(user), period, now),
+        "verify": sel.awaiting_verification(user, now=now),
+        "lookbacks": sel.lookbacks_due(user),
+        "route_url": optional_url("route"),
+    }
+
+
+def _planner(user: Any, now: datetime, period: Period) -> dict[str, Any]:
+    scoped = problems_visible_to(user)
+    return {
+        "totals": sel.scope_totals(scoped, period, now),
+        "ranking": _ranked_communities(scoped, period, now),
+        "planner_url": optional_url("planner"),
+    }
+
+
+def _admin(user: Any, now: datetime, period: Period) -> dict[str, Any]:
+    scoped = problems_visible_to(user)
+    return {
+        "totals": sel.scope_totals(scoped, period, now),
+        "statuses": sel.status_counts(scoped),
+        "ranking": _ranked_communities(scoped, period, now),
+        "late": sel.overdue_or_escalated(scoped, now=now),
+        "unassigned": sel.unassigned_open(scoped, now=now),
+        "extensions": sel.extensions_pending(scoped),
+        "planner_url": optional_url("planner"),
+    }
+
+
+def _reporter(user: Any, now: datetime, period: Period) -> dict[str, Any]:
+    return {"reports": sel.own_reports(user)}
+
+
+BUILDERS: dict[str | None, Builder] = {
+    Role.GRID_LEADER: _grid_leader,
+    Role.COMMUNITY_HEAD: _community_head,
+    Role.DEPARTMENT: _department,
+    Role.INSPECTOR: _inspector,
+    Role.PLANNER: _planner,
+    Role.ADMIN: _admin,
+    Role.REPORTER: _reporter,
+}
+
+
+@login_required
+@require_GET
+def dashboard(request: HttpRequest) -> HttpResponse:
+    """The signed-in user's dashboard; a user with no role gets the reporter's."""
+    user = request.user
+    role = role_of(user)
+    now = timezone.now()
+    period = sel.month_period(now)
+    builder = BUILDERS.get(role, _reporter)
+    context = {
+        "role": role or Role.REPORTER,
+        "role_name": Role(role).label if role else Role.REPORTER.label,
+        "period_start": timezone.localtime(period.start),
+        "evaluator": role not in (None, Role.REPORTER),
+        "figures_url": optional_url("evaluation-figures"),
+        **builder(user, now, period),
+    }
+    return render(request, "dashboard/index.html", context)
