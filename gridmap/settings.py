@@ -7,7 +7,8 @@ ALLOWED_HOSTS  comma-separated; defaults to localhost names when DEBUG is on
 GRIDMAP_SERVICE_AREA  "minlon,minlat,maxlon,maxlat": positions outside it are refused
 GRIDMAP_CACHE_URL  redis://host:6379/0 for a cache shared by every worker (rate limits); default:
                per-process memory, right for one process (runserver) only
-GRIDMAP_TILES  tile source for maps: "none" (default), an XYZ URL template, or "tianditu:KEY"
+GRIDMAP_TILES  tile source for maps: "none" (default), an XYZ URL template, "tianditu:KEY",
+               "folder:/path", "mbtiles:/path.mbtiles", "gcj02:<source>" (see gridmap/maps/tiles.py)
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ INSTALLED_APPS = [
     "gridmap.open311",
     "gridmap.evaluation",
     "gridmap.analysis",
+    "gridmap.dashboard",
 ]
 
 MIDDLEWARE = [
@@ -124,7 +126,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "grid-list"
+LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "zh-hans"
@@ -204,12 +206,20 @@ GRIDMAP = {
     # unless the category sets its own distance.
     "SNAP_DISTANCE_M": float(os.environ.get("GRIDMAP_SNAP_DISTANCE_M", "30")),
     "TILES": os.environ.get("GRIDMAP_TILES", "none"),
+    "TILES_ATTRIBUTION": os.environ.get("GRIDMAP_TILES_ATTRIBUTION", ""),
+    "TILES_SUBDOMAINS": os.environ.get("GRIDMAP_TILES_SUBDOMAINS", "abc"),
+    "TILES_MAX_ZOOM": os.environ.get("GRIDMAP_TILES_MAX_ZOOM") or None,
     # A reported fix needs an after-photo taken within this many metres of the problem.
     "AFTER_PHOTO_MAX_M": float(os.environ.get("GRIDMAP_AFTER_PHOTO_MAX_M", "50")),
     "DEMO_PASSWORD": "gridmap-demo",
     # Where an empty admin map opens (lon, lat): the demo town unless configured.
     "MAP_CENTER": tuple(float(v) for v in os.environ.get("GRIDMAP_MAP_CENTER", "120.88,31.625").split(",")),
 }
+
+# A tile setting that cannot work stops the start here, naming what is wrong.
+from gridmap.maps.tiles import check_tiles_setting  # noqa: E402
+
+check_tiles_setting(GRIDMAP)
 
 # GDAL before 3.9 cannot forbid file/network access while parsing a spatial reference. We never
 # hand user text to GDAL as an SRS: API input must be EPSG:4326 (a GeoJSON "crs" member is

@@ -6,6 +6,7 @@ from the selectors, so a scoping mistake anywhere shows up as a difference.
 
 import csv
 import io
+import re
 
 import pytest
 from django.contrib.gis.geos import Point
@@ -35,6 +36,8 @@ SEES_GRIDS = {
     "dept_fire": {"A", "B"}, "inspector1": {"A", "B"}, "reporter": set(), "nobody": set(),
 }  # fmt: skip
 MAY_EVALUATE = {"admin", "planner", "head1", "leaderA", "dept_cg", "dept_fire", "inspector1"}
+MAY_PLAN = {"admin", "planner", "head1"}  # the planner map: city-wide, or a head's community
+HAS_ROUTE = {"head1", "leaderA", "inspector1"}  # the route page and its GPX
 
 
 @pytest.fixture
@@ -97,6 +100,17 @@ def test_problem_outputs_agree_with_the_rules(client, world, who):
             assert response.status_code == 404, ("api transition", name)
     listed = client.get("/api/v1/problems/?page_size=1000").json()
     assert names(problems, [f["id"] for f in listed["features"]]) == expected
+    page = client.get("/problems/")
+    if who == "nobody" or who == "reporter":
+        assert page.status_code in (200, 403)
+    if page.status_code == 200:
+        shown = {int(i) for i in re.findall(r'href="/problems/(\d+)/"', page.content.decode())}
+        assert names(problems, shown) == expected, "problem list page"
+    assert client.get("/dashboard/").status_code == 200
+    want = 200 if who in HAS_ROUTE else 403
+    assert client.get("/route/").status_code == want and client.get("/route.gpx").status_code == want
+    figures = client.get("/evaluation/figures/")
+    assert figures.status_code == (200 if who in MAY_EVALUATE else 403), "figures"
     o311 = client.get("/open311/v2/requests.json")
     if o311.status_code == 200:
         assert names(problems, [int(r["service_request_id"]) for r in o311.json()]) == expected
@@ -123,6 +137,15 @@ def test_grid_outputs_agree_with_the_rules(client, world, who):
         assert client.get(f"/grids/{g.code}/").status_code == want, ("page", name)
         assert client.get(f"/grids/{g.code}/map/").status_code == want, ("map", name)
         assert client.get(f"/api/v1/grids/{g.pk}/").status_code == want, ("api", name)
+        # each community of this world holds one grid: its page is open to who sees that grid
+        assert client.get(f"/communities/{g.community.code}/").status_code == want, ("community", name)
+        assert client.get(f"/communities/{g.community.code}/map/").status_code == want, (
+            "community map",
+            name,
+        )
+    planner = client.get("/planner/")
+    assert planner.status_code == (200 if who in MAY_PLAN else 403), "planner"
+    assert client.get("/planner/map/").status_code == planner.status_code, "planner map"
     listed = client.get("/api/v1/grids/").json()
     codes = {f["properties"]["code"] for f in listed["features"]}
     assert codes == {grids[n].code for n in expected}
@@ -137,3 +160,6 @@ def test_anonymous_sees_nothing(client, world):
     assert client.get(f"/open311/v2/requests/{p.pk}.json").status_code == 403
     assert client.get(f"/grids/{grids['A'].code}/map/").status_code == 302
     assert client.get("/evaluation/ledger.csv").status_code == 302
+    for path in ["/dashboard/", "/problems/", "/planner/", "/planner/map/", "/route/", "/route.gpx",
+                 f"/communities/{grids['A'].community.code}/", "/evaluation/figures/"]:  # fmt: skip
+        assert client.get(path).status_code == 302, path

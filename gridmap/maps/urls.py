@@ -2,13 +2,20 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 from django.views.generic import RedirectView
 
-from gridmap.maps import views
+from gridmap.maps import planner, route, tile_views, views
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="grid-list"), name="home"),
+    path("", RedirectView.as_view(pattern_name="dashboard"), name="home"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("grids/", views.grid_list, name="grid-list"),
     path("grids/<str:code>/", views.grid_detail, name="grid-detail"),
     path("grids/<str:code>/map/", views.grid_map_html, name="grid-map"),
+    path("communities/<str:code>/", views.community_detail, name="community-detail"),
+    path("communities/<str:code>/map/", views.community_map_html, name="community-map"),
+    path("planner/", planner.planner_page, name="planner"),
+    path("planner/map/", planner.planner_map_html, name="planner-map"),
+    path("route/", route.route_page, name="route"),
+    path("route.gpx", route.route_gpx, name="route-gpx"),
+    path("tiles/<int:z>/<int:x>/<int:y>.<str:ext>", tile_views.tile, name="tiles"),
 ]

@@ -123,7 +123,7 @@ class Gaps(ApiView):
             )  # fmt: skip
         except CoverageError as exc:
             raise bad_request(str(exc)) from None
-        frame = frame[frame.geometry.notna() & ~frame.geometry.is_empty]  # fully covered grids
+        frame = frame[~(frame.geometry.isna() | frame.geometry.is_empty)]  # fully covered grids
         return geojson_response(_collection(frame))
 
 
