@@ -32,6 +32,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from gridmap.accounts.models import Department, Role
 from gridmap.accounts.selectors import role_of
 from gridmap.core.geoinput import point_from_lonlat
+from gridmap.geography.models import Street
 from gridmap.geography.selectors import grids_visible_to
 from gridmap.maps.tiles import tile_source
 from gridmap.problems.filters import ProblemFilterForm
@@ -71,6 +72,10 @@ LIST_PAGE_SIZE = 50
 # The report form's map draws the user's grids when there are at most this many (a city-wide
 # user picks on the tiles and sees the grid the problem fell in on its page).
 PICKER_MAX_GRIDS = 400
+# Street centrelines drawn under the picker as a reference (streets are public, not scoped): with
+# no background tiles they are what tells a reporter where they are. A town's few thousand
+# segments at 5 decimals (about 1 m) are a few hundred kB; past this many, none are drawn.
+PICKER_MAX_STREETS = 5000
 
 
 class ReportForm(forms.Form):
@@ -129,12 +134,27 @@ def _grid_features(user: Any) -> list[dict[str, Any]]:
     ]
 
 
+def _street_features() -> list[dict[str, Any]]:
+    """Street centrelines as GeoJSON features with their names (made by the database, 5 decimals)."""
+    streets = Street.objects.order_by("pk").annotate(shape=AsGeoJSON("geom", precision=5))
+    rows = list(streets.values_list("name", "shape")[: PICKER_MAX_STREETS + 1])
+    if len(rows) > PICKER_MAX_STREETS:
+        return []
+    return [
+        {"type": "Feature", "properties": {"name": name}, "geometry": json.loads(shape)}
+        for name, shape in rows
+    ]
+
+
 def _report_page(request: HttpRequest, form: ReportForm, status: int = 200) -> HttpResponse:
     center = settings.GRIDMAP.get("MAP_CENTER") or (0.0, 0.0)
+    tiles = tile_config()
     picker = {
         "center": [float(center[0]), float(center[1])],
         "grids": {"type": "FeatureCollection", "features": _grid_features(request.user)},
-        "tiles": tile_config(),
+        # with tiles the background shows the streets already
+        "streets": {"type": "FeatureCollection", "features": [] if tiles else _street_features()},
+        "tiles": tiles,
     }
     return render(request, "problems/report.html", {"form": form, "picker": picker}, status=status)
 

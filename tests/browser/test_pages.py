@@ -9,10 +9,12 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.contrib.gis.geos import LineString
 from django.test import Client
 from django.utils import timezone
 
 from gridmap.accounts.models import Department, Role
+from gridmap.geography.models import Street
 from gridmap.problems.models import EventCategory, Problem, ProblemPhoto
 from gridmap.problems.services import problem_create
 from tests.factories import LAT0, LON0, grid, region_tree, user
@@ -33,6 +35,8 @@ def town(catalogues):
     (community,) = region_tree()
     leader = user("leader", Role.GRID_LEADER)
     mine = grid(community, 1, (LON0, LAT0, LON0 + 0.002, LAT0 + 0.002), leader=leader)
+    for y in (0.0005, 0.0015):
+        Street.objects.create(geom=LineString((LON0 - 0.001, LAT0 + y), (LON0 + 0.003, LAT0 + y)), name="街")
     grid(
         community, 2, (LON0 + 0.002, LAT0, LON0 + 0.004, LAT0 + 0.002), leader=user("other", Role.GRID_LEADER)
     )
@@ -122,6 +126,10 @@ def test_the_map_picker_sets_the_fields_on_click_and_follows_typing(browser_page
     visit(browser_page, f"{live_server.url}/problems/report/")
     page.wait_for_function(PICKER_READY)
     assert page.evaluate("() => window.gridmapPicker.grids.getLayers().length") == 1
+    # no tiles configured: the town's streets are drawn under the grids for reference
+    assert (
+        page.evaluate("() => window.gridmapPicker.streets.getLayers().length") == Street.objects.count() == 2
+    )
     box = page.locator("#picker-map").bounding_box()
     x, y = box["width"] * 0.4, box["height"] * 0.6
     page.locator("#picker-map").click(position={"x": x, "y": y})

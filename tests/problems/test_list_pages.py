@@ -205,6 +205,28 @@ def test_a_reporter_picks_on_the_map_without_grids(client, town):
     assert config["grids"]["features"] == []
 
 
+def test_with_no_tiles_the_picker_draws_the_streets_for_reference(client, town, settings):
+    from django.contrib.gis.geos import LineString
+
+    from gridmap.geography.models import Street
+
+    Street.objects.create(
+        geom=LineString((LON0, LAT0 + 0.001), (LON0 + 0.002, LAT0 + 0.001)), name="<b>虞山路</b>"
+    )
+    client.force_login(town["reporter"])  # sees no grid: the streets are all the map shows
+    config = _picker_config(client)
+    (street,) = config["streets"]["features"]
+    assert street["properties"]["name"] == "<b>虞山路</b>" and street["geometry"]["type"] == "LineString"
+    assert street["geometry"]["coordinates"][0] == pytest.approx([LON0, LAT0 + 0.001], abs=1e-5)
+    settings.GRIDMAP = {**settings.GRIDMAP, "TILES": "http://127.0.0.1:8081/{z}/{x}/{y}.png"}
+    assert _picker_config(client)["streets"]["features"] == []  # the tiles show the streets
+
+
+def _picker_config(client) -> dict:
+    body = client.get(reverse("problem-report")).content.decode()
+    return json.loads(re.search(r'id="picker-config" type="application/json">(.*?)</script>', body).group(1))
+
+
 def test_the_report_form_still_works_without_script(client, town):
     client.force_login(town["reporter"])
     client.get(reverse("problem-report"))

@@ -3,7 +3,8 @@
  * Plain script on the vendored Leaflet (static/vendor/leaflet-1.9.4), loaded with `defer`; no
  * inline script and no framework (CSP-friendly). Each page puts its settings in a JSON block
  * (`<script type="application/json" id="picker-config">` or `id="location-config"`):
- *   picker:   {center: [lon, lat], grids: FeatureCollection, tiles: {url, attribution, maxZoom,
+ *   picker:   {center: [lon, lat], grids: FeatureCollection, streets: FeatureCollection (only
+ *              with no tiles: a reference), tiles: {url, attribution, maxZoom,
  *              subdomains} | null}
  *   location: {center: [lon, lat], grid: GeoJSON geometry | null, tiles: ... | null}
  * With no tiles the map shows its layers on a plain background. The forms work without script:
@@ -18,6 +19,7 @@
   "use strict";
 
   var GRID_STYLE = {color: "#c2185b", weight: 2, fill: true, fillOpacity: 0.04, dashArray: "6 4"};
+  var STREET_STYLE = {color: "#9e9e9e", weight: 3, opacity: 0.8};
 
   // --- WGS84 <-> GCJ-02, as layers/chinacoords.py (display only) -----------------------------
   var KRASOVSKY_A_M = 6378245.0, KRASOVSKY_EE = 0.00669342162296594323;
@@ -123,13 +125,20 @@
         layer.bindTooltip(label((p.name || "") + " " + (p.code || "")), {sticky: true});
       }
     });
+    // street centrelines as a reference under everything (sent only when there are no tiles)
+    var streets = L.geoJSON(config.streets || null, {
+      style: STREET_STYLE,
+      interactive: false,
+      coordsToLatLng: function (c) { return proj.show(c[0], c[1]); }
+    });
     // the view first: a vector layer added to a map with no view yet fails to draw
     var bounds = grids.getBounds();
     if (bounds.isValid()) {
       map.fitBounds(bounds, {padding: [12, 12], maxZoom: 18, animate: false});
     } else {
-      map.setView(proj.show(config.center[0], config.center[1]), 15, {animate: false});
+      map.setView(proj.show(config.center[0], config.center[1]), 16, {animate: false});
     }
+    streets.addTo(map);
     grids.addTo(map);
 
     var marker = null;
@@ -165,6 +174,7 @@
     window.gridmapPicker = {
       map: map,
       grids: grids,
+      streets: streets,
       marker: function () { return marker; },
       place: function (x, y) { place(proj.show(x, y), true); lon.value = x.toFixed(6); lat.value = y.toFixed(6); },
       datum: proj.gcj ? "gcj02" : "wgs84",
