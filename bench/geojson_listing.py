@@ -10,8 +10,9 @@ anchor at 100 features, ≥ 18× at 800.
     .venv/bin/python bench/geojson_listing.py                  # PostGIS and SpatiaLite
     .venv/bin/python bench/geojson_listing.py --backends postgis --seconds 10
 
-PostGIS: a database ``gridmap_bench`` is created on the server of GRIDMAP_BENCH_PG (default
-postgis://postgres@127.0.0.1:5432/gridmap_bench) and dropped at the end. SpatiaLite: a temp file.
+PostGIS: a database ``gridmap_bench_listing`` (GRIDMAP_BENCH_DB) is created on the server of
+GRIDMAP_BENCH_PG (default postgis://postgres@127.0.0.1:5432/gridmap_bench) and dropped at the end.
+SpatiaLite: a temp file.
 """
 
 from __future__ import annotations
@@ -90,6 +91,7 @@ def measure(sizes: list[int], seconds: float) -> list[dict]:
 def child(backend: str, sizes: list[int], seconds: float) -> None:
     if backend == "postgis":
         os.environ["DATABASE_URL"] = PG_URL
+        os.environ.setdefault("GRIDMAP_BENCH_DB", "gridmap_bench_listing")  # not the intake bench's database
     else:
         os.environ["DATABASE_URL"] = "spatialite:///" + str(ROOT / "data" / "bench-unused.sqlite3")
     setup_django()

@@ -1,18 +1,25 @@
 """Problem intake under load: POST /api/v1/problems/ against a bare Django JSON view, both served by
-the same 2 gunicorn workers (sync) on PostGIS, driven by wrk over loopback.
+the same 2 gunicorn workers on PostGIS, driven by wrk over loopback.
 
 Each request carries a token and a fresh client_uuid (so every one is a new report: no replay
 shortcut), a random position in the town and one of six categories. The anchor (bench/bench_urls.py)
 reads the same JSON body and answers JSON without touching the database. Targets
 (docs PERFORMANCE.md): ≥ 1,000 req/s and p99 ≤ 20 ms on PostGIS.
 
-    .venv/bin/python bench/intake_load.py                # 10 s per run, 4 connections
-    .venv/bin/python bench/intake_load.py --seconds 20 --connections 8
+    .venv/bin/python bench/intake_load.py                      # 3 rounds of 8 s per endpoint
+    .venv/bin/python bench/intake_load.py --rounds 5 --seconds 10 --connections 8
+    .venv/bin/python bench/intake_load.py --worker-class sync  # gunicorn's default worker
 
-Needs wrk (``apt-get install -y wrk``). A database ``gridmap_bench`` is created on the server of
-GRIDMAP_BENCH_PG (default postgis://postgres@127.0.0.1:5432/gridmap_bench) and dropped at the end;
-gunicorn listens on a free port of 127.0.0.1 and is stopped at the end. Requests go to 127.0.0.1
-only, for a bounded time.
+The workers are gthread (4 threads each, HTTP keep-alive) by default: while one thread waits for
+PostgreSQL (a round trip, a commit's WAL flush) another runs; sync workers serve one request at
+a time and close every connection. Anchor and intake alternate in rounds on the same server, and
+the load average (/proc/loadavg) is printed with every run: the machines here are shared, so
+compare the two figures of one round.
+
+Needs wrk (``apt-get install -y wrk``). A database ``gridmap_bench_intake`` (GRIDMAP_BENCH_DB) is
+created on the server of GRIDMAP_BENCH_PG (default postgis://postgres@127.0.0.1:5432/gridmap_bench)
+and dropped at the end; gunicorn listens on a free port of 127.0.0.1 and is stopped at the end.
+Requests go to 127.0.0.1 only, for a bounded time.
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 PG_URL = os.environ.get("GRIDMAP_BENCH_PG", "postgis://postgres@127.0.0.1:5432/gridmap_bench")
+os.environ.setdefault("GRIDMAP_BENCH_DB", "gridmap_bench_intake")  # not the listing bench's database
 TARGET_RPS, TARGET_P99_MS = 1000.0, 20.0
 
 # wrk script: a JSON report with a fresh UUID per request; prints a JSON summary at the end.
@@ -106,13 +114,79 @@ def run_wrk(url: str, script: str, args: list[str], seconds: float, connections:
     return result
 
 
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of a process so far (Linux /proc), None if it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _children(ppid: int) -> list[int]:
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == ppid:
+                pids.append(int(stat.parent.name))
+        except (OSError, IndexError, ValueError):
+            continue
+    return pids
+
+
+class ServerCpu:
+    """CPU time spent by the gunicorn workers and by the PostgreSQL backends serving them (less
+    sensitive to a busy machine than requests per second: other people's work slows a request
+    down but does not make it cost more CPU)."""
+
+    def __init__(self, master: int) -> None:
+        self.master = master
+
+    def _pids(self) -> dict[str, list[int]]:
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                           "AND pid <> pg_backend_pid()")  # fmt: skip
+            backends = [pid for (pid,) in cursor.fetchall()]
+        return {"gunicorn": _children(self.master), "postgres": backends}
+
+    def snapshot(self) -> dict[str, dict[int, float]]:
+        return {
+            k: {p: c for p in pids if (c := _cpu_seconds(p)) is not None} for k, pids in self._pids().items()
+        }
+
+    def since(self, before: dict[str, dict[int, float]]) -> dict[str, float]:
+        after = self.snapshot()
+        return {k: sum(c - before[k].get(p, 0.0) for p, c in after[k].items()) for k in after}
+
+
+def loadavg() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "?"
+
+
+def gunicorn_command(args: argparse.Namespace, port: int) -> list[str]:
+    cmd = [str(Path(sys.executable).parent / "gunicorn"), "gridmap.wsgi:application", "-w", str(args.workers),
+           "-b", f"127.0.0.1:{port}", "--backlog", "2048", "--log-level", "warning",
+           "--worker-class", args.worker_class]  # fmt: skip
+    if args.worker_class == "gthread":
+        cmd += ["--threads", str(args.threads), "--keep-alive", "5"]
+    return cmd
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--seconds", type=float, default=10.0, help="measured time per endpoint")
-    parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--seconds", type=float, default=8.0, help="measured time per endpoint and round")
+    parser.add_argument("--rounds", type=int, default=3, help="anchor and intake runs, alternating")
+    parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--worker-class", choices=("gthread", "sync"), default="gthread")
+    parser.add_argument("--threads", type=int, default=4, help="threads per gthread worker")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install -y wrk")
@@ -134,6 +208,8 @@ def main() -> None:
 
     name = create_database()
     server = None
+    endpoints = (("bare Django JSON view", "/bench/bare/"), ("POST /api/v1/problems/", "/api/v1/problems/"))
+    runs: list[tuple[int, str, dict]] = []
     try:
         town = build_town()
         add_problems(town, 800)
@@ -141,25 +217,24 @@ def main() -> None:
         port = free_port()
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.bench_settings", "PYTHONPATH": str(ROOT),
                "DATABASE_URL": PG_URL.rsplit("/", 1)[0] + "/" + name}  # fmt: skip
-        server = subprocess.Popen(
-            [str(Path(sys.executable).parent / "gunicorn"), "gridmap.wsgi:application", "-w", str(args.workers),
-             "-b", f"127.0.0.1:{port}", "--backlog", "2048", "--log-level", "warning"],
-            cwd=ROOT, env=env, start_new_session=True,
-        )  # fmt: skip
+        server = subprocess.Popen(gunicorn_command(args, port), cwd=ROOT, env=env, start_new_session=True)
         base = f"http://127.0.0.1:{port}"
         wait_ready(f"{base}/api/v1/-/")
         with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
             lua.write(LUA)
         wrk_args = [*(f"{v:.6f}" for v in town_box()), town["reporter_token"]]
-        results = {}
-        for label, path in (
-            ("bare Django JSON view", "/bench/bare/"),
-            ("POST /api/v1/problems/", "/api/v1/problems/"),
-        ):
+        for _, path in endpoints:
             run_wrk(base + path, lua.name, wrk_args, 2, args.connections)  # warm-up
-            before = Problem.objects.count()
-            results[label] = run_wrk(base + path, lua.name, wrk_args, args.seconds, args.connections)
-            results[label]["stored"] = Problem.objects.count() - before
+        cpu = ServerCpu(server.pid)
+        for round_no in range(1, args.rounds + 1):
+            for label, path in endpoints:
+                before = Problem.objects.count()
+                cpu_before = cpu.snapshot()
+                result = run_wrk(base + path, lua.name, wrk_args, args.seconds, args.connections)
+                result["cpu"] = {k: v / max(result["requests"], 1) for k, v in cpu.since(cpu_before).items()}
+                result["stored"] = Problem.objects.count() - before
+                result["load"] = loadavg()
+                runs.append((round_no, label, result))
         os.unlink(lua.name)
     finally:
         if server is not None:
@@ -168,16 +243,22 @@ def main() -> None:
         connection.close()
         drop_database(name)
 
-    print(f"gunicorn: {args.workers} sync workers, PostGIS; wrk: 2 threads, {args.connections} connections, "
-          f"{args.seconds:g} s per endpoint")  # fmt: skip
-    print(f"{'endpoint':<26}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'non-2xx':>9}{'stored':>8}")
-    for label, r in results.items():
-        print(f"{label:<26}{r['rps']:>9.0f}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}{r['non2xx']:>9}"
-              f"{r['stored']:>8}")  # fmt: skip
-    ours, anchor = results["POST /api/v1/problems/"], results["bare Django JSON view"]
-    print(f"ratio to the anchor: {ours['rps'] / anchor['rps']:.2f}; targets ≥ {TARGET_RPS:.0f} req/s "
-          f"({'met' if ours['rps'] >= TARGET_RPS else 'missed'}), p99 ≤ {TARGET_P99_MS:.0f} ms "
-          f"({'met' if ours['p99_ms'] <= TARGET_P99_MS else 'missed'})")  # fmt: skip
+    threads = f" × {args.threads} threads" if args.worker_class == "gthread" else ""
+    print(f"gunicorn: {args.workers} {args.worker_class} workers{threads}, PostGIS; wrk: 2 threads, "
+          f"{args.connections} connections, {args.seconds:g} s per endpoint and round")  # fmt: skip
+    print("CPU ms/req: CPU time of the gunicorn workers and of their PostgreSQL backends per request")
+    print(f"{'round':<6}{'endpoint':<24}{'req/s':>7}{'p50 ms':>8}{'p99 ms':>8}{'non-2xx':>8}{'stored':>7}"
+          f"{'CPU ms/req: gunicorn':>22}{'postgres':>10}  load average")  # fmt: skip
+    for round_no, label, r in runs:
+        print(f"{round_no:<6}{label:<24}{r['rps']:>7.0f}{r['p50_ms']:>8.2f}{r['p99_ms']:>8.2f}{r['non2xx']:>8}"
+              f"{r['stored']:>7}{r['cpu']['gunicorn'] * 1e3:>22.3f}{r['cpu']['postgres'] * 1e3:>10.3f}"
+              f"  {r['load']}")  # fmt: skip
+    for round_no in range(1, args.rounds + 1):
+        anchor, ours = (r for n, _, r in runs if n == round_no)
+        print(f"round {round_no}: intake {ours['rps']:.0f} req/s = {ours['rps'] / anchor['rps']:.2f} × the anchor's "
+              f"{anchor['rps']:.0f}; p99 {ours['p99_ms']:.1f} ms; targets ≥ {TARGET_RPS:.0f} req/s "
+              f"({'met' if ours['rps'] >= TARGET_RPS else 'missed'}), p99 ≤ {TARGET_P99_MS:.0f} ms "
+              f"({'met' if ours['p99_ms'] <= TARGET_P99_MS else 'missed'})")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -161,3 +161,19 @@ class Street(models.Model):
 
     def __str__(self) -> str:
         return self.name or self.source_key or f"#{self.pk}"
+
+
+class AreaStamp(models.Model):
+    """One row whose ``stamp`` takes a new random value whenever grids or communities change.
+
+    Database triggers set it (``gridmap.geography.stamp``), so every way of changing an area
+    counts: the admin, imports, bulk updates, raw SQL, another process. Processes that keep the
+    areas in memory (``gridmap.geography.locator``) compare it with the stamp they were built at.
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    stamp = models.BigIntegerField(_("stamp"))
+
+    class Meta:
+        verbose_name = _("area stamp")
+        verbose_name_plural = _("area stamps")

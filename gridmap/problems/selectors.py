@@ -63,12 +63,17 @@ def _role_scope(user: AbstractBaseUser, role: str | None) -> Q:
     return nothing
 
 
+def metre_bounds(x: float, y: float, radius_m: float) -> tuple[float, float, float, float]:
+    """(xmin, ymin, xmax, ymax) of ``metre_box`` around lon ``x``, lat ``y`` (no GEOS object)."""
+    dlat = radius_m / METRES_PER_DEGREE_LAT * 1.1
+    dlon = dlat / max(math.cos(math.radians(y)), 0.01)
+    return (x - dlon, y - dlat, x + dlon, y + dlat)
+
+
 def metre_box(point: Point, radius_m: float) -> Polygon:
     """A lon/lat box a little larger than ``radius_m`` around ``point``: a spatial-index prefilter
     before exact distances are measured in metres."""
-    dlat = radius_m / METRES_PER_DEGREE_LAT * 1.1
-    dlon = dlat / max(math.cos(math.radians(point.y)), 0.01)
-    box = Polygon.from_bbox((point.x - dlon, point.y - dlat, point.x + dlon, point.y + dlat))
+    box = Polygon.from_bbox(metre_bounds(point.x, point.y, radius_m))
     box.srid = 4326
     return box
 

@@ -22,7 +22,7 @@ from gridmap.api.services import problem_photo_add
 from gridmap.api.views.base import ApiView
 from gridmap.problems.models import Problem
 from gridmap.problems.selectors import problems_open_nearby, problems_visible_to
-from gridmap.problems.services import possible_duplicates, problem_create
+from gridmap.problems.services import possible_duplicates, problem_intake
 
 MAX_PHOTO_BODY = 12 * 1024 * 1024
 
@@ -67,7 +67,7 @@ class ProblemList(ApiView):
         category = CATEGORIES.get(data.category)
         if category is None:
             raise exceptions.ValidationError({"category": [_("Unknown event category.")]})
-        problem, created = problem_create(
+        result = problem_intake(
             lon=data.lon,
             lat=data.lat,
             category=category,
@@ -76,12 +76,18 @@ class ProblemList(ApiView):
             reported_at=data.reported_at,
             client_uuid=data.client_uuid,
         )
-        if not created and problem.reporter_id != request.user.pk:
+        problem = result.problem
+        if not result.created and problem.reporter_id != request.user.pk:
             # Someone else's submission: say nothing about it.
             raise Conflict(_("This client_uuid was already used."))
         feature = problem_feature(problem, RowContext(timezone.now(), actions_by_status(role)))
-        feature["possible_duplicates"] = duplicates_of(problem)
-        return geojson_response(feature, status=201 if created else 200)
+        if result.duplicates is None:  # a replay: what is open near it now
+            feature["possible_duplicates"] = duplicates_of(problem)
+        else:  # measured by the intake itself before the insert
+            feature["possible_duplicates"] = [
+                {"id": i, "distance_m": round(m, 1)} for i, m in result.duplicates
+            ]
+        return geojson_response(feature, status=201 if result.created else 200)
 
 
 @extend_schema(tags=["problems"])
