@@ -25,7 +25,6 @@ from typing import Any
 import folium
 import geopandas as gpd
 import numpy as np
-from folium.map import FitBounds
 
 from layers.chinacoords import gcj02_for_display
 from layers.map_assets import MapAssets, TileSource
@@ -235,9 +234,6 @@ def planner_map(
         grids, gaps = gcj02_for_display(grids), gcj02_for_display(gaps)
     m = _base_map(_bounds(grids), assets, tiles)
     m.get_root().header.add_child(RawElement(PLANNER_CSS), name="gridmap_planner_css")
-    for child in m._children.values():  # fit at once: a zoom animation still running when the
-        if isinstance(child, FitBounds):  # page is ready would undo a view set right then
-            child.options["animate"] = False
     sections = []
     for key, column, colors, fmt, title in (
         ("coverage", "coverage", COVERAGE_COLORS, _percent, coverage_title),

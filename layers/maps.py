@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 import shapely
 from branca.element import Figure
+from folium.map import FitBounds
 
 from layers.map_assets import MapAssets, TileSource
 from layers.map_elements import (
@@ -241,6 +242,9 @@ def _base_map(
     m = folium.Map(location=center, zoom_start=16, tiles=None, prefer_canvas=True, control_scale=True)
     if bounds:
         m.fit_bounds(bounds)
+        for child in m._children.values():  # fit at once: a zoom animation still running when
+            if isinstance(child, FitBounds):  # the page is ready would undo a view set right then
+                child.options["animate"] = False
     m.options["max_zoom"] = tiles.max_zoom if tiles else DEFAULT_MAX_ZOOM
     _use_assets(m, assets, plugins)
     figure = _figure(m)
