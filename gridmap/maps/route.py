@@ -46,6 +46,7 @@ from gridmap.analysis.routes import (
 )
 from gridmap.core.gdf import to_gdf
 from gridmap.geography.selectors import grids_visible_to
+from gridmap.maps.selectors import category_name
 from gridmap.maps.tiles import add_overlays, tile_source
 from gridmap.problems.models import OPEN_STATUSES, Status
 from gridmap.problems.selectors import problems_in_role_scope
@@ -65,7 +66,7 @@ DEFAULT_BUDGET_MIN = 240
 MAX_BUDGET_MIN = 24 * 60
 POPUP_DESCRIPTION_CHARS = 300  # the problem page has the whole text
 _VIEWPORT_META = re.compile(r"<meta\s+name=\"viewport\"[^>]*>", re.IGNORECASE)
-FIELDS = ["pk", "status", "deadline", "lookback_due", "description", "category__code", "category__name"]
+FIELDS = ["pk", "status", "deadline", "lookback_due", "description", "category__code", "category_label"]
 
 
 class BadRouteInput(ValueError):
@@ -131,7 +132,7 @@ def _describe(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         id=frame["pk"].astype(int),
         task=task,
         weight=weight,
-        category=frame["category__code"] + " " + frame["category__name"],
+        category=frame["category__code"] + " " + frame["category_label"],
         status=[str(labels.get(s, s)) for s in frame["status"]],
         deadline=due,
         description=frame["description"].fillna("").str.slice(0, POPUP_DESCRIPTION_CHARS),
@@ -143,7 +144,7 @@ def plan_for(request: HttpRequest) -> PlannedStops:
     """The signed-in user's route for this request's query."""
     start, budget = _query(request)
     queryset = route_problems(request.user)
-    frame = to_gdf(queryset.order_by("pk"), FIELDS)
+    frame = to_gdf(queryset.order_by("pk").annotate(category_label=category_name()), FIELDS)
     if len(frame) > MAX_STOPS:
         raise BadRouteInput(
             _("%(n)s stops is more than one route takes (%(max)s).") % {"n": len(frame), "max": MAX_STOPS}

@@ -9,9 +9,9 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Count, F, Q, QuerySet, Sum
-from django.db.models.functions import Coalesce
-from django.utils import timezone
+from django.db.models import Count, F, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce, NullIf
+from django.utils import timezone, translation
 
 from gridmap.core.gdf import to_gdf
 from gridmap.facilities.models import Facility, FacilityKind
@@ -79,9 +79,17 @@ def area_layers(grids: Sequence[Grid]) -> dict[str, gpd.GeoDataFrame]:
     }
 
 
+def category_name() -> Coalesce | F:
+    """The problem's category name in the active language: its English name (when it has one)
+    while English is active, else its own (Chinese) name."""
+    if (translation.get_language() or "").startswith("en"):
+        return Coalesce(NullIf(F("category__name_en"), Value("")), F("category__name"))
+    return F("category__name")
+
+
 def _problems(qs: QuerySet[Problem]) -> gpd.GeoDataFrame:
     frame = to_gdf(
-        qs.order_by("pk").annotate(category_code=F("category__code"), category_name=F("category__name")),
+        qs.order_by("pk").annotate(category_code=F("category__code"), category_name=category_name()),
         PROBLEM_COLUMNS,
     ).rename(columns={"category_code": "category"})
     for column in ("reported_at", "deadline"):

@@ -68,6 +68,10 @@ def test_the_grid_map_is_chinese_by_default_and_english_with_the_language_cookie
     assert "<h4>Problem class</h4>" in spec["legend"] and "Publicity and advertising" in spec["legend"]
     problems = next(layer for layer in spec["layers"] if layer["key"] == "problems")
     assert problems["popup"]["aliases"][:2] == ["No.", "Category"]
+    category = EventCategory.objects.get(code="0201")
+    assert category.name_en and category.name_en in page and category.name not in page  # the data too
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    assert category.name in client.get(reverse("grid-map", args=[g.code])).content.decode()
 
 
 def test_the_labels_have_every_key_and_their_chinese_is_the_layers_default():
