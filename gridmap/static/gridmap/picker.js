@@ -132,9 +132,11 @@
       coordsToLatLng: function (c) { return proj.show(c[0], c[1]); }
     });
     // the view first: a vector layer added to a map with no view yet fails to draw
-    var bounds = grids.getBounds();
+    var bounds = grids.getBounds(), town = streets.getBounds();
     if (bounds.isValid()) {
       map.fitBounds(bounds, {padding: [12, 12], maxZoom: 18, animate: false});
+    } else if (town.isValid()) {  // no grid of one's own: the town, by its streets
+      map.fitBounds(town, {padding: [12, 12], maxZoom: 16, animate: false});
     } else {
       map.setView(proj.show(config.center[0], config.center[1]), 16, {animate: false});
     }
