@@ -22,11 +22,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from branca.element import MacroElement
-from folium.elements import ElementAddToElement
-from folium.map import Layer
 from folium.template import Template
 
-from layers.map_elements import html_text, render_once
+from layers.map_elements import OverlayLayer, html_text, render_once
 
 DEFAULT_MIN_ZOOM = 16
 DEFAULT_PAGE_SIZE = 1000  # the API's largest page
@@ -116,7 +114,7 @@ class BboxSource:
     show: bool = True
 
 
-class BboxGeoJson(Layer):
+class BboxGeoJson(OverlayLayer):
     """An empty GeoJSON layer in the layer control, filled by :class:`BboxLoader`."""
 
     _template = Template(
@@ -147,17 +145,6 @@ class BboxGeoJson(Layer):
         self.styles = {str(k): dict(v) for k, v in source.styles.items()}
         self.fields = list(source.fields)
         self.aliases = list(source.fields.values())
-
-    def render(self, **kwargs: Any) -> None:  # type: ignore[override]  # as MacroElement.render
-        if self.show:
-            assert self._parent is not None
-            self.add_child(
-                ElementAddToElement(
-                    element_name=self.get_name(), element_parent_name=self._parent.get_name()
-                ),
-                name=self.get_name() + "_add",
-            )
-        render_once(self, **kwargs)
 
 
 class BboxLoader(MacroElement):

@@ -215,7 +215,23 @@ def script_safe(json_text: str) -> str:
     )
 
 
-class GridGeoJson(Layer):
+class OverlayLayer(Layer):
+    """A folium overlay layer whose script is written once however often the page is rendered,
+    and which is added to the map only when shown (the layer control adds it later otherwise)."""
+
+    def render(self, **kwargs: Any) -> None:  # type: ignore[override]  # as MacroElement.render
+        if self.show:
+            assert self._parent is not None
+            self.add_child(
+                ElementAddToElement(
+                    element_name=self.get_name(), element_parent_name=self._parent.get_name()
+                ),
+                name=self.get_name() + "_add",
+            )
+        render_once(self, **kwargs)
+
+
+class GridGeoJson(OverlayLayer):
     """A GeoJSON layer registered as ``window.gridmap.layers[registry_key]``.
 
     Parameters
@@ -264,17 +280,6 @@ class GridGeoJson(Layer):
         self.default_style = dict(default_style)
         self.style_key = style_key
         self.styles = {k: dict(v) for k, v in (styles or {}).items()}
-
-    def render(self, **kwargs: Any) -> None:  # type: ignore[override]  # as MacroElement.render
-        if self.show:
-            assert self._parent is not None
-            self.add_child(
-                ElementAddToElement(
-                    element_name=self.get_name(), element_parent_name=self._parent.get_name()
-                ),
-                name=self.get_name() + "_add",
-            )
-        render_once(self, **kwargs)
 
 
 class SafeGeoJsonPopup(GeoJsonPopup):

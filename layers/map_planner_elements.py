@@ -12,14 +12,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from branca.element import MacroElement
-from folium.elements import ElementAddToElement
-from folium.map import Layer
 from folium.template import Template
 
-from layers.map_elements import html_text, render_once
+from layers.map_elements import OverlayLayer, html_text, render_once
 
 
-class DerivedGeoJson(Layer):
+class DerivedGeoJson(OverlayLayer):
     """A second GeoJSON layer of the features of registered layer ``source`` (no data embedded
     twice), styled by its own lookup table."""
 
@@ -52,17 +50,6 @@ class DerivedGeoJson(Layer):
         self.source, self.key, self.style_key = source, key, style_key
         self.default_style = dict(default_style)
         self.styles = {k: dict(v) for k, v in styles.items()}
-
-    def render(self, **kwargs: Any) -> None:  # type: ignore[override]  # as MacroElement.render
-        if self.show:
-            assert self._parent is not None
-            self.add_child(
-                ElementAddToElement(
-                    element_name=self.get_name(), element_parent_name=self._parent.get_name()
-                ),
-                name=self.get_name() + "_add",
-            )
-        render_once(self, **kwargs)
 
 
 class _Script(MacroElement):

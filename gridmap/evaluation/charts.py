@@ -131,6 +131,28 @@ def _check(labels: Sequence[str], series: Sequence[Series]) -> None:
             raise ValueError(f"series {s.name!r} has {len(s.values)} values for {len(labels)} labels")
 
 
+def _plot(
+    title: str,
+    labels: Sequence[str],
+    series: Sequence[Series],
+    width: int,
+    height: int,
+    y_label: str,
+    empty_text: str,
+    kind: str,
+) -> tuple[list[str], list[float], float, float] | SafeString:
+    """The chart's opening and y axis (parts, ticks, plot height, band width per label), or the
+    finished empty chart when there is nothing to draw."""
+    _check(labels, series)
+    values = [v for s in series for v in _finite(s.values)]
+    if not labels or not series or not values:
+        return _empty(title, empty_text, width, height, kind)
+    parts, _ = _open(title, ", ".join(s.name for s in series), width, height, kind)
+    ticks = nice_ticks(max(values))
+    _y_axis(parts, ticks, width, height, y_label)
+    return parts, ticks, height - TOP - BOTTOM, (width - LEFT - RIGHT) / len(labels)
+
+
 def bar_chart(
     *,
     title: str,
@@ -143,15 +165,10 @@ def bar_chart(
     empty_text: str = "No data",
 ) -> SafeString:
     """Vertical bars, grouped per label (one bar per series)."""
-    _check(labels, series)
-    values = [v for s in series for v in _finite(s.values)]
-    if not labels or not series or not values:
-        return _empty(title, empty_text, width, height, "bars")
-    parts, _ = _open(title, ", ".join(s.name for s in series), width, height, "bars")
-    ticks = nice_ticks(max(values))
-    _y_axis(parts, ticks, width, height, y_label)
-    plot_h = height - TOP - BOTTOM
-    band = (width - LEFT - RIGHT) / len(labels)
+    plot = _plot(title, labels, series, width, height, y_label, empty_text, "bars")
+    if isinstance(plot, SafeString):
+        return plot  # nothing to draw
+    parts, ticks, plot_h, band = plot
     bar_w = band * 0.8 / len(series)
     for j, s in enumerate(series):
         color = _color(s, j)
@@ -183,15 +200,10 @@ def line_chart(
     empty_text: str = "No data",
 ) -> SafeString:
     """One line per series with a marked point per value; ``None`` breaks the line."""
-    _check(labels, series)
-    values = [v for s in series for v in _finite(s.values)]
-    if not labels or not series or not values:
-        return _empty(title, empty_text, width, height, "lines")
-    parts, _ = _open(title, ", ".join(s.name for s in series), width, height, "lines")
-    ticks = nice_ticks(max(values))
-    _y_axis(parts, ticks, width, height, y_label)
-    plot_h = height - TOP - BOTTOM
-    band = (width - LEFT - RIGHT) / len(labels)
+    plot = _plot(title, labels, series, width, height, y_label, empty_text, "lines")
+    if isinstance(plot, SafeString):
+        return plot  # nothing to draw
+    parts, ticks, plot_h, band = plot
     for j, s in enumerate(series):
         color = _color(s, j)
         runs: list[list[str]] = [[]]
