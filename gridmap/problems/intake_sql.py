@@ -3,7 +3,7 @@
 ``problem_create`` on other backends saves through the ORM (a SELECT for the uuid, BEGIN, two
 INSERTs, perhaps an UPDATE, COMMIT, and the location queries). Here:
 
-1. ``nearby``: the open and recently closed problems of the category around the point, and the
+1. ``nearby_query``: the open and recently closed problems of the category around the point, and the
    facilities of its kind when it has one — the candidates whose distances in metres decide the
    recurrence link, the facility link and the duplicates offered (measured in Python, as the ORM
    path does).
@@ -15,8 +15,11 @@ INSERTs, perhaps an UPDATE, COMMIT, and the location queries). Here:
 
 The SQL is written once from the models' metadata (tables, columns and their types; no name is
 spelled here) and runs as a prepared statement (``gridmap.core.prepared``: planned once per
-database session). Each value is prepared by its field's ``pre_save`` and ``get_db_prep_save``,
-as ``Model.save()`` prepares it. A test holds the rows equal to the ORM path's.
+database session). Only what a report varies by travels as a value (``Report``); every other
+column is a constant in the statement, prepared once from a blank instance by its field's
+``pre_save`` and ``get_db_prep_save``, as ``Model.save()`` prepares it, and the point is built in
+SQL from the two checked numbers (no geometry object in Python). A test holds the rows equal to
+the ORM path's.
 """
 
 from __future__ import annotations
@@ -25,9 +28,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
+from uuid import UUID
 
 from django.db import connection
-from django.db.models import Field, Model
+from django.db.models import Model
 
 from gridmap.core import prepared
 from gridmap.facilities.models import Facility
@@ -64,110 +68,114 @@ def _nearby_sql(vendor: str, with_facilities: bool) -> str:
     return sql
 
 
-def nearby(
+def nearby_query(
     category_id: int,
     problem_box: tuple[float, float, float, float],
     closed_since: datetime,
     facility: tuple[int, tuple[float, float, float, float]] | None = None,
-) -> list[tuple[int, int, str | None, bytes]]:
-    """(PROBLEM or FACILITY, id, status, WKB) of the candidates: problems of the category in
-    ``problem_box`` that are open or were closed since ``closed_since``; with ``facility`` =
-    (kind id, box), the facilities of that kind in that box. Boxes are (xmin, ymin, xmax, ymax)."""
+) -> tuple[str, list[Any]]:
+    """The SQL and parameters of the read of what is near a new problem: rows (PROBLEM or
+    FACILITY, id, status, WKB) of the problems of the category in ``problem_box`` that are open or
+    were closed since ``closed_since`` and, with ``facility`` = (kind id, box), the facilities of
+    that kind in that box. Boxes are (xmin, ymin, xmax, ymax)."""
     params: list[Any] = [category_id, *problem_box, *OPEN_STATUSES, Status.CLOSED, closed_since]
     if facility is not None:
         params += [facility[0], *facility[1]]
-    with connection.cursor() as cursor:
-        prepared.execute(cursor, _nearby_sql(connection.vendor, facility is not None), params)
-        return [(kind, pk, status, bytes(wkb)) for kind, pk, status, wkb in cursor.fetchall()]
+    return _nearby_sql(connection.vendor, facility is not None), params
 
 
 @dataclass(frozen=True)
-class _Columns:
-    """The columns an INSERT of ``model`` writes (as ``Model.save()``: every local concrete field
-    but the auto primary key; here also without ``skip``), with typed placeholders for
-    ``INSERT … SELECT`` (the column's SQL type: a prepared statement infers the parameter's)."""
+class Report:
+    """What a new report varies by. Every other column of the problem and of its ``report``
+    event is the same in each new report (a blank instance's, as ``Model.save()`` writes it) and
+    stands in the statement as a constant."""
 
-    fields: tuple[Field, ...]
-    names: str
-    placeholders: str
-    geometries: frozenset[int]  # positions of geometry fields, whose values must be in the field's SRID
-
-
-@lru_cache(maxsize=8)
-def _columns(model: type[Model], vendor: str, skip: str | None = None) -> _Columns:
-    fields = tuple(
-        f for f in model._meta.local_concrete_fields if f is not model._meta.auto_field and f.attname != skip
-    )
-    return _Columns(
-        fields,
-        ", ".join(_q(f.column) for f in fields),
-        ", ".join(f"(%s)::{f.db_type(connection)}" for f in fields),
-        frozenset(i for i, f in enumerate(fields) if hasattr(f, "get_placeholder")),
-    )
+    uuid: UUID
+    x: float  # the checked longitude and latitude (EPSG:4326)
+    y: float
+    category_id: int
+    description: str
+    reporter_id: int | None
+    reported_at: datetime
+    grid_id: int | None
+    community_id: int | None
+    facility_id: int | None
+    recurrence_of_id: int | None
 
 
-def _params(columns: _Columns, obj: Model, geometries: dict[int, Any]) -> list[Any]:
-    """The values of ``obj`` for ``columns``, prepared as ``Model.save()`` prepares them (a None
-    is None to every field here). ``geometries`` shares the adapter of one geometry object
-    between the rows of one statement (the problem and its event stand at the same point)."""
-    values = [f.pre_save(obj, True) for f in columns.fields]
-    for i, (f, value) in enumerate(zip(columns.fields, values, strict=True)):
-        if value is not None and i not in columns.geometries:
-            values[i] = f.get_db_prep_save(value, connection)
-    for i in columns.geometries:
-        value = values[i]
-        if value is None:
-            continue
-        if id(value) not in geometries:
-            geometries[id(value)] = (value, columns.fields[i].get_db_prep_save(value, connection))
-        adapter = geometries[id(value)][1]
-        if adapter.srid not in (
-            None,
-            columns.fields[i].srid,
-        ):  # the ORM would transform; intake never needs it
-            raise ValueError(
-                f"{columns.fields[i].name}: SRID {adapter.srid}, expected {columns.fields[i].srid}"
-            )
-        values[i] = adapter
-    return values
+# Columns taken from the report (by attribute name); the geometry is built from x and y.
+_PROBLEM_VALUES = ("uuid", "category_id", "description", "reporter_id", "reported_at", "grid_id",
+                   "community_id", "facility_id", "recurrence_of_id")  # fmt: skip
+_EVENT_VALUES = {"actor_id": "reporter_id", "at": "reported_at"}  # event column: report attribute
+
+
+def _select_list(model: type[Model], blank: Model, given: dict[str, str], geometry: str,
+                 skip: str | None = None) -> tuple[list[str], str, list[str]]:  # fmt: skip
+    """(columns, their SELECT list, the report attributes its placeholders take, in order) for an
+    INSERT of ``model`` as ``Model.save()`` writes it (every local concrete field but the auto key
+    and ``skip``): ``given`` columns (attname: report attribute) are typed placeholders, the
+    geometry is ``geometry``, and every other column is the constant ``blank`` holds, prepared by
+    its field and adapted once, here. A default that is not the same twice (a uuid, a time) must
+    be given."""
+    columns, select, takes = [], [], []
+    with connection.cursor() as cursor:
+        for f in model._meta.local_concrete_fields:
+            if f is model._meta.auto_field or f.attname == skip:
+                continue
+            columns.append(_q(f.column))
+            if f.attname in given:
+                select.append(f"(%s)::{f.db_type(connection)}")
+                takes.append(given[f.attname])
+            elif hasattr(f, "geom_type"):
+                select.append(geometry)
+            else:
+                if callable(f.default) and f.get_default() != f.get_default():
+                    raise ValueError(f"{model.__name__}.{f.name}: its default changes; give it")
+                value = f.get_db_prep_save(f.pre_save(blank, True), connection)
+                literal = cursor.mogrify("%s", [value]).decode()
+                select.append(f"{literal}::{f.db_type(connection)}")
+    return columns, ", ".join(select), takes
 
 
 @lru_cache(maxsize=4)
-def _insert_sql(vendor: str, guarded: bool, recurrence: bool) -> str:
+def _insert_sql(vendor: str, guarded: bool, recurrence: bool) -> tuple[str, tuple[str, ...]]:
+    """The statement writing a report and the report attributes its placeholders take, in order."""
     stamp, stamp_table = _column(AreaStamp, "stamp"), _q(AreaStamp._meta.db_table)
     pid, table = _column(Problem, "id"), _q(Problem._meta.db_table)
-    problem, event = _columns(Problem, vendor), _columns(ProblemEvent, vendor, "problem_id")
+    srid = Problem._meta.get_field("geom").srid
+    point = "(SELECT g FROM pt)"
+    p_columns, p_select, p_takes = _select_list(Problem, Problem(), {a: a for a in _PROBLEM_VALUES}, point)
+    blank_event = ProblemEvent(action="report", to_status=Problem._meta.get_field("status").get_default())
+    e_columns, e_select, e_takes = _select_list(ProblemEvent, blank_event, _EVENT_VALUES, point, "problem_id")
     guard = f" WHERE (SELECT {stamp} FROM v) = %s" if guarded else ""
     sql = (
-        f"WITH v AS (SELECT {stamp} FROM {stamp_table} WHERE {_column(AreaStamp, 'id')} = 1), "
-        f"p AS (INSERT INTO {table} ({problem.names}) SELECT {problem.placeholders}{guard} "
+        f"WITH pt AS (SELECT ST_SetSRID(ST_MakePoint((%s)::float8, (%s)::float8), {srid}) AS g), "
+        f"v AS (SELECT {stamp} FROM {stamp_table} WHERE {_column(AreaStamp, 'id')} = 1), "
+        f"p AS (INSERT INTO {table} ({', '.join(p_columns)}) SELECT {p_select}{guard} "
         f"ON CONFLICT ({_column(Problem, 'uuid')}) DO NOTHING RETURNING {pid}), "
-        f"e AS (INSERT INTO {_q(ProblemEvent._meta.db_table)} ({_column(ProblemEvent, 'problem')}, {event.names}) "
-        f"SELECT p.{pid}, {event.placeholders} FROM p)"
+        f"e AS (INSERT INTO {_q(ProblemEvent._meta.db_table)} ({_column(ProblemEvent, 'problem')}, "
+        f"{', '.join(e_columns)}) SELECT p.{pid}, {e_select} FROM p)"
     )
+    takes = ["x", "y", *p_takes, *(["area_stamp"] if guarded else []), *e_takes]
     if recurrence:
         count = _column(Problem, "recurrence_count")
         sql += (f", r AS (UPDATE {table} SET {count} = {count} + 1 "
                 f"WHERE {pid} = %s AND EXISTS (SELECT 1 FROM p))")  # fmt: skip
-    return sql + f" SELECT (SELECT {pid} FROM p), (SELECT {stamp} FROM v)"
+        takes.append("recurrence_of_id")
+    return sql + f" SELECT (SELECT {pid} FROM p), (SELECT {stamp} FROM v)", tuple(takes)
 
 
-def insert(problem: Problem, event: ProblemEvent, *, area_stamp: int | None) -> tuple[int | None, int | None]:
-    """Write ``problem``, its ``event`` and the recurrence count of ``problem.recurrence_of_id``
-    in one statement. Returns (the new id, or None when nothing was written; the area stamp).
+def insert(report: Report, *, area_stamp: int | None) -> tuple[int | None, int | None]:
+    """Write ``report`` as a new problem with its ``report`` event, and count the recurrence
+    against ``report.recurrence_of_id``, in one statement. Returns (the new id, or None when
+    nothing was written; the area stamp).
 
     With ``area_stamp`` the problem is written only if the stamp is still that value. Nothing
     written with the stamp unchanged (or with no ``area_stamp``) means the uuid exists already.
     """
-    vendor, geometries = connection.vendor, {}
-    params = _params(_columns(Problem, vendor), problem, geometries)
-    if area_stamp is not None:
-        params.append(area_stamp)
-    params += _params(_columns(ProblemEvent, vendor, "problem_id"), event, geometries)
-    if problem.recurrence_of_id is not None:
-        params.append(problem.recurrence_of_id)
-    sql = _insert_sql(vendor, area_stamp is not None, problem.recurrence_of_id is not None)
+    sql, takes = _insert_sql(connection.vendor, area_stamp is not None, report.recurrence_of_id is not None)
+    values = {**report.__dict__, "area_stamp": area_stamp}
     with connection.cursor() as cursor:
-        prepared.execute(cursor, sql, params)
+        prepared.execute(cursor, sql, [values[name] for name in takes])
         new_id, stamp = cursor.fetchone()
     return new_id, stamp

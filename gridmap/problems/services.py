@@ -28,6 +28,7 @@ from django.db.models.signals import post_save, pre_save
 from django.utils import timezone
 from pyproj import Transformer
 
+from gridmap.core import prepared
 from gridmap.core.geoinput import point_from_lonlat
 from gridmap.facilities.models import Facility
 from gridmap.geography.locator import areas_at, areas_cached, locate_point
@@ -121,23 +122,38 @@ def _decide(lonlat: tuple[float, float], category: EventCategory, rows: list[tup
     )
 
 
+def nearby_query(category: EventCategory, x: float, y: float) -> tuple[str, list[Any]]:
+    """PostGIS: the one read of what is near a new problem at lon ``x``, lat ``y`` (SQL and
+    parameters; ``decide`` turns its rows into the links and duplicates)."""
+    since = timezone.now() - timezone.timedelta(days=category.recurrence_days)
+    radius = max(category.duplicate_radius_m, category.recurrence_radius_m)
+    facility = None
+    if category.facility_kind_id is not None:
+        facility = (category.facility_kind_id, metre_bounds(x, y, snap_distance_m(category)))
+    return intake_sql.nearby_query(category.pk, metre_bounds(x, y, radius), since, facility)
+
+
+def decide(lonlat: tuple[float, float], category: EventCategory, found: list[tuple]) -> Nearby:
+    """The links and duplicates from the rows of ``nearby_query`` (kind, id, status, WKB)."""
+    rows = [(i, status, w) for kind, i, status, w in found if kind == intake_sql.PROBLEM]
+    facilities = [(i, w) for kind, i, _, w in found if kind == intake_sql.FACILITY]
+    return _decide(lonlat, category, rows, facilities)
+
+
 def problem_nearby(
     point: Point, category: EventCategory, lonlat: tuple[float, float] | None = None
 ) -> Nearby:
     """Facility link, recurrence link and duplicates for a new problem at ``point`` (two queries
     at most through the ORM; one on PostGIS). ``lonlat``: the point's coordinates if known."""
     x, y = lonlat = lonlat or point.coords
+    if connection.vendor == "postgresql":
+        sql, params = nearby_query(category, x, y)
+        with connection.cursor() as cursor:
+            prepared.execute(cursor, sql, params)
+            return decide(lonlat, category, cursor.fetchall())
     since = timezone.now() - timezone.timedelta(days=category.recurrence_days)
     radius = max(category.duplicate_radius_m, category.recurrence_radius_m)
     linked = category.facility_kind_id is not None
-    if connection.vendor == "postgresql":
-        facility = (
-            (category.facility_kind_id, metre_bounds(x, y, snap_distance_m(category))) if linked else None
-        )
-        found = intake_sql.nearby(category.pk, metre_bounds(x, y, radius), since, facility)
-        rows = [(i, status, w) for kind, i, status, w in found if kind == intake_sql.PROBLEM]
-        facilities = [(i, w) for kind, i, _, w in found if kind == intake_sql.FACILITY]
-        return _decide(lonlat, category, rows, facilities)
     query = Problem.objects.filter(
         Q(status__in=OPEN_STATUSES) | Q(status=Status.CLOSED, closed_at__gte=since),
         category=category,
@@ -204,13 +220,23 @@ def _insert_one_statement(problem: Problem, lonlat: tuple[float, float]) -> bool
         if areas is None:
             break
         problem.grid_id, problem.community_id = areas.locate(*lonlat)
-        new_id, stamp = intake_sql.insert(problem, _report_event(problem), area_stamp=areas.stamp)
+        new_id, stamp = intake_sql.insert(_report(problem, lonlat), area_stamp=areas.stamp)
         if new_id is not None or stamp == areas.stamp:
             return _written(problem, new_id)
         areas = areas_at(stamp)  # the areas changed since this process read them
     problem.grid_id, problem.community_id = locate_point(problem.geom)
-    new_id, _ = intake_sql.insert(problem, _report_event(problem), area_stamp=None)
+    new_id, _ = intake_sql.insert(_report(problem, lonlat), area_stamp=None)
     return _written(problem, new_id)
+
+
+def _report(problem: Problem, lonlat: tuple[float, float]) -> intake_sql.Report:
+    """The new ``problem`` as the values a report varies by (its other columns are defaults)."""
+    return intake_sql.Report(
+        uuid=problem.uuid, x=lonlat[0], y=lonlat[1], category_id=problem.category_id,
+        description=problem.description, reporter_id=problem.reporter_id, reported_at=problem.reported_at,
+        grid_id=problem.grid_id, community_id=problem.community_id, facility_id=problem.facility_id,
+        recurrence_of_id=problem.recurrence_of_id,
+    )  # fmt: skip
 
 
 def _written(problem: Problem, new_id: int | None) -> bool:
@@ -222,7 +248,7 @@ def _written(problem: Problem, new_id: int | None) -> bool:
     return True
 
 
-def _one_statement() -> bool:
+def one_statement() -> bool:
     """The PostGIS path skips Model.save(): only while nobody listens to the models' signals."""
     return connection.vendor == "postgresql" and not any(
         signal.has_listeners(model) for signal in (pre_save, post_save) for model in (Problem, ProblemEvent)
@@ -247,7 +273,7 @@ def problem_intake(
     counts against the closed case.
     """
     point = point_from_lonlat(lon, lat)
-    fast = _one_statement()
+    fast = one_statement()
     if client_uuid is not None and not fast:
         existing = Problem.objects.filter(uuid=client_uuid).first()
         if existing:

@@ -129,7 +129,7 @@ def test_the_one_statement_write_equals_the_orm_path(monkeypatch):
                   "reporter": town["reporter"], "reported_at": timezone.now() - timedelta(minutes=i)}  # fmt: skip
         rows = []
         for one_statement in (True, False):
-            monkeypatch.setattr(services, "_one_statement", lambda flag=one_statement: flag)
+            monkeypatch.setattr(services, "one_statement", lambda flag=one_statement: flag)
             with transaction.atomic():
                 result = problem_intake(**kwargs)
                 rows.append((row(result.problem), result.duplicates))
@@ -158,7 +158,7 @@ def test_a_replay_answers_the_first_problem_and_writes_nothing():
 @pytest.mark.django_db(transaction=True)  # autocommit, as in production: no test transaction to roll back
 @pytest.mark.parametrize("one_statement", [True, False])
 def test_a_failing_write_leaves_nothing_behind(monkeypatch, catalogues, one_statement):
-    monkeypatch.setattr(services, "_one_statement", lambda: one_statement)
+    monkeypatch.setattr(services, "one_statement", lambda: one_statement)
     (c1,) = region_tree()
     grid(c1, 1, (LON0, LAT0, LON0 + 0.002, LAT0 + 0.002))
     category = EventCategory.objects.get(code="0301")
