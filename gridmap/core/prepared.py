@@ -21,6 +21,7 @@ import itertools
 import re
 import weakref
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 from django.db import connection
@@ -29,9 +30,15 @@ _PLACEHOLDER = re.compile(r"%s")
 _PREPARED: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
 
 
+@lru_cache(maxsize=64)
 def statement_name(sql: str) -> str:
     """A name for ``sql`` (the same text, the same name; another text, another name)."""
     return "gridmap_" + hashlib.blake2b(sql.encode(), digest_size=8).hexdigest()
+
+
+@lru_cache(maxsize=64)
+def _execute_sql(name: str, n_params: int) -> str:
+    return f"EXECUTE {name} ({', '.join(['%s'] * n_params)})" if n_params else f"EXECUTE {name}"
 
 
 def execute(cursor: Any, sql: str, params: Sequence[Any], name: str | None = None) -> None:
@@ -50,7 +57,4 @@ def execute(cursor: Any, sql: str, params: Sequence[Any], name: str | None = Non
         numbers = itertools.count(1)
         cursor.execute(f"PREPARE {name} AS {_PLACEHOLDER.sub(lambda _: f'${next(numbers)}', sql)}")
         prepared.add(name)
-    if params:
-        cursor.execute(f"EXECUTE {name} ({', '.join(['%s'] * len(params))})", params)
-    else:
-        cursor.execute(f"EXECUTE {name}")
+    cursor.execute(_execute_sql(name, len(params)), params or None)
