@@ -110,14 +110,18 @@ def metric_crs_for(area: AreaLike) -> pyproj.CRS:
         The CGCS2000 3-degree Gauss-Krüger zone (EPSG:4534–4554) when the centre lies within
         longitude 73.5–136.5 and latitude 3–54 (both inclusive), else the UTM/UPS zone.
     """
+    return pyproj.CRS.from_epsg(metric_epsg_for(area))
+
+
+def metric_epsg_for(area: AreaLike) -> int:
+    """The EPSG code of ``metric_crs_for(area)`` (for SQL that projects with the same CRS)."""
     lon, lat = _centre_lonlat(area)
     if not (math.isfinite(lon) and math.isfinite(lat)):
         raise ValueError("area centre is not a finite lon/lat position")
     in_china = (
         CHINA_LON_RANGE[0] <= lon <= CHINA_LON_RANGE[1] and CHINA_LAT_RANGE[0] <= lat <= CHINA_LAT_RANGE[1]
     )
-    epsg = gk3_epsg_for(lon) if in_china else utm_epsg_for(lon, lat)
-    return pyproj.CRS.from_epsg(epsg)
+    return gk3_epsg_for(lon) if in_china else utm_epsg_for(lon, lat)
 
 
 def to_metric(gdf: gpd.GeoDataFrame, crs: pyproj.CRS | None = None) -> gpd.GeoDataFrame:

@@ -75,8 +75,8 @@ def _identity_sql(vendor: str) -> str:
     q = connection.ops.quote_name
     user_pk = q(user_model._meta.pk.column)
     return (
-        f"SELECT u.{user_pk}, CASE WHEN u.{q(user_model._meta.get_field('is_superuser').column)} THEN %s "
-        f"ELSE p.{q(Profile._meta.get_field('role').column)} END FROM {q(Token._meta.db_table)} t "
+        f"SELECT u.{user_pk} AS user_id, CASE WHEN u.{q(user_model._meta.get_field('is_superuser').column)} "
+        f"THEN %s ELSE p.{q(Profile._meta.get_field('role').column)} END AS role FROM {q(Token._meta.db_table)} t "
         f"INNER JOIN {q(user_model._meta.db_table)} u ON u.{user_pk} = t.{q(Token._meta.get_field('user').column)} "
         f"LEFT OUTER JOIN {q(Profile._meta.db_table)} p ON p.{q(Profile._meta.get_field('user').column)} = u.{user_pk} "
         f"WHERE t.{q(Token._meta.pk.column)} = %s AND u.{q(user_model._meta.get_field('is_active').column)}"
@@ -84,7 +84,7 @@ def _identity_sql(vendor: str) -> str:
 
 
 def identity_query(key: str) -> tuple[str, list[Any]]:
-    """SQL and parameters of one row (user id, role) for the token ``key`` of an active user: what
+    """SQL and parameters of one row (``user_id``, ``role``) for the token ``key`` of an active user: what
     ``ProfileTokenAuthentication`` and ``role_of`` decide, without objects (the role is None for a
     user with no role; no row for an unknown key or an inactive user)."""
     return _identity_sql(connection.vendor), [Role.ADMIN, key]

@@ -1,30 +1,27 @@
-"""The intake's fast path: a JSON report with a token, on PostGIS, in two statements and without
+"""The intake's fast path: a JSON report with a token, on PostGIS, in one statement and without
 DRF's request machinery.
 
 ``POST /api/v1/problems/`` is the service's hot write (a town's reporters and the offline queues
 of phones replaying). Through the DRF view a report costs about 1.9 ms of Python: DRF's request,
-negotiation and parsing, the token's three objects, the problem and its event as model objects.
-Here the plain case goes straight:
-
-1. one read: the token's user and role (``auth.identity_query``) beside what is near the point
-   (``services.nearby_query``);
-2. the links and duplicates decided as the view decides them (``services.decide``), the grid and
-   community located in memory (``geography.locator``);
-3. one write (``intake_sql.insert``), atomic by itself;
-4. the problem's feature, as the view writes it.
+negotiation and parsing, the token's three objects, two round trips. Here the plain case goes
+straight: the body checked as the view checks it, the grid and community located in memory
+(``geography.locator``), then one statement (``intake_sql.insert_decided``) that finds the
+token's user and role (``auth.identity_query``), decides the facility and recurrence links and
+the duplicates in PostGIS as ``services`` decides them in Python, and writes the problem, its
+event and the recurrence count; the answer is the problem's feature, as the view writes it.
 
 Only that case: PostGIS, nobody listening to the problem models' signals, ``Authorization:
 Token <key>``, a UTF-8 JSON body. Every request this path would not answer 201 — a malformed or
 unknown token, an inactive user, a user with no role, a body that fails a check, an unknown
 category, a client_uuid seen before, areas changed since this process read them — goes on to the
-DRF view, which answers it as it always has; nothing has been written when it does. A test holds
-the answers and rows equal to the DRF view's.
+DRF view, which answers it as it always has; nothing has been written when it does. Tests hold
+the answers and rows equal to the DRF view's, and the links decided in SQL equal to Python's.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
-from functools import lru_cache
 from types import SimpleNamespace
 from typing import Any
 
@@ -40,14 +37,12 @@ from gridmap.api.auth import TOKEN_KEY, identity_query
 from gridmap.api.codebook import CATEGORIES
 from gridmap.api.features import RowContext, actions_by_status, problem_feature
 from gridmap.api.renderers import geojson_response
-from gridmap.core import prepared
 from gridmap.core.geoinput import service_area
 from gridmap.geography.locator import areas_cached
 from gridmap.problems import intake_sql, services
 from gridmap.problems.models import Problem
 from layers.validate import GeometryInputError, check_lonlat
 
-WHO = 2  # the first column of the identity row, beside intake_sql.PROBLEM and FACILITY
 _UTF8 = frozenset({"utf-8", "utf8"})
 
 
@@ -70,12 +65,6 @@ def _fields(request: HttpRequest) -> inputs.Intake | None:
         return None
 
 
-@lru_cache(maxsize=8)
-def _read_sql(who_sql: str, near_sql: str) -> str:
-    """The token's row (WHO, user id, role, NULL) beside the nearby rows, in one statement."""
-    return f"SELECT {WHO}, who.*, NULL FROM ({who_sql}) who UNION ALL {near_sql}"
-
-
 def report(request: HttpRequest, allow: str) -> HttpResponse | None:
     """The 201 answer to a new report, or None: the DRF view answers this request."""
     if connection.vendor != "postgresql" or not services.one_statement():
@@ -95,30 +84,23 @@ def report(request: HttpRequest, allow: str) -> HttpResponse | None:
     if areas is None:
         return None
 
-    who_sql, who_params = identity_query(key)
-    near_sql, near_params = services.nearby_query(category, x, y)
-    with connection.cursor() as cursor:
-        prepared.execute(cursor, _read_sql(who_sql, near_sql), [*who_params, *near_params])
-        rows = cursor.fetchall()
-    who = next((r for r in rows if r[0] == WHO), None)
-    if who is None or who[2] is None:  # the view answers 401 or 403
-        return None
-    user_id, role = who[1], who[2]
-    nearby = services.decide((x, y), category, [r for r in rows if r[0] != WHO])
-
     grid_id, community_id = areas.locate(x, y)
     new = intake_sql.Report(
         uuid=fields.client_uuid or uuid.uuid4(), x=x, y=y, category_id=category.pk,
-        description=fields.description, reporter_id=user_id, reported_at=fields.reported_at or timezone.now(),
-        grid_id=grid_id, community_id=community_id, facility_id=nearby.facility_id,
-        recurrence_of_id=nearby.recurrence_of_id,
+        description=fields.description, reporter_id=None, reported_at=fields.reported_at or timezone.now(),
+        grid_id=grid_id, community_id=community_id, facility_id=None, recurrence_of_id=None,
     )  # fmt: skip
-    new_id, _ = intake_sql.insert(new, area_stamp=areas.stamp)
-    if new_id is None:  # a replay, or the areas changed: the view answers
+    done = intake_sql.insert_decided(
+        new, services.around(category, x, y), identity_query(key), area_stamp=areas.stamp
+    )
+    if done.new_id is None:  # no such user or role, a replay, or the areas changed: the view answers
         return None
-
-    feature = problem_feature(_as_problem(new_id, new), RowContext(timezone.now(), actions_by_status(role)))
-    feature["possible_duplicates"] = [{"id": i, "distance_m": round(m, 1)} for i, m in nearby.duplicates]
+    new = dataclasses.replace(new, reporter_id=done.user_id, facility_id=done.facility_id,
+                              recurrence_of_id=done.recurrence_of_id)  # fmt: skip
+    feature = problem_feature(
+        _as_problem(done.new_id, new), RowContext(timezone.now(), actions_by_status(done.role))
+    )
+    feature["possible_duplicates"] = [{"id": i, "distance_m": round(m, 1)} for i, m in done.duplicates]
     response = geojson_response(feature, status=201)
     response["Allow"] = allow
     return response

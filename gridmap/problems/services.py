@@ -35,7 +35,7 @@ from gridmap.geography.locator import areas_at, areas_cached, locate_point
 from gridmap.problems import intake_sql
 from gridmap.problems.models import OPEN_STATUSES, EventCategory, Problem, ProblemEvent, Status
 from gridmap.problems.selectors import metre_bounds, metre_box
-from layers.projection import metric_crs_for
+from layers.projection import metric_crs_for, metric_epsg_for
 
 STALE_AREA_TRIES = 3
 
@@ -131,6 +131,28 @@ def nearby_query(category: EventCategory, x: float, y: float) -> tuple[str, list
     if category.facility_kind_id is not None:
         facility = (category.facility_kind_id, metre_bounds(x, y, snap_distance_m(category)))
     return intake_sql.nearby_query(category.pk, metre_bounds(x, y, radius), since, facility)
+
+
+@lru_cache(maxsize=64)
+def _metric_srid(lon_deg: int, lat_deg: int) -> int:
+    """The EPSG code of ``_to_metric``'s CRS for a one-degree cell."""
+    return metric_epsg_for((lon_deg + 0.5, lat_deg + 0.5))
+
+
+def around(category: EventCategory, x: float, y: float) -> intake_sql.Around:
+    """PostGIS: how ``intake_sql.insert_decided`` decides the links and duplicates of a new
+    problem at lon ``x``, lat ``y`` in SQL: what ``nearby_query`` reads and ``decide`` measures."""
+    facility = None
+    if category.facility_kind_id is not None:
+        snap = snap_distance_m(category)
+        facility = (category.facility_kind_id, metre_bounds(x, y, snap), snap)
+    return intake_sql.Around(
+        category_id=category.pk,
+        box=metre_bounds(x, y, max(category.duplicate_radius_m, category.recurrence_radius_m)),
+        closed_since=timezone.now() - timezone.timedelta(days=category.recurrence_days),
+        recurrence_m=category.recurrence_radius_m, duplicate_m=category.duplicate_radius_m,
+        srid=_metric_srid(int(x // 1), int(y // 1)), facility=facility,
+    )  # fmt: skip
 
 
 def decide(lonlat: tuple[float, float], category: EventCategory, found: list[tuple]) -> Nearby:

@@ -10,7 +10,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from django.contrib.gis.geos import Point
+from django.contrib.gis.geos import LineString, Point
 from django.db import DatabaseError, connection, transaction
 from django.forms.models import model_to_dict
 from django.utils import timezone
@@ -83,7 +83,7 @@ def test_intake_equals_the_selectors_on_random_reports():
     rng = random.Random(11)
     town = make_town(rng)
     seen = set()
-    for i in range(150):
+    for i in range(240):
         x, y = spot(rng)
         category = town["categories"][i % 2]
         want = expected(x, y, category)
@@ -209,3 +209,44 @@ def test_metre_bounds_are_the_metre_box():
     for _ in range(200):
         x, y, r = rng.uniform(-180, 180), rng.uniform(-89.9, 89.9), rng.uniform(0, 500)
         assert metre_bounds(x, y, r) == metre_box(Point(x, y, srid=4326), r).extent
+
+
+@postgis_only
+def test_links_decided_in_sql_are_those_decided_in_python():
+    """``intake_sql.insert_decided`` (the API's fast path) measures and decides in PostGIS what
+    ``problem_nearby`` measures with pyproj and shapely: same links, same duplicates, the same
+    distances to a micrometre."""
+    from rest_framework.authtoken.models import Token
+
+    from gridmap.api.auth import identity_query
+    from gridmap.geography.locator import areas_now
+    from gridmap.problems import intake_sql
+
+    rng = random.Random(21)
+    town = make_town(rng)
+    lane = FacilityKind.objects.get(code="fire_lane")  # lines: distance to the nearest edge
+    for _ in range(30):
+        (x, y), (dx, dy) = spot(rng), (rng.uniform(-3e-4, 3e-4), rng.uniform(-3e-4, 3e-4))
+        Facility.objects.create(kind=lane, geom=LineString((x, y), (x + dx, y + dy), srid=4326))
+    categories = [*town["categories"], EventCategory.objects.get(code="0304")]
+    key = Token.objects.create(user=town["reporter"]).key
+    areas = areas_now()
+    seen = set()
+    for i in range(240):
+        x, y = spot(rng)
+        category = categories[i % 3]
+        want = services.problem_nearby(Point(x, y, srid=4326), category)
+        report = intake_sql.Report(uuid=uuid.uuid4(), x=x, y=y, category_id=category.pk, description="", reporter_id=None,
+                                   reported_at=timezone.now(), grid_id=None, community_id=None, facility_id=None,
+                                   recurrence_of_id=None)  # fmt: skip
+        with transaction.atomic():
+            got = intake_sql.insert_decided(report, services.around(category, x, y), identity_query(key),
+                                            area_stamp=areas.stamp)  # fmt: skip
+            transaction.set_rollback(True)
+        assert got.new_id is not None and got.user_id == town["reporter"].pk
+        assert (got.facility_id, got.recurrence_of_id) == (want.facility_id, want.recurrence_of_id), (x, y)
+        assert [i for i, _ in got.duplicates] == [i for i, _ in want.duplicates], (x, y)
+        assert [d for _, d in got.duplicates] == pytest.approx([d for _, d in want.duplicates], abs=1e-6)
+        seen |= {k for k, v in (("facility", got.facility_id), ("recurrence", got.recurrence_of_id),
+                                ("duplicates", got.duplicates), ("lane", got.facility_id and i % 3 == 2)) if v}  # fmt: skip
+    assert seen == {"facility", "recurrence", "duplicates", "lane"}
