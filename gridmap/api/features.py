@@ -1,6 +1,7 @@
-"""GeoJSON features built from ``values_list`` rows: one query per page, the geometry written as
-GeoJSON by the database (``AsGeoJSON``, on SpatiaLite and PostGIS alike) and spliced into the
-output unparsed, no model instance or serializer per row.
+"""GeoJSON features built from rows of columns (``values_list``, or the same columns read by
+``rowsql`` for the problem list): one query per page, the geometry written as GeoJSON by the
+database (``AsGeoJSON``, on SpatiaLite and PostGIS alike) and spliced into the output unparsed, no
+model instance or serializer per row.
 
 Each layer is a tuple of columns and a function turning one row into its properties; the row
 order is the column order. Problems go further (``ProblemSpec``): one table, codes from the code

@@ -4,6 +4,11 @@ GeoJSON lists (built straight from rows, no serializer per row).
 Datetimes are written by orjson in UTC with a ``Z`` suffix (RFC 3339), dates as ``YYYY-MM-DD``.
 A geometry the database already wrote as GeoJSON travels as ``orjson.Fragment`` (spliced, not
 parsed and written again). Lazy translation strings are written as text.
+
+Keys that are not plain ``str`` (ids, enum members) are written as text too (``OPT_NON_STR_KEYS``),
+but that option makes orjson about twice as slow on every dict (measured: 0.9 against 0.47 ms for
+an 800-feature list), so a dump is first tried without it and repeated with it only when a key
+needs it.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from django.utils.functional import Promise
 from rest_framework.renderers import BaseRenderer
 
 OPTIONS = orjson.OPT_UTC_Z | orjson.OPT_NON_STR_KEYS
+_STR_KEYS = orjson.OPT_UTC_Z  # the same output when every key is a str
 GEOJSON = "application/geo+json"
 
 
@@ -39,7 +45,10 @@ def iso(value: datetime | None) -> str | None:
 
 
 def dumps(data: Any) -> bytes:
-    return orjson.dumps(data, default=_default, option=OPTIONS)
+    try:
+        return orjson.dumps(data, default=_default, option=_STR_KEYS)
+    except orjson.JSONEncodeError:  # a key that is not a str (or a value nothing can write)
+        return orjson.dumps(data, default=_default, option=OPTIONS)
 
 
 def json_response(data: Any, status: int = 200, *, content_type: str = "application/json") -> HttpResponse:

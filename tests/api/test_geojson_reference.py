@@ -48,9 +48,12 @@ def reference_features(user, **query: str) -> list[dict]:
 
 @pytest.fixture
 def loop_states(town):
+    return make_loop_states(town)
+
+
+def make_loop_states(t: dict) -> dict:
     """Problems in many states: reported, filed, dispatched and overdue, handled, closed, with a
     facility link, unassigned (outside every community), with odd text."""
-    t = town
     hydrant_damage = EventCategory.objects.get(code="0602")  # links to the hydrant at SPOT
     linked = report(t, category=hydrant_damage, description="消火栓漏水 <b>急</b>")
     assert linked.facility_id is not None
