@@ -35,7 +35,7 @@ from gridmap.geography.locator import areas_at, areas_cached, locate_point
 from gridmap.problems import intake_sql
 from gridmap.problems.models import OPEN_STATUSES, EventCategory, Problem, ProblemEvent, Status
 from gridmap.problems.selectors import metre_bounds, metre_box
-from layers.projection import metric_crs_for, metric_epsg_for
+from layers.projection import metric_epsg_for
 
 STALE_AREA_TRIES = 3
 
@@ -45,9 +45,16 @@ def snap_distance_m(category: EventCategory) -> float:
 
 
 @lru_cache(maxsize=64)
+def _metric_srid(lon_deg: int, lat_deg: int) -> int:
+    """The EPSG code of the metric CRS distances are measured in, for a one-degree cell (in
+    Python here, in PostGIS by ``intake_sql.insert_decided``)."""
+    return metric_epsg_for((lon_deg + 0.5, lat_deg + 0.5))
+
+
+@lru_cache(maxsize=64)
 def _to_metric(lon_deg: int, lat_deg: int) -> Transformer:
     """A lon/lat → metres transformer for the metric CRS of a one-degree cell (built once)."""
-    return Transformer.from_crs(4326, metric_crs_for((lon_deg + 0.5, lat_deg + 0.5)), always_xy=True)
+    return Transformer.from_crs(4326, _metric_srid(lon_deg, lat_deg), always_xy=True)
 
 
 def nearest_in_rows(
@@ -125,18 +132,9 @@ def _decide(lonlat: tuple[float, float], category: EventCategory, rows: list[tup
 def nearby_query(category: EventCategory, x: float, y: float) -> tuple[str, list[Any]]:
     """PostGIS: the one read of what is near a new problem at lon ``x``, lat ``y`` (SQL and
     parameters; ``decide`` turns its rows into the links and duplicates)."""
-    since = timezone.now() - timezone.timedelta(days=category.recurrence_days)
-    radius = max(category.duplicate_radius_m, category.recurrence_radius_m)
-    facility = None
-    if category.facility_kind_id is not None:
-        facility = (category.facility_kind_id, metre_bounds(x, y, snap_distance_m(category)))
-    return intake_sql.nearby_query(category.pk, metre_bounds(x, y, radius), since, facility)
-
-
-@lru_cache(maxsize=64)
-def _metric_srid(lon_deg: int, lat_deg: int) -> int:
-    """The EPSG code of ``_to_metric``'s CRS for a one-degree cell."""
-    return metric_epsg_for((lon_deg + 0.5, lat_deg + 0.5))
+    where = around(category, x, y)
+    facility = where.facility[:2] if where.facility is not None else None
+    return intake_sql.nearby_query(where.category_id, where.box, where.closed_since, facility)
 
 
 def around(category: EventCategory, x: float, y: float) -> intake_sql.Around:
