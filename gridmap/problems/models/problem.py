@@ -9,6 +9,7 @@ import uuid
 
 from django.conf import settings
 from django.contrib.gis.db import models
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -34,7 +35,11 @@ class Problem(models.Model):
     source_key = models.CharField(_("source key"), max_length=120, unique=True, null=True, blank=True)
     geom = models.PointField(_("location"), srid=4326)
     category = models.ForeignKey(
-        EventCategory, on_delete=models.PROTECT, related_name="problems", verbose_name=_("event category")
+        EventCategory,
+        on_delete=models.PROTECT,
+        related_name="problems",
+        verbose_name=_("event category"),
+        db_index=False,
     )
     description = models.TextField(_("description"), blank=True, max_length=4000)
     reporter = models.ForeignKey(
@@ -54,6 +59,7 @@ class Problem(models.Model):
         on_delete=models.SET_NULL,
         related_name="problems",
         verbose_name=_("grid"),
+        db_index=False,
     )
     # Set whenever the problem lies in a community; with no grid this is 属地兜底 (fallback).
     community = models.ForeignKey(
@@ -63,6 +69,7 @@ class Problem(models.Model):
         on_delete=models.SET_NULL,
         related_name="problems",
         verbose_name=_("community"),
+        db_index=False,
     )
     # -- the closed loop (set by gridmap.problems.lifecycle only) --------------------------------
     version = models.PositiveIntegerField(default=0, editable=False)  # conditional updates
@@ -73,6 +80,7 @@ class Problem(models.Model):
         on_delete=models.SET_NULL,
         related_name="problems",
         verbose_name=_("department"),
+        db_index=False,
     )
     inspector = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -81,6 +89,7 @@ class Problem(models.Model):
         on_delete=models.SET_NULL,
         related_name="inspections",
         verbose_name=_("inspector"),
+        db_index=False,
     )
     handled_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -89,15 +98,16 @@ class Problem(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
         verbose_name=_("handled by"),
+        db_index=False,
     )
     filed_at = models.DateTimeField(_("filed at"), null=True, blank=True)
     dispatched_at = models.DateTimeField(_("dispatched at"), null=True, blank=True)
-    deadline = models.DateTimeField(_("deadline"), null=True, blank=True, db_index=True)
+    deadline = models.DateTimeField(_("deadline"), null=True, blank=True)
     handled_at = models.DateTimeField(_("handled at"), null=True, blank=True)
-    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True, db_index=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     closed_on_time = models.BooleanField(_("closed on time"), null=True, blank=True)
     escalated_at = models.DateTimeField(_("escalated at"), null=True, blank=True)
-    lookback_due = models.DateField(_("look-back due"), null=True, blank=True, db_index=True)
+    lookback_due = models.DateField(_("look-back due"), null=True, blank=True)
     lookback_done_at = models.DateTimeField(_("look-back done at"), null=True, blank=True)
     rework_count = models.PositiveSmallIntegerField(_("rework"), default=0)
     extension_count = models.PositiveSmallIntegerField(_("extensions"), default=0)
@@ -110,6 +120,7 @@ class Problem(models.Model):
         on_delete=models.SET_NULL,
         related_name="duplicates",
         verbose_name=_("duplicate of"),
+        db_index=False,
     )
     recurrence_of = models.ForeignKey(
         "self",
@@ -118,6 +129,7 @@ class Problem(models.Model):
         on_delete=models.SET_NULL,
         related_name="recurrences",
         verbose_name=_("recurrence of"),
+        db_index=False,
     )
     co_reporters = models.ManyToManyField(
         settings.AUTH_USER_MODEL, blank=True, related_name="co_reports", verbose_name=_("other reporters")
@@ -129,19 +141,38 @@ class Problem(models.Model):
         on_delete=models.SET_NULL,
         related_name="problems",
         verbose_name=_("facility"),
+        db_index=False,
     )
 
     class Meta:
         ordering = ["-reported_at"]
         verbose_name = _("problem")
         verbose_name_plural = _("problems")
+        # Intake writes every index a new row has an entry in: foreign keys covered by a composite
+        # index have none of their own, and columns empty at intake are indexed only where set
+        # (a comparison on them implies "is not null", so queries still use these indexes).
         indexes = [
             models.Index(fields=["status"]),
             models.Index(fields=["reported_at"]),
             models.Index(fields=["grid", "status"]),
             models.Index(fields=["community", "status"]),
             models.Index(fields=["category", "reported_at"]),
-            models.Index(fields=["department", "status"]),
+            *(
+                models.Index(
+                    fields=fields, name=f"problems_{name}_set", condition=Q(**{f"{fields[0]}__isnull": False})
+                )
+                for name, fields in (
+                    ("department", ["department", "status"]),
+                    ("inspector", ["inspector"]),
+                    ("handled_by", ["handled_by"]),
+                    ("duplicate_of", ["duplicate_of"]),
+                    ("recurrence_of", ["recurrence_of"]),
+                    ("facility", ["facility"]),
+                    ("deadline", ["deadline"]),
+                    ("closed_at", ["closed_at"]),
+                    ("lookback_due", ["lookback_due"]),
+                )
+            ),
         ]
 
     def __str__(self) -> str:
