@@ -45,6 +45,7 @@ sys.path.insert(0, str(ROOT))
 PG_URL = os.environ.get("GRIDMAP_BENCH_PG", "postgis://postgres@127.0.0.1:5432/gridmap_bench")
 os.environ.setdefault("GRIDMAP_BENCH_DB", "gridmap_bench_intake")  # not the listing bench's database
 TARGET_RPS, TARGET_P99_MS = 1000.0, 20.0
+ANCHOR, DRF, INTAKE = "bare Django JSON view", "DRF view, no fast path", "POST /api/v1/problems/"
 
 # wrk script: a JSON report with a fresh UUID per request; prints a JSON summary at the end.
 LUA = r"""
@@ -175,7 +176,39 @@ def gunicorn_command(args: argparse.Namespace, port: int) -> list[str]:
            "--worker-class", args.worker_class]  # fmt: skip
     if args.worker_class == "gthread":
         cmd += ["--threads", str(args.threads), "--keep-alive", "5"]
-    return cmd
+    return [*cmd, "--http-parser", args.http_parser]
+
+
+def forget_reports_after(top: int) -> None:
+    """Delete the reports of a run (their events first) and VACUUM ANALYZE both tables, so that
+    every run starts from the same town: ten thousand reports a run at random places would
+    otherwise make each round's town denser in open problems (more candidates, more duplicates
+    per answer) than the last."""
+    from django.db import IntegrityError, connection, transaction
+
+    from gridmap.problems.models import Problem, ProblemEvent
+
+    problems, events = Problem._meta.db_table, ProblemEvent._meta.db_table
+    for _ in range(50):  # a request still in flight when wrk stopped may commit a report meanwhile
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(f'DELETE FROM "{events}" WHERE problem_id > %s', [top])
+                cursor.execute(f'DELETE FROM "{problems}" WHERE id > %s', [top])
+            break
+        except IntegrityError:
+            continue
+    with connection.cursor() as cursor:
+        cursor.execute(f'VACUUM ANALYZE "{problems}", "{events}"')
+
+
+def parser_name(args: argparse.Namespace) -> str:
+    if args.http_parser == "python":
+        return "Python"
+    try:
+        import gunicorn_h1c
+    except ImportError:
+        return "Python"
+    return f"C (gunicorn_h1c {gunicorn_h1c.__version__})"
 
 
 def main() -> None:
@@ -188,6 +221,11 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--worker-class", choices=("gthread", "sync"), default="gthread")
     parser.add_argument("--threads", type=int, default=4, help="threads per gthread worker")
+    parser.add_argument("--keep-reports", action="store_true",
+                        help="let the reports of every run accumulate instead of deleting them after it")  # fmt: skip
+    parser.add_argument("--no-drf", action="store_true", help="leave the DRF view out of the rounds")
+    parser.add_argument("--http-parser", choices=("auto", "fast", "python"), default="auto",
+                        help="gunicorn's HTTP parser: its C parser (gunicorn_h1c) when installed, or Python's")  # fmt: skip
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install -y wrk")
@@ -209,8 +247,9 @@ def main() -> None:
 
     name = create_database()
     server = None
-    endpoints = (("bare Django JSON view", "/bench/bare/"), ("DRF view, no fast path", "/bench/drf-intake/"),
-                 ("POST /api/v1/problems/", "/api/v1/problems/"))  # fmt: skip
+    endpoints = [(ANCHOR, "/bench/bare/"), (DRF, "/bench/drf-intake/"), (INTAKE, "/api/v1/problems/")]
+    if args.no_drf:
+        del endpoints[1]
     runs: list[tuple[int, str, dict]] = []
     try:
         town = build_town()
@@ -225,18 +264,24 @@ def main() -> None:
         with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
             lua.write(LUA)
         wrk_args = [*(f"{v:.6f}" for v in town_box()), town["reporter_token"]]
+        town_top = Problem.objects.order_by("-pk").values_list("pk", flat=True).first()
         for _, path in endpoints:
             run_wrk(base + path, lua.name, wrk_args, 2, args.connections)  # warm-up
+        if not args.keep_reports:
+            forget_reports_after(town_top)
         cpu = ServerCpu(server.pid)
         for round_no in range(1, args.rounds + 1):
             for label, path in endpoints:
                 before = Problem.objects.count()
+                top = Problem.objects.order_by("-pk").values_list("pk", flat=True).first()
                 cpu_before = cpu.snapshot()
                 result = run_wrk(base + path, lua.name, wrk_args, args.seconds, args.connections)
                 result["cpu"] = {k: v / max(result["requests"], 1) for k, v in cpu.since(cpu_before).items()}
                 result["stored"] = Problem.objects.count() - before
                 result["load"] = loadavg()
                 runs.append((round_no, label, result))
+                if not args.keep_reports:
+                    forget_reports_after(top)
         os.unlink(lua.name)
     finally:
         if server is not None:
@@ -246,7 +291,8 @@ def main() -> None:
         drop_database(name)
 
     threads = f" × {args.threads} threads" if args.worker_class == "gthread" else ""
-    print(f"gunicorn: {args.workers} {args.worker_class} workers{threads}, PostGIS; wrk: 2 threads, "
+    print(f"gunicorn: {args.workers} {args.worker_class} workers{threads}, {parser_name(args)} HTTP parser, "
+          "PostGIS; wrk: 2 threads, "
           f"{args.connections} connections, {args.seconds:g} s per endpoint and round")  # fmt: skip
     print("CPU ms/req: CPU time of the gunicorn workers and of their PostgreSQL backends per request")
     print(f"{'round':<6}{'endpoint':<24}{'req/s':>7}{'p50 ms':>8}{'p99 ms':>8}{'non-2xx':>8}{'stored':>7}"
@@ -256,9 +302,11 @@ def main() -> None:
               f"{r['stored']:>7}{r['cpu']['gunicorn'] * 1e3:>22.3f}{r['cpu']['postgres'] * 1e3:>10.3f}"
               f"  {r['load']}")  # fmt: skip
     for round_no in range(1, args.rounds + 1):
-        anchor, drf, ours = (r for n, _, r in runs if n == round_no)
+        of_round = {label: r for n, label, r in runs if n == round_no}
+        anchor, ours, drf_run = of_round[ANCHOR], of_round[INTAKE], of_round.get(DRF)
+        drf = f" (the DRF view: {drf_run['rps']:.0f})" if drf_run else ""
         print(f"round {round_no}: intake {ours['rps']:.0f} req/s = {ours['rps'] / anchor['rps']:.2f} × the anchor's "
-              f"{anchor['rps']:.0f} (the DRF view: {drf['rps']:.0f}); p99 {ours['p99_ms']:.1f} ms; targets ≥ {TARGET_RPS:.0f} req/s "
+              f"{anchor['rps']:.0f}{drf}; p99 {ours['p99_ms']:.1f} ms; targets ≥ {TARGET_RPS:.0f} req/s "
               f"({'met' if ours['rps'] >= TARGET_RPS else 'missed'}), p99 ≤ {TARGET_P99_MS:.0f} ms "
               f"({'met' if ours['p99_ms'] <= TARGET_P99_MS else 'missed'})")  # fmt: skip
 
