@@ -7,6 +7,8 @@ the type is enforced by ``facility_save`` (services) before anything is written.
 from django.contrib.gis.db import models
 from django.utils.translation import gettext_lazy as _
 
+from gridmap.core.language import local_name
+
 
 class GeomType(models.TextChoices):
     POINT = "Point", _("point")
@@ -46,6 +48,11 @@ class FacilityKind(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.code})"
+
+    @property
+    def local_name(self) -> str:
+        """The name in the active language (``gridmap.core.language``)."""
+        return local_name(self.name, self.name_en)
 
 
 class Facility(models.Model):

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from django.utils import translation
 from django.utils.translation import gettext, pgettext
 
+from gridmap.core.language import english
 from gridmap.facilities.models import FacilityKind
 
 
@@ -88,7 +88,7 @@ def map_labels() -> dict[str, str]:
 def localized_kinds(kinds: Mapping[str, Mapping[str, str]]) -> dict[str, dict[str, str]]:
     """``kinds`` (code -> name, colour, geometry) named in the active language: a kind's English
     name (``name_en``, when it has one) while English is active, else its own (Chinese) name."""
-    if not (translation.get_language() or "").startswith("en"):
+    if not english():
         return {code: dict(kind) for code, kind in kinds.items()}
-    english = dict(FacilityKind.objects.exclude(name_en="").values_list("code", "name_en"))
-    return {code: {**kind, "name": english.get(code, kind["name"])} for code, kind in kinds.items()}
+    names_en = dict(FacilityKind.objects.exclude(name_en="").values_list("code", "name_en"))
+    return {code: {**kind, "name": names_en.get(code, kind["name"])} for code, kind in kinds.items()}

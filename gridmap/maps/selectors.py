@@ -11,13 +11,15 @@ import pandas as pd
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, F, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, NullIf
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from gridmap.core.gdf import to_gdf
+from gridmap.core.language import english
 from gridmap.facilities.models import Facility, FacilityKind
 from gridmap.geography.models import Building, Community, Grid
 from gridmap.geography.selectors import grids_visible_to
 from gridmap.maps.analysis import area_analysis
+from gridmap.maps.labels import localized_kinds
 from gridmap.problems.models import OPEN_STATUSES, Problem, ProblemPhoto, Status
 
 PROBLEM_COLUMNS = ["id", "category_code", "category_name", "status", "reported_at", "deadline", "description"]
@@ -82,7 +84,7 @@ def area_layers(grids: Sequence[Grid]) -> dict[str, gpd.GeoDataFrame]:
 def category_name() -> Coalesce | F:
     """The problem's category name in the active language: its English name (when it has one)
     while English is active, else its own (Chinese) name."""
-    if (translation.get_language() or "").startswith("en"):
+    if english():
         return Coalesce(NullIf(F("category__name_en"), Value("")), F("category__name"))
     return F("category__name")
 
@@ -141,8 +143,14 @@ def area_figures(grids: Sequence[Grid]) -> dict[str, Any]:
         "overdue": p["overdue"],
         "closed": p["closed"],
         "closure_rate": p["closed"] / p["counted"] if p["counted"] else None,
-        "coverage": layers["coverage"],
+        "coverage": _named(layers["coverage"]),
     }
+
+
+def _named(coverage: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The coverage summary (cached, with the kinds' own names) named in the active language."""
+    names = localized_kinds({c["kind"]: {"name": c["name"]} for c in coverage})
+    return [{**c, "name": names[c["kind"]]["name"]} for c in coverage]
 
 
 def area_layers_for_figures(grids: Sequence[Grid]) -> dict[str, Any]:

@@ -12,9 +12,10 @@ from typing import Any
 
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 from django.http import HttpRequest
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from gridmap.core.language import english
 from gridmap.open311.models import ServiceAttribute
 from gridmap.problems.models import (
     OPEN_STATUSES,
@@ -27,16 +28,12 @@ from gridmap.problems.models import (
 )
 
 
-def english() -> bool:
-    return (translation.get_language() or "").startswith("en")
-
-
 def w3c(value: datetime | None) -> str | None:
     return timezone.localtime(value).isoformat(timespec="seconds") if value else None
 
 
 def category_name(category: EventCategory) -> str:
-    return (category.name_en or category.name) if english() else category.name
+    return category.local_name
 
 
 def service_notice(category: EventCategory) -> str:

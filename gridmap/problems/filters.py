@@ -11,6 +11,7 @@ from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from gridmap.core.language import LocalNameChoiceField
 from gridmap.evaluation.forms import local_midnight
 from gridmap.problems.models import OPEN_STATUSES, EventCategory, Problem, Status
 
@@ -32,7 +33,7 @@ SORT_CHOICES = [
 
 class ProblemFilterForm(forms.Form):
     status = forms.MultipleChoiceField(label=_("Status"), choices=Status.choices, required=False)
-    category = forms.ModelChoiceField(
+    category = LocalNameChoiceField(
         label=_("Category"),
         queryset=EventCategory.objects.all(),
         to_field_name="code",

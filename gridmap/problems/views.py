@@ -32,6 +32,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from gridmap.accounts.models import Department, Role
 from gridmap.accounts.selectors import role_of
 from gridmap.core.geoinput import point_from_lonlat
+from gridmap.core.language import LocalNameChoiceField
 from gridmap.geography.models import Street
 from gridmap.geography.selectors import grids_visible_to
 from gridmap.maps.tiles import tile_source
@@ -82,7 +83,7 @@ class ReportForm(forms.Form):
     """Coordinates stay text until ``point_from_lonlat`` has checked them as numbers (NaN, 1e308,
     words and out-of-range values are refused before any geometry exists)."""
 
-    category = forms.ModelChoiceField(
+    category = LocalNameChoiceField(
         queryset=EventCategory.objects.filter(active=True), label=gettext_lazy("Category")
     )
     description = forms.CharField(

@@ -3,6 +3,8 @@
 from django.contrib.gis.db import models
 from django.utils.translation import gettext_lazy as _
 
+from gridmap.core.language import local_name
+
 
 class EventClass(models.TextChoices):
     CITY_APPEARANCE = "01", _("city appearance and environment")
@@ -44,3 +46,8 @@ class EventCategory(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
+
+    @property
+    def local_name(self) -> str:
+        """The name in the active language (``gridmap.core.language``)."""
+        return local_name(self.name, self.name_en)
