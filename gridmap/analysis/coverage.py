@@ -6,9 +6,10 @@ radius is passed), else ``spacing`` for a kind with a maximum spacing. The numbe
 FacilityKind (service_radius_m, max_spacing_m) and from ``settings.GRIDMAP_COVERAGE`` (a dict
 overriding :data:`DEFAULTS`); arguments override both.
 
-Scope: buildings, facilities and problems come from the selectors (``buildings_visible_to``,
-``facilities_visible_to``, ``problems_visible_to``), so a grid leader's coverage counts only
-the facilities they may see; streets are base geography and are not scoped. Findings along
+Scope: buildings and problems come from the selectors (``buildings_visible_to``,
+``problems_visible_to``), so a grid leader's coverage is that of their buildings; the facilities
+measured against are every facility of the kind, wherever it stands (one across the grid's edge
+serves it too); streets are base geography and are not scoped. Findings along
 streets (spacing gaps, crossings, tactile defects) are kept where they touch the grids in
 scope when the user is not city-wide or a grid is chosen. A command-line run uses an
 administrator's scope (:func:`cli_user`).
@@ -31,8 +32,7 @@ from django.db.models import F, QuerySet
 from gridmap.accounts.selectors import CITY_WIDE_ROLES, role_of
 from gridmap.analysis.network_cache import street_network
 from gridmap.core.gdf import to_gdf
-from gridmap.facilities.models import FacilityKind
-from gridmap.facilities.selectors import facilities_visible_to
+from gridmap.facilities.models import Facility, FacilityKind
 from gridmap.geography.models import Grid
 from gridmap.geography.selectors import buildings_visible_to, grids_visible_to
 from gridmap.problems.models import OPEN_STATUSES
@@ -127,8 +127,11 @@ def _clip(items: gpd.GeoDataFrame, grids: QuerySet[Grid]) -> gpd.GeoDataFrame:
     return items[items.intersects(area)].reset_index(drop=True)
 
 
-def _facilities(user: User, kind: FacilityKind, exclude: tuple[str, ...] = ()) -> gpd.GeoDataFrame:
-    qs = facilities_visible_to(user).filter(kind=kind).exclude(condition__in=exclude).order_by("pk")
+def _facilities(kind: FacilityKind, exclude: tuple[str, ...] = ()) -> gpd.GeoDataFrame:
+    """Every facility of ``kind``, wherever it stands: a hydrant or bin across a grid's edge serves
+    that grid's buildings and streets as well, so coverage is measured against all of them (as the
+    leader map's analysis does). What a run reports stays in the user's scope."""
+    qs = Facility.objects.filter(kind=kind).exclude(condition__in=exclude).order_by("pk")
     frame = to_gdf(qs, ["pk", "source_key", "name", "condition", "capacity", "accessible_spaces"])
     frame.insert(0, "id", _label(frame))
     return frame
@@ -225,7 +228,7 @@ def _radius(
     net = street_network().network
     if metric == "network" and net is None:
         raise CoverageError("the network metric needs streets; import some first")
-    items = building_coverage(frame, _facilities(user, kind, exclude), radius_m=float(radius), net=net)
+    items = building_coverage(frame, _facilities(kind, exclude), radius_m=float(radius), net=net)
     items["covered"] = items[f"{metric}_covered"]
     table = gap_table(items)
     summary: dict[str, Any] = {
@@ -261,7 +264,7 @@ def _spacing(
     streets = _streets()
     items = spacing_gaps(
         streets,
-        _facilities(user, kind, exclude),
+        _facilities(kind, exclude),
         max_spacing_m=rule,
         snap_m=float(cfg["spacing_snap_m"]),
         street_id_col="label",
@@ -274,7 +277,7 @@ def _crossings(user: User, kind: FacilityKind) -> CoverageResult:
     if cached.network is None:
         raise CoverageError("the crossing check needs streets; import some first")
     within = float(coverage_settings()["curb_ramp_within_m"])
-    items = curb_ramp_gaps(cached.streets, _facilities(user, kind), within_m=within, net=cached.network)
+    items = curb_ramp_gaps(cached.streets, _facilities(kind), within_m=within, net=cached.network)
     return CoverageResult(kind.code, "crossings", None, within, items)
 
 
@@ -288,7 +291,7 @@ def _tactile(user: User, kind: FacilityKind) -> CoverageResult:
     )
     items = tactile_defects(
         cached.streets,
-        _facilities(user, kind),
+        _facilities(kind),
         to_gdf(problems.order_by("pk"), ["pk"]),
         max_gap_m=float(cfg["tactile_max_gap_m"]),
         defect_conditions=tuple(cfg["tactile_defect_conditions"]),
@@ -300,7 +303,7 @@ def _tactile(user: User, kind: FacilityKind) -> CoverageResult:
 
 def _parking(user: User, kind: FacilityKind) -> CoverageResult:
     cfg = coverage_settings()
-    parks = _facilities(user, kind).drop(columns=["pk", "source_key"])
+    parks = _facilities(kind).drop(columns=["pk", "source_key"])
     items = accessible_parking(
         parks,
         share=float(cfg["parking_share"]),
@@ -324,7 +327,7 @@ def coverage_area(
     net = street_network().network if metric == "network" else None
     if metric == "network" and net is None:
         raise CoverageError("the network metric needs streets; import some first")
-    facilities = _facilities(user, found)
+    facilities = _facilities(found)
     return uncovered_area(
         to_gdf(grids.order_by("code"), ["code"]), facilities, radius_m=float(radius), metric=metric, net=net
     )

@@ -2,8 +2,9 @@
 
 The area is one grid or one community; it must be visible to the user. Demand is the
 buildings of the area the user may see (``buildings_visible_to``; a building belongs to the
-grid/community it was assigned to), existing facilities are the visible ones of the kind
-(``facilities_visible_to``) within the radius of the area, and candidates are points along the
+grid/community it was assigned to), existing facilities are every facility of the kind within
+the radius of the area, wherever it stands (one across the area's edge already serves it; as in
+:mod:`gridmap.analysis.coverage`), and candidates are points along the
 walkable streets (the cached town network, noded at crossings) in the area, 1 m of margin
 included so that the streets the grid boundaries follow count. See :mod:`layers.siting` for
 the optimisation. A command-line run uses an administrator's scope
@@ -25,8 +26,7 @@ from django.db.models import QuerySet
 from gridmap.accounts.selectors import CITY_WIDE_ROLES, role_of
 from gridmap.analysis.network_cache import street_network
 from gridmap.core.gdf import to_gdf
-from gridmap.facilities.models import FacilityKind
-from gridmap.facilities.selectors import facilities_visible_to
+from gridmap.facilities.models import Facility, FacilityKind
 from gridmap.geography.models import Building, Community
 from gridmap.geography.selectors import buildings_visible_to, grids_visible_to
 from layers.projection import WGS84, metric_crs_for
@@ -139,9 +139,7 @@ def sites_suggest(
     cached = street_network()
     if cached.network is None:
         raise SitingError("no streets to place candidates on; import streets first")
-    facilities = facilities_visible_to(user).filter(
-        kind=found, geom__intersects=_near(area, float(radius) + 1)
-    )
+    facilities = Facility.objects.filter(kind=found, geom__intersects=_near(area, float(radius) + 1))
     existing = _frame(facilities.exclude(condition__in=exclude_conditions), ["name", "condition"])
     homes = _frame(buildings, ["address", "households"])
     streets = cached.streets.assign(label=_label(cached.streets.rename(columns={"id": "pk"})))
