@@ -32,10 +32,6 @@ def w3c(value: datetime | None) -> str | None:
     return timezone.localtime(value).isoformat(timespec="seconds") if value else None
 
 
-def category_name(category: EventCategory) -> str:
-    return category.local_name
-
-
 def service_notice(category: EventCategory) -> str:
     return _("Handled within %(hours)s hours of dispatch; checked again %(days)s days after closing.") % {
         "hours": category.deadline_hours,
@@ -54,7 +50,7 @@ def services_queryset() -> QuerySet[EventCategory]:
 
 def service_doc(category: EventCategory) -> dict[str, Any]:
     group = str(EventClass(category.event_class).label) if category.event_class in EventClass.values else ""
-    name = category_name(category)
+    name = category.local_name
     keywords = [category.name, category.name_en, category.code]
     if category.facility_kind is not None:
         keywords.append(str(category.facility_kind))
@@ -140,7 +136,7 @@ def request_doc(problem: Problem, request: HttpRequest, *, public: bool) -> dict
         "service_request_id": str(problem.pk),
         "status": "open" if problem.status in OPEN_STATUSES else "closed",
         "status_notes": status_notes(problem),
-        "service_name": category_name(problem.category),
+        "service_name": problem.category.local_name,
         "service_code": problem.category.code,
         "description": problem.description,
         "agency_responsible": problem.department.name if problem.department else None,
