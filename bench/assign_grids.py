@@ -44,8 +44,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.scale import load_scale  # noqa: E402
-from layers.assign import assign_areas_strtree  # noqa: E402
-from layers.assign_fast import GridLocator  # noqa: E402
+from layers.assign import GridLocator, assign_areas_strtree  # noqa: E402
 
 PG_URL = os.environ.get("GRIDMAP_BENCH_PG", "postgis://postgres@127.0.0.1:5432/gridmap_bench_assign")
 TARGET_BATCH = 5.0

@@ -45,7 +45,7 @@ def naive_map(layers: dict, kinds: dict) -> str:
     import folium
     from folium.plugins import HeatMap
 
-    from layers.map_leader_layers import PROBLEM_FIELDS
+    from layers.maps import PROBLEM_FIELDS
 
     bounds = layers["boundary"].total_bounds
     m = folium.Map(location=[(bounds[1] + bounds[3]) / 2, (bounds[0] + bounds[2]) / 2], zoom_start=17)
@@ -99,7 +99,7 @@ def script_ms(page_html: str) -> float:
 
     from playwright.sync_api import sync_playwright
 
-    from layers.map_assets import REPO_VENDOR_DIR
+    from layers.maps import REPO_VENDOR_DIR
 
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
@@ -143,8 +143,7 @@ def main() -> None:
     from gridmap.geography.models import Community, Grid
     from gridmap.maps.builders import status_styles
     from gridmap.maps.selectors import area_layers, facility_kinds
-    from layers.map_assets import MapAssets
-    from layers.maps import grid_map
+    from layers.maps import MapAssets, grid_map
 
     grids = Grid.objects.annotate(
         n=Count("buildings", distinct=True)

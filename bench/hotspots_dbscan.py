@@ -46,7 +46,7 @@ def make_points(n: int, seed: int = 1) -> np.ndarray:
 def worker(name: str, data: str, out: str, eps_m: float, min_samples: int) -> None:
     sys.path.insert(0, str(ROOT))
     if name == "ours":
-        from layers.hotspots_dbscan import dbscan_labels
+        from layers.hotspots import dbscan_labels
 
         def run(xy):
             return dbscan_labels(xy, eps_m=eps_m, min_samples=min_samples)

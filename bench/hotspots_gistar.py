@@ -37,7 +37,7 @@ def make_inputs(side: int, folder: Path) -> tuple[Path, Path]:
     from scipy.sparse import save_npz
 
     from bench.hotspots_dbscan import make_points
-    from layers.hotspots_weights import distance_band_weights
+    from layers.hotspots import distance_band_weights
 
     xy = make_points(200_000) - np.array([440_000.0, 3_490_000.0])
     col, row = (np.clip(xy // CELL_M, 0, side - 1).astype(np.int64)).T
@@ -62,7 +62,7 @@ def worker(name: str, folder: Path, warm: int) -> None:
     extra: dict = {}
     start = time.perf_counter()
     if name == "ours":
-        from layers.hotspots_stats import gistar
+        from layers.hotspots import gistar
 
         def call():
             return gistar(y, w)[1]

@@ -35,8 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from layers.routes import nearest_neighbour_route, plan_route  # noqa: E402
-from layers.routes_exact import route_length_m  # noqa: E402
+from layers.routes import nearest_neighbour_route, plan_route, route_length_m  # noqa: E402
 
 SIDE_M = 3000.0
 

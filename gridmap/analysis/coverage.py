@@ -37,10 +37,17 @@ from gridmap.geography.models import Grid
 from gridmap.geography.selectors import buildings_visible_to, grids_visible_to
 from gridmap.problems.models import OPEN_STATUSES
 from gridmap.problems.selectors import problems_visible_to
-from layers.coverage import METRICS, building_coverage, gap_table
-from layers.coverage_access import accessible_parking, curb_ramp_gaps, tactile_defects
-from layers.coverage_area import uncovered_area
-from layers.coverage_spacing import BIN_SPACING_M, spacing_gaps
+from layers.coverage import (
+    BIN_SPACING_M,
+    METRICS,
+    accessible_parking,
+    building_coverage,
+    curb_ramp_gaps,
+    gap_table,
+    spacing_gaps,
+    tactile_defects,
+    uncovered_area,
+)
 
 User = AbstractBaseUser | AnonymousUser
 RULES = ("radius", "spacing", "crossings", "tactile", "parking")

@@ -38,7 +38,7 @@ from gridmap.core.geoinput import service_area
 from gridmap.geography.models import Grid
 from gridmap.problems.models import OPEN_STATUSES, Problem
 from gridmap.problems.selectors import problems_in_role_scope
-from layers.routes_walk import Metric, PlannedRoute, RouteError, RouteStop, plan_walk
+from layers.routes import Metric, PlannedRoute, RouteError, RouteStop, plan_walk
 from layers.validate import GeometryInputError, check_geojson_geometry, check_lonlat, to_number
 
 __all__ = [

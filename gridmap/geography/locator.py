@@ -25,7 +25,7 @@ from django.db import connection
 
 from gridmap.geography.models import AreaStamp, Community, Grid
 from gridmap.geography.selectors import community_for_point, grid_for_point
-from layers.assign_fast import GridLocator
+from layers.assign import GridLocator
 
 BUILD_TRIES = 3
 

@@ -34,8 +34,7 @@ from gridmap.analysis.coverage import coverage_settings, rule_for
 from gridmap.analysis.hotspots import NOT_COUNTED
 from gridmap.core.gdf import to_gdf
 from gridmap.facilities.models import Facility, FacilityKind
-from layers.coverage import building_coverage
-from layers.coverage_area import uncovered_area
+from layers.coverage import building_coverage, uncovered_area
 from layers.hotspots import gistar_cells, square_cells
 from layers.projection import metric_crs_for
 

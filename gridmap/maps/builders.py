@@ -18,9 +18,7 @@ from gridmap.maps.labels import localized_kinds, map_labels
 from gridmap.maps.selectors import area_layers, facility_kinds
 from gridmap.maps.tiles import add_overlays, display_frames
 from gridmap.problems.models import Status
-from layers.map_assets import MapAssets, TileSource
-from layers.map_leader import MapLinks
-from layers.maps import grid_map
+from layers.maps import MapAssets, MapLinks, TileSource, grid_map
 
 STATUS_COLORS = {
     Status.REPORTED: "#d7191c",

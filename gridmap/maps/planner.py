@@ -40,9 +40,7 @@ from gridmap.maps.planner_data import (
     radius_kinds,
 )
 from gridmap.maps.tiles import add_overlays, tile_source
-from layers.map_assets import MapAssets
-from layers.map_bbox import BboxSource
-from layers.map_planner import planner_map
+from layers.maps import BboxSource, MapAssets, planner_map
 
 PLANNER_ROLES = {Role.ADMIN, Role.PLANNER, Role.COMMUNITY_HEAD}
 PARAMS = {"kind", "period"}

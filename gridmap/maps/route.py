@@ -50,11 +50,8 @@ from gridmap.maps.selectors import category_name
 from gridmap.maps.tiles import add_overlays, tile_source
 from gridmap.problems.models import OPEN_STATUSES, Status
 from gridmap.problems.selectors import problems_in_role_scope
-from layers.gpx import Waypoint, gpx_document
-from layers.map_assets import MapAssets
-from layers.map_route import route_map
-from layers.routes_legs import StreetWalk, plan_street_walk
-from layers.routes_walk import RouteError, RouteStop
+from layers.maps import MapAssets, route_map
+from layers.routes import RouteError, RouteStop, StreetWalk, Waypoint, gpx_document, plan_street_walk
 
 ROUTE_ROLES = {Role.INSPECTOR, Role.GRID_LEADER, Role.COMMUNITY_HEAD}
 SPEED_KMH = 4.5

@@ -38,7 +38,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.html import escape
 
-from layers.map_assets import TileSource
+from layers.maps import TileSource
 
 TIANDITU = "https://t{s}.tianditu.gov.cn/DataServer?T=%s&x={x}&y={y}&l={z}&tk=%s"
 TIANDITU_ATTRIBUTION = '<a href="https://www.tianditu.gov.cn/">天地图</a>'

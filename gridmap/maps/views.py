@@ -15,7 +15,7 @@ from gridmap.maps.builders import area_map
 from gridmap.maps.selectors import area_figures, communities_visible_to, negative_items
 from gridmap.maps.tiles import tile_source
 from gridmap.problems.models import OPEN_STATUSES
-from layers.map_assets import MapAssets
+from layers.maps import MapAssets
 
 NEGATIVE_SHOWN = 50  # items of the negative list on the page; the map lists them all
 

@@ -24,11 +24,8 @@ from shapely.geometry import LineString
 
 from gridmap.analysis.network_cache import network_cache_clear
 from gridmap.problems.models import OPEN_STATUSES, Problem, Status
-from layers.gpx import read_gpx
 from layers.projection import metric_crs_for
-from layers.routes import nearest_neighbour_route
-from layers.routes_exact import held_karp, route_length_m
-from layers.routes_walk import stop_distances_m
+from layers.routes import held_karp, nearest_neighbour_route, read_gpx, route_length_m, stop_distances_m
 
 GRID = "320581107001001"
 INSPECTOR = "inspector_2"

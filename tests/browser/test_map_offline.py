@@ -18,9 +18,7 @@ import pytest
 import shapely
 from shapely.geometry import LineString, Point, box
 
-from layers.map_assets import REPO_VENDOR_DIR, MapAssets, TileSource
-from layers.map_leader import MapLinks
-from layers.maps import DEFAULT_STATUSES, grid_map
+from layers.maps import DEFAULT_STATUSES, REPO_VENDOR_DIR, MapAssets, MapLinks, TileSource, grid_map
 
 pytestmark = pytest.mark.browser
 

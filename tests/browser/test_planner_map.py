@@ -202,8 +202,7 @@ def test_the_pages_gcj02_code_equals_layers_chinacoords(browser_page, serve_dir,
     from shapely.geometry import box as shapely_box
 
     from layers.chinacoords import gcj02_to_wgs84, wgs84_to_gcj02
-    from layers.map_assets import REPO_VENDOR_DIR, MapAssets, TileSource
-    from layers.map_planner import planner_map
+    from layers.maps import REPO_VENDOR_DIR, MapAssets, TileSource, planner_map
 
     grids = gpd.GeoDataFrame(
         {"code": ["1"], "name": ["g"], "coverage": [0.5], "rate": [1.0]},

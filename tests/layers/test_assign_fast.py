@@ -7,9 +7,9 @@ import pytest
 import shapely
 from scipy.spatial import Voronoi
 
-from layers import assign
-from layers.assign import assign_areas, assign_areas_strtree
-from layers.assign_fast import GridLocator, assign_areas_fast, locator_for
+import layers.assign.areas as assign
+from layers.assign.areas import assign_areas, assign_areas_strtree
+from layers.assign.raster import GridLocator, assign_areas_fast, locator_for
 
 LON0, LAT0 = 120.87, 31.62
 STEP = 2.0**-10  # exactly representable, so points can sit exactly on shared edges

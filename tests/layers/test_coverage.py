@@ -1,4 +1,4 @@
-"""Tests of layers.coverage*: coverage by radius (straight and walking), gap tables, uncovered
+"""Tests of layers.coverage: coverage by radius (straight and walking), gap tables, uncovered
 areas, spacing along streets, curb ramps, tactile paving, accessible parking.
 
 Inline data is drawn in metres (EPSG:4549, see test_network) and converted to EPSG:4326.
@@ -22,10 +22,10 @@ import shapely
 from shapely.affinity import translate
 from shapely.geometry import LineString, Point, Polygon, box
 
-from layers.coverage import building_coverage, gap_table, nearest_straight, nearest_straight_metric
-from layers.coverage_access import accessible_parking, curb_ramp_gaps, tactile_defects
-from layers.coverage_area import uncovered_area
-from layers.coverage_spacing import BIN_SPACING_M, road_class, spacing_gaps
+from layers.coverage.access import accessible_parking, curb_ramp_gaps, tactile_defects
+from layers.coverage.area import uncovered_area
+from layers.coverage.buildings import building_coverage, gap_table, nearest_straight, nearest_straight_metric
+from layers.coverage.spacing import BIN_SPACING_M, road_class, spacing_gaps
 from layers.network import build_network, snap
 from tests.layers.test_network import GK, HELSINKI, X0, Y0, nx_nearest, streets
 
@@ -292,7 +292,7 @@ def brute_force_nearest(footprints: gpd.GeoSeries, facilities: gpd.GeoSeries, cr
 
 @pytest.fixture(scope="module")
 def helsinki() -> dict[str, gpd.GeoDataFrame]:
-    from layers.osm import read_osm
+    from layers.io.osm import read_osm
 
     return read_osm(HELSINKI, kinds=["streets", "buildings", "hydrant", "litter_bin"]).frames
 

@@ -1,4 +1,4 @@
-"""Tests of layers.grid_check and layers.grid_partition on tiny inline GeoDataFrames.
+"""Tests of layers.grids.check and layers.grids.partition on tiny inline GeoDataFrames.
 
 Geometry is drawn in metres, in the community's Gauss-Krüger zone (EPSG:4549, CM 120E) relative to
 lon 120.87, lat 31.63 (Changshu), then converted to EPSG:4326 as the functions expect.

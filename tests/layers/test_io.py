@@ -1,4 +1,4 @@
-"""Tests of layers.io.read_layer on real files written with GDAL (pyogrio) in tmp dirs."""
+"""Tests of layers.io.vector.read_layer on real files written with GDAL (pyogrio) in tmp dirs."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pyogrio
 import pytest
 import shapely
 
-from layers.io import LayerReadError, read_layer
+from layers.io.vector import LayerReadError, read_layer
 
 HANGZHOU = (120.1551, 30.2741)
 SHANGHAI = (121.4737, 31.2304)

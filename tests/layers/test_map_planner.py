@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from shapely.geometry import Point, box
 
-from layers.map_assets import MapAssets
-from layers.map_bbox import BboxSource
-from layers.map_planner import (
+from layers.maps.assets import MapAssets
+from layers.maps.bbox import BboxSource
+from layers.maps.planner import (
     COVERAGE_COLORS,
     NO_DATA_COLOR,
     class_legend,
@@ -174,8 +174,8 @@ def test_the_page_grows_with_the_grids_only():
 
 def test_over_gcj02_tiles_the_embedded_layers_move_and_the_page_moves_the_rest():
     from layers.chinacoords import wgs84_to_gcj02
-    from layers.map_assets import TileSource
-    from layers.map_elements import unpack_features
+    from layers.maps.assets import TileSource
+    from layers.maps.elements import unpack_features
 
     plain = _build(_grids())
     assert "gridmap.gcj02 =" not in plain

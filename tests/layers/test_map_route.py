@@ -1,4 +1,4 @@
-"""The route walk leg by leg (layers.routes_legs) and the route map (layers.map_route).
+"""The route walk leg by leg (layers.routes.legs) and the route map (layers.maps.route).
 
 No database, no browser: the walk is checked against distances measured independently (straight
 lines in the metric CRS, networkx-free street sums by hand), the map by reading its HTML.
@@ -16,13 +16,13 @@ import pyproj
 import pytest
 from shapely.geometry import LineString, Point
 
-from layers.map_assets import MapAssets
-from layers.map_elements import unpack_features
-from layers.map_route import MAX_LABELS, PATH_STYLES, ROUTE_JS, route_map
+from layers.maps.assets import MapAssets
+from layers.maps.elements import unpack_features
+from layers.maps.route import MAX_LABELS, PATH_STYLES, ROUTE_JS, route_map
 from layers.network import build_network
-from layers.routes_exact import held_karp
-from layers.routes_legs import plan_street_walk
-from layers.routes_walk import RouteError, RouteStop, stop_distances_m
+from layers.routes.exact import held_karp
+from layers.routes.legs import plan_street_walk
+from layers.routes.walk import RouteError, RouteStop, stop_distances_m
 
 GK = pyproj.CRS.from_epsg(4549)  # the metric CRS metric_crs_for picks near Changshu
 X0, Y0 = 580_000.0, 3_500_000.0
@@ -217,7 +217,7 @@ def test_no_external_references_and_labels_are_bounded():
 
 def test_over_gcj02_tiles_the_route_is_drawn_where_those_tiles_show_it():
     from layers.chinacoords import wgs84_to_gcj02
-    from layers.map_assets import TileSource
+    from layers.maps.assets import TileSource
 
     stops, path = stop_frame(3), path_frame(["street", "street"])
     gcj = TileSource("https://tiles.example/{z}/{x}/{y}.png", "", datum="gcj02")

@@ -1,4 +1,4 @@
-"""Tests of layers.maps: the grid map page is self-contained, compact and shows user text as text.
+"""Tests of layers.maps.grid: the grid map page is self-contained, compact and shows user text as text.
 
 No database, no browser, no network: the rendered HTML is read as text (tests/browser runs it).
 """
@@ -17,9 +17,9 @@ import pytest
 import shapely
 from shapely.geometry import LineString, MultiPolygon, Point, box
 
-from layers.map_assets import LEAFLET_CSS, LEAFLET_JS, REPO_VENDOR_DIR, MapAssets, TileSource
-from layers.map_elements import pack_features, unpack_features
-from layers.maps import grid_map
+from layers.maps.assets import LEAFLET_CSS, LEAFLET_JS, REPO_VENDOR_DIR, MapAssets, TileSource
+from layers.maps.elements import pack_features, unpack_features
+from layers.maps.grid import grid_map
 
 LON, LAT = 120.87, 31.63  # Changshu
 XSS = "<img src=x onerror=alert(1)>"

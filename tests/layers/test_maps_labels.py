@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from layers.map_assets import MapAssets, TileSource
-from layers.map_labels import DEFAULT_LABELS, FIELD_KEYS, fields, label, merged_labels
-from layers.map_leader import MapLinks
-from layers.maps import grid_map
+from layers.maps.assets import MapAssets, TileSource
+from layers.maps.grid import grid_map
+from layers.maps.labels import DEFAULT_LABELS, FIELD_KEYS, fields, label, merged_labels
+from layers.maps.leader import MapLinks
 from tests.layers.test_maps import TILE_URL, grid, legend_labels, map_spec  # noqa: F401  (grid: a fixture)
 from tests.layers.test_maps_leader import layers_of, leader  # noqa: F401  (leader: a fixture)
 

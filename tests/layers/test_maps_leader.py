@@ -12,12 +12,12 @@ import pandas as pd
 import pytest
 from shapely.geometry import Point
 
-from layers.map_assets import PLUGINS, REPO_VENDOR_DIR, MapAssets
-from layers.map_elements import unpack_features
-from layers.map_leader import MapLinks
-from layers.map_leader_layers import graduated_breaks
-from layers.map_symbols import SHAPES, kind_shapes
-from layers.maps import grid_map
+from layers.maps.assets import PLUGINS, REPO_VENDOR_DIR, MapAssets
+from layers.maps.elements import unpack_features
+from layers.maps.grid import grid_map
+from layers.maps.leader import MapLinks
+from layers.maps.leader_layers import graduated_breaks
+from layers.maps.symbols import SHAPES, kind_shapes
 from tests.layers.test_maps import (
     KINDS,
     LAT,

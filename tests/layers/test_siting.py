@@ -9,9 +9,9 @@ import pytest
 import scipy.sparse as sp
 import shapely
 
-from layers import siting_solvers
+import layers.siting.solvers as siting_solvers
 from layers.network import build_network
-from layers.siting import (
+from layers.siting.sites import (
     siting_problem,
     solve_max_cover,
     solve_set_cover,

@@ -12,7 +12,7 @@ from gridmap.accounts.models import Role
 from gridmap.facilities.models import Facility, FacilityKind
 from gridmap.maps.labels import map_labels
 from gridmap.problems.models import EventCategory, Problem
-from layers.map_labels import DEFAULT_LABELS
+from layers.maps import DEFAULT_LABELS
 from tests.factories import LAT0, LON0, grid, region_tree, user
 from tests.layers.test_maps import map_spec
 

@@ -16,7 +16,7 @@ from gridmap.accounts.models import Role
 from gridmap.analysis.network_cache import network_cache_clear
 from gridmap.geography.models import Street
 from gridmap.problems.models import OPEN_STATUSES, EventCategory, Problem, Status
-from layers.gpx import GPX_NS
+from layers.routes import GPX_NS
 from tests.factories import LAT0, LON0, grid, region_tree, user
 
 pytestmark = pytest.mark.django_db

@@ -25,7 +25,7 @@ from gridmap.maps.tiles import (
     to_wgs84,
 )
 from layers.chinacoords import wgs84_to_gcj02
-from layers.map_assets import TileSource
+from layers.maps import TileSource
 from tests.maps.test_tiles_view import PNG, make_folder, make_mbtiles
 
 KEY = "0123456789abcdef0123456789abcdef"

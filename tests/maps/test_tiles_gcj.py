@@ -13,8 +13,7 @@ from gridmap.accounts.models import Role
 from gridmap.maps.builders import area_map
 from gridmap.problems.models import EventCategory, Problem
 from layers.chinacoords import wgs84_to_gcj02
-from layers.map_assets import MapAssets, TileSource
-from layers.map_elements import unpack_features
+from layers.maps import MapAssets, TileSource, unpack_features
 from tests.factories import LAT0, LON0, grid, region_tree, user
 from tests.layers.test_maps import embedded_layers
 

@@ -39,7 +39,7 @@ from gridmap.api.schema import (
 from gridmap.api.views.base import ApiView
 from gridmap.geography.selectors import grids_visible_to
 from gridmap.problems.selectors import problems_in_role_scope
-from layers.routes_output import route_geojson
+from layers.routes import route_geojson
 
 METRICS = {"straight", "network"}
 

@@ -27,7 +27,7 @@ from gridmap.analysis.routes import (
     route_stops_for_inspector,
     route_stops_from_geojson,
 )
-from layers.routes_output import route_geojson, route_gpx, route_json, route_text
+from layers.routes import route_geojson, route_gpx, route_json, route_text
 
 FORMATS = ("json", "gpx", "geojson", "text")
 METRICS = ("straight", "network")

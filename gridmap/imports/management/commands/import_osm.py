@@ -12,7 +12,7 @@ from pyrosm.exceptions import PBFException
 
 from gridmap.imports.core import ImportRefused, ImportReport, import_frames
 from gridmap.imports.targets import Lookups
-from layers.osm import read_osm
+from layers.io import read_osm
 
 
 class Command(BaseCommand):

@@ -24,7 +24,7 @@ from gridmap.geography.selectors import grids_visible_to
 from gridmap.maps.builders import area_map
 from gridmap.maps.selectors import area_layers
 from gridmap.maps.tiles import source_of, tile_config
-from layers.map_assets import LEAFLET_JS, REPO_VENDOR_DIR, MapAssets, TileSource
+from layers.maps import LEAFLET_JS, REPO_VENDOR_DIR, MapAssets, TileSource
 
 HELP = """Write one offline map per grid leader into --out DIR.
 

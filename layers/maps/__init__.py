@@ -1,0 +1,73 @@
+"""Folium map pages: the grid leader's map, the planner's map and the route map.
+
+- ``grid_map`` (:mod:`layers.maps.grid`, its layers in :mod:`~layers.maps.leader` and
+  :mod:`~layers.maps.leader_layers`), ``planner_map`` (:mod:`layers.maps.planner`, bbox-loaded
+  layers in :mod:`~layers.maps.bbox`), ``route_map`` (:mod:`layers.maps.route`);
+- what every page shares: Leaflet assets and tiles (:mod:`layers.maps.assets`), packed layer
+  data and safe elements (:mod:`layers.maps.elements`), texts (:mod:`layers.maps.labels`).
+
+Names load on first use: the tile settings (``TileSource``) are read when the site's settings
+load, which should not import folium and geopandas.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from layers.maps.assets import LEAFLET_JS, REPO_VENDOR_DIR, MapAssets, TileSource
+    from layers.maps.bbox import BboxSource
+    from layers.maps.elements import pack_features, unpack_features
+    from layers.maps.grid import DEFAULT_STATUSES, grid_map
+    from layers.maps.labels import DEFAULT_LABELS
+    from layers.maps.leader import MapLinks
+    from layers.maps.leader_layers import PROBLEM_FIELDS
+    from layers.maps.planner import planner_map
+    from layers.maps.route import route_map
+
+_HOMES = {
+    "DEFAULT_LABELS": "labels",
+    "DEFAULT_STATUSES": "grid",
+    "LEAFLET_JS": "assets",
+    "PROBLEM_FIELDS": "leader_layers",
+    "REPO_VENDOR_DIR": "assets",
+    "BboxSource": "bbox",
+    "MapAssets": "assets",
+    "MapLinks": "leader",
+    "TileSource": "assets",
+    "grid_map": "grid",
+    "pack_features": "elements",
+    "planner_map": "planner",
+    "route_map": "route",
+    "unpack_features": "elements",
+}
+
+__all__ = [
+    "DEFAULT_LABELS",
+    "DEFAULT_STATUSES",
+    "LEAFLET_JS",
+    "PROBLEM_FIELDS",
+    "REPO_VENDOR_DIR",
+    "BboxSource",
+    "MapAssets",
+    "MapLinks",
+    "TileSource",
+    "grid_map",
+    "pack_features",
+    "planner_map",
+    "route_map",
+    "unpack_features",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

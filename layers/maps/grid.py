@@ -1,0 +1,383 @@
+"""Folium maps of one grid (or a community's grids): the grid leader's map.
+
+A map is a handful of Leaflet layers, each with its data embedded once in a packed form
+(coordinates in millionths of a degree, about 0.1 m, delta-encoded; see
+:func:`layers.maps.elements.pack_features`) and drawn on a canvas, never one folium object per
+feature. The leader map goes further: all its layers are one JSON spec built in the page by one
+script (:mod:`layers.maps.leader`), so a map of 25 layers costs one folium element, not 50. Nothing
+comes from a CDN: Leaflet and leaflet.heat are linked from our static files or inlined
+(:class:`~layers.maps.assets.MapAssets`), and tiles are optional (:class:`~layers.maps.assets.TileSource`).
+
+User text (problem descriptions, names) reaches the page only as JSON data and is shown with
+``textContent``; see :mod:`layers.maps.elements` for why folium's own popups and render pass are not
+used for it. The map's own texts (layer names, legend, popup labels) come from a ``labels`` mapping
+over :data:`layers.maps.labels.DEFAULT_LABELS` (Chinese), so a caller can translate them.
+
+The page keeps a registry for scripts and browser tests: ``window.gridmap.map`` is the Leaflet map,
+``window.gridmap.layers[key]`` each layer, ``window.gridmap.count(key)`` its number of features
+(points for the heat layer); ``window.gridmap.ready`` turns true (event ``gridmap:ready`` on
+``document``) once every layer is built, and ``window.gridmap.scriptMs`` says how long that took.
+Keys of :func:`grid_map` (hidden ones are off until ticked in the layer control):
+
+- ``"boundary"``, ``"buildings"`` (shaded by households), ``"facility:<kind code>"``,
+  ``"problems"`` (colour = status, symbol = category class, ring = overdue);
+- hidden: ``"heat"`` (leaflet.heat of the open problems), ``"hotspots"`` (Gi* cells, coloured by
+  90/95/99 % confidence, hot and cold), ``"gaps:<kind code>"`` (uncovered area) and
+  ``"uncovered:<kind code>"`` (uncovered buildings) per kind with a service radius, and
+  ``"negative_list"`` (the open items, ringed, and a panel listing them oldest first).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from branca.element import Figure
+from folium.map import FitBounds
+
+from layers.maps.assets import MapAssets, TileSource
+from layers.maps.elements import (
+    PAGE_CSS,
+    REGISTRY_JS,
+    GridGeoJson,
+    Legend,
+    MapReady,
+    RawElement,
+    SafeGeoJsonPopup,
+    SafeGeoJsonTooltip,
+    html_text,
+    pack_features,
+    script_json,
+)
+from layers.maps.labels import DEFAULT_LABELS, fields, merged_labels
+from layers.maps.leader import BUILD_JS, LEADER_CSS, LeaderLayers, MapLinks
+from layers.maps.leader_layers import (
+    BOUNDARY_FIELDS,
+    BOUNDARY_STYLE,
+    BUILDING_STYLE,
+    FALLBACK_COLOR,
+    Section,
+    building_layers,
+    coverage_layers,
+    css_color,
+    facility_layers,
+    heat_layers,
+    hotspot_layers,
+    legend_html,
+    negative_layers,
+    plain_layer,
+    problem_layers,
+)
+from layers.maps.symbols import glyph_js, line_swatch
+
+__all__ = [
+    "BOUNDARY_FIELDS",
+    "BOUNDARY_STYLE",
+    "BUILDING_STYLE",
+    "DEFAULT_LABELS",
+    "DEFAULT_STATUSES",
+    "FALLBACK_COLOR",
+    "GridGeoJson",
+    "Legend",
+    "MapLinks",
+    "MapReady",
+    "grid_map",
+]
+
+DEFAULT_MAX_ZOOM = 20
+# Closed-loop states (GB/T 30428: 上报 → 立案 → 派遣 → 处置 → 核查 → 结案, 返工 on a failed check).
+DEFAULT_STATUSES: dict[str, dict[str, str]] = {
+    "reported": {"name": "已上报", "color": "#d7191c"},
+    "filed": {"name": "已立案", "color": "#f46d43"},
+    "dispatched": {"name": "已派遣", "color": "#fdae61"},
+    "in_progress": {"name": "处置中", "color": "#e6c229"},
+    "fixed": {"name": "待核查", "color": "#66bd63"},
+    "rework": {"name": "返工", "color": "#9e0142"},
+    "closed": {"name": "已结案", "color": "#1a9850"},
+    "rejected": {"name": "不予立案", "color": "#878787"},
+}
+
+
+def grid_map(
+    *,
+    boundary: gpd.GeoDataFrame,
+    buildings: gpd.GeoDataFrame,
+    facilities: gpd.GeoDataFrame,
+    problems: gpd.GeoDataFrame,
+    kinds: Mapping[str, Mapping[str, str]],
+    assets: MapAssets,
+    tiles: TileSource | None,
+    statuses: Mapping[str, Mapping[str, str]] | None = None,
+    heat: gpd.GeoDataFrame | None = None,
+    hotspots: gpd.GeoDataFrame | None = None,
+    coverage_gaps: gpd.GeoDataFrame | None = None,
+    uncovered_buildings: gpd.GeoDataFrame | None = None,
+    negative_list: gpd.GeoDataFrame | None = None,
+    links: MapLinks | None = None,
+    labels: Mapping[str, str] | None = None,
+) -> folium.Map:
+    """Build the map of one grid (or of a community's grids).
+
+    Parameters
+    ----------
+    boundary
+        Grid polygon(s); the map fits them. Optional columns ``code``, ``name`` go in a popup.
+    buildings
+        Footprints, one layer, shaded by ``households`` (else ``population``) in graduated
+        classes with a legend. Optional popup columns ``name``, ``address``, ``use``, ``floors``.
+    facilities
+        Columns ``kind`` (a key of ``kinds``), ``name``, ``condition``; one layer per kind present,
+        points drawn as a distinct canvas symbol per kind (:mod:`layers.maps.symbols`). A kind
+        missing from ``kinds`` still gets a (grey) layer named by its code.
+    problems
+        Columns ``id``, ``category`` (code; its first two digits choose the symbol),
+        ``category_name``, ``status`` (the colour), ``reported_at``, ``description``; optional
+        ``deadline``, ``overdue`` (ringed) and ``photos`` (comma-separated photo ids, shown as
+        thumbnails with ``links``). Times are shown as ``YYYY-MM-DD HH:MM``.
+    kinds
+        Facility kind code -> ``{"name": str, "color": CSS colour, "geom": "point"|"line"|"polygon"}``.
+    assets
+        Where the page loads Leaflet (and leaflet.heat) from; folium's CDN defaults are dropped.
+    tiles
+        Background tiles, or None for no tile layer at all (plain background, no tile requests).
+    statuses
+        Problem status code -> ``{"name": str, "color": str}``; defaults to :data:`DEFAULT_STATUSES`.
+        Unknown statuses are grey and labelled by their code.
+    heat
+        Points (open problems) for a heat layer (leaflet.heat), hidden at first; None: no layer.
+    hotspots
+        Gi* cells: ``hotspot`` (hot_99 … cold_99, none), ``count``, ``z``, ``p_value``; hidden at first.
+    coverage_gaps
+        Uncovered area polygons: ``kind``, ``radius_m``, ``uncovered_m2``, ``uncovered_share``.
+    uncovered_buildings
+        Buildings out of reach: ``kind``, ``address``, ``households``, ``distance_m``.
+    negative_list
+        Open items, oldest first: the problem columns plus ``days_open``; ringed on the map and
+        listed in a panel while the layer is on.
+    links
+        Problem page and photo URL templates for the popups (None: no links, no thumbnails).
+    labels
+        The map's texts by key, over :data:`~layers.maps.labels.DEFAULT_LABELS` (the Chinese
+        defaults); keys left out keep their default. Texts with ``%(name)s`` placeholders keep them.
+
+    Returns
+    -------
+    folium.Map
+        Render with ``m.get_root().render()``. Geometries in any CRS are drawn in WGS84
+        (EPSG:4326); rows with a missing or empty geometry are left out.
+    """
+    statuses = DEFAULT_STATUSES if statuses is None else statuses
+    text = merged_labels(labels)
+    boundary, buildings, facilities, problems = (
+        _clean(g) for g in (boundary, buildings, facilities, problems)
+    )
+    bounds = _bounds(boundary) or _bounds(pd.concat([buildings, facilities, problems]))
+    m = _base_map(
+        bounds, assets, tiles, plugins=("heat",) if heat is not None else (), base_name=text["base_map"]
+    )
+    figure = _figure(m)
+    figure.header.add_child(RawElement(LEADER_CSS), name="gridmap_leader_css")
+    figure.script.add_child(RawElement(glyph_js() + BUILD_JS), name="gridmap_leader_js")
+    boundary_fields = fields("boundary", text)
+    specs = [
+        plain_layer(
+            boundary, key="boundary", name=text["boundary"], fields=boundary_fields, style=BOUNDARY_STYLE
+        )
+    ]
+    boundary_line = (line_swatch(BOUNDARY_STYLE["color"], dash="4 2"), html_text(text["boundary"]))
+    sections: list[Section] = [(text["grid_section"], [boundary_line])]
+    for part, section in (building_layers(buildings, text), facility_layers(facilities, kinds, text)):
+        specs += part
+        sections.append(section)
+    part, problem_sections = problem_layers(problems, statuses, text)
+    specs += part
+    sections += problem_sections
+    if heat is not None:
+        specs += heat_layers(_clean(heat), text)
+    if hotspots is not None:
+        part, section = hotspot_layers(_clean(hotspots), text)
+        specs += part
+        sections.append(section)
+    if coverage_gaps is not None or uncovered_buildings is not None:
+        part, section = coverage_layers(
+            None if coverage_gaps is None else _clean(coverage_gaps),
+            None if uncovered_buildings is None else _clean(uncovered_buildings),
+            kinds,
+            text,
+        )
+        specs += part
+        sections.append(section)
+    spec: dict[str, Any] = {"layers": specs, "legend": legend_html(sections)}
+    if negative_list is not None:
+        part, spec["negative"] = negative_layers(_clean(negative_list), statuses, text)
+        specs += part
+    if links is not None:
+        label = text["problem_link"] if links.label is None else links.label
+        spec["links"] = {"problem": links.problem, "photo": links.photo, "label": label}
+    LeaderLayers(spec).add_to(m)
+    MapReady().add_to(m)  # last: its script runs once every layer is built
+    return m
+
+
+def _base_map(
+    bounds: list[list[float]] | None,
+    assets: MapAssets,
+    tiles: TileSource | None,
+    plugins: Sequence[str] = (),
+    base_name: str = DEFAULT_LABELS["base_map"],
+) -> folium.Map:
+    """An empty canvas-rendered map with our assets, the registry script and the optional tiles.
+
+    ``plugins`` names vendored Leaflet plugins the page loads after Leaflet (``"heat"``);
+    ``base_name`` names the tile layer.
+    The view is fitted to ``bounds`` before any layer or tile is added, so nothing is drawn or
+    fetched twice.
+    """
+    center = [(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2] if bounds else None
+    m = folium.Map(location=center, zoom_start=16, tiles=None, prefer_canvas=True, control_scale=True)
+    if bounds:
+        m.fit_bounds(bounds)
+        for child in m._children.values():  # fit at once: a zoom animation still running when
+            if isinstance(child, FitBounds):  # the page is ready would undo a view set right then
+                child.options["animate"] = False
+    m.options["max_zoom"] = tiles.max_zoom if tiles else DEFAULT_MAX_ZOOM
+    _use_assets(m, assets, plugins)
+    figure = _figure(m)
+    figure.header.add_child(RawElement(PAGE_CSS), name="gridmap_css")
+    figure.script.add_child(RawElement(REGISTRY_JS), name="gridmap_registry")
+    if tiles is not None:
+        folium.TileLayer(
+            tiles=tiles.url_template,
+            attr=tiles.attribution or " ",  # folium refuses an empty attribution
+            max_zoom=tiles.max_zoom,
+            subdomains=tiles.subdomains,
+            name=base_name,
+            control=False,
+        ).add_to(m)
+    return m
+
+
+def _add_layer(
+    m: folium.Map,
+    gdf: gpd.GeoDataFrame,
+    *,
+    key: str,
+    name: str,
+    fields: Mapping[str, str],
+    style: Mapping[str, Any],
+    style_key: str | None = None,
+    styles: Mapping[str, Mapping[str, Any]] | None = None,
+    extra: Sequence[str] = (),
+    tooltip: str | None = None,
+) -> None:
+    """Add ``gdf`` as one registered GeoJSON layer with a popup of ``fields`` (those it has)."""
+    shown = {c: label for c, label in fields.items() if c in gdf.columns}
+    columns = list(dict.fromkeys([*shown, *(c for c in extra if c in gdf.columns)]))
+    layer = GridGeoJson(
+        _packed(gdf, columns),
+        name=name,
+        registry_key=key,
+        default_style=style,
+        style_key=style_key,
+        styles=styles,
+    )
+    if shown:
+        layer.add_child(
+            SafeGeoJsonPopup(
+                fields=list(shown),
+                aliases=list(shown.values()),
+                localize=False,
+                max_width=360,
+                max_height=320,
+            )
+        )
+        if tooltip in shown:
+            layer.add_child(SafeGeoJsonTooltip(fields=[tooltip], labels=False, sticky=False))
+    layer.add_to(m)
+
+
+def _packed(gdf: gpd.GeoDataFrame, columns: Sequence[str]) -> str:
+    """The layer data as JSON text for the page (see :func:`layers.maps.elements.pack_features`)."""
+    props = {}
+    for column in columns:
+        values = gdf[column]
+        if pd.api.types.is_datetime64_any_dtype(values):
+            values = values.dt.strftime("%Y-%m-%d %H:%M")
+        elif pd.api.types.is_float_dtype(values) and (values.dropna() % 1 == 0).all():
+            values = values.astype("Int64")  # an integer column with gaps: show 6, not 6.0
+        props[column] = values.astype(object).where(values.notna(), None).tolist()
+    return script_json(pack_features(np.asarray(gdf.geometry.values), props))
+
+
+def _clean(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Rows with a geometry, in WGS84 (a frame without a CRS is taken as WGS84)."""
+    if gdf.crs is not None and gdf.crs.srs.upper() != "EPSG:4326" and gdf.crs.to_epsg() != 4326:
+        gdf = gdf.to_crs(4326)
+    geoms = np.asarray(gdf.geometry.values)
+    keep = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    return gdf if keep.all() else gdf[keep]
+
+
+def _bounds(gdf: gpd.GeoDataFrame) -> list[list[float]] | None:
+    if gdf.empty:
+        return None
+    min_lon, min_lat, max_lon, max_lat = (float(v) for v in gdf.total_bounds)
+    return [[min_lat, min_lon], [max_lat, max_lon]]
+
+
+def _kind_style(kind: Mapping[str, str]) -> dict[str, Any]:
+    color = _css_color(kind.get("color", FALLBACK_COLOR))
+    if kind.get("geom") == "line":
+        return {"color": color, "weight": 4, "opacity": 0.9}
+    if kind.get("geom") == "polygon":
+        return {"color": color, "weight": 2, "fillColor": color, "fillOpacity": 0.35}
+    return _point_style(color, radius=5)
+
+
+def _point_style(color: str, *, radius: int) -> dict[str, Any]:
+    return {
+        "radius": radius,
+        "color": "#ffffff",
+        "weight": 1,
+        "fillColor": _css_color(color),
+        "fillOpacity": 0.9,
+    }
+
+
+def _css_color(value: str) -> str:
+    """``value`` if it looks like a hex or named CSS colour, else grey (it lands in inline CSS)."""
+    return css_color(value)
+
+
+def _figure(m: folium.Map) -> Figure:
+    figure = m.get_root()
+    assert isinstance(figure, Figure), "folium.Map always sits in a Figure"
+    return figure
+
+
+def _use_assets(m: folium.Map, assets: MapAssets, plugins: Sequence[str] = ()) -> None:
+    """Replace folium's CDN scripts and styles (jQuery, Bootstrap, awesome-markers) with Leaflet
+    (and the named plugins) alone."""
+    if not assets.inline:
+        m.default_js = assets.js_urls() + assets.plugin_js_urls(plugins)
+        m.default_css = assets.css_urls()
+        return
+    m.default_js = []
+    m.default_css = []
+    header = _figure(m).header
+    header.add_child(
+        RawElement("<style>" + assets.inline_css().replace("</style", "<\\/style") + "</style>"),
+        name="leaflet_css",
+    )
+    header.add_child(
+        RawElement("<script>" + assets.inline_js().replace("</script", "<\\/script") + "</script>"),
+        name="leaflet",
+    )
+    for name in plugins:
+        script = assets.inline_plugin_js(name).replace("</script", "<\\/script")
+        header.add_child(RawElement("<script>" + script + "</script>"), name=f"leaflet_{name}")

@@ -1,0 +1,85 @@
+"""The packages of ``layers/`` are used through their public faces (no database, no Django).
+
+``gridmap/`` and ``bench/`` import a package only as ``from layers.<package> import name`` with a
+name its ``__all__`` lists, or a stand-alone module (``layers.validate``, ``layers.projection``...);
+never an inner module such as ``layers.routes.walk``. Every name a face lists exists.
+"""
+
+import ast
+import importlib
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGES = sorted(p.parent.name for p in (ROOT / "layers").glob("*/__init__.py"))
+CALLERS = ("gridmap", "bench")
+
+
+def layers_imports(tree: ast.AST) -> list[tuple[int, str, list[str]]]:
+    """(line, module, names) of every import of ``layers`` in a parsed module."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            if node.module == "layers" or node.module.startswith("layers."):
+                found.append((node.lineno, node.module, [a.name for a in node.names]))
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name == "layers" or alias.name.startswith("layers."):
+                    found.append((node.lineno, alias.name, []))
+    return sorted(found)
+
+
+def inner_use(module: str, names: list[str]) -> str | None:
+    """Why this import reaches past a package's face, or None when it does not."""
+    parts = module.split(".")
+    if len(parts) > 2 and parts[1] in PACKAGES:
+        return f"imports the inner module {module}"
+    if len(parts) == 2 and parts[1] in PACKAGES:
+        face = importlib.import_module(module).__all__
+        missing = [n for n in names if n not in face]
+        if missing:
+            return f"imports {missing} from {module}, which its __all__ does not list"
+    return None
+
+
+def caller_files() -> list[Path]:
+    return sorted(p for root in CALLERS for p in (ROOT / root).rglob("*.py") if "migrations" not in p.parts)
+
+
+def test_layers_has_packages_and_callers() -> None:
+    assert {"coverage", "hotspots", "io", "maps", "network", "routes"} <= set(PACKAGES)
+    assert len(caller_files()) > 50
+
+
+def test_gridmap_and_bench_import_only_public_faces() -> None:
+    offences = []
+    for path in caller_files():
+        for line, module, names in layers_imports(ast.parse(path.read_text(encoding="utf-8"))):
+            why = inner_use(module, names)
+            if why:
+                offences.append(f"{path.relative_to(ROOT)}:{line}: {why}")
+    assert not offences, "\n".join(offences)
+
+
+def test_the_check_sees_inner_imports() -> None:
+    tree = ast.parse(
+        "from layers.routes.walk import plan_walk\n"
+        "import layers.maps.grid\n"
+        "def f():\n    from layers.hotspots import no_such_name\n"
+        "from layers.routes import walk\n"
+        "from layers.routes import plan_walk\n"
+        "from layers.validate import BBox\n"
+    )
+    verdicts = [inner_use(module, names) for _, module, names in layers_imports(tree)]
+    assert [v is not None for v in verdicts] == [True, True, True, True, False, False]
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_every_name_a_face_lists_exists(package: str) -> None:
+    module = importlib.import_module(f"layers.{package}")
+    listed = module.__all__
+    assert len(listed) == len(set(listed)), f"layers.{package}.__all__ repeats a name"
+    assert all(not name.startswith("_") for name in listed)
+    missing = [name for name in listed if not hasattr(module, name)]
+    assert not missing, f"layers.{package}.__all__ lists {missing}, which it does not have"
