@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.sparse.csgraph import minimum_spanning_tree
@@ -189,34 +190,109 @@ class _Planner:
         self.resequence(start=start, end=end, closed=closed)
 
 
-def _all_if_they_fit(
-    d: np.ndarray,
-    mandatory: list[int],
-    w: np.ndarray,
-    service: np.ndarray,
-    speed: float,
-    budget: float,
+@dataclass(frozen=True)
+class _Problem:
+    """A checked budget problem: metres between stops, minutes and weights per stop, fixed ends."""
+
+    d: np.ndarray
+    weights: np.ndarray
+    service: np.ndarray
+    speed: float  # metres per second
+    budget: float  # minutes
+    start: int | None
+    end: int | None  # None on a closed walk: it ends at its start
+    closed: bool
+
+    @property
+    def mandatory(self) -> list[int]:
+        """The stops every walk holds: the start and the end."""
+        return [a for a in dict.fromkeys((self.start, self.end)) if a is not None]
+
+
+def _check_numbers(w: np.ndarray, service: np.ndarray, speed: float, budget_min: float, n: int) -> None:
+    if w.shape != (n,) or not np.isfinite(w).all() or (w < 0).any():
+        raise ValueError("weights must be n finite numbers >= 0")
+    if not np.isfinite(service).all() or (service < 0).any():
+        raise ValueError("service minutes must be finite numbers >= 0")
+    if not (np.isfinite(speed) and speed > 0):
+        raise ValueError("walking speed must be a positive number of metres per second")
+    if not (np.isfinite(budget_min) and budget_min >= 0):
+        raise ValueError("the budget must be a finite number of minutes >= 0")
+
+
+def _checked_ends(start: int | None, end: int | None, closed: bool) -> tuple[int | None, int | None]:
+    """Start and end as the planner takes them: a closed walk starts at its end and has no end."""
+    if closed and start is None and end is not None:
+        start = end
+    if closed and end is not None and end != start:
+        raise ValueError("a closed walk ends where it starts; give no end, or end == start")
+    if not closed and start is not None and start == end:
+        raise ValueError("start and end are the same stop: ask for a closed walk")
+    return start, None if closed else end
+
+
+def _checked_problem(
+    dist_m: np.ndarray,
+    walk_speed_m_s: float,
+    service_min: float | Sequence[float] | np.ndarray,
+    budget_min: float,
+    weights: Sequence[float] | np.ndarray,
+    *,
     start: int | None,
     end: int | None,
     closed: bool,
-) -> list[int] | None:
+) -> _Problem:
+    d = checked_symmetric(dist_m)
+    n = d.shape[0]
+    w = np.asarray(weights, dtype=np.float64)
+    service = np.broadcast_to(np.asarray(service_min, dtype=np.float64), (n,)).copy()
+    _check_numbers(w, service, walk_speed_m_s, budget_min, n)
+    start, end = _checked_ends(start, end, closed)
+    return _Problem(d, w, service, walk_speed_m_s, budget_min, start, end, closed)
+
+
+def _all_if_they_fit(p: _Problem) -> list[int] | None:
     """The walk through every stop of positive weight, when it fits in the budget."""
-    stops = sorted(set(mandatory) | set(np.flatnonzero(w > 0).tolist()))
-    sub = d[np.ix_(stops, stops)]
+    stops = sorted(set(p.mandatory) | set(np.flatnonzero(p.weights > 0).tolist()))
+    sub = p.d[np.ix_(stops, stops)]
     # any walk through all of them is at least as long as their minimum spanning tree
     positive = np.where(sub > 0, sub, 1e-9)  # the MST routine reads 0 as "no edge"
-    if minimum_spanning_tree(positive).sum() / speed / 60.0 + service[stops].sum() > budget + EPS_MIN:
+    if minimum_spanning_tree(positive).sum() / p.speed / 60.0 + p.service[stops].sum() > p.budget + EPS_MIN:
         return None
     local = {stop: i for i, stop in enumerate(stops)}
     order = plan_route(
         sub,
-        start=local[start] if start is not None else None,
-        end=local[end] if end is not None else None,
-        closed=closed,
+        start=local[p.start] if p.start is not None else None,
+        end=local[p.end] if p.end is not None else None,
+        closed=p.closed,
     )
     walk = [stops[i] for i in order]
-    total = route_duration_min(d, walk, walk_speed_m_s=speed, service_min=service, closed=closed)
-    return walk if total <= budget + EPS_MIN else None
+    total = route_duration_min(p.d, walk, walk_speed_m_s=p.speed, service_min=p.service, closed=p.closed)
+    return walk if total <= p.budget + EPS_MIN else None
+
+
+def _heaviest_walk(p: _Problem, time_budget_s: float) -> list[int]:
+    """The improvement heuristic once per greedy exponent; the heaviest walk wins (ties: the shorter)."""
+    t0 = time.monotonic()
+    best: tuple[float, float, list[int]] | None = None
+    for i, alpha in enumerate(GREEDY_ALPHAS):
+        walk = Walk(p.d, p.mandatory, cyclic=p.closed, free_head=p.start is None, free_tail=p.end is None)
+        share = t0 + time_budget_s * (i + 1) / len(GREEDY_ALPHAS)
+        planner = _Planner(
+            p.d, speed=p.speed, service=p.service, budget=p.budget, weights=p.weights,
+            mandatory=p.mandatory, walk=walk, deadline=share, alpha=alpha,
+        )  # fmt: skip
+        if planner.total_min() > p.budget + EPS_MIN:
+            raise ValueError(
+                f"the budget of {p.budget:g} min is shorter than the mandatory walk "
+                f"({planner.total_min():.1f} min)"
+            )
+        planner.run(start=p.start, end=p.end, closed=p.closed)
+        key = (float(p.weights[walk.seq].sum()), -walk.length_m(), walk.seq)
+        if best is None or key[:2] > best[:2]:
+            best = key
+    assert best is not None
+    return list(best[2])
 
 
 def plan_route_with_budget(
@@ -262,51 +338,12 @@ def plan_route_with_budget(
     ValueError
         On bad input, or when the mandatory stops alone do not fit in the budget.
     """
-    d = checked_symmetric(dist_m)
-    n = d.shape[0]
-    w = np.asarray(weights, dtype=np.float64)
-    service = np.broadcast_to(np.asarray(service_min, dtype=np.float64), (n,)).copy()
-    if w.shape != (n,) or not np.isfinite(w).all() or (w < 0).any():
-        raise ValueError("weights must be n finite numbers >= 0")
-    if not np.isfinite(service).all() or (service < 0).any():
-        raise ValueError("service minutes must be finite numbers >= 0")
-    if not (np.isfinite(walk_speed_m_s) and walk_speed_m_s > 0):
-        raise ValueError("walking speed must be a positive number of metres per second")
-    if not (np.isfinite(budget_min) and budget_min >= 0):
-        raise ValueError("the budget must be a finite number of minutes >= 0")
-    if closed and start is None and end is not None:
-        start = end
-    if closed and end is not None and end != start:
-        raise ValueError("a closed walk ends where it starts; give no end, or end == start")
-    if not closed and start is not None and start == end:
-        raise ValueError("start and end are the same stop: ask for a closed walk")
-    mandatory = [a for a in dict.fromkeys((start, end)) if a is not None]
-    walk0 = [start] if closed and start is not None else ([] if closed else list(mandatory))
-    end = None if closed else end
-    every = _all_if_they_fit(d, mandatory, w, service, walk_speed_m_s, budget_min, start, end, closed)
-    if every is not None:
-        chosen = np.zeros(n, dtype=bool)
-        chosen[every] = True
-        return every, chosen
-    t0 = time.monotonic()
-    best: tuple[float, float, list[int]] | None = None
-    for i, alpha in enumerate(GREEDY_ALPHAS):
-        walk = Walk(d, list(walk0), cyclic=closed, free_head=start is None, free_tail=end is None)
-        share = t0 + time_budget_s * (i + 1) / len(GREEDY_ALPHAS)
-        planner = _Planner(
-            d, speed=walk_speed_m_s, service=service, budget=budget_min, weights=w,
-            mandatory=mandatory, walk=walk, deadline=share, alpha=alpha,
-        )  # fmt: skip
-        if planner.total_min() > budget_min + EPS_MIN:
-            raise ValueError(
-                f"the budget of {budget_min:g} min is shorter than the mandatory walk "
-                f"({planner.total_min():.1f} min)"
-            )
-        planner.run(start=start, end=end, closed=closed)
-        key = (float(w[walk.seq].sum()), -walk.length_m(), walk.seq)
-        if best is None or key[:2] > best[:2]:
-            best = key
-    assert best is not None
-    chosen = np.zeros(n, dtype=bool)
-    chosen[best[2]] = True
-    return list(best[2]), chosen
+    p = _checked_problem(
+        dist_m, walk_speed_m_s, service_min, budget_min, weights, start=start, end=end, closed=closed
+    )
+    order = _all_if_they_fit(p)
+    if order is None:
+        order = _heaviest_walk(p, time_budget_s)
+    chosen = np.zeros(p.d.shape[0], dtype=bool)
+    chosen[order] = True
+    return order, chosen

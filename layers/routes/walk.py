@@ -113,6 +113,111 @@ def stop_distances_m(
     return cdist(xy, xy)
 
 
+@dataclass(frozen=True)
+class _Places:
+    """The stops, then the start and the end when given, as rows of one lon/lat array."""
+
+    lonlat: np.ndarray
+    n_stops: int
+    start: int | None
+    end: int | None
+
+    @property
+    def anchors(self) -> list[int]:
+        return [a for a in (self.start, self.end) if a is not None]
+
+
+@dataclass(frozen=True)
+class _Reachable:
+    """The places a walk can reach: their rows, the metres between them, and where the fixed
+    start and end are among them (positions in ``rows``)."""
+
+    rows: np.ndarray
+    dist: np.ndarray
+    start: int | None
+    end: int | None
+    unreachable: list[int]  # stops left out
+
+
+def _walk_ends(
+    start: LonLat | None, end: LonLat | None, closed: bool
+) -> tuple[LonLat | None, LonLat | None, bool]:
+    """Start, end and closed as planned: the same start and end is a round trip without an end."""
+    if start is not None and end is not None and start == end:
+        closed, end = True, None
+    if closed and end is not None and start is None:
+        start, end = end, None
+    if closed and end is not None:
+        raise RouteError("a round trip ends where it starts: give no end, or the same place")
+    return start, end, closed
+
+
+def _places(stops: list[RouteStop], start: LonLat | None, end: LonLat | None) -> _Places:
+    anchors_ll = [p for p in (start, end) if p is not None]
+    n = len(stops)
+    lonlat = np.array([[s.lon, s.lat] for s in stops] + [list(p) for p in anchors_ll], dtype=np.float64)
+    return _Places(
+        lonlat=lonlat.reshape(-1, 2),
+        n_stops=n,
+        start=n if start is not None else None,
+        end=n + len(anchors_ll) - 1 if end is not None else None,
+    )
+
+
+def _reachable(dist: np.ndarray, places: _Places) -> _Reachable:
+    """The places joined to the start/end (or to the largest group of stops) by a walk."""
+    try:
+        keep = reachable_mask(dist, places.anchors) if len(places.lonlat) else np.zeros(0, dtype=bool)
+    except ValueError as exc:
+        raise RouteError(f"{exc} along the streets") from None
+    rows = np.flatnonzero(keep)
+    local = {int(g): i for i, g in enumerate(rows)}
+    return _Reachable(
+        rows=rows,
+        dist=dist[np.ix_(rows, rows)],
+        start=local[places.start] if places.start is not None else None,
+        end=local[places.end] if places.end is not None else None,
+        unreachable=[i for i in range(places.n_stops) if not keep[i]],
+    )
+
+
+def _order(
+    reach: _Reachable,
+    stops: list[RouteStop],
+    closed: bool,
+    speed_m_s: float,
+    service_min: float,
+    budget_min: float | None,
+    time_budget_s: float,
+) -> tuple[list[int], list[int]]:
+    """The walking order (positions in ``reach.rows``) through every reachable stop or, within
+    ``budget_min``, through the stops of most weight that fit; and the stops that did not fit."""
+    if budget_min is None:
+        order = plan_route(
+            reach.dist, start=reach.start, end=reach.end, closed=closed, time_budget_s=time_budget_s
+        )
+        return order, []
+    n = len(stops)
+    is_stop = reach.rows < n
+    weights = np.where(is_stop, [stops[g].weight if g < n else 0.0 for g in reach.rows], 0.0)
+    try:
+        order, chosen = plan_route_with_budget(
+            reach.dist, speed_m_s, np.where(is_stop, service_min, 0.0), budget_min, weights,
+            start=reach.start, end=reach.end, closed=closed, time_budget_s=2 * time_budget_s,
+        )  # fmt: skip
+    except ValueError as exc:
+        raise RouteError(str(exc)) from None
+    return order, [int(reach.rows[i]) for i in np.flatnonzero(~chosen & is_stop)]
+
+
+def _visited(stops: list[RouteStop], walk: list[int], closed: bool) -> list[RouteStop]:
+    """The stops along ``walk`` (rows), the closing return to a first stop not counted twice."""
+    visited = [stops[g] for g in walk if g < len(stops)]
+    if closed and walk and walk[0] < len(stops):
+        visited = visited[:-1]
+    return visited
+
+
 def _path(
     lonlat: np.ndarray, order: list[int], metric: Metric, network: StreetNetwork | None
 ) -> list[LonLat]:
@@ -163,53 +268,19 @@ def plan_walk(
     """
     if not speed_kmh > 0 or not service_min >= 0:
         raise RouteError("speed must be positive and service minutes not negative")
-    if start is not None and end is not None and start == end:
-        closed, end = True, None
-    if closed and end is not None and start is None:
-        start, end = end, None
-    if closed and end is not None:
-        raise RouteError("a round trip ends where it starts: give no end, or the same place")
-    anchors_ll = [p for p in (start, end) if p is not None]
-    n = len(stops)
-    lonlat = np.array([[s.lon, s.lat] for s in stops] + [list(p) for p in anchors_ll], dtype=np.float64)
-    lonlat = lonlat.reshape(-1, 2)
-    start_i = n if start is not None else None
-    end_i = n + len(anchors_ll) - 1 if end is not None else None
-    dist = stop_distances_m(lonlat, metric=metric, network=network)
-    anchors = [a for a in (start_i, end_i) if a is not None]
-    try:
-        keep = reachable_mask(dist, anchors) if len(lonlat) else np.zeros(0, dtype=bool)
-    except ValueError as exc:
-        raise RouteError(f"{exc} along the streets") from None
-    dropped = [(stops[i], UNREACHABLE) for i in range(n) if not keep[i]]
-    kept = np.flatnonzero(keep)
-    sub = dist[np.ix_(kept, kept)]
-    local = {int(g): i for i, g in enumerate(kept)}
-    s_loc = local[start_i] if start_i is not None else None
-    e_loc = local[end_i] if end_i is not None else None
+    start, end, closed = _walk_ends(start, end, closed)
+    places = _places(stops, start, end)
+    dist = stop_distances_m(places.lonlat, metric=metric, network=network)
+    reach = _reachable(dist, places)
     speed_m_s = speed_kmh / 3.6
-    if budget_min is None:
-        order = plan_route(sub, start=s_loc, end=e_loc, closed=closed, time_budget_s=time_budget_s)
-    else:
-        is_stop = kept < n
-        weights = np.where(is_stop, [stops[g].weight if g < n else 0.0 for g in kept], 0.0)
-        try:
-            order, chosen = plan_route_with_budget(
-                sub, speed_m_s, np.where(is_stop, service_min, 0.0), budget_min, weights,
-                start=s_loc, end=e_loc, closed=closed, time_budget_s=2 * time_budget_s,
-            )  # fmt: skip
-        except ValueError as exc:
-            raise RouteError(str(exc)) from None
-        dropped += [(stops[int(kept[i])], OVER_BUDGET) for i in np.flatnonzero(~chosen & is_stop)]
-    walk = [int(kept[i]) for i in order]
-    if closed and walk:
-        walk.append(walk[0])
+    order, over_budget = _order(reach, stops, closed, speed_m_s, service_min, budget_min, time_budget_s)
+    walk = [int(reach.rows[i]) for i in order]
+    walk += walk[:1] if closed else []  # a closed walk returns to where it began
     legs = [float(dist[a, b]) for a, b in zip(walk[:-1], walk[1:], strict=True)]
-    visited = [stops[g] for g in walk if g < n]
-    if closed and walk and walk[0] < n:
-        visited = visited[:-1]
+    visited = _visited(stops, walk, closed)
     length = float(sum(legs))
-    leg_m = legs if start is not None or not walk else [0.0, *legs]
+    dropped = [(stops[i], UNREACHABLE) for i in reach.unreachable]
+    dropped += [(stops[i], OVER_BUDGET) for i in over_budget]
     return PlannedRoute(
         stops=visited,
         start=start,
@@ -218,10 +289,10 @@ def plan_walk(
         metric=metric,
         speed_kmh=speed_kmh,
         service_min=service_min,
-        leg_m=leg_m,
+        leg_m=legs if start is not None or not walk else [0.0, *legs],
         length_m=length,
         duration_min=length / speed_m_s / 60.0 + service_min * len(visited),
-        path_lonlat=_path(lonlat, walk, metric, network),
+        path_lonlat=_path(places.lonlat, walk, metric, network),
         dropped=dropped,
         budget_min=budget_min,
     )
