@@ -110,6 +110,8 @@ class _Planner:
 
     def swap_once(self, k: int, total: float) -> bool:
         """Swap left-out ``k`` for a lighter chosen stop if the walk still fits."""
+        if not self.walk.seq:  # nothing chosen that could make room
+            return False
         seq = np.asarray(self.walk.seq)
         m = len(seq)
         removable = np.array([s not in self.mandatory for s in seq]) & (self.w[seq] < self.w[k])

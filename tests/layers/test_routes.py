@@ -283,6 +283,18 @@ def test_budget_all_fit_and_too_small():
         plan_route_with_budget(d, 1.25, 1.0, 0.5, w, start=0, end=1)
 
 
+@pytest.mark.parametrize("closed", [False, True])
+def test_budget_below_every_stop_gives_an_empty_walk(closed):
+    """Without a start or an end nothing is mandatory: when no stop fits, the walk is empty."""
+    d = matrix(5, np.random.default_rng(5), side_m=300.0)
+    order, chosen = plan_route_with_budget(d, 1.25, 3.0, 0.5, np.ones(5), closed=closed)
+    assert order == [] and not chosen.any()
+    stops = stops_at((100, 0), (300, 0))
+    route = plan_walk(stops, closed=closed, budget_min=0.5)
+    assert route.stops == [] and route.length_m == 0.0
+    assert [(s.id, why) for s, why in route.dropped] == [("s0", OVER_BUDGET), ("s1", OVER_BUDGET)]
+
+
 # ---------------------------------------------------------------- walks from stops
 
 
