@@ -1,4 +1,4 @@
-"""Problems → grids: the raster path (layers.assign_fast) against geopandas sjoin, and one
+"""Problems → grids: the raster path (layers.assign.raster) against geopandas sjoin, and one
 problem's grid on intake (GridLocator.locate) against a PostGIS point-in-polygon round trip.
 
 Data: bench.scale (1,100 Voronoi grids over 20 × 20 km, 1e6 clustered problems of which 1,000

@@ -1,4 +1,4 @@
-"""DBSCAN on clustered problems in a 20 × 20 km town: layers.hotspots_dbscan.dbscan_labels against
+"""DBSCAN on clustered problems in a 20 × 20 km town: layers.hotspots.dbscan_labels against
 scikit-learn's ``DBSCAN(eps, min_samples).fit_predict`` on the same points.
 
 The points (30 % spread evenly, 70 % in 400 Gaussian hot spots of 30–300 m with Pareto weights,

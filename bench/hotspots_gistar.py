@@ -1,4 +1,4 @@
-"""Getis-Ord Gi* on 10,000 cells: layers.hotspots_gistar.gistar against esda's
+"""Getis-Ord Gi* on 10,000 cells: layers.hotspots.gistar against esda's
 ``G_Local(y, w, star=True, transform="B")`` on the same values and the same neighbour sets.
 
 The town is 20 × 20 km of 200 m square cells (100 × 100); the values are problems per km² from

@@ -1,8 +1,8 @@
 """The grid map in a real browser with no internet: every layer draws from local files only.
 
-The map HTML from layers.maps is served with gridmap/static/ by a local http.server; Chromium may
+The map HTML from layers.maps.grid is served with gridmap/static/ by a local http.server; Chromium may
 reach nothing else (tests/browser/conftest.py). Counts are read from Leaflet itself through the
-page's registry (window.gridmap, see layers/maps.py).
+page's registry (window.gridmap, see layers/maps/grid.py).
 """
 
 from __future__ import annotations
