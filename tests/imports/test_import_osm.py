@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 from gridmap.facilities.models import Facility
 from gridmap.geography.models import Building, Street
 from layers.io import read_osm
-from tests.layers.test_osm import compare, osmium_expected
+from tests.layers.io.test_osm import compare, osmium_expected
 
 pytestmark = pytest.mark.django_db
 

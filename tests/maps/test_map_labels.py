@@ -14,7 +14,7 @@ from gridmap.maps.labels import map_labels
 from gridmap.problems.models import EventCategory, Problem
 from layers.maps import DEFAULT_LABELS
 from tests.factories import LAT0, LON0, grid, region_tree, user
-from tests.layers.test_maps import map_spec
+from tests.layers.maps.test_maps import map_spec
 
 pytestmark = pytest.mark.django_db
 PLACEHOLDER = re.compile(r"%\(\w+\)s")

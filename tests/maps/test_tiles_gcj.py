@@ -15,7 +15,7 @@ from gridmap.problems.models import EventCategory, Problem
 from layers.chinacoords import wgs84_to_gcj02
 from layers.maps import MapAssets, TileSource, unpack_features
 from tests.factories import LAT0, LON0, grid, region_tree, user
-from tests.layers.test_maps import embedded_layers
+from tests.layers.maps.test_maps import embedded_layers
 
 pytestmark = pytest.mark.django_db
 AMAP = "https://webrd0{s}.is.autonavi.example/appmaptile?x={x}&y={y}&z={z}&style=8"

@@ -18,7 +18,7 @@ from layers.maps.grid import grid_map
 from layers.maps.leader import MapLinks
 from layers.maps.leader_layers import graduated_breaks
 from layers.maps.symbols import SHAPES, kind_shapes
-from tests.layers.test_maps import (
+from tests.layers.maps.test_maps import (
     KINDS,
     LAT,
     LON,

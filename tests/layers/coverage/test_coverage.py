@@ -27,9 +27,9 @@ from layers.coverage.area import uncovered_area
 from layers.coverage.buildings import building_coverage, gap_table, nearest_straight, nearest_straight_metric
 from layers.coverage.spacing import BIN_SPACING_M, road_class, spacing_gaps
 from layers.network import build_network, snap
-from tests.layers.test_network import GK, HELSINKI, X0, Y0, nx_nearest, streets
+from tests.layers.network.test_network import GK, HELSINKI, X0, Y0, nx_nearest, streets
 
-DEMO = Path(__file__).resolve().parents[2] / "fixtures" / "demo_town"
+DEMO = Path(__file__).resolve().parents[3] / "fixtures" / "demo_town"
 
 
 def frame(geoms: list, crs: pyproj.CRS = GK, **cols: list) -> gpd.GeoDataFrame:

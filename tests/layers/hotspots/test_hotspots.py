@@ -37,7 +37,7 @@ from layers.hotspots import (
 )
 from layers.projection import metric_crs_for
 
-DEMO = Path(__file__).resolve().parents[2] / "fixtures" / "demo_town"
+DEMO = Path(__file__).resolve().parents[3] / "fixtures" / "demo_town"
 CRS = metric_crs_for((120.87, 31.62))  # EPSG:4549, CGCS2000 GK CM 120E
 ORIGIN = np.array([440_000.0, 3_500_000.0])  # metres, near the demo town in EPSG:4549
 

@@ -14,8 +14,8 @@ from layers.maps.assets import MapAssets, TileSource
 from layers.maps.grid import grid_map
 from layers.maps.labels import DEFAULT_LABELS, FIELD_KEYS, fields, label, merged_labels
 from layers.maps.leader import MapLinks
-from tests.layers.test_maps import TILE_URL, grid, legend_labels, map_spec  # noqa: F401  (grid: a fixture)
-from tests.layers.test_maps_leader import layers_of, leader  # noqa: F401  (leader: a fixture)
+from tests.layers.maps.test_maps import TILE_URL, grid, legend_labels, map_spec  # noqa: F401  (grid: a fixture)
+from tests.layers.maps.test_maps_leader import layers_of, leader  # noqa: F401  (leader: a fixture)
 
 CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
 ENGLISH = {key: f"EN {key}" for key in DEFAULT_LABELS} | {
