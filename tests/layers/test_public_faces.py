@@ -7,6 +7,8 @@ never an inner module such as ``layers.routes.walk``. Every name a face lists ex
 
 import ast
 import importlib
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -83,3 +85,15 @@ def test_every_name_a_face_lists_exists(package: str) -> None:
     assert all(not name.startswith("_") for name in listed)
     missing = [name for name in listed if not hasattr(module, name)]
     assert not missing, f"layers.{package}.__all__ lists {missing}, which it does not have"
+
+
+def test_the_tile_settings_import_no_folium() -> None:
+    """The site's settings read ``TileSource`` at start-up; the maps face loads folium only for a map."""
+    code = (
+        "import sys\n"
+        "from layers.maps import MapAssets, TileSource\n"
+        "assert not {'folium', 'geopandas'} & set(sys.modules), sorted(sys.modules)\n"
+        "from layers.maps import grid_map\n"
+        "assert 'folium' in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, capture_output=True)
