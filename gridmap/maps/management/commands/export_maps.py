@@ -19,11 +19,11 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from gridmap.accounts.models import Role
 from gridmap.accounts.selectors import role_of
+from gridmap.core.basemap import source_of, tile_config
 from gridmap.geography.models import Grid
 from gridmap.geography.selectors import grids_visible_to
 from gridmap.maps.builders import area_map
 from gridmap.maps.selectors import area_layers
-from gridmap.maps.tiles import source_of, tile_config
 from layers.map_assets import LEAFLET_JS, REPO_VENDOR_DIR, MapAssets, TileSource
 
 HELP = """Write one offline map per grid leader into --out DIR.
