@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
 import secrets
@@ -15,11 +14,12 @@ import pandas as pd
 import pyogrio
 from django.contrib.auth import get_user_model
 from django.contrib.staticfiles import finders
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from gridmap.accounts.models import Role
 from gridmap.accounts.selectors import role_of
 from gridmap.core.basemap import source_of, tile_config
+from gridmap.core.management.cli import DocumentedCommand
 from gridmap.geography.models import Grid
 from gridmap.geography.selectors import grids_visible_to
 from gridmap.maps.builders import area_map
@@ -39,13 +39,8 @@ For each leader (every active grid leader with a grid, or those named by --leade
 Files are written to a temporary name and renamed, so a reader never sees half a file."""
 
 
-class Command(BaseCommand):
+class Command(DocumentedCommand):
     help = HELP
-
-    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
-        parser = super().create_parser(prog_name, subcommand, **kwargs)
-        parser.formatter_class = argparse.RawDescriptionHelpFormatter
-        return parser
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
