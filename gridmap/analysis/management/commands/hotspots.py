@@ -114,15 +114,22 @@ def _mode(opts: dict) -> str:
     if not chosen:
         raise CommandError("choose an analysis: --clusters dbscan|hdbscan, --gistar or --emerging")
     mode = chosen[0]
-    context = {**opts, "mode": mode}
-    bad = [
-        "--" + name.replace("_", "-")
-        for name, (key, values) in APPLIES_WHEN.items()
-        if opts[name] not in (None, False) and context[key] not in values
-    ]
-    if bad:
+    if bad := _misplaced(opts, mode):
         raise CommandError(f"{', '.join(bad)} does not apply here (see manage.py hotspots --help)")
     return mode
+
+
+def _misplaced(opts: dict, mode: str) -> list[str]:
+    """The options given that do not apply to this analysis (APPLIES_WHEN)."""
+    context = {**opts, "mode": mode}
+    given = [
+        name for name in APPLIES_WHEN if opts[name] is not None and opts[name] is not False
+    ]  # 0 is given
+    return [
+        "--" + name.replace("_", "-")
+        for name in given
+        if context[APPLIES_WHEN[name][0]] not in APPLIES_WHEN[name][1]
+    ]
 
 
 def _filters(opts: dict) -> ProblemFilter:
