@@ -11,7 +11,7 @@ import argparse
 import math
 import os
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -53,17 +53,25 @@ def emit(command: BaseCommand, text: str, output: str | None, done: str) -> None
 
 
 def write_output(path: str | Path, text: str) -> None:
-    """Write ``text`` beside ``path`` under a temporary name, then rename it: a reader sees the
-    old file or the whole new one, never half of it."""
+    """Write ``text`` to ``path`` whole (:func:`atomic_write`); failures are command errors."""
     target = Path(path)
     if not target.parent.is_dir():
         raise CommandError(f"cannot write {path}: no folder {target.parent}")
-    tmp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
     try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, target)
+        atomic_write(target, lambda tmp: tmp.write_text(text, encoding="utf-8"))
     except OSError as exc:
         raise CommandError(f"cannot write {path}: {exc}") from exc
+
+
+def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
+    """Run ``write`` on a temporary file beside ``path``, flush it to disk, then rename it to
+    ``path``: a reader sees the old file or the whole new one, never half of it."""
+    tmp = path.with_name(f".{path.stem}.{secrets.token_hex(6)}.tmp{path.suffix}")  # suffix: GDAL's driver
+    try:
+        write(tmp)
+        with tmp.open("rb") as f:
+            os.fsync(f.fileno())  # the bytes reach the disk before the name does
+        os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ from django.core.management.base import CommandError, CommandParser
 from gridmap.accounts.models import Role
 from gridmap.accounts.selectors import role_of
 from gridmap.core.basemap import source_of, tile_config
-from gridmap.core.management.cli import DocumentedCommand
+from gridmap.core.management.cli import DocumentedCommand, atomic_write
 from gridmap.geography.models import Grid
 from gridmap.geography.selectors import grids_visible_to
 from gridmap.maps.builders import area_map
@@ -135,18 +134,6 @@ def file_names(usernames: Sequence[str]) -> list[str]:
     stems = [re.sub(r"[^\w@+-]", "_", name) or "_" for name in usernames]
     clashes = {s for s in stems if stems.count(s) > 1}
     return [f"{s}-{i}" if s in clashes else s for i, s in enumerate(stems, 1)]
-
-
-def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
-    """Run ``write`` on a temporary file beside ``path``, flush it to disk, then rename it to ``path``."""
-    tmp = path.with_name(f".{path.stem}.{secrets.token_hex(6)}.tmp{path.suffix}")
-    try:
-        write(tmp)
-        with tmp.open("rb") as f:
-            os.fsync(f.fileno())  # the bytes reach the disk before the name does
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def write_geopackage(path: Path, frames: dict[str, Any]) -> dict[str, int]:
