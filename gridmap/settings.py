@@ -8,7 +8,7 @@ GRIDMAP_SERVICE_AREA  "minlon,minlat,maxlon,maxlat": positions outside it are re
 GRIDMAP_CACHE_URL  redis://host:6379/0 for a cache shared by every worker (rate limits); default:
                per-process memory, right for one process (runserver) only
 GRIDMAP_TILES  tile source for maps: "none" (default), an XYZ URL template, "tianditu:KEY",
-               "folder:/path", "mbtiles:/path.mbtiles", "gcj02:<source>" (see gridmap/maps/tiles.py)
+               "folder:/path", "mbtiles:/path.mbtiles", "gcj02:<source>" (see gridmap/core/basemap.py)
 """
 
 from __future__ import annotations
@@ -217,7 +217,7 @@ GRIDMAP = {
 }
 
 # A tile setting that cannot work stops the start here, naming what is wrong.
-from gridmap.maps.tiles import check_tiles_setting  # noqa: E402
+from gridmap.core.basemap import check_tiles_setting  # noqa: E402
 
 check_tiles_setting(GRIDMAP)
 

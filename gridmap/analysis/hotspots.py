@@ -15,8 +15,9 @@ industrial zones) count too. A grid leader's area is their grids; an administrat
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -25,6 +26,7 @@ import shapely
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.contrib.gis.geos import Polygon
 from django.db.models import Count, F, Q
+from django.utils import timezone
 
 from gridmap.core.gdf import to_gdf
 from gridmap.geography.models import Community, Grid, Street, Subdistrict
@@ -38,6 +40,17 @@ User = AbstractBaseUser | AnonymousUser
 STATUSES = ("open", "all")
 CELLS = ("grids", "h3", "square")
 NOT_COUNTED = (Status.REJECTED, Status.DUPLICATE)
+MODES = ("clusters", "gistar", "emerging")
+GISTAR_CONVENTION = (
+    "Getis-Ord Gi* with the self weight (star=True) and binary weights; z equals esda "
+    "G_Local(y, w, star=True, transform='B').Zs; p_value two-sided normal (2 x esda p_norm); "
+    "hot/cold at 90/95/99 % when p < 0.10/0.05/0.01"
+)
+EMERGING_RULE = (
+    "new: hot now, not before; intensifying: hot in both, share rose; diminishing: hot before and "
+    "now not hot or share fell; persistent: hot in both, no significant change; sporadic: hot in "
+    "neither, share rose; none: otherwise (hot = Gi* z > 0, p < 1 - confidence)"
+)
 
 
 @dataclass(frozen=True)
@@ -68,6 +81,26 @@ class CellOptions:
     k: int = 8
     fdr: bool = False
     min_cover: float = 0.25
+
+
+@dataclass(frozen=True)
+class ClusterOptions:
+    """Density clusters' settings (see :func:`hotspots_clusters`)."""
+
+    method: str = "dbscan"
+    eps_m: float = 50.0
+    min_samples: int = 5
+    min_cluster_size: int = 10
+    outline: str = "convex"
+
+
+@dataclass(frozen=True)
+class EmergingOptions:
+    """Emerging hotspots' settings: the ``days`` before the filter's end (default: now) against
+    the ``days`` before those."""
+
+    days: float = 30.0
+    confidence: float = 0.95
 
 
 def hotspot_problems(*, user: User, filters: ProblemFilter) -> gpd.GeoDataFrame:
@@ -233,3 +266,39 @@ def hotspots_emerging(
     )
     result.attrs["problems"] = len(problems)
     return _with_names_and_centres(result, cells)
+
+
+def hotspots_report(
+    mode: str,
+    *,
+    user: User,
+    filters: ProblemFilter,
+    clusters: ClusterOptions | None = None,
+    cells: CellOptions | None = None,
+    emerging: EmergingOptions | None = None,
+) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
+    """One analysis (``mode``: clusters, gistar or emerging) and the parameters it ran with,
+    ready to print beside it (times as ISO 8601, the conventions stated)."""
+    params: dict[str, Any] = {
+        "categories": list(filters.categories),
+        "status": filters.status,
+        "start": filters.start.isoformat() if filters.start else None,
+        "end": filters.end.isoformat() if filters.end else None,
+    }
+    if mode == "clusters":
+        clusters = clusters or ClusterOptions()
+        frame = hotspots_clusters(user=user, filters=filters, **asdict(clusters))
+        return frame, params | asdict(clusters)
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}")
+    cells = cells or CellOptions()
+    params |= asdict(cells) | {"convention": GISTAR_CONVENTION}
+    if mode == "gistar":
+        return hotspots_gistar(user=user, filters=filters, options=cells), params
+    emerging = emerging or EmergingOptions()
+    end = filters.end or timezone.now()
+    params |= {"days": emerging.days, "end": end.isoformat(), "confidence": emerging.confidence}
+    frame = hotspots_emerging(
+        user=user, filters=filters, end=end, days=emerging.days, options=cells, confidence=emerging.confidence
+    )
+    return frame, params | {"rule": EMERGING_RULE}

@@ -169,6 +169,19 @@ def route_stops_from_geojson(path: str | Path) -> list[RouteStop]:
     return [_feature_stop(i, f, seen) for i, f in enumerate(features)]
 
 
+def route_stops(
+    *, grid: str | None = None, inspector: str | None = None, path: str | Path | None = None
+) -> list[RouteStop]:
+    """The stops of one scope: a grid's, else an inspector's, else a GeoJSON file's."""
+    if grid is not None:
+        return route_stops_for_grid(grid)
+    if inspector is not None:
+        return route_stops_for_inspector(inspector)
+    if path is None:
+        raise RouteInputError("give a grid, an inspector or a file of stops")
+    return route_stops_from_geojson(path)
+
+
 def route_plan(
     stops: list[RouteStop],
     *,

@@ -7,7 +7,7 @@ the vendored copy from our static files and uses the configured tile source, or 
 from django.conf import settings
 from django.contrib.gis.forms.widgets import OpenLayersWidget
 
-from gridmap.maps.tiles import openlayers_tile_url
+from gridmap.core.basemap import openlayers_tile_url
 
 OL = "vendor/ol-7.2.2"
 

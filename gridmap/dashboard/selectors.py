@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from gridmap.accounts.models import Role
 from gridmap.accounts.selectors import role_of
-from gridmap.evaluation.forms import local_midnight, month_start, next_month
+from gridmap.core.dates import local_midnight, month_start, next_month
 from gridmap.evaluation.metrics import Period, UnitStats, rank_units, unit_stats
 from gridmap.evaluation.selectors import metric_rows, score_weights
 from gridmap.geography.models import Grid

@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import timedelta
 
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from gridmap.core.dates import local_midnight, month_start, next_month
 from gridmap.evaluation.metrics import Period
 
 MAX_SPAN_DAYS = 3 * 366
 FIRST_YEAR, LAST_YEAR = 2000, 2100
-
-
-def month_start(day: date) -> date:
-    return day.replace(day=1)
-
-
-def next_month(day: date) -> date:
-    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
-
-
-def local_midnight(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min))
 
 
 class PeriodForm(forms.Form):

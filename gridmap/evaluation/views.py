@@ -19,9 +19,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
+from gridmap.core.dates import local_midnight
 from gridmap.evaluation import exports
 from gridmap.evaluation.charts import Series, bar_chart, hbar_chart, line_chart
-from gridmap.evaluation.forms import AreaForm, FiguresForm, PeriodForm, local_midnight
+from gridmap.evaluation.forms import AreaForm, FiguresForm, PeriodForm
 from gridmap.evaluation.metrics import Period
 from gridmap.evaluation.selectors import (
     area_visible_to,

@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 
 from django.db.models import Q, QuerySet
 
-from gridmap.evaluation.forms import local_midnight
+from gridmap.core.dates import local_midnight
 from gridmap.evaluation.metrics import DUPLICATE, Period
 from gridmap.problems.models import Problem
 

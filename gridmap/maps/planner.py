@@ -26,6 +26,7 @@ from django.views.decorators.http import require_GET
 from gridmap.accounts.models import Role
 from gridmap.accounts.selectors import role_of
 from gridmap.analysis.coverage import coverage_settings
+from gridmap.core.basemap import tile_source
 from gridmap.facilities.models import FacilityKind
 from gridmap.geography.models import Building, Community
 from gridmap.geography.selectors import grids_visible_to
@@ -39,7 +40,7 @@ from gridmap.maps.planner_data import (
     planner_data,
     radius_kinds,
 )
-from gridmap.maps.tiles import add_overlays, tile_source
+from gridmap.maps.tiles import add_overlays
 from layers.maps import BboxSource, MapAssets, planner_map
 
 PLANNER_ROLES = {Role.ADMIN, Role.PLANNER, Role.COMMUNITY_HEAD}

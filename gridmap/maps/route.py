@@ -44,10 +44,11 @@ from gridmap.analysis.routes import (
     parse_lonlat,
     route_stops_queryset,
 )
+from gridmap.core.basemap import tile_source
 from gridmap.core.gdf import to_gdf
 from gridmap.geography.selectors import grids_visible_to
 from gridmap.maps.selectors import category_name
-from gridmap.maps.tiles import add_overlays, tile_source
+from gridmap.maps.tiles import add_overlays
 from gridmap.problems.models import OPEN_STATUSES, Status
 from gridmap.problems.selectors import problems_in_role_scope
 from layers.maps import MapAssets, route_map

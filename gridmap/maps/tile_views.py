@@ -1,6 +1,6 @@
 """``/tiles/<z>/<x>/<y>.<ext>``: background tiles from a local folder or MBTiles file.
 
-Only ``folder:`` and ``mbtiles:`` sources (see :mod:`gridmap.maps.tiles`) are served; with any
+Only ``folder:`` and ``mbtiles:`` sources (see :mod:`gridmap.core.basemap`) are served; with any
 other setting every tile answers 404. The URL only matches digits for z/x/y, and a tile is read
 at a path built from those integers (folder) or with bound SQL parameters (MBTiles), so no
 request can name another file. Whatever cannot be served — out-of-range numbers, another
@@ -28,7 +28,7 @@ from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.http import http_date
 from django.views.decorators.http import require_safe
 
-from gridmap.maps.tiles import FORMATS, MAX_ZOOM_LIMIT, TileConfig, open_mbtiles, sniff, tile_config
+from gridmap.core.basemap import FORMATS, MAX_ZOOM_LIMIT, TileConfig, open_mbtiles, sniff, tile_config
 
 log = logging.getLogger(__name__)
 TILE_MAX_AGE_S = 86400

@@ -10,10 +10,10 @@ from django.templatetags.static import static
 from django.urls import reverse
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 
+from gridmap.core.basemap import tile_source
 from gridmap.geography.selectors import grids_visible_to
 from gridmap.maps.builders import area_map
 from gridmap.maps.selectors import area_figures, communities_visible_to, negative_items
-from gridmap.maps.tiles import tile_source
 from gridmap.problems.models import OPEN_STATUSES
 from layers.maps import MapAssets
 

@@ -11,8 +11,8 @@ from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from gridmap.core.dates import local_midnight
 from gridmap.core.language import LocalNameChoiceField
-from gridmap.evaluation.forms import local_midnight
 from gridmap.problems.models import OPEN_STATUSES, EventCategory, Problem, Status
 
 FIRST_YEAR, LAST_YEAR = 2000, 2100

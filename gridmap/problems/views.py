@@ -31,11 +31,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from gridmap.accounts.models import Department, Role
 from gridmap.accounts.selectors import role_of
+from gridmap.core.basemap import tile_source
 from gridmap.core.geoinput import point_from_lonlat
 from gridmap.core.language import LocalNameChoiceField
 from gridmap.geography.models import Street
 from gridmap.geography.selectors import grids_visible_to
-from gridmap.maps.tiles import tile_source
 from gridmap.problems.filters import ProblemFilterForm
 from gridmap.problems.lifecycle import (
     TRANSITIONS,

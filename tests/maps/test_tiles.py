@@ -14,16 +14,8 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from shapely.geometry import Point
 
-from gridmap.maps.tiles import (
-    add_overlays,
-    display_frames,
-    local_template,
-    openlayers_tile_url,
-    parse_tiles,
-    source_of,
-    tile_source,
-    to_wgs84,
-)
+from gridmap.core.basemap import local_template, openlayers_tile_url, parse_tiles, source_of, tile_source
+from gridmap.maps.tiles import add_overlays, display_frames, to_wgs84
 from layers.chinacoords import wgs84_to_gcj02
 from layers.maps import TileSource
 from tests.maps.test_tiles_view import PNG, make_folder, make_mbtiles

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import argparse
 import json
-import math
-from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from gridmap.analysis.coverage import (
     RULES,
@@ -21,6 +18,14 @@ from gridmap.analysis.coverage import (
     cli_user,
     coverage_area,
     coverage_run,
+)
+from gridmap.core.management.cli import (
+    DocumentedCommand,
+    add_metric_argument,
+    add_output_arguments,
+    emit,
+    plain,
+    records,
 )
 
 HELP = """Check a facility kind against its standard and print the result.
@@ -49,27 +54,9 @@ What each format holds:
 Distances are metres. Unknown kinds or grids are errors."""
 
 
-def _plain(value: Any) -> Any:
-    """JSON-safe scalar: numpy types to Python, inf/NaN to None."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return [_plain(v) for v in value]
-    return value
-
-
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    cols = [c for c in frame.columns if c != "geometry"]
-    return [
-        {c: _plain(v) for c, v in zip(cols, row, strict=True)} for row in frame[cols].itertuples(index=False)
-    ]
-
-
 def _geojson(frame: gpd.GeoDataFrame) -> dict[str, Any]:
     features = []
-    for props, geom in zip(_records(frame), frame.geometry, strict=True):
+    for props, geom in zip(records(frame), frame.geometry, strict=True):
         shape = None if geom is None or geom.is_empty else geom.__geo_interface__
         features.append({"type": "Feature", "properties": props, "geometry": shape})
     return {"type": "FeatureCollection", "features": features}
@@ -91,23 +78,17 @@ def _csv(frame: pd.DataFrame) -> str:
     return out.replace([np.inf, -np.inf], np.nan).to_csv(index=False)
 
 
-class Command(BaseCommand):
+class Command(DocumentedCommand):
     help = HELP
-
-    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
-        parser = super().create_parser(prog_name, subcommand, **kwargs)
-        parser.formatter_class = argparse.RawDescriptionHelpFormatter
-        return parser
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("kind", help="facility kind code, e.g. hydrant, litter_bin, curb_ramp")
-        parser.add_argument("--metric", choices=["straight", "network"], default="straight")
+        add_metric_argument(parser)
         parser.add_argument("--radius-m", type=float, help="service radius (default: the kind's)")
         parser.add_argument("--spacing-m", type=float, help="one maximum spacing for every road class")
         parser.add_argument("--grid", help="15-digit grid code (default: every grid in scope)")
         parser.add_argument("--rule", choices=RULES, help="rule to run (default: by kind)")
-        parser.add_argument("--format", choices=["geojson", "csv", "json"], default="json")
-        parser.add_argument("--output", help="write to this file instead of standard output")
+        add_output_arguments(parser, ("geojson", "csv", "json"), default="json")
         parser.add_argument("--area", action="store_true", help="geojson of the uncovered area per grid")
         parser.add_argument("--uncovered-only", action="store_true", help="radius geojson: uncovered only")
         parser.add_argument(
@@ -135,11 +116,7 @@ class Command(BaseCommand):
             text = self._render(user, opts)
         except CoverageError as exc:
             raise CommandError(str(exc)) from None
-        if opts["output"]:
-            Path(opts["output"]).write_text(text, encoding="utf-8")
-            self.stdout.write(f"wrote {opts['output']}")
-        else:
-            self.stdout.write(text)
+        emit(self, text, opts["output"], f"wrote {opts['output']}")
 
     def _render(self, user: Any, opts: dict[str, Any]) -> str:
         common = {"user": user, "kind": opts["kind"], "metric": opts["metric"], "grid": opts["grid"]}
@@ -172,11 +149,11 @@ class Command(BaseCommand):
             "rule": result.rule,
             "metric": result.metric,
             "limit_m": result.limit_m,
-            "summary": {k: _plain(v) for k, v in result.summary.items()},
+            "summary": {k: plain(v) for k, v in result.summary.items()},
         }
         if result.grids is not None:
-            doc["grids"] = _records(result.grids)
-            doc["uncovered"] = [_plain(v) for v in result.items.loc[~result.items["covered"], "id"]]
+            doc["grids"] = records(result.grids)
+            doc["uncovered"] = [plain(v) for v in result.items.loc[~result.items["covered"], "id"]]
         else:
-            doc["findings"] = _records(result.items)
+            doc["findings"] = records(result.items)
         return doc

@@ -14,44 +14,49 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
-from dataclasses import asdict
-from datetime import date, datetime
-from pathlib import Path
-from typing import Any
 
 import geopandas as gpd
-import numpy as np
-import pandas as pd
-from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
-from django.utils import timezone
 from shapely.geometry import mapping
 
+from gridmap.analysis.coverage import cli_user
 from gridmap.analysis.hotspots import (
     CELLS,
     STATUSES,
     CellOptions,
+    ClusterOptions,
+    EmergingOptions,
     ProblemFilter,
-    hotspots_clusters,
-    hotspots_emerging,
-    hotspots_gistar,
+    hotspots_report,
+)
+from gridmap.core.management.cli import (
+    add_output_arguments,
+    emit,
+    parse_when,
+    plain,
+    positive,
+    records,
 )
 from gridmap.problems.models import EventCategory
 from layers.hotspots import METHODS, NORMALISE, OUTLINES, WEIGHTS
 
 FORMATS = ("geojson", "csv", "json")
-GISTAR_CONVENTION = (
-    "Getis-Ord Gi* with the self weight (star=True) and binary weights; z equals esda "
-    "G_Local(y, w, star=True, transform='B').Zs; p_value two-sided normal (2 x esda p_norm); "
-    "hot/cold at 90/95/99 % when p < 0.10/0.05/0.01"
-)
-EMERGING_RULE = (
-    "new: hot now, not before; intensifying: hot in both, share rose; diminishing: hot before and "
-    "now not hot or share fell; persistent: hot in both, no significant change; sporadic: hot in "
-    "neither, share rose; none: otherwise (hot = Gi* z > 0, p < 1 - confidence)"
-)
+# An option given where it does not apply is refused: option -> (what it depends on, values it needs).
+APPLIES_WHEN = {
+    "eps_m": ("clusters", {"dbscan"}),
+    "min_samples": ("clusters", {"dbscan"}),
+    "min_cluster_size": ("clusters", {"hdbscan"}),
+    "cells": ("mode", {"gistar", "emerging"}),
+    "h3_res": ("cells", {"h3"}),
+    "cell_m": ("cells", {"square"}),
+    "band_m": ("weights", {None, "band"}),
+    "k": ("weights", {"knn"}),
+    "days": ("mode", {"emerging"}),
+    "confidence": ("mode", {"emerging"}),
+    "start": ("mode", {"clusters", "gistar"}),
+    "weights": ("mode", {"gistar", "emerging"}),
+    "fdr": ("mode", {"gistar", "emerging"}),
+}
 
 
 class Command(BaseCommand):
@@ -79,68 +84,64 @@ class Command(BaseCommand):
         parser.add_argument("--status", choices=STATUSES, default="all", help="all: not rejected/duplicate")
         parser.add_argument("--start", help="reported on or after (date or ISO time, local)")
         parser.add_argument("--end", help="reported before (exclusive; with --emerging: end of now)")
-        parser.add_argument("--format", choices=FORMATS, default="geojson")
-        parser.add_argument("--output", help="file to write (default: standard output)")
+        add_output_arguments(parser, FORMATS, default="geojson")
 
     def handle(self, *args, **opts):
         mode = _mode(opts)
-        admin = get_user_model()(username="manage.py", is_superuser=True)  # unsaved: city-wide scope
-        filters = ProblemFilter(
-            categories=_categories(opts["category"]),
-            status=opts["status"],
-            start=_when(opts["start"], "--start"),
-            end=_when(opts["end"], "--end"),
-        )
-        if filters.start and filters.end and filters.start >= filters.end:
-            raise CommandError("--start must come before --end")
+        filters = _filters(opts)
         try:
-            frame, params = _run(mode, admin, filters, opts)
+            frame, params = hotspots_report(
+                mode,
+                user=cli_user(),
+                filters=filters,
+                clusters=_cluster_options(opts) if mode == "clusters" else None,
+                cells=_cell_options(opts) if mode != "clusters" else None,
+                emerging=_emerging_options(opts) if mode == "emerging" else None,
+            )
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
-        extra = {k: v for k, v in _attrs(frame).items() if k not in params}
-        meta = {"analysis": mode, "parameters": params, **extra}
-        text = _render(frame, meta, opts["format"])
-        if opts["output"]:
-            try:
-                Path(opts["output"]).write_text(text, encoding="utf-8")
-            except OSError as exc:
-                raise CommandError(f"cannot write {opts['output']}: {exc}") from exc
-            self.stdout.write(f"{len(frame)} rows ({mode}) written to {opts['output']}")
-        else:
-            self.stdout.write(text, ending="" if text.endswith("\n") else "\n")
+        extra = {k: plain(v) for k, v in frame.attrs.items() if k not in params}
+        text = _render(frame, {"analysis": mode, "parameters": params, **extra}, opts["format"])
+        emit(self, text, opts["output"], f"{len(frame)} rows ({mode}) written to {opts['output']}")
 
 
 def _mode(opts: dict) -> str:
-    chosen = [m for m, on in (("clusters", opts["clusters"]), ("gistar", opts["gistar"])) if on]
-    if len(chosen) > 1:
+    if opts["clusters"] and opts["gistar"]:
         raise CommandError("choose one of --clusters or --gistar")
-    if opts["emerging"]:
-        if opts["clusters"]:
-            raise CommandError("--emerging works on cells (--gistar options), not with --clusters")
-        mode = "emerging"
-    elif chosen:
-        mode = chosen[0]
-    else:
+    if opts["clusters"] and opts["emerging"]:
+        raise CommandError("--emerging works on cells (--gistar options), not with --clusters")
+    chosen = [m for m in ("emerging", "gistar", "clusters") if opts[m]]  # --emerging reads --gistar's
+    if not chosen:
         raise CommandError("choose an analysis: --clusters dbscan|hdbscan, --gistar or --emerging")
-    misplaced = {
-        "--eps-m": opts["eps_m"] is not None and opts["clusters"] != "dbscan",
-        "--min-samples": opts["min_samples"] is not None and opts["clusters"] != "dbscan",
-        "--min-cluster-size": opts["min_cluster_size"] is not None and opts["clusters"] != "hdbscan",
-        "--cells": opts["cells"] is not None and mode == "clusters",
-        "--h3-res": opts["h3_res"] is not None and opts["cells"] != "h3",
-        "--cell-m": opts["cell_m"] is not None and opts["cells"] != "square",
-        "--band-m": opts["band_m"] is not None and opts["weights"] not in (None, "band"),
-        "--k": opts["k"] is not None and opts["weights"] != "knn",
-        "--days": opts["days"] is not None and mode != "emerging",
-        "--confidence": opts["confidence"] is not None and mode != "emerging",
-        "--start": opts["start"] is not None and mode == "emerging",
-        "--weights": opts["weights"] is not None and mode == "clusters",
-        "--fdr": opts["fdr"] and mode == "clusters",
-    }
-    bad = [name for name, wrong in misplaced.items() if wrong]
-    if bad:
+    mode = chosen[0]
+    if bad := _misplaced(opts, mode):
         raise CommandError(f"{', '.join(bad)} does not apply here (see manage.py hotspots --help)")
     return mode
+
+
+def _misplaced(opts: dict, mode: str) -> list[str]:
+    """The options given that do not apply to this analysis (APPLIES_WHEN)."""
+    context = {**opts, "mode": mode}
+    given = [
+        name for name in APPLIES_WHEN if opts[name] is not None and opts[name] is not False
+    ]  # 0 is given
+    return [
+        "--" + name.replace("_", "-")
+        for name in given
+        if context[APPLIES_WHEN[name][0]] not in APPLIES_WHEN[name][1]
+    ]
+
+
+def _filters(opts: dict) -> ProblemFilter:
+    filters = ProblemFilter(
+        categories=_categories(opts["category"]),
+        status=opts["status"],
+        start=parse_when(opts["start"], "--start"),
+        end=parse_when(opts["end"], "--end"),
+    )
+    if filters.start and filters.end and filters.start >= filters.end:
+        raise CommandError("--start must come before --end")
+    return filters
 
 
 def _categories(raw: str | None) -> tuple[str, ...]:
@@ -154,25 +155,18 @@ def _categories(raw: str | None) -> tuple[str, ...]:
     return codes
 
 
-def _when(raw: str | None, name: str) -> datetime | None:
-    """A date (local midnight) or an ISO date-time (local when it has no offset)."""
-    if raw is None:
-        return None
-    try:
-        value = datetime.fromisoformat(raw) if "T" in raw or " " in raw.strip() else None
-        if value is None:
-            day = date.fromisoformat(raw)
-            value = datetime(day.year, day.month, day.day)
-    except ValueError as exc:
-        raise CommandError(f"{name}: {raw!r} is not a date (YYYY-MM-DD) or ISO date-time") from exc
-    return timezone.make_aware(value) if timezone.is_naive(value) else value
-
-
-def _positive(value: float | None, name: str, default: float) -> float:
-    value = default if value is None else value
-    if not (math.isfinite(value) and value > 0):
-        raise CommandError(f"{name} must be a positive number")
-    return value
+def _cluster_options(opts: dict) -> ClusterOptions:
+    minimum = opts["min_samples"] if opts["min_samples"] is not None else 5
+    size = opts["min_cluster_size"] if opts["min_cluster_size"] is not None else 10
+    if minimum < 1 or size < 2:
+        raise CommandError("--min-samples must be >= 1 and --min-cluster-size >= 2")
+    return ClusterOptions(
+        method=opts["clusters"],
+        eps_m=positive(opts["eps_m"], "--eps-m", 50.0),
+        min_samples=minimum,
+        min_cluster_size=size,
+        outline=opts["outline"],
+    )
 
 
 def _cell_options(opts: dict) -> CellOptions:
@@ -188,83 +182,24 @@ def _cell_options(opts: dict) -> CellOptions:
     return CellOptions(
         cells=opts["cells"] or "grids",
         h3_res=h3_res,
-        cell_m=_positive(opts["cell_m"], "--cell-m", 200.0),
+        cell_m=positive(opts["cell_m"], "--cell-m", 200.0),
         normalise=opts["normalise"],
         weights=weights,
-        band_m=None if opts["band_m"] is None else _positive(opts["band_m"], "--band-m", 0),
+        band_m=None if opts["band_m"] is None else positive(opts["band_m"], "--band-m", 0),
         k=k,
         fdr=opts["fdr"],
     )
 
 
-def _run(mode: str, user, filters: ProblemFilter, opts: dict) -> tuple[gpd.GeoDataFrame, dict]:
-    params: dict[str, Any] = {
-        "categories": list(filters.categories),
-        "status": filters.status,
-        "start": filters.start.isoformat() if filters.start else None,
-        "end": filters.end.isoformat() if filters.end else None,
-    }
-    if mode == "clusters":
-        minimum = opts["min_samples"] if opts["min_samples"] is not None else 5
-        size = opts["min_cluster_size"] if opts["min_cluster_size"] is not None else 10
-        if minimum < 1 or size < 2:
-            raise CommandError("--min-samples must be >= 1 and --min-cluster-size >= 2")
-        settings_ = {
-            "method": opts["clusters"],
-            "eps_m": _positive(opts["eps_m"], "--eps-m", 50.0),
-            "min_samples": minimum,
-            "min_cluster_size": size,
-            "outline": opts["outline"],
-        }
-        return hotspots_clusters(user=user, filters=filters, **settings_), params | settings_
-    options = _cell_options(opts)
-    params |= asdict(options) | {"convention": GISTAR_CONVENTION}
-    if mode == "gistar":
-        return hotspots_gistar(user=user, filters=filters, options=options), params
+def _emerging_options(opts: dict) -> EmergingOptions:
     confidence = 0.95 if opts["confidence"] is None else opts["confidence"]
     if not 0 < confidence < 1:
         raise CommandError("--confidence must lie between 0 and 1, e.g. 0.95")
-    days = _positive(opts["days"], "--days", 30.0)
-    end = filters.end or timezone.now()
-    params |= {"days": days, "end": end.isoformat(), "confidence": confidence, "rule": EMERGING_RULE}
-    frame = hotspots_emerging(
-        user=user, filters=filters, end=end, days=days, options=options, confidence=confidence
-    )
-    return frame, params
-
-
-def _attrs(frame: gpd.GeoDataFrame) -> dict:
-    return {k: _plain(v) for k, v in frame.attrs.items()}
-
-
-def _plain(value: Any) -> Any:
-    """A JSON-ready value: NaN/NaT → None, numpy scalars → Python, times → local ISO 8601."""
-    if value is None or value is pd.NaT:
-        return None
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, datetime):
-        stamp = pd.Timestamp(value)
-        stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp
-        return stamp.tz_convert(settings.TIME_ZONE).isoformat()
-    if isinstance(value, np.bool_ | bool):
-        return bool(value)
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, float | np.floating):
-        return float(value) if math.isfinite(value) else None
-    return value
-
-
-def _records(frame: gpd.GeoDataFrame) -> list[dict]:
-    columns = [c for c in frame.columns if c != frame.geometry.name]
-    return [
-        {c: _plain(v) for c, v in zip(columns, row, strict=True)} for row in frame[columns].itertuples(False)
-    ]
+    return EmergingOptions(days=positive(opts["days"], "--days", 30.0), confidence=confidence)
 
 
 def _render(frame: gpd.GeoDataFrame, meta: dict, fmt: str) -> str:
-    rows = _records(frame)
+    rows = records(frame)
     if fmt == "json":
         return json.dumps({**meta, "rows": rows}, ensure_ascii=False, indent=1)
     if fmt == "geojson":

@@ -13,24 +13,15 @@ checked and computed before anything is written; --output is replaced in one ste
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from gridmap.analysis.routes import (
-    RouteInputError,
-    parse_lonlat,
-    route_plan,
-    route_stops_for_grid,
-    route_stops_for_inspector,
-    route_stops_from_geojson,
-)
+from gridmap.analysis.routes import RouteInputError, parse_lonlat, route_plan, route_stops
+from gridmap.core.management.cli import add_metric_argument, add_output_arguments, emit
 from layers.routes import route_geojson, route_gpx, route_json, route_text
 
 FORMATS = ("json", "gpx", "geojson", "text")
-METRICS = ("straight", "network")
 
 
 class Command(BaseCommand):
@@ -47,38 +38,36 @@ class Command(BaseCommand):
         parser.add_argument("--budget-min", type=float, help="minutes available: keep the stops that fit")
         parser.add_argument("--speed-kmh", type=float, default=4.5, help="walking speed (default 4.5)")
         parser.add_argument("--service-min", type=float, default=3.0, help="minutes at each stop (default 3)")
-        parser.add_argument(
-            "--metric", choices=METRICS, default="straight", help="distances (default straight)"
-        )
-        parser.add_argument("--format", choices=FORMATS, default="json")
-        parser.add_argument("--output", help="file to write (default: standard output)")
+        add_metric_argument(parser, help="distances (default straight)")
+        add_output_arguments(parser, FORMATS, default="json")
 
     def handle(self, *args, **opts):
         try:
-            start = parse_lonlat(opts["start"], what="--start") if opts["start"] is not None else None
-            end = parse_lonlat(opts["end"], what="--end") if opts["end"] is not None else None
-            if opts["grid"] is not None:
-                stops, title = route_stops_for_grid(opts["grid"]), f"grid {opts['grid']}"
-            elif opts["inspector"] is not None:
-                stops, title = route_stops_for_inspector(opts["inspector"]), f"inspector {opts['inspector']}"
-            else:
-                stops, title = route_stops_from_geojson(opts["stops"]), Path(opts["stops"]).name
+            start, end = _lonlat(opts["start"], "--start"), _lonlat(opts["end"], "--end")
             route = route_plan(
-                stops, start=start, end=end, closed=opts["round_trip"], metric=opts["metric"],
+                route_stops(grid=opts["grid"], inspector=opts["inspector"], path=opts["stops"]),
+                start=start, end=end, closed=opts["round_trip"], metric=opts["metric"],
                 speed_kmh=opts["speed_kmh"], service_min=opts["service_min"], budget_min=opts["budget_min"],
             )  # fmt: skip
         except RouteInputError as exc:
             raise CommandError(str(exc)) from None
-        text = _render(route, opts["format"], f"route: {title}")
-        if opts["output"]:
-            _write_atomically(Path(opts["output"]), text)
-            self.stdout.write(
-                f"{len(route.stops)} stops, {route.length_m:.0f} m, {route.duration_min:.0f} min "
-                f"written to {opts['output']}"
-                + (f" ({len(route.dropped)} left out)" if route.dropped else "")
-            )
-        else:
-            self.stdout.write(text, ending="" if text.endswith("\n") else "\n")
+        done = (
+            f"{len(route.stops)} stops, {route.length_m:.0f} m, {route.duration_min:.0f} min "
+            f"written to {opts['output']}" + (f" ({len(route.dropped)} left out)" if route.dropped else "")
+        )
+        emit(self, _render(route, opts["format"], f"route: {_title(opts)}"), opts["output"], done)
+
+
+def _lonlat(raw: str | None, what: str) -> tuple[float, float] | None:
+    return parse_lonlat(raw, what=what) if raw is not None else None
+
+
+def _title(opts: dict) -> str:
+    if opts["grid"] is not None:
+        return f"grid {opts['grid']}"
+    if opts["inspector"] is not None:
+        return f"inspector {opts['inspector']}"
+    return Path(opts["stops"]).name
 
 
 def _render(route, fmt: str, title: str) -> str:
@@ -88,17 +77,3 @@ def _render(route, fmt: str, title: str) -> str:
         return route_text(route, title=title)
     data = route_geojson(route) if fmt == "geojson" else route_json(route)
     return json.dumps(data, ensure_ascii=False) + "\n"
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise CommandError(f"no folder {folder} to write {path.name} in")
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

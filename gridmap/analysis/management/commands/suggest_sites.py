@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-import argparse
 import json
-import math
-from pathlib import Path
 from typing import Any
 
-import numpy as np
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from gridmap.analysis.coverage import cli_user
 from gridmap.analysis.siting import SitingError, sites_suggest
+from gridmap.core.management.cli import (
+    DocumentedCommand,
+    add_metric_argument,
+    add_output_arguments,
+    emit,
+    plain,
+)
 from layers.siting import METHODS, SitingResult
 
 HELP = """Suggest where new facilities of KIND would cover the buildings left uncovered.
@@ -34,32 +37,20 @@ or give the greedy guarantee on very large areas.
   json     {summary, sites (as above with lon/lat), unreachable, uncovered}."""
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    return value
-
-
 def _rows(frame: Any) -> list[dict[str, Any]]:
     """Records with lon/lat of each geometry's representative point (7 decimals) instead of it."""
     points = frame.geometry.representative_point()
     cols = [c for c in frame.columns if c != "geometry"]
     out = []
     for i, row in enumerate(frame[cols].itertuples(index=False)):
-        record = {c: _plain(v) for c, v in zip(cols, row, strict=True)}
+        record = {c: plain(v) for c, v in zip(cols, row, strict=True)}
         record["lon"], record["lat"] = round(points.iloc[i].x, 7), round(points.iloc[i].y, 7)
         out.append(record)
     return out
 
 
 def render(result: SitingResult, fmt: str) -> dict[str, Any]:
-    summary = _plain(result.summary)
+    summary = plain(result.summary)
     unreachable = _rows(result.unreachable)
     if fmt == "json":
         return {
@@ -75,13 +66,8 @@ def render(result: SitingResult, fmt: str) -> dict[str, Any]:
     return {"type": "FeatureCollection", "features": features, "summary": summary, "unreachable": unreachable}
 
 
-class Command(BaseCommand):
+class Command(DocumentedCommand):
     help = HELP
-
-    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
-        parser = super().create_parser(prog_name, subcommand, **kwargs)
-        parser.formatter_class = argparse.RawDescriptionHelpFormatter
-        return parser
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("kind", help="facility kind code, e.g. hydrant, refuse_point, toilet")
@@ -93,11 +79,10 @@ class Command(BaseCommand):
         goal.add_argument("--best", type=int, metavar="P", help="the P sites covering the most households")
         parser.add_argument("--candidate-spacing-m", type=float, default=25.0, help="metres (default 25)")
         parser.add_argument("--radius-m", type=float, help="service radius (default: the kind's)")
-        parser.add_argument("--metric", choices=["straight", "network"], default="straight")
+        add_metric_argument(parser)
         parser.add_argument("--method", choices=METHODS, default="auto", help="auto: ILP unless huge")
         parser.add_argument("--time-limit-s", type=float, default=60.0, help="ILP time limit (default 60)")
-        parser.add_argument("--format", choices=["geojson", "json"], default="geojson")
-        parser.add_argument("--output", help="write to this file instead of standard output")
+        add_output_arguments(parser, ("geojson", "json"), default="geojson")
 
     def handle(self, *args: Any, **opts: Any) -> None:
         if opts["best"] is not None and opts["best"] < 0:
@@ -117,16 +102,11 @@ class Command(BaseCommand):
             )
         except SitingError as exc:
             raise CommandError(str(exc)) from exc
-        text = json.dumps(render(result, opts["format"]), ensure_ascii=False)
-        if not opts["output"]:
-            self.stdout.write(text)
-            return
-        try:
-            Path(opts["output"]).write_text(text + "\n", encoding="utf-8")
-        except OSError as exc:
-            raise CommandError(f"cannot write {opts['output']}: {exc}") from exc
         s = result.summary
-        self.stdout.write(
+        done = (
             f"{s['sites']} sites, {s['covered_buildings']} of {s['demand_buildings']} uncovered "
             f"buildings covered, {s['unreachable_buildings']} unreachable → {opts['output']}"
+        )
+        emit(
+            self, json.dumps(render(result, opts["format"]), ensure_ascii=False) + "\n", opts["output"], done
         )

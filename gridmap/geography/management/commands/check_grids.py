@@ -3,11 +3,8 @@
 import json
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db.models import F
 
-from gridmap.core.gdf import to_gdf
-from gridmap.geography.models import Community, Grid
-from layers.grids import check_grids
+from gridmap.geography.quality import grids_check
 
 
 class Command(BaseCommand):
@@ -19,24 +16,14 @@ class Command(BaseCommand):
         parser.add_argument("--format", choices=["text", "geojson"], default="text")
 
     def handle(self, *args, **opts):
-        grids = Grid.objects.annotate(
-            community_code=F("community__code"), leader=F("first_responsible__username")
-        )
-        communities = Community.objects.filter(geom__isnull=False)
-        if opts["community"]:
-            if not communities.filter(code=opts["community"]).exists():
-                raise CommandError(f"no community with code {opts['community']!r}")
-            grids = grids.filter(community__code=opts["community"])
-            communities = communities.filter(code=opts["community"])
-        findings = check_grids(
-            to_gdf(grids, ["code", "community_code", "leader"]),
-            to_gdf(communities, ["code"]),
-            norm_area_m2=opts["norm_area_m2"],
-        )
+        try:
+            findings, checked = grids_check(opts["community"], norm_area_m2=opts["norm_area_m2"])
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
         if opts["format"] == "geojson":
             self.stdout.write(json.dumps(json.loads(findings.to_json(drop_id=True)), ensure_ascii=False))
             return
-        self.stdout.write(f"{len(findings)} findings in {grids.count()} grids")
+        self.stdout.write(f"{len(findings)} findings in {checked} grids")
         for row in findings.itertuples():
             self.stdout.write(
                 f"  {row.kind:<22} {row.grid_code or row.community_code or '':<16} {row.detail}"

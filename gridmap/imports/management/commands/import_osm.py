@@ -7,11 +7,10 @@ Dry run unless --commit; a commit writes everything in one transaction or nothin
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 from pyrosm.exceptions import PBFException
 
-from gridmap.imports.core import ImportRefused, ImportReport, import_frames
-from gridmap.imports.targets import Lookups
+from gridmap.imports.core import ImportRefused, ImportReport
+from gridmap.imports.osm import osm_import
 from layers.io import read_osm
 
 
@@ -35,44 +34,17 @@ class Command(BaseCommand):
         except (ValueError, OSError, RuntimeError, PBFException) as exc:
             raise CommandError(f"cannot read {path.name}: {exc}") from None
         report = ImportReport()
-        for kind, row, reason in _rejections(result.rejected):
-            report.counts[kind]["read"] += 1
-            report.reject(kind, row, reason)
-        kinds = Lookups.load().kinds
-        groups: dict[str, dict] = {"streets": {}, "buildings": {}, "facilities": {}}
-        for kind, frame in result.frames.items():
-            if kind in groups:
-                groups[kind][kind] = frame
-            elif kind in kinds:
-                groups["facilities"][kind] = frame
-            else:
-                self.stderr.write(f"skipping {kind}: not a facility kind in the catalogue")
         try:
-            with transaction.atomic():
-                for target in ("streets", "buildings", "facilities"):
-                    if groups[target]:
-                        import_frames(
-                            target,
-                            groups[target],
-                            source="",
-                            key_column="source_key",
-                            commit=opts["commit"],
-                            strict=opts["strict"],
-                            report=report,
-                        )
+            osm_import(
+                result.frames,
+                result.rejected,
+                commit=opts["commit"],
+                strict=opts["strict"],
+                report=report,
+                warn=self.stderr.write,
+            )
         except ImportRefused as exc:
-            report.committed = False
             raise CommandError(str(exc)) from None
         finally:
             self.stdout.write(f"read {path.name}")
             self.stdout.write("\n".join(report.lines()))
-
-
-def _rejections(rejected):
-    """Reader rejections as (kind, row, reason), whatever tuple shape the reader gives."""
-    for item in rejected:
-        if len(item) == 3:
-            yield item
-        else:
-            row, reason = item
-            yield "osm", row, reason

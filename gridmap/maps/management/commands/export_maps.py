@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import argparse
-import os
 import re
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,15 +13,16 @@ import pandas as pd
 import pyogrio
 from django.contrib.auth import get_user_model
 from django.contrib.staticfiles import finders
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from gridmap.accounts.models import Role
 from gridmap.accounts.selectors import role_of
+from gridmap.core.basemap import source_of, tile_config
+from gridmap.core.management.cli import DocumentedCommand, atomic_write
 from gridmap.geography.models import Grid
 from gridmap.geography.selectors import grids_visible_to
 from gridmap.maps.builders import area_map
 from gridmap.maps.selectors import area_layers
-from gridmap.maps.tiles import source_of, tile_config
 from layers.maps import LEAFLET_JS, REPO_VENDOR_DIR, MapAssets, TileSource
 
 HELP = """Write one offline map per grid leader into --out DIR.
@@ -39,13 +38,8 @@ For each leader (every active grid leader with a grid, or those named by --leade
 Files are written to a temporary name and renamed, so a reader never sees half a file."""
 
 
-class Command(BaseCommand):
+class Command(DocumentedCommand):
     help = HELP
-
-    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
-        parser = super().create_parser(prog_name, subcommand, **kwargs)
-        parser.formatter_class = argparse.RawDescriptionHelpFormatter
-        return parser
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
@@ -140,18 +134,6 @@ def file_names(usernames: Sequence[str]) -> list[str]:
     stems = [re.sub(r"[^\w@+-]", "_", name) or "_" for name in usernames]
     clashes = {s for s in stems if stems.count(s) > 1}
     return [f"{s}-{i}" if s in clashes else s for i, s in enumerate(stems, 1)]
-
-
-def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
-    """Run ``write`` on a temporary file beside ``path``, flush it to disk, then rename it to ``path``."""
-    tmp = path.with_name(f".{path.stem}.{secrets.token_hex(6)}.tmp{path.suffix}")
-    try:
-        write(tmp)
-        with tmp.open("rb") as f:
-            os.fsync(f.fileno())  # the bytes reach the disk before the name does
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def write_geopackage(path: Path, frames: dict[str, Any]) -> dict[str, int]:
