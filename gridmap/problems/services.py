@@ -4,8 +4,8 @@ list itself.
 
 Every photo goes through ``photos.problem_photo_attach`` (or ``positive_site_photo_attach``):
 checked by the same size, pixel and EXIF rules (``photos.photo_check``), stored under a name the
-client does not choose and served only through a scoped URL; a problem's photo is tied to the
-audit event of the step it documents.
+client does not choose and served only through a scoped URL, with an audit event (a problem's
+photo is tied to the event of the step it documents; a site's photo writes a site event).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from gridmap.accounts.selectors import role_of
 from gridmap.core.geoinput import point_from_lonlat
 from gridmap.geography.selectors import community_for_point, grid_for_point, grids_visible_to
 from gridmap.problems.lifecycle import TransitionConflict, TransitionForbidden
-from gridmap.problems.models import OPEN_STATUSES, PositiveSite, ProblemEvent, ProblemPhoto
+from gridmap.problems.models import OPEN_STATUSES, PositiveSite, PositiveSiteEvent, ProblemEvent, ProblemPhoto
 from gridmap.problems.photos import FORMATS, photo_check, problem_photo_attach
 from gridmap.problems.selectors import problems_visible_to
 
@@ -74,21 +74,27 @@ def positive_site_create(*, lon: Any, lat: Any, name: str, description: str, use
     grid = grid_for_point(point)
     community = grid.community if grid else community_for_point(point)
     _may_place_site(user, grid, community)
-    return PositiveSite.objects.create(
-        name=name, description=description, geom=point, grid=grid, community=community, created_by=user
-    )
+    with transaction.atomic():
+        site = PositiveSite.objects.create(
+            name=name, description=description, geom=point, grid=grid, community=community, created_by=user
+        )
+        PositiveSiteEvent.objects.create(site=site, action="create", actor=user, at=site.created_at)
+    return site
 
 
 def positive_site_photo_attach(site: PositiveSite, upload: Any, *, user: Any) -> PositiveSite:
     """Set (or replace) the photo of ``site`` for ``user``, who must be allowed to edit it
     (TransitionForbidden otherwise): checked by the same rules as a problem's photo, stored under
-    the site's id, the old file removed once the change is committed."""
+    the site's id with a ``photo`` event, the old file removed once the change is committed."""
     positive_site_may_edit(user, site)
     info = photo_check(upload, size=getattr(upload, "size", None))
     old = site.photo.name if site.photo else None
     with transaction.atomic():
         locked = PositiveSite.objects.select_for_update().get(pk=site.pk)
         locked.photo.save(f"{site.pk}.{FORMATS[info.format]}", upload, save=True)
+        PositiveSiteEvent.objects.create(
+            site=locked, action="photo", actor=user, data={"replaced": bool(old)}
+        )
     if old and old != locked.photo.name:
         transaction.on_commit(lambda: locked.photo.storage.delete(old))
     return locked

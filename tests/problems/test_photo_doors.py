@@ -23,7 +23,8 @@ from gridmap.api.features import problem_photo_url
 from gridmap.open311.models import ApiKey
 from gridmap.problems.intake import problem_create
 from gridmap.problems.lifecycle import problem_transition
-from gridmap.problems.models import EventCategory, Problem, ProblemEvent, ProblemPhoto
+from gridmap.problems.models import EventCategory, PositiveSiteEvent, Problem, ProblemEvent, ProblemPhoto
+from gridmap.problems.services import positive_site_create, positive_site_photo_attach
 from tests.factories import LAT0, LON0, grid, region_tree, user
 from tests.photos import jpeg
 
@@ -124,3 +125,19 @@ def test_every_door_refuses_the_same_bad_photos_writing_nothing(town, door, bad)
     reported = 1 if door in {"api", "lifecycle"} else 0
     assert Problem.objects.count() == reported
     assert list(ProblemEvent.objects.values_list("action", flat=True)) == ["report"] * reported
+
+
+@pytest.mark.parametrize("bad", BAD)
+def test_a_site_photo_is_refused_by_the_same_rules(town, bad):
+    site = positive_site_create(lon=SPOT[0], lat=SPOT[1], name="示范街", description="", user=town["leader"])
+    name, data = BAD[bad]
+    with pytest.raises(ValidationError):
+        positive_site_photo_attach(
+            site, SimpleUploadedFile(name, data, content_type="image/jpeg"), user=town["leader"]
+        )
+    site.refresh_from_db()
+    assert not site.photo
+    assert list(PositiveSiteEvent.objects.values_list("action", flat=True)) == ["create"]
+    positive_site_photo_attach(site, jpeg(), user=town["leader"])
+    assert list(PositiveSiteEvent.objects.values_list("action", "actor")) == [("create", town["leader"].pk),
+                                                                               ("photo", town["leader"].pk)]  # fmt: skip
