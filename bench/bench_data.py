@@ -66,9 +66,9 @@ def build_town() -> dict:
 def add_problems(town: dict, n: int, *, seed: int = 7) -> list[int]:
     """``n`` problems around 5 hot spots; every fourth one filed and dispatched (department,
     deadline), every tenth rejected."""
+    from gridmap.problems.intake import problem_create
     from gridmap.problems.lifecycle import problem_transition
     from gridmap.problems.models import EventCategory
-    from gridmap.problems.services import problem_create
 
     rng = random.Random(seed)
     x0, y0, x1, y1 = town_box()

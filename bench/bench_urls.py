@@ -6,7 +6,6 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import include, path
 from django.views.decorators.csrf import csrf_exempt
 
-from gridmap.api.views.problems import ProblemList
 from tests.api.drf_gis_reference import ProblemReferenceList
 
 
@@ -17,15 +16,7 @@ def bare_json(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"ok": True, "client_uuid": body.get("client_uuid")}, status=201)
 
 
-class DrfIntake(ProblemList):
-    """The intake as the DRF view answers it, without the fast path (``gridmap.api.intake_fast``)."""
-
-    def dispatch(self, request, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN201
-        return super(ProblemList, self).dispatch(request, *args, **kwargs)
-
-
 urlpatterns = [
-    path("bench/drf-intake/", DrfIntake.as_view()),
     path("bench/bare/", bare_json),
     path("bench/drf-gis/problems/", ProblemReferenceList.as_view()),
     path("", include("gridmap.urls")),

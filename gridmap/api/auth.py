@@ -24,7 +24,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.authtoken.models import Token
 
-from gridmap.accounts.models import Profile, Role
+from gridmap.accounts.models import Profile
 from gridmap.core import prepared
 
 TOKEN_KEY = re.compile(r"[0-9a-fA-F]{1,40}")
@@ -67,27 +67,6 @@ def _token_query(vendor: str) -> tuple[str, list[_Part]]:
         f"WHERE t.{q(Token._meta.pk.column)} = %s"
     )
     return sql, parts
-
-
-@lru_cache(maxsize=4)
-def _identity_sql(vendor: str) -> str:
-    user_model = get_user_model()
-    q = connection.ops.quote_name
-    user_pk = q(user_model._meta.pk.column)
-    return (
-        f"SELECT u.{user_pk} AS user_id, CASE WHEN u.{q(user_model._meta.get_field('is_superuser').column)} "
-        f"THEN %s ELSE p.{q(Profile._meta.get_field('role').column)} END AS role FROM {q(Token._meta.db_table)} t "
-        f"INNER JOIN {q(user_model._meta.db_table)} u ON u.{user_pk} = t.{q(Token._meta.get_field('user').column)} "
-        f"LEFT OUTER JOIN {q(Profile._meta.db_table)} p ON p.{q(Profile._meta.get_field('user').column)} = u.{user_pk} "
-        f"WHERE t.{q(Token._meta.pk.column)} = %s AND u.{q(user_model._meta.get_field('is_active').column)}"
-    )
-
-
-def identity_query(key: str) -> tuple[str, list[Any]]:
-    """SQL and parameters of one row (``user_id``, ``role``) for the token ``key`` of an active user: what
-    ``ProfileTokenAuthentication`` and ``role_of`` decide, without objects (the role is None for a
-    user with no role; no row for an unknown key or an inactive user)."""
-    return _identity_sql(connection.vendor), [Role.ADMIN, key]
 
 
 def token_with_user(key: str) -> Token | None:

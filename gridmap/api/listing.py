@@ -41,10 +41,9 @@ from gridmap.api.pagination import Page, feature_collection, page_of
 from gridmap.api.params import PAGING, Paging, check_names, parse_bbox, parse_paging
 from gridmap.api.renderers import dumps
 from gridmap.api.rowsql import sql_page
-from gridmap.api.selectors import positive_sites_visible_to
 from gridmap.facilities.selectors import facilities_visible_to
 from gridmap.geography.selectors import buildings_visible_to, grids_visible_to
-from gridmap.problems.selectors import problems_visible_to
+from gridmap.problems.selectors import positive_sites_visible_to, problems_visible_to
 from layers.validate import BBox, GeometryInputError
 
 

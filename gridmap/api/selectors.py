@@ -1,6 +1,6 @@
 """Reads the API needs beyond the apps' own selectors. Every one starts from a scoping selector
 (``*_visible_to(user)``): photos, events and closure evidence are read only through a problem the
-user may see, positive-list sites only in the grids the user may see.
+user may see (positive-list sites: ``problems.selectors.positive_sites_visible_to``).
 """
 
 from __future__ import annotations
@@ -11,36 +11,14 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.contrib.gis.db.models.functions import AsGeoJSON
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from orjson import Fragment
 
-from gridmap.accounts.models import Role
-from gridmap.accounts.selectors import CITY_WIDE_ROLES, role_of
 from gridmap.api.features import problem_photo_url
-from gridmap.geography.selectors import grids_visible_to
-from gridmap.problems.models import PositiveSite, Problem, ProblemEvent, ProblemPhoto, Status
+from gridmap.problems.models import Problem, ProblemEvent, ProblemPhoto, Status
 from gridmap.problems.selectors import problems_visible_to
 
 User = AbstractBaseUser | AnonymousUser
-
-
-def positive_sites_visible_to(user: User) -> QuerySet[PositiveSite]:
-    """Positive-list sites scoped like grids: all for city-wide roles, inspectors and departments;
-    a community head's community; a grid leader's grids; nothing for anyone else."""
-    role = role_of(user)
-    sites = PositiveSite.objects.all()
-    if role in CITY_WIDE_ROLES or role in {Role.INSPECTOR, Role.DEPARTMENT}:
-        return sites
-    if role == Role.COMMUNITY_HEAD:
-        community = user.profile.community_id
-        return (
-            sites.filter(Q(community_id=community) | Q(grid__community_id=community))
-            if community
-            else sites.none()
-        )
-    if role == Role.GRID_LEADER:
-        return sites.filter(grid__in=grids_visible_to(user).values("pk"))
-    return sites.none()
 
 
 def problem_visible(user: User, problem_id: int) -> Problem:

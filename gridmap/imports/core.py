@@ -2,7 +2,8 @@
 
 Flow: a reader from ``layers`` gives rows in EPSG:4326 with raw coordinates already checked →
 each row is converted by its target (attributes checked, lookups resolved) or rejected with a
-reason → places are derived in batch (grid, community, nearest facility) → the plan is counted
+reason → places are derived in batch (grid, community; problems placed and later inserted by the
+intake's batch entry, ``gridmap.problems.intake``) → the plan is counted
 (create vs update, by key) → with ``commit`` everything is written in one transaction, otherwise
 nothing is. Importing the same file again updates the rows it created.
 """
@@ -17,16 +18,16 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 import shapely
-from django.conf import settings
 from django.contrib.gis.db.models.functions import AsWKB
 from django.db import transaction
 
 from gridmap.core.gdf import to_gdf
 from gridmap.core.geoinput import geos_from_shapely
-from gridmap.facilities.models import Facility
 from gridmap.geography.models import Community, District, Grid, Subdistrict
 from gridmap.imports.targets import KEY_COLUMNS, TARGETS, Lookups, Reject, Target
-from layers.assign import assign_areas, nearest_within
+from gridmap.problems.intake import problems_insert, problems_place
+from gridmap.problems.models import Problem
+from layers.assign import assign_areas
 from layers.projection import metric_crs_for
 
 REGION_ORDER = (District, Subdistrict, Community)
@@ -145,6 +146,9 @@ def derive_places(target: Target, planned: list[Planned]) -> None:
         for p, v in zip(planned, values, strict=True):
             p.fields[attr] = round(float(v), 2)
         return
+    if target.name == "problems":
+        _place_problems(planned)
+        return
     points = gpd.GeoSeries(shapely.point_on_surface(geoms.values), index=geoms.index, crs="EPSG:4326")
     grids = to_gdf(Grid.objects.all(), ["code", "id", "community_id"])
     grid_codes = assign_areas(points, grids)
@@ -154,7 +158,7 @@ def derive_places(target: Target, planned: list[Planned]) -> None:
     for i, p in enumerate(planned):
         gcode = grid_codes.iloc[i]
         p.fields["grid_id"] = int(by_code.at[gcode, "id"]) if gcode else None
-        if target.name in {"buildings", "problems"}:
+        if target.name == "buildings":
             ccode = comm_codes.iloc[i]
             community = (
                 by_code.at[gcode, "community_id"]
@@ -162,24 +166,14 @@ def derive_places(target: Target, planned: list[Planned]) -> None:
                 else (communities.at[ccode, "id"] if ccode else None)
             )
             p.fields["community_id"] = int(community) if community is not None else None
-    if target.name == "problems":
-        _link_facilities(planned, points)
 
 
-def _link_facilities(planned: list[Planned], points: gpd.GeoSeries) -> None:
-    by_category: dict[Any, list[int]] = defaultdict(list)
-    for i, p in enumerate(planned):
-        category = p.fields.pop("_category")
-        if category.facility_kind_id:
-            by_category[category].append(i)
-    for category, idx in by_category.items():
-        facilities = to_gdf(Facility.objects.filter(kind_id=category.facility_kind_id), ["id"])
-        max_m = category.snap_distance_m or settings.GRIDMAP["SNAP_DISTANCE_M"]
-        found = nearest_within(points.iloc[idx], facilities, max_distance_m=max_m)
-        for i, fid in zip(idx, found["id"], strict=True):
-            planned[i].fields["facility_id"] = None if fid is None else int(fid)
-    for p in planned:
-        p.fields.pop("_category", None)
+def _place_problems(planned: list[Planned]) -> None:
+    """Grid, community and facility of imported problems, as the intake decides them."""
+    categories = [p.fields.pop("_category") for p in planned]
+    places = problems_place([(p.geom.x, p.geom.y) for p in planned], categories)
+    for p, (grid_id, community_id, facility_id) in zip(planned, places, strict=True):
+        p.fields.update(grid_id=grid_id, community_id=community_id, facility_id=facility_id)
 
 
 def write(target: Target, planned: list[Planned], report: ImportReport, *, commit: bool) -> None:
@@ -269,7 +263,10 @@ def _save(model: type, rows: list[Planned], existing: dict[str, int], key_field:
     fields = [f for f in {**rows[0].fields, "geom": 1} if f not in {"code", "source_key"}]
     if updates:
         model.objects.bulk_update(updates, fields, batch_size=500)
-    model.objects.bulk_create(objects, batch_size=500)
+    if model is Problem:
+        problems_insert(objects)  # the intake's batch entry: each with its report event
+    else:
+        model.objects.bulk_create(objects, batch_size=500)
     if directs:
         if not all(o.pk for o, _ in directs):  # backends that do not return ids from bulk_create
             ids = dict(model.objects.filter(code__in=[o.code for o, _ in directs]).values_list("code", "pk"))

@@ -2,8 +2,9 @@
 
 The fixture gives each problem only a status; the loop's timestamps, departments, inspectors,
 rework and extensions (and the audit events behind them) are derived here from a random
-generator seeded by the problem's key, so every load gives the same history. Problems that
-already have events are left alone, so loading again changes nothing.
+generator seeded by the problem's key, so every load gives the same history. The intake wrote
+each problem's ``report`` event; problems with any later event are left alone, so loading again
+changes nothing.
 """
 
 from __future__ import annotations
@@ -48,8 +49,7 @@ class _Staff:
 
 
 def _history(p: Problem, staff: _Staff, rng: random.Random) -> list[ProblemEvent]:
-    events = [ProblemEvent(problem=p, action="report", to_status=S.REPORTED, actor_id=p.reporter_id,
-                           at=p.reported_at, geom=p.geom)]  # fmt: skip
+    events: list[ProblemEvent] = []
     at: datetime = p.reported_at
     lead = p.grid.first_responsible_id if p.grid_id else staff.heads.get(p.community_id)
     status = S.REPORTED
@@ -92,8 +92,11 @@ def _history(p: Problem, staff: _Staff, rng: random.Random) -> list[ProblemEvent
 @transaction.atomic
 def demo_history_fill() -> int:
     """Fill the loop fields and events of demo problems that have none yet; returns how many."""
+    steps = {action for path in PATH.values() for action in path}
     todo = list(
-        Problem.objects.filter(source_key__startswith="demo:", events__isnull=True)
+        Problem.objects.filter(source_key__startswith="demo:")
+        .exclude(status=S.REPORTED)
+        .exclude(events__action__in=steps)
         .select_related("category", "grid")
         .order_by("pk")
     )

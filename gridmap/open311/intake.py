@@ -7,7 +7,7 @@ then case-insensitively; the building's point on surface is the position.
 Idempotence: a POST with the same content from the same key within
 ``GRIDMAP_OPEN311_DEDUP_SECONDS`` (120) answers with the first request (200 instead of 201);
 concurrent double POSTs meet on a client id derived from key, content and time window, which
-``problem_create`` treats as one submission. A client may also send its own ``client_uuid``
+``problem_create`` (``gridmap.problems.intake``) treats as one submission. A client may also send its own ``client_uuid``
 (an extension of the spec): a replay with the same value, at any time, returns the first request.
 """
 
@@ -21,7 +21,6 @@ from datetime import timedelta
 from typing import Any
 
 import orjson
-from django.contrib.gis.geos import Point
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
@@ -36,9 +35,9 @@ from gridmap.open311.access import Caller, param, setting
 from gridmap.open311.formats import Open311Error
 from gridmap.open311.models import ServiceAttribute, Submission
 from gridmap.open311.queries import parse_when
-from gridmap.problems.models import EventCategory, Problem, ProblemPhoto
-from gridmap.problems.photos import photo_check
-from gridmap.problems.services import problem_create
+from gridmap.problems.intake import problem_create
+from gridmap.problems.models import EventCategory, Problem
+from gridmap.problems.photos import photo_check, problem_photo_attach
 
 MAX_DESCRIPTION = 4000
 MAX_ADDRESS = 200
@@ -206,7 +205,6 @@ def submit(request: HttpRequest, caller: Caller, district: District | None) -> I
         if not created:
             return Intake(problem, submission, False)
         if media is not None and photo is not None:
-            where = Point(*photo.lonlat, srid=4326) if photo.lonlat else problem.geom
-            ProblemPhoto.objects.create(problem=problem, image=media, taken_at=photo.taken_at, geom=where,
-                                        uploaded_by=caller.user)  # fmt: skip
+            problem_photo_attach(problem, media, event=problem.events.get(action="report"), user=caller.user,
+                                 where=problem.geom, info=photo)  # fmt: skip
     return Intake(problem, submission, True)

@@ -5,6 +5,7 @@ from gridmap.problems.models import (
     EventCategory,
     ExtensionRequest,
     PositiveSite,
+    PositiveSiteEvent,
     Problem,
     ProblemEvent,
     ProblemPhoto,
@@ -63,7 +64,21 @@ class ExtensionRequestAdmin(admin.ModelAdmin):
     readonly_fields = ["decision", "decided_by", "decided_at"]
 
 
+class SiteEventInline(admin.TabularInline):
+    """A site's trail: read-only, written by the services."""
+
+    model = PositiveSiteEvent
+    extra = 0
+    can_delete = False
+    fields = ["at", "action", "actor", "data"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(PositiveSite)
 class PositiveSiteAdmin(MapAdmin):
+    inlines = [SiteEventInline]
     list_display = ["name", "grid", "community", "created_by", "created_at"]
     raw_id_fields = ["grid", "community", "created_by"]

@@ -17,10 +17,10 @@ from django.utils.translation import gettext as _
 from gridmap.accounts.models import Department, Profile, Role
 from gridmap.accounts.selectors import role_of
 from gridmap.core.geoinput import point_from_lonlat
-from gridmap.problems.models import OPEN_STATUSES, ExtensionRequest, Problem, ProblemEvent, ProblemPhoto
-from gridmap.problems.photos import photo_check
+from gridmap.problems.intake import nearest_within_m
+from gridmap.problems.models import OPEN_STATUSES, ExtensionRequest, Problem, ProblemEvent
+from gridmap.problems.photos import photo_check, problem_photo_attach
 from gridmap.problems.selectors import problems_visible_to
-from gridmap.problems.services import nearest_within_m
 
 
 @dataclass
@@ -72,16 +72,8 @@ def _photos(ctx: StepContext, stage: str) -> list[Any]:
 
     def store(event: ProblemEvent) -> None:
         for upload, info in zip(ctx.photos, infos, strict=True):
-            where = Point(*info.lonlat, srid=4326) if info.lonlat else ctx.point
-            ProblemPhoto.objects.create(
-                problem=ctx.problem,
-                image=upload,
-                stage=stage,
-                taken_at=info.taken_at,
-                geom=where,
-                uploaded_by=ctx.actor,
-                event=event,
-            )
+            problem_photo_attach(ctx.problem, upload, event=event, user=ctx.actor, stage=stage, where=ctx.point,
+                                 info=info)  # fmt: skip
 
     if ctx.photos:
         ctx.after_save.append(store)

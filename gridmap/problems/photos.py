@@ -1,4 +1,6 @@
-"""Checking uploaded photos: real images within size and pixel limits, and their EXIF position.
+"""Checking uploaded photos (real images within size and pixel limits, and their EXIF position)
+and attaching them to a problem: ``problem_photo_attach`` is the one way a problem's photo is
+stored, by every door (the pages, the API, Open311, the lifecycle's steps).
 
 A photo is refused unless Pillow recognises it as JPEG, PNG or WebP and it verifies; SVG or HTML
 named .jpg, truncated files and decompression bombs are refused before they are stored. The
@@ -13,10 +15,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, Any
 
+from django.contrib.gis.geos import Point
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from PIL import ExifTags, Image, UnidentifiedImageError
+
+from gridmap.problems.models import Problem, ProblemEvent, ProblemPhoto
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_PIXELS = 40_000_000
@@ -102,3 +107,30 @@ def photo_check(upload: IO[bytes], *, size: int | None = None) -> PhotoInfo:
         raise ValidationError(_("The file is not a readable photo."), code="photo_not_image") from None
     upload.seek(0)
     return PhotoInfo(fmt, width, height, lonlat, taken)
+
+
+def problem_photo_attach(
+    problem: Problem,
+    upload: Any,
+    *,
+    event: ProblemEvent,
+    user: Any,
+    stage: str = ProblemPhoto.Stage.BEFORE,
+    where: Point | None = None,
+    info: PhotoInfo | None = None,
+) -> ProblemPhoto:
+    """Store ``upload`` as a photo of ``problem`` tied to ``event`` (the step it documents).
+
+    ``info``: what ``photo_check`` said of this upload when the caller checked it before writing
+    anything; checked here otherwise (a ValidationError for a file that is not a real photo).
+    Where it was taken: its EXIF GPS position, else ``where``."""
+    info = info or photo_check(upload, size=getattr(upload, "size", None))
+    return ProblemPhoto.objects.create(
+        problem=problem,
+        image=upload,
+        stage=stage,
+        taken_at=info.taken_at,
+        geom=Point(*info.lonlat, srid=4326) if info.lonlat else where,
+        uploaded_by=user,
+        event=event,
+    )

@@ -1,4 +1,5 @@
-"""Reads of problems: what a user may see (the one scoping every output uses) and nearby cases."""
+"""Reads of problems: what a user may see (the one scoping every output uses), nearby cases, and
+the positive-list sites a user may see."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from django.utils import timezone
 
 from gridmap.accounts.models import Role
 from gridmap.accounts.selectors import CITY_WIDE_ROLES, role_of
-from gridmap.problems.models import OPEN_STATUSES, EventCategory, Problem, Status
+from gridmap.geography.selectors import grids_visible_to
+from gridmap.problems.models import OPEN_STATUSES, EventCategory, PositiveSite, Problem, Status
 
 METRES_PER_DEGREE_LAT = 111_320.0
 
@@ -97,3 +99,22 @@ def problems_closed_recently_nearby(point: Point, category: EventCategory) -> Qu
         closed_at__gte=since,
         geom__intersects=metre_box(point, category.recurrence_radius_m),
     )
+
+
+def positive_sites_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[PositiveSite]:
+    """Positive-list sites scoped like grids: all for city-wide roles, inspectors and departments;
+    a community head's community; a grid leader's grids; nothing for anyone else."""
+    role = role_of(user)
+    sites = PositiveSite.objects.all()
+    if role in CITY_WIDE_ROLES or role in {Role.INSPECTOR, Role.DEPARTMENT}:
+        return sites
+    if role == Role.COMMUNITY_HEAD:
+        community = user.profile.community_id
+        return (
+            sites.filter(Q(community_id=community) | Q(grid__community_id=community))
+            if community
+            else sites.none()
+        )
+    if role == Role.GRID_LEADER:
+        return sites.filter(grid__in=grids_visible_to(user).values("pk"))
+    return sites.none()

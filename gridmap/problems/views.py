@@ -17,7 +17,6 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.contrib.gis.db.models.functions import AsGeoJSON
-from django.contrib.gis.geos import Point
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
@@ -37,6 +36,7 @@ from gridmap.core.language import LocalNameChoiceField
 from gridmap.geography.models import Street
 from gridmap.geography.selectors import grids_visible_to
 from gridmap.problems.filters import ProblemFilterForm
+from gridmap.problems.intake import problem_create
 from gridmap.problems.lifecycle import (
     TRANSITIONS,
     TransitionConflict,
@@ -45,9 +45,8 @@ from gridmap.problems.lifecycle import (
     problem_transition,
 )
 from gridmap.problems.models import EventCategory, Problem, ProblemPhoto, Status
-from gridmap.problems.photos import PhotoInfo, photo_check
+from gridmap.problems.photos import PhotoInfo, photo_check, problem_photo_attach
 from gridmap.problems.selectors import problems_visible_to
-from gridmap.problems.services import problem_create
 
 # The inputs each step's form shows besides the note (what lifecycle_steps reads).
 ACTION_FIELDS: dict[str, tuple[str, ...]] = {
@@ -177,23 +176,12 @@ def report(request: HttpRequest) -> HttpResponse:
                 reporter=request.user, client_uuid=data["client_uuid"],
             )  # fmt: skip
             if created and data["photo"] and form.photo_info:
-                _attach_before_photo(problem, data["photo"], form.photo_info, request.user)
+                problem_photo_attach(problem, data["photo"], event=problem.events.get(action="report"),
+                                     user=request.user, where=problem.geom, info=form.photo_info)  # fmt: skip
     except ValidationError as exc:
         form.add_error(None, exc)
         return _report_page(request, form, status=400)
     return redirect("problem-mine")
-
-
-def _attach_before_photo(problem: Problem, upload: Any, info: PhotoInfo, user: Any) -> None:
-    ProblemPhoto.objects.create(
-        problem=problem,
-        image=upload,
-        stage=ProblemPhoto.Stage.BEFORE,
-        taken_at=info.taken_at,
-        geom=Point(*info.lonlat, srid=4326) if info.lonlat else problem.geom,
-        uploaded_by=user,
-        event=problem.events.filter(action="report").first(),
-    )
 
 
 @login_required

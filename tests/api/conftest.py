@@ -11,8 +11,8 @@ from rest_framework.test import APIClient
 from gridmap.accounts.models import Department, Role
 from gridmap.facilities.models import Facility, FacilityKind
 from gridmap.geography.models import Building
+from gridmap.problems.intake import problem_create
 from gridmap.problems.models import EventCategory
-from gridmap.problems.services import problem_create
 from tests.factories import LAT0, LON0, grid, region_tree, user
 
 # Community 1 spans LON0..LON0+0.004, community 2 the next 0.004°; each 0.002° tall.

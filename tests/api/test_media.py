@@ -6,7 +6,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
-from gridmap.problems.models import PositiveSite
+from gridmap.problems.models import PositiveSite, PositiveSiteEvent
 from tests.api.conftest import SPOT, report
 from tests.photos import jpeg
 
@@ -57,6 +57,7 @@ def test_a_positive_site_gets_a_photo_served_in_scope(town, as_user, django_capt
     listed = as_user(t["head"]).get(SITES).json()["features"]
     assert [f["properties"]["photo_url"] for f in listed] == [url]
     assert _image(as_user(t["head"]).get(url)).format == "JPEG"
+    assert _trail(pk) == [("create", "leader", {}), ("photo", "leader", {"replaced": False})]
     assert as_user(t["head2"]).get(url).status_code == 404
     assert as_user(t["reporter"]).get(url).status_code == 404
     # a second photo replaces the first, and the old file goes
@@ -66,6 +67,11 @@ def test_a_positive_site_gets_a_photo_served_in_scope(town, as_user, django_capt
     with django_capture_on_commit_callbacks(execute=True):
         assert as_user(t["head"]).post(url, {"image": buf}, format="multipart").status_code == 200
     assert PositiveSite.objects.get(pk=pk).photo.name.endswith(".png") and not storage.exists(old_name)
+    assert _trail(pk)[-1] == ("photo", "head", {"replaced": True})
+
+
+def _trail(pk: int) -> list[tuple]:
+    return list(PositiveSiteEvent.objects.filter(site=pk).values_list("action", "actor__username", "data"))
 
 
 def _png() -> bytes:
@@ -92,3 +98,4 @@ def test_site_photo_refusals_leave_the_site_unchanged(town, as_user):
         == 404
     )
     assert not PositiveSite.objects.get(pk=pk).photo
+    assert list(PositiveSiteEvent.objects.filter(site=pk).values_list("action", flat=True)) == ["create"]

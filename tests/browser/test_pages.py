@@ -15,8 +15,8 @@ from django.utils import timezone
 
 from gridmap.accounts.models import Department, Role
 from gridmap.geography.models import Street
+from gridmap.problems.intake import problem_create
 from gridmap.problems.models import EventCategory, Problem, ProblemPhoto
-from gridmap.problems.services import problem_create
 from tests.factories import LAT0, LON0, grid, region_tree, user
 from tests.photos import jpeg
 

@@ -33,11 +33,13 @@ def test_every_project_model_is_registered():
     models = {m for a in PROJECT_APPS for m in apps.get_app_config(a).get_models()}
     from gridmap.accounts.models import Profile
     from gridmap.geography.models import AreaStamp
-    from gridmap.problems.models import ProblemEvent, ProblemPhoto
+    from gridmap.problems.models import PositiveSiteEvent, ProblemEvent, ProblemPhoto
 
-    # Profiles are edited inline on their user; photos and the audit trail inline on their problem;
-    # the area stamp is written by database triggers only (intake's in-memory location cache).
-    assert models - set(admin.site._registry) == {Profile, ProblemPhoto, ProblemEvent, AreaStamp}
+    # Profiles are edited inline on their user; photos and the audit trail inline on their problem
+    # (a site's trail on its site); the area stamp is written by database triggers only (intake's
+    # in-memory location cache).
+    expected = {Profile, ProblemPhoto, ProblemEvent, PositiveSiteEvent, AreaStamp}
+    assert models - set(admin.site._registry) == expected
 
 
 def test_changelists_and_forms_load_with_local_assets_only(admin_client):

@@ -8,8 +8,8 @@ from django.core.exceptions import ValidationError
 from gridmap.core.gdf import to_gdf
 from gridmap.facilities.models import Facility, FacilityKind
 from gridmap.geography.models import Grid
+from gridmap.problems.intake import problem_create
 from gridmap.problems.models import EventCategory, Problem
-from gridmap.problems.services import problem_create
 from layers.assign import assign_areas
 from tests.factories import LAT0, LON0, grid, region_tree
 

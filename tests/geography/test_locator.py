@@ -12,8 +12,8 @@ from django.db import connection
 from gridmap.geography import locator
 from gridmap.geography.models import AreaStamp, Community, Grid
 from gridmap.geography.selectors import community_for_point, grid_for_point
+from gridmap.problems.intake import problem_create
 from gridmap.problems.models import EventCategory
-from gridmap.problems.services import problem_create
 from tests.factories import LAT0, LON0, region_tree
 
 pytestmark = pytest.mark.django_db

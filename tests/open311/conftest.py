@@ -14,8 +14,8 @@ from django.test import Client
 from gridmap.accounts.models import Department, Role
 from gridmap.geography.models import Building
 from gridmap.open311.models import ApiKey
+from gridmap.problems.intake import problem_create
 from gridmap.problems.models import EventCategory
-from gridmap.problems.services import problem_create
 from tests.factories import LAT0, LON0, grid, region_tree, user
 
 IN_A = (LON0 + 0.001, LAT0 + 0.001)

@@ -9,9 +9,9 @@ from django.utils import timezone
 from gridmap.accounts.models import Department, Role
 from gridmap.problems import lifecycle_steps
 from gridmap.problems.escalation import problems_escalate_overdue
+from gridmap.problems.intake import possible_duplicates, problem_create
 from gridmap.problems.lifecycle import TransitionConflict, TransitionForbidden, problem_transition
 from gridmap.problems.models import EventCategory, ExtensionRequest, Problem, ProblemEvent, Status
-from gridmap.problems.services import possible_duplicates, problem_create
 from tests.factories import LAT0, LON0, grid, region_tree, user
 from tests.photos import jpeg
 

@@ -14,9 +14,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from gridmap.accounts.models import Role
+from gridmap.problems.intake import problem_create
 from gridmap.problems.lifecycle import problem_transition
 from gridmap.problems.models import EventCategory, Problem, ProblemPhoto
-from gridmap.problems.services import problem_create
 from tests.factories import LAT0, LON0, grid, region_tree, user
 from tests.photos import jpeg
 

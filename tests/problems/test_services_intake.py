@@ -1,6 +1,7 @@
 """problem_intake decides location, facility link, recurrence link and duplicates as the
 selectors do, writes everything or nothing, and answers a replay with the first result — on
-both databases. On PostGIS its one-statement write is held equal to the ORM path's rows."""
+both databases. Where the backend writes in one statement, that write is held equal to the ORM
+writer's rows."""
 
 from __future__ import annotations
 
@@ -10,27 +11,33 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from django.contrib.gis.geos import LineString, Point
+from django.contrib.gis.geos import Point
 from django.db import DatabaseError, connection, transaction
 from django.forms.models import model_to_dict
 from django.utils import timezone
 
 from gridmap.facilities.models import Facility, FacilityKind
-from gridmap.problems import services
-from gridmap.problems.models import EventCategory, Problem, ProblemEvent, Status
-from gridmap.problems.selectors import problems_closed_recently_nearby
-from gridmap.problems.services import (
+from gridmap.geography import locator
+from gridmap.problems.intake import (
     nearest_facility,
     nearest_within_m,
     possible_duplicates,
     problem_create,
     problem_intake,
 )
+from gridmap.problems.intake import write as writer
+from gridmap.problems.intake.features import features
+from gridmap.problems.models import EventCategory, Problem, ProblemEvent, Status
+from gridmap.problems.selectors import problems_closed_recently_nearby
 from tests.factories import LAT0, LON0, grid, region_tree, user
 
 pytestmark = pytest.mark.django_db
 BOX = (LON0 - 0.0005, LAT0 - 0.0005, LON0 + 0.0085, LAT0 + 0.0025)  # two communities and around
-postgis_only = pytest.mark.skipif("connection.vendor != 'postgresql'")
+
+
+def writers() -> list[bool]:
+    """The writers this backend has: the ORM's (False) and, where allowed, one statement (True)."""
+    return [True, False] if features().writes_in_one_statement else [False]
 
 
 def make_town(rng: random.Random) -> dict:
@@ -107,8 +114,7 @@ def test_intake_equals_the_selectors_on_random_reports():
     assert seen == {"grid", "community", "facility", "recurrence_of", "duplicates"}  # every case was met
 
 
-@postgis_only
-def test_the_one_statement_write_equals_the_orm_path(monkeypatch):
+def test_every_writer_writes_the_same_rows(monkeypatch):
     rng = random.Random(5)
     town = make_town(rng)
     skip = {"id", "uuid"}
@@ -128,13 +134,13 @@ def test_the_one_statement_write_equals_the_orm_path(monkeypatch):
         kwargs = {"lon": x, "lat": y, "category": town["categories"][i % 2], "description": f"第{i}",
                   "reporter": town["reporter"], "reported_at": timezone.now() - timedelta(minutes=i)}  # fmt: skip
         rows = []
-        for one_statement in (True, False):
-            monkeypatch.setattr(services, "one_statement", lambda flag=one_statement: flag)
+        for one_statement in writers():
+            monkeypatch.setattr(writer, "one_statement", lambda flag=one_statement: flag)
             with transaction.atomic():
                 result = problem_intake(**kwargs)
                 rows.append((row(result.problem), result.duplicates))
                 transaction.set_rollback(True)
-        assert rows[0] == rows[1], (x, y)
+        assert all(r == rows[0] for r in rows), (x, y)
 
 
 def test_a_replay_answers_the_first_problem_and_writes_nothing():
@@ -154,11 +160,12 @@ def test_a_replay_answers_the_first_problem_and_writes_nothing():
     assert after == before
 
 
-@postgis_only
 @pytest.mark.django_db(transaction=True)  # autocommit, as in production: no test transaction to roll back
 @pytest.mark.parametrize("one_statement", [True, False])
 def test_a_failing_write_leaves_nothing_behind(monkeypatch, catalogues, one_statement):
-    monkeypatch.setattr(services, "one_statement", lambda: one_statement)
+    if one_statement not in writers():
+        pytest.skip("this backend has no one-statement writer")
+    monkeypatch.setattr(writer, "one_statement", lambda: one_statement)
     (c1,) = region_tree()
     grid(c1, 1, (LON0, LAT0, LON0 + 0.002, LAT0 + 0.002))
     category = EventCategory.objects.get(code="0301")
@@ -168,6 +175,12 @@ def test_a_failing_write_leaves_nothing_behind(monkeypatch, catalogues, one_stat
     Problem.objects.filter(pk=closed.pk).update(
         status=Status.CLOSED, closed_at=timezone.now(), recurrence_count=32767
     )
+    if connection.vendor == "sqlite":  # SQLite's integers do not overflow there: fail the count itself
+
+        def fail(problem: Problem) -> None:
+            raise DatabaseError("the recurrence count failed")
+
+        monkeypatch.setattr(writer, "count_recurrence", fail)
     before = (Problem.objects.count(), ProblemEvent.objects.count())
     assert not connection.in_atomic_block
     with pytest.raises(DatabaseError):
@@ -175,7 +188,9 @@ def test_a_failing_write_leaves_nothing_behind(monkeypatch, catalogues, one_stat
     assert (Problem.objects.count(), ProblemEvent.objects.count()) == before
 
 
-@postgis_only  # the SQLite test database (shared-cache memory) refuses a second writer outright
+@pytest.mark.skipif(
+    "connection.vendor == 'sqlite'"
+)  # the SQLite test database (shared-cache memory) refuses a second writer outright
 @pytest.mark.django_db(transaction=True)
 def test_replays_racing_from_two_threads_make_one_problem(catalogues):
     (c1,) = region_tree()
@@ -211,42 +226,72 @@ def test_metre_bounds_are_the_metre_box():
         assert metre_bounds(x, y, r) == metre_box(Point(x, y, srid=4326), r).extent
 
 
-@postgis_only
-def test_links_decided_in_sql_are_those_decided_in_python():
-    """``intake_sql.insert_decided`` (the API's fast path) measures and decides in PostGIS what
-    ``problem_nearby`` measures with pyproj and shapely: same links, same duplicates, the same
-    distances to a micrometre."""
-    from rest_framework.authtoken.models import Token
-
-    from gridmap.api.auth import identity_query
-    from gridmap.geography.locator import areas_now
-    from gridmap.problems import intake_sql
-
-    rng = random.Random(21)
+def test_a_replay_that_lost_the_race_writes_nothing_on_every_writer(monkeypatch):
+    """The uuid check and the write are not one step: a replay whose twin was written in between
+    reaches the writer, which writes nothing and says so."""
+    rng = random.Random(3)
     town = make_town(rng)
-    lane = FacilityKind.objects.get(code="fire_lane")  # lines: distance to the nearest edge
-    for _ in range(30):
-        (x, y), (dx, dy) = spot(rng), (rng.uniform(-3e-4, 3e-4), rng.uniform(-3e-4, 3e-4))
-        Facility.objects.create(kind=lane, geom=LineString((x, y), (x + dx, y + dy), srid=4326))
-    categories = [*town["categories"], EventCategory.objects.get(code="0304")]
-    key = Token.objects.create(user=town["reporter"]).key
-    areas = areas_now()
-    seen = set()
-    for i in range(240):
-        x, y = spot(rng)
-        category = categories[i % 3]
-        want = services.problem_nearby(Point(x, y, srid=4326), category)
-        report = intake_sql.Report(uuid=uuid.uuid4(), x=x, y=y, category_id=category.pk, description="", reporter_id=None,
-                                   reported_at=timezone.now(), grid_id=None, community_id=None, facility_id=None,
-                                   recurrence_of_id=None)  # fmt: skip
-        with transaction.atomic():
-            got = intake_sql.insert_decided(report, services.around(category, x, y), identity_query(key),
-                                            area_stamp=areas.stamp)  # fmt: skip
-            transaction.set_rollback(True)
-        assert got.new_id is not None and got.user_id == town["reporter"].pk
-        assert (got.facility_id, got.recurrence_of_id) == (want.facility_id, want.recurrence_of_id), (x, y)
-        assert [i for i, _ in got.duplicates] == [i for i, _ in want.duplicates], (x, y)
-        assert [d for _, d in got.duplicates] == pytest.approx([d for _, d in want.duplicates], abs=1e-6)
-        seen |= {k for k, v in (("facility", got.facility_id), ("recurrence", got.recurrence_of_id),
-                                ("duplicates", got.duplicates), ("lane", got.facility_id and i % 3 == 2)) if v}  # fmt: skip
-    assert seen == {"facility", "recurrence", "duplicates", "lane"}
+    category, key = town["categories"][0], uuid.uuid4()
+    first = problem_intake(lon=LON0 + 0.001, lat=LAT0 + 0.001, category=category, client_uuid=key)
+    before = (Problem.objects.count(), ProblemEvent.objects.count())
+    for one_statement in writers():
+        monkeypatch.setattr(writer, "one_statement", lambda flag=one_statement: flag)
+        twin = Problem(geom=Point(LON0 + 0.001, LAT0 + 0.001, srid=4326), category=category, uuid=key)
+        assert writer.write(twin, key) is False
+    assert (Problem.objects.count(), ProblemEvent.objects.count()) == before
+    assert Problem.objects.get(uuid=key).pk == first.problem.pk
+
+
+def test_areas_changed_since_this_process_read_them_are_read_again(monkeypatch):
+    rng = random.Random(4)
+    town = make_town(rng)
+    stale = locator.areas_now()
+    assert stale is not None
+    from gridmap.geography.models import Grid
+
+    # A new grid code: the stamp changes, the areas this process read are stale.
+    g1 = Grid.objects.order_by("pk").first()
+    g1.code = g1.code[:-3] + "999"
+    g1.save()
+    monkeypatch.setattr(writer, "areas_cached", lambda: stale)
+    x, y = g1.geom.point_on_surface.coords
+    for one_statement in writers():
+        monkeypatch.setattr(writer, "one_statement", lambda flag=one_statement: flag)
+        result = problem_intake(lon=x, lat=y, category=town["categories"][0])
+        assert result.created and result.problem.grid_id == g1.pk
+        assert Problem.objects.get(pk=result.problem.pk).grid.code == g1.code
+
+
+def test_whoever_listens_to_post_save_hears_both_rows_on_every_writer(monkeypatch):
+    from django.db.models.signals import post_save
+
+    rng = random.Random(6)
+    town = make_town(rng)
+    heard: list[tuple[str, bool]] = []
+
+    def listen(sender, instance, created, **kwargs):  # noqa: ANN001, ANN003
+        heard.append((sender.__name__, created))
+
+    for model in (Problem, ProblemEvent):
+        post_save.connect(listen, sender=model, dispatch_uid=f"test-{model.__name__}")
+    try:
+        for one_statement in writers():
+            monkeypatch.setattr(writer, "one_statement", lambda flag=one_statement: flag)
+            heard.clear()
+            x, y = spot(rng)
+            problem_intake(lon=x, lat=y, category=town["categories"][1])
+            assert sorted(heard) == [("Problem", True), ("ProblemEvent", True)], one_statement
+    finally:
+        for model in (Problem, ProblemEvent):
+            post_save.disconnect(sender=model, dispatch_uid=f"test-{model.__name__}")
+
+
+def test_a_pre_save_listener_makes_the_orm_write(monkeypatch):
+    from django.db.models.signals import pre_save
+
+    pre_save.connect(lambda **kw: None, sender=Problem, weak=False, dispatch_uid="test-pre-save")
+    try:
+        assert writer.one_statement() is False
+    finally:
+        pre_save.disconnect(sender=Problem, dispatch_uid="test-pre-save")
+    assert writer.one_statement() is features().writes_in_one_statement

@@ -9,8 +9,8 @@ from django.urls import include, path, reverse
 
 import gridmap.urls
 from gridmap.accounts.models import Department, Role
+from gridmap.problems.intake import problem_create
 from gridmap.problems.models import EventCategory, Problem, ProblemEvent, ProblemPhoto, Status
-from gridmap.problems.services import problem_create
 from tests.factories import LAT0, LON0, grid, region_tree, user
 from tests.photos import jpeg
 

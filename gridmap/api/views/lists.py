@@ -26,9 +26,9 @@ from gridmap.api.schema import (
     query_param,
 )
 from gridmap.api.selectors import closure_evidence
-from gridmap.api.services import positive_site_create
 from gridmap.api.views.base import ApiView
 from gridmap.problems.models import OPEN_STATUSES, Status
+from gridmap.problems.services import positive_site_create
 
 SCOPE = {"grid": filters.AREA["grid"], "community": filters.AREA["community"]}
 

@@ -7,7 +7,6 @@ user who may see the problem or the positive-list site (token or session), 404 t
 
 from __future__ import annotations
 
-from django.db import transaction
 from django.http import FileResponse, Http404, HttpResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
@@ -18,12 +17,13 @@ from rest_framework.request import Request
 from gridmap.api import inputs, listing
 from gridmap.api.renderers import geojson_response
 from gridmap.api.schema import ERROR, FEATURE, SITE_PHOTO
-from gridmap.api.selectors import positive_sites_visible_to, problem_visible
-from gridmap.api.services import positive_site_may_edit
+from gridmap.api.selectors import problem_visible
 from gridmap.api.views.base import ApiView
 from gridmap.api.views.problems import MAX_PHOTO_BODY
-from gridmap.problems.models import PositiveSite, ProblemPhoto
-from gridmap.problems.photos import CONTENT_TYPES, FORMATS, photo_check
+from gridmap.problems.models import ProblemPhoto
+from gridmap.problems.photos import CONTENT_TYPES
+from gridmap.problems.selectors import positive_sites_visible_to
+from gridmap.problems.services import positive_site_may_edit, positive_site_photo_attach
 
 
 def _file(field) -> FileResponse:  # type: ignore[no-untyped-def]
@@ -71,7 +71,7 @@ class PositiveSitePhoto(ApiView):
         site = positive_sites_visible_to(request.user).filter(pk=pk).first()
         if site is None:
             raise Http404()
-        positive_site_may_edit(request.user, site)
+        positive_site_may_edit(request.user, site)  # a 403 before the body is read
         length = request.META.get("CONTENT_LENGTH") or "0"
         if not length.isdigit() or int(length) > MAX_PHOTO_BODY:
             raise exceptions.ValidationError({"image": [_("The photo is larger than 10 MB.")]})
@@ -79,12 +79,5 @@ class PositiveSitePhoto(ApiView):
         images = data.get("image")
         if not isinstance(images, list) or len(images) != 1:
             raise exceptions.ValidationError({"image": [_("Send one file under image.")]})
-        upload = images[0]
-        info = photo_check(upload, size=upload.size)
-        old = site.photo.name if site.photo else None
-        with transaction.atomic():
-            locked = PositiveSite.objects.select_for_update().get(pk=site.pk)
-            locked.photo.save(f"{site.pk}.{FORMATS[info.format]}", upload, save=True)
-        if old and old != locked.photo.name:
-            transaction.on_commit(lambda: locked.photo.storage.delete(old))
+        positive_site_photo_attach(site, images[0], user=request.user)
         return geojson_response(listing.SITES.one(request, site.pk))

@@ -1,10 +1,9 @@
-"""Problems: the GeoJSON list and detail, intake of new reports (JSON), and photos on a report."""
+"""Problems: the GeoJSON list and detail, intake of new reports (JSON; an adapter over
+``problems.intake.problem_intake``), and photos on a report."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
@@ -13,18 +12,18 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 
 from gridmap.accounts.selectors import role_of
-from gridmap.api import inputs, intake_fast, listing
+from gridmap.api import inputs, listing
 from gridmap.api.codebook import CATEGORIES
 from gridmap.api.errors import Conflict
 from gridmap.api.features import RowContext, actions_by_status, problem_feature, problem_photo_url
 from gridmap.api.renderers import geojson_response, json_response, utc
 from gridmap.api.schema import ERROR, FEATURE, FEATURE_COLLECTION, INTAKE, PAGE_PARAMS, PHOTO, PROBLEM_PARAMS
 from gridmap.api.selectors import photos_of
-from gridmap.api.services import problem_photo_add
 from gridmap.api.views.base import ApiView
+from gridmap.problems.intake import possible_duplicates, problem_intake
 from gridmap.problems.models import Problem
 from gridmap.problems.selectors import problems_open_nearby, problems_visible_to
-from gridmap.problems.services import possible_duplicates, problem_intake
+from gridmap.problems.services import problem_photo_add
 
 MAX_PHOTO_BODY = 12 * 1024 * 1024
 
@@ -46,13 +45,6 @@ def duplicates_of(problem: Problem) -> list[dict[str, float]]:
 @extend_schema(tags=["problems"])
 class ProblemList(ApiView):
     """Problems the user may see (GET, GeoJSON); a new report (POST, JSON only)."""
-
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if request.method == "POST":  # the plain token-authenticated report, without DRF (intake_fast)
-            response = intake_fast.report(request, ", ".join(self.allowed_methods))
-            if response is not None:
-                return response
-        return super().dispatch(request, *args, **kwargs)
 
     @extend_schema(
         operation_id="problems_list",

@@ -1,7 +1,7 @@
 """Problems and the closed loop; one module per concern, re-exported here for Django."""
 
 from gridmap.problems.models.catalogue import EventCategory, EventClass
-from gridmap.problems.models.loop import ExtensionRequest, PositiveSite, ProblemEvent
+from gridmap.problems.models.loop import ExtensionRequest, PositiveSite, PositiveSiteEvent, ProblemEvent
 from gridmap.problems.models.problem import (
     DONE_STATUSES,
     OPEN_STATUSES,
@@ -18,6 +18,7 @@ __all__ = [
     "EventClass",
     "ExtensionRequest",
     "PositiveSite",
+    "PositiveSiteEvent",
     "Problem",
     "ProblemEvent",
     "ProblemPhoto",

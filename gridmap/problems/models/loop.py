@@ -1,4 +1,5 @@
-"""The audit trail of the closed loop, extension requests, and the positive list (正面清单)."""
+"""The audit trail of the closed loop, extension requests, and the positive list (正面清单) with
+its own trail."""
 
 from django.conf import settings
 from django.contrib.gis.db import models
@@ -82,3 +83,23 @@ class PositiveSite(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class PositiveSiteEvent(models.Model):
+    """One change to a positive-list site (created, photo set), written in the same transaction."""
+
+    site = models.ForeignKey(PositiveSite, on_delete=models.CASCADE, related_name="events")
+    action = models.CharField(_("action"), max_length=30)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    data = models.JSONField(_("details"), default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+        verbose_name = _("positive-list site event")
+        verbose_name_plural = _("positive-list site events")
+
+    def __str__(self) -> str:
+        return f"{self.site_id} {self.action} {self.at:%Y-%m-%d %H:%M}"
