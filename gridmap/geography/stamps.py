@@ -8,12 +8,13 @@ administrative areas and grids, including their responsible people. ``buildings`
 
 from gridmap.core.stamps import watch
 from gridmap.geography.models import Building, Community, District, Grid, Street, Subdistrict
+from gridmap.geography.stamp import KIND as AREAS
+from gridmap.geography.stamp import LOCATING_COLUMNS
 
-LOCATING_FIELDS = ("code", "geom")
 GRID_TOWN = "community__subdistrict"
 
-watch("areas", Grid, columns=(*LOCATING_FIELDS, "community"))
-watch("areas", Community, columns=LOCATING_FIELDS)
+watch(AREAS, Grid, columns=(*LOCATING_COLUMNS, "community"))
+watch(AREAS, Community, columns=LOCATING_COLUMNS)
 watch("grids", District)
 watch("grids", Subdistrict, towns=("pk",))
 watch("grids", Community, towns=("subdistrict",))

@@ -177,3 +177,19 @@ def test_no_stamp_row_is_none(db):
     ChangeStamp.objects.filter(kind="streets").delete()
     assert stamp_of("streets") is None and stamp_of("streets", 5) is None
     assert stamp_of("grids") is not None
+
+
+def test_one_statement_over_many_rows_and_both_towns(towns):
+    t = towns
+    for i in range(30):
+        x = LON0 + 0.0002 * i
+        Building.objects.create(geom=box(x, LAT0, x + 0.0001, LAT0 + 0.0001), grid=t.ga if i % 2 else t.gb)
+    assert changes(t, lambda: Building.objects.update(households=2)) == every("buildings")
+    assert changes(t, lambda: raw(f"DELETE FROM {table(Building)}")) == every("buildings")
+
+
+def test_truncate_renews_the_kind(towns):
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite has no TRUNCATE (a DELETE without WHERE fires the row triggers)")
+    Street.objects.create(geom=LineString((LON0, LAT0), (LON0 + 0.001, LAT0), srid=4326))
+    assert changes(towns, lambda: raw(f"TRUNCATE {table(Street)}")) == every("streets")
