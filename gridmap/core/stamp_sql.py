@@ -19,7 +19,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model
 
 from gridmap.core.models import ChangeStamp
-from gridmap.core.stamps import WATCHES, Watch, kinds
+from gridmap.core.stamps import WATCHES, Watch, watched_kinds
 
 PG_RANDOM = "floor(random() * 281474976710656)::bigint"  # 48 bits: a sum over towns fits
 SQLITE_RANDOM = "(random() >> 16)"
@@ -166,7 +166,7 @@ def install(conn: BaseDatabaseWrapper) -> None:
     for w in WATCHES:
         if w.model._meta.db_table in tables:
             statements += triggers(conn, w)
-    statements += [renew_sql(conn, kind) for kind in kinds()]
+    statements += [renew_sql(conn, kind) for kind in watched_kinds()]
     with conn.cursor() as cursor:
         for statement in statements:
             cursor.execute(statement)

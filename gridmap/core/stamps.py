@@ -57,7 +57,7 @@ def watch(kind: str, model: type[Model], *, towns: Iterable[str] = (), columns: 
         WATCHES.append(entry)
 
 
-def kinds() -> list[str]:
+def watched_kinds() -> list[str]:
     return sorted({w.kind for w in WATCHES})
 
 
