@@ -14,7 +14,7 @@ import zlib
 from collections.abc import Callable
 from typing import Any
 
-from django.db import connections
+from django.db import connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model
 
@@ -167,7 +167,7 @@ def install(conn: BaseDatabaseWrapper) -> None:
         if w.model._meta.db_table in tables:
             statements += triggers(conn, w)
     statements += [renew_sql(conn, kind) for kind in watched_kinds()]
-    with conn.cursor() as cursor:
+    with transaction.atomic(using=conn.alias), conn.cursor() as cursor:  # one commit, not one each
         for statement in statements:
             cursor.execute(statement)
 
