@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import connections, transaction
@@ -140,16 +141,22 @@ def _postgresql(conn: BaseDatabaseWrapper, w: Watch) -> list[str]:
     ]
 
 
+@dataclass(frozen=True)
+class Backend:
+    random_sql: str  # a new random stamp
+    functions: Callable[[BaseDatabaseWrapper], list[str]]  # shared trigger functions
+    triggers: Callable[[BaseDatabaseWrapper, Watch], list[str]]  # one watch's triggers
+
+
+BACKENDS = {
+    "postgresql": Backend(PG_RANDOM, _postgresql_functions, _postgresql),
+    "sqlite": Backend(SQLITE_RANDOM, lambda conn: [], _sqlite),
+}
+
+
 def renew_sql(conn: BaseDatabaseWrapper, kind: str) -> str:
     """SQL giving ``kind`` a new stamp (town 0, which every town's stamp includes)."""
-    random_sql = PG_RANDOM if conn.vendor == "postgresql" else SQLITE_RANDOM
-    return _renew_sql(conn, f"'{kind}'", random_sql)
-
-
-BACKENDS: dict[str, tuple[Callable[[BaseDatabaseWrapper], list[str]], Callable[..., list[str]]]] = {
-    "postgresql": (_postgresql_functions, _postgresql),
-    "sqlite": (lambda conn: [], _sqlite),
-}
+    return _renew_sql(conn, f"'{kind}'", BACKENDS[conn.vendor].random_sql)
 
 
 def install(conn: BaseDatabaseWrapper) -> None:
@@ -161,11 +168,10 @@ def install(conn: BaseDatabaseWrapper) -> None:
     tables = set(conn.introspection.table_names())
     if backend is None or ChangeStamp._meta.db_table not in tables:
         return
-    functions, triggers = backend
-    statements = functions(conn)
+    statements = backend.functions(conn)
     for w in WATCHES:
         if w.model._meta.db_table in tables:
-            statements += triggers(conn, w)
+            statements += backend.triggers(conn, w)
     statements += [renew_sql(conn, kind) for kind in watched_kinds()]
     with transaction.atomic(using=conn.alias), conn.cursor() as cursor:  # one commit, not one each
         for statement in statements:
