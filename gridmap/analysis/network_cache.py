@@ -2,13 +2,13 @@
 
 Building the graph costs a read of every street and a noding pass (tens of milliseconds for a
 town, about a second for a city); a request only needs it when the streets changed. Each call
-asks the database for a cheap fingerprint of the walkable streets (row count, largest id,
-sum of ``length_m``: three aggregates over columns, no geometry read) and rebuilds when it
-differs from the cached one, so an import that adds, removes or reshapes streets (imports
-set ``length_m``) is seen on the next call in every process. ``network_cache_clear`` drops
-the cache explicitly (e.g. after an edit that keeps every length).
+reads the change stamp of the streets (``gridmap.core.stamps``: one indexed query) and rebuilds
+when it differs from the one the cached network was built at, so any write of a street (an
+import, an edit that keeps every length, raw SQL, another process) is seen on the next call in
+every process. With no stamp (no triggers) the network is built on every call.
+``network_cache_clear`` drops the cache (tests).
 
-One database is one town, so the cache is keyed by the database alias.
+Streets have no town: the cache is keyed by the database alias.
 """
 
 from __future__ import annotations
@@ -17,9 +17,10 @@ import threading
 from dataclasses import dataclass
 
 import geopandas as gpd
-from django.db.models import Count, Max, QuerySet, Sum
+from django.db.models import QuerySet
 
 from gridmap.core.gdf import to_gdf
+from gridmap.core.stamps import stamp_of
 from gridmap.geography.models import Street
 from layers.network import StreetNetwork, build_network
 
@@ -43,7 +44,7 @@ NOT_WALKABLE = frozenset(
     }
 )
 
-Fingerprint = tuple[int, int, float]
+Fingerprint = int | None  # the streets' change stamp
 
 
 @dataclass(frozen=True)
@@ -61,16 +62,13 @@ def walkable_streets() -> QuerySet[Street]:
     return Street.objects.exclude(highway__in=NOT_WALKABLE).order_by("pk")
 
 
-def streets_fingerprint(streets: QuerySet[Street] | None = None) -> Fingerprint:
-    """(count, max id, rounded sum of length_m) of the walkable streets."""
-    agg = (streets if streets is not None else walkable_streets()).aggregate(
-        n=Count("pk"), top=Max("pk"), total=Sum("length_m")
-    )
-    return int(agg["n"] or 0), int(agg["top"] or 0), round(float(agg["total"] or 0.0), 3)
+def streets_fingerprint(*, using: str = "default") -> Fingerprint:
+    """The change stamp of the streets (None when there is none)."""
+    return stamp_of("streets", using=using)
 
 
 def street_network(*, using: str = "default") -> CachedNetwork:
-    """The network of the walkable streets, rebuilt only when their fingerprint changed.
+    """The network of the walkable streets, rebuilt only when their change stamp moved.
 
     Returns
     -------
@@ -79,18 +77,17 @@ def street_network(*, using: str = "default") -> CachedNetwork:
         ``id``, ``source_key``, ``name``, ``highway``, ``length_m``; edge ``k`` comes from row
         ``network.edge_street[k]``).
     """
-    streets = walkable_streets().using(using)
-    fingerprint = streets_fingerprint(streets)
+    fingerprint = streets_fingerprint(using=using)  # read before the streets: never newer than them
     cached = _cache.get(using)
-    if cached is not None and cached.fingerprint == fingerprint:
+    if cached is not None and fingerprint is not None and cached.fingerprint == fingerprint:
         return cached
     with _lock:
         cached = _cache.get(using)
-        if cached is not None and cached.fingerprint == fingerprint:
+        if cached is not None and fingerprint is not None and cached.fingerprint == fingerprint:
             return cached
-        frame = to_gdf(streets, ["pk", "source_key", "name", "highway", "length_m"])
+        frame = to_gdf(walkable_streets().using(using), ["pk", "source_key", "name", "highway", "length_m"])
         frame = frame.rename(columns={"pk": "id"})
-        network = build_network(frame) if fingerprint[0] else None
+        network = build_network(frame) if len(frame) else None
         cached = CachedNetwork(fingerprint, network, frame)
         _cache[using] = cached
         return cached

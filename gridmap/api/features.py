@@ -20,7 +20,7 @@ from typing import Any
 from django.contrib.gis.db.models.functions import AsGeoJSON
 from orjson import Fragment
 
-from gridmap.api.codebook import book
+from gridmap.api.codebook import books_many
 from gridmap.api.expressions import IsoUTC, UUIDText
 from gridmap.api.renderers import iso
 from gridmap.problems.lifecycle import TRANSITIONS
@@ -178,10 +178,12 @@ class ProblemSpec(FeatureSpec):
 
     def features(self, rows: Iterable[Sequence[Any]], ctx: RowContext) -> list[dict[str, Any]]:
         rows = rows if isinstance(rows, list) else list(rows)
-        categories = book("category").get_many({r[3] for r in rows})
-        grids = book("grid").get_many({r[9] for r in rows})
-        communities = book("community").get_many({r[10] for r in rows})
-        departments = book("department").get_many({r[11] for r in rows})
+        books = books_many({
+            "category": {r[3] for r in rows}, "grid": {r[9] for r in rows},
+            "community": {r[10] for r in rows}, "department": {r[11] for r in rows},
+        })  # fmt: skip
+        categories, grids, communities = books["category"], books["grid"], books["community"]
+        departments = books["department"]
         actions, now, no_actions = ctx.actions, ctx.now, []
         out = []
         for (pid, geojson, uuid, category_id, status, description, reported_at, deadline, closed_at, grid_id,

@@ -4,3 +4,14 @@ from django.apps import AppConfig
 class CoreConfig(AppConfig):
     name = "gridmap.core"
     label = "core"
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+        from django.utils.module_loading import autodiscover_modules
+
+        from gridmap.core.stamp_sql import install_after_migrate
+
+        # Each app's ``stamps`` module declares the tables behind its change stamps
+        # (gridmap.core.stamps); their triggers exist after every migrate.
+        autodiscover_modules("stamps")
+        post_migrate.connect(install_after_migrate, sender=self, dispatch_uid="core-change-stamps")

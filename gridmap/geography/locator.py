@@ -23,7 +23,9 @@ from django.contrib.gis.db.models.functions import AsWKB
 from django.contrib.gis.geos import Point
 from django.db import connection
 
-from gridmap.geography.models import AreaStamp, Community, Grid
+from gridmap.core.stamps import stamp_of
+from gridmap.geography import stamp as area_stamp
+from gridmap.geography.models import Community, Grid
 from gridmap.geography.selectors import community_for_point, grid_for_point
 from layers.assign import GridLocator
 
@@ -52,7 +54,7 @@ class Areas:
 
 def read_stamp() -> int | None:
     """The current area stamp (None when there is no stamp row)."""
-    return AreaStamp.objects.filter(pk=1).values_list("stamp", flat=True).first()
+    return stamp_of(area_stamp.KIND, using=connection.alias)
 
 
 def _frame(rows: list[tuple]) -> gpd.GeoDataFrame:

@@ -164,16 +164,19 @@ class Street(models.Model):
 
 
 class AreaStamp(models.Model):
-    """One row whose ``stamp`` takes a new random value whenever grids or communities change.
+    """The area stamp, one row whose ``stamp`` takes a new value whenever grids or communities
+    change where a point falls: a database view of the change stamp of kind ``areas``.
 
-    Database triggers set it (``gridmap.geography.stamp``), so every way of changing an area
-    counts: the admin, imports, bulk updates, raw SQL, another process. Processes that keep the
-    areas in memory (``gridmap.geography.locator``) compare it with the stamp they were built at.
+    Database triggers renew it (``gridmap.core.stamps``, ``gridmap.geography.stamps``), so every
+    way of changing an area counts: the admin, imports, bulk updates, raw SQL, another process.
+    Processes that keep the areas in memory (``gridmap.geography.locator``) compare it with the
+    stamp they were built at.
     """
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     stamp = models.BigIntegerField(_("stamp"))
 
     class Meta:
+        managed = False  # a view (migration 0004)
         verbose_name = _("area stamp")
         verbose_name_plural = _("area stamps")

@@ -1,9 +1,12 @@
 """The leader map's analysis layers (Gi* hotspots, coverage gaps), cached by the data they use.
 
-The inputs are read once (the grids, their buildings and problems, the facilities within reach of
-the grids), then a key is made from their content (geometry WKB and the columns used, plus the
-rule settings) and the result is kept in Django's cache under it: a new, moved or closed problem,
-a new facility or a changed radius makes a new key, so a cached result is never stale.
+The result is kept in Django's cache under the change stamps (``gridmap.core.stamps``) of the
+grids, buildings and problems of the grids' towns and of every facility, with the grids' codes
+and the rule settings: any write of those rows makes a new key, so a cached result is never
+stale, and while nothing changed the analysis reads nothing more. When a stamp moved, the
+inputs (the grids, their buildings and problems, the facilities within reach of the grids) are
+read and the result is looked up by their content (geometry WKB and the columns used), so a
+change the analysis does not read (a problem closed, still counted) computes nothing.
 
 - Hotspots: Getis-Ord Gi* (``layers.hotspots_gistar.gistar_cells``, queen weights, area
   normalisation, as :mod:`gridmap.analysis.hotspots`) of the counted problems (every status but
@@ -33,12 +36,16 @@ from django.core.cache import cache
 from gridmap.analysis.coverage import coverage_settings, rule_for
 from gridmap.analysis.hotspots import NOT_COUNTED
 from gridmap.core.gdf import to_gdf
+from gridmap.core.stamps import stamps_of
 from gridmap.facilities.models import Facility, FacilityKind
+from gridmap.geography.models import Grid
 from layers.coverage import building_coverage, uncovered_area
 from layers.hotspots import gistar_cells, square_cells
 from layers.projection import metric_crs_for
 
-CACHE_VERSION = "leader-map-1"
+CACHE_VERSION = "leader-map-2"
+TOWN_KINDS = ("grids", "buildings", "problems")
+SHARED_KINDS = ("facilities",)
 CACHE_SECONDS = 24 * 3600
 METRES_PER_DEGREE = 111_320.0
 
@@ -47,6 +54,19 @@ def cell_size_m(area_m2: float) -> float:
     """Square cell side (metres, a multiple of 5 between 25 and 200) giving about 50 cells."""
     side = math.sqrt(max(area_m2, 1.0) / 50.0)
     return float(min(200.0, max(25.0, 5.0 * round(side / 5.0))))
+
+
+def _stamps(boundary: gpd.GeoDataFrame) -> str | None:
+    """The change stamps behind the analysis of ``boundary``'s grids (None: do not cache): their
+    towns' grids, buildings and problems, and every facility (they count across a town's edge)."""
+    codes = sorted(boundary["code"])
+    towns = list(
+        Grid.objects.filter(code__in=codes).values_list("community__subdistrict_id", flat=True).distinct()
+    )
+    stamps = [*stamps_of(TOWN_KINDS, towns).values(), *stamps_of(SHARED_KINDS).values()]
+    if None in stamps:
+        return None
+    return hashlib.sha1(repr((CACHE_VERSION, codes, stamps, coverage_settings())).encode()).hexdigest()
 
 
 def fingerprint(*parts: Any) -> str:
@@ -67,7 +87,14 @@ def area_analysis(
     boundary: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, problems: gpd.GeoDataFrame
 ) -> dict[str, Any]:
     """``hotspots``, ``coverage_gaps``, ``uncovered_buildings`` (frames) and ``coverage`` (a
-    summary per kind: name, radius, buildings served, uncovered, household share covered)."""
+    summary per kind: name, radius, buildings served, uncovered, household share covered).
+
+    ``buildings`` and ``problems`` are those assigned to ``boundary``'s grids: while the change
+    stamps stand, the result is taken by them alone; when they moved, by the digest of what the
+    analysis reads, so a change it does not read (a problem closed, still counted) reuses it."""
+    stamps = _stamps(boundary)
+    if stamps is not None and (found := cache.get(f"gridmap:leader-map:{stamps}")) is not None:
+        return found
     counted = problems[~problems["status"].isin([str(s) for s in NOT_COUNTED])][["id", "geometry"]]
     kinds = [k for k in FacilityKind.objects.all() if k.service_radius_m and rule_for(k) == "radius"]
     uses = coverage_settings()["building_uses_by_kind"]
@@ -81,6 +108,8 @@ def area_analysis(
     if result is None:
         result = {"hotspots": _hotspots(boundary, counted), **_coverage(boundary, served, reach, kinds, uses)}
         cache.set(key, result, CACHE_SECONDS)
+    if stamps is not None:
+        cache.set(f"gridmap:leader-map:{stamps}", result, CACHE_SECONDS)
     return result
 
 

@@ -14,13 +14,13 @@ Definitions (also stated on the page):
   kind (``gridmap.analysis.coverage.coverage_area``).
 
 Everything is scoped with the selectors (grids, buildings, facilities, problems visible to the
-user). Results are cached for a few minutes under a key holding the scope, the parameters and a
-fingerprint of the tables they read, so the page and its map document compute once.
+user). Results are cached for a few minutes under a key holding the scope, the parameters and the
+change stamps (``gridmap.core.stamps``) of the kinds they read, so the page and its map document
+compute once and any change of those rows — a moved hydrant, a redrawn grid — is seen at once.
 """
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
@@ -31,14 +31,14 @@ import pandas as pd
 import shapely
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.cache import cache
-from django.db.models import Count, F, Max, Sum
+from django.db.models import Count, F, Sum
 from django.utils import timezone
 
 from gridmap.accounts.selectors import role_of
 from gridmap.analysis.coverage import coverage_area, coverage_run, rule_for
 from gridmap.core.gdf import to_gdf
-from gridmap.facilities.models import Facility, FacilityKind
-from gridmap.geography.models import Building, Grid
+from gridmap.core.stamps import stamps_of
+from gridmap.facilities.models import FacilityKind
 from gridmap.geography.selectors import buildings_visible_to, grids_visible_to
 from gridmap.problems.models import OPEN_STATUSES, Problem, Status
 from gridmap.problems.selectors import problems_visible_to
@@ -49,6 +49,7 @@ DEFAULT_PERIOD = "365d"
 RATE_STATUSES = (*OPEN_STATUSES, Status.CLOSED)
 PER_RESIDENTS = 1000
 CACHE_SECONDS = 600
+PLANNER_KINDS = ("grids", "buildings", "facilities", "problems")
 
 
 @dataclass
@@ -84,17 +85,10 @@ def rate_problems(user: User, start: date | None):
     return qs if start is None else qs.filter(reported_at__gte=_start_dt(start))
 
 
-def _fingerprint(kind: FacilityKind | None) -> str:
-    if kind is None:
-        return "none"
-    parts = [
-        Grid.objects.aggregate(n=Count("id"), m=Max("id")),
-        Building.objects.aggregate(n=Count("id"), m=Max("id"), p=Sum("population")),
-        Facility.objects.filter(kind=kind).aggregate(n=Count("id"), m=Max("id")),
-        Problem.objects.aggregate(n=Count("id"), m=Max("id"), v=Sum("version")),
-        FacilityKind.objects.filter(pk=kind.pk).values_list("service_radius_m", flat=True).first(),
-    ]
-    return hashlib.sha1(repr(parts).encode()).hexdigest()
+def _stamps() -> str | None:
+    """The change stamps of every kind the figures read (None: a kind has none, do not cache)."""
+    stamps = stamps_of(PLANNER_KINDS)
+    return None if None in stamps.values() else ":".join(str(stamps[k]) for k in PLANNER_KINDS)
 
 
 def _scope_key(user: User) -> str:
@@ -103,8 +97,12 @@ def _scope_key(user: User) -> str:
 
 
 def planner_data(user: User, kind: FacilityKind | None, start: date | None) -> PlannerData:
-    """:func:`compute_planner_data`, cached by scope, parameters and data fingerprint."""
-    key = f"gridmap:planner:{_scope_key(user)}:{kind.code if kind else ''}:{start}:{_fingerprint(kind)}"
+    """:func:`compute_planner_data`, cached by scope, parameters and the data's change stamps
+    (read first: a change committed while computing makes a new key, never a stale entry)."""
+    stamps = _stamps()
+    if stamps is None:
+        return compute_planner_data(user, kind, start)
+    key = f"gridmap:planner:{_scope_key(user)}:{kind.code if kind else ''}:{start}:{stamps}"
     found = cache.get(key)
     if found is None:
         found = compute_planner_data(user, kind, start)

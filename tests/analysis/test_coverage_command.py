@@ -183,3 +183,17 @@ def test_network_is_rebuilt_when_the_streets_change() -> None:
     assert network_cache.street_network().network.n_edges == 2
     Street.objects.filter(highway="footway").update(highway="construction")  # no longer walkable
     assert network_cache.street_network().network.n_edges == 1
+
+
+def test_network_follows_an_edit_that_keeps_every_count_and_length() -> None:
+    for i in range(2):
+        x = 120.87 + 0.001 * i
+        Street.objects.create(source_key=f"k:{i}", highway="residential",
+                              geom=LineString((x, 31.62), (x + 0.001, 31.62)), length_m=95.0)  # fmt: skip
+    first = network_cache.street_network()
+    assert network_cache.street_network() is first
+    moved = LineString((120.87, 31.63), (120.871, 31.63))  # the same street a kilometre north
+    Street.objects.filter(source_key="k:0").update(geom=moved)
+    second = network_cache.street_network()
+    assert second is not first
+    assert second.streets.set_index("source_key").geometry["k:0"].coords[0][1] == pytest.approx(31.63)

@@ -174,21 +174,44 @@ def test_a_leader_listed_twice_on_a_grid_sees_each_problem_once(town, as_user):
     assert {f["id"] for f in body["features"] + rest["features"]} == made
 
 
-def test_renamed_codes_show_at_once_in_this_process_and_after_the_ttl_elsewhere(town, as_user, monkeypatch):
-    from gridmap.api import codebook
+def test_renamed_codes_show_at_once_however_they_are_written(town, as_user):
+    from django.db import connection
+
     from gridmap.geography.models import Grid
+    from gridmap.problems.models import EventCategory
 
     t = town
     p = report(t)
     admin = as_user(t["admin"])
     assert admin.get(f"/api/v1/problems/{p.pk}/").json()["properties"]["grid"] == t["g1"].code
     t["g1"].code = "320581107001099"
-    t["g1"].save()  # a save clears the book
+    t["g1"].save()
     assert admin.get(f"/api/v1/problems/{p.pk}/").json()["properties"]["grid"] == "320581107001099"
-    Grid.objects.filter(pk=t["g1"].pk).update(code="320581107001098")  # no signal: stale until the TTL
-    assert admin.get(f"/api/v1/problems/{p.pk}/").json()["properties"]["grid"] == "320581107001099"
-    monkeypatch.setattr(codebook, "TTL_S", 0.0)
+    Grid.objects.filter(pk=t["g1"].pk).update(code="320581107001098")  # no signal: the stamp moves
     assert admin.get(f"/api/v1/problems/{p.pk}/").json()["properties"]["grid"] == "320581107001098"
+    with connection.cursor() as cursor:  # raw SQL, as another process could write
+        table = connection.ops.quote_name(EventCategory._meta.db_table)
+        cursor.execute(f"UPDATE {table} SET name = %s WHERE id = %s", ["新名称", p.category_id])
+    assert admin.get(f"/api/v1/problems/{p.pk}/").json()["properties"]["category_name"] == "新名称"
+
+
+def test_the_books_keep_their_codes_while_nothing_changes(town, as_user):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from gridmap.api.codebook import book
+
+    t = town
+    p = report(t)
+    admin = as_user(t["admin"])
+    admin.get(f"/api/v1/problems/{p.pk}/")
+    with CaptureQueriesContext(connection) as again:
+        assert book("grid").get_many([p.grid_id]) == {p.grid_id: t["g1"].code}
+    assert len(again.captured_queries) == 1  # the stamp only
+    report(t)  # a new problem does not touch the codes
+    with CaptureQueriesContext(connection) as after_report:
+        assert book("category").get_many([p.category_id])[p.category_id][0] == p.category.code
+    assert len(after_report.captured_queries) == 1
 
 
 def test_a_page_that_holds_everything_makes_no_count_query(town, as_user):
@@ -205,3 +228,12 @@ def test_a_page_that_holds_everything_makes_no_count_query(town, as_user):
         assert admin.get("/api/v1/problems/?page_size=2").json()["numberMatched"] == 3
     assert not any("COUNT(" in q["sql"].upper() for q in fits.captured_queries)
     assert any("COUNT(" in q["sql"].upper() for q in full.captured_queries)
+
+
+def test_a_category_turned_off_in_another_process_is_refused_at_once(town):
+    from gridmap.api.codebook import CATEGORIES
+    from gridmap.problems.models import EventCategory
+
+    assert CATEGORIES.get("0601") is not None
+    EventCategory.objects.filter(code="0601").update(active=False)  # no signal, as another process
+    assert CATEGORIES.get("0601") is None

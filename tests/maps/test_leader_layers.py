@@ -111,3 +111,21 @@ def test_communities_visible_to_follow_the_grids_a_user_sees(area):
 def test_no_grid_gives_empty_layers(area):
     layers = area_layers([])
     assert set(layers) == KEYS and all(len(f) == 0 for f in layers.values())
+
+
+def test_a_cached_analysis_reads_the_change_stamps_not_its_inputs(area):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from gridmap.maps.selectors import area_layers_for_figures
+
+    _, g = area
+    first = area_layers_for_figures([g])
+    with CaptureQueriesContext(connection) as again:
+        assert area_layers_for_figures([g])["coverage"] == first["coverage"]
+    assert not any(Facility._meta.db_table in q["sql"] for q in again.captured_queries)
+    # a moved hydrant (same rows, same counts) is seen at once
+    Facility.objects.update(geom=Point(LON0 + 0.0045, LAT0 + 0.0011))
+    moved = area_layers_for_figures([g])["coverage"]
+    hydrant = next(c for c in moved if c["kind"] == "hydrant")
+    assert hydrant != next(c for c in first["coverage"] if c["kind"] == "hydrant")

@@ -1,0 +1,12 @@
+"""The tables behind the ``problems`` change stamp (gridmap.core.stamps): problems by the town of
+their community and of their grid, and the event categories every town shares. ``categories``
+alone is the stamp of the categories (the code books and the intake's active categories), so
+that reports do not renew it.
+"""
+
+from gridmap.core.stamps import watch
+from gridmap.problems.models import EventCategory, Problem
+
+watch("problems", EventCategory)
+watch("problems", Problem, towns=("community__subdistrict", "grid__community__subdistrict"))
+watch("categories", EventCategory)
