@@ -323,7 +323,7 @@ def _parking(user: User, kind: FacilityKind) -> CoverageResult:
 def coverage_area(
     *, user: User, kind: str, metric: str = "straight", radius_m: float | None = None, grid: str | None = None
 ) -> gpd.GeoDataFrame:
-    """The uncovered part of every grid in scope (see layers.coverage_area for the method)."""
+    """The uncovered part of every grid in scope (see layers.coverage.area for the method)."""
     found = FacilityKind.objects.filter(code=kind).first()
     if found is None:
         raise CoverageError(f"unknown facility kind {kind!r}")

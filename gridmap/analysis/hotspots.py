@@ -65,7 +65,7 @@ class ProblemFilter:
 
 @dataclass(frozen=True)
 class CellOptions:
-    """Cells and Gi* settings (see ``layers.hotspots_gistar.gistar_cells``).
+    """Cells and Gi* settings (see ``layers.hotspots.gistar_cells``).
 
     ``cells``: the user's unit grids, H3 hexagons of ``h3_res`` or squares of ``cell_m`` metres
     over the study area. H3 and square cells with less than ``min_cover`` of their area inside
@@ -210,7 +210,7 @@ def hotspots_clusters(
     outline: str = "convex",
 ) -> gpd.GeoDataFrame:
     """Density clusters (DBSCAN or HDBSCAN, in metres) of the visible problems, one row per
-    cluster, largest first (``layers.hotspots_clusters.density_clusters``)."""
+    cluster, largest first (``layers.hotspots.density_clusters``)."""
     problems = hotspot_problems(user=user, filters=filters)
     clusters = density_clusters(
         problems,
@@ -225,7 +225,7 @@ def hotspots_clusters(
 
 
 def hotspots_gistar(*, user: User, filters: ProblemFilter, options: CellOptions) -> gpd.GeoDataFrame:
-    """Gi* hot and cold cells of the visible problems (``layers.hotspots_gistar.gistar_cells``)."""
+    """Gi* hot and cold cells of the visible problems (``layers.hotspots.gistar_cells``)."""
     problems = hotspot_problems(user=user, filters=filters)
     cells, min_area_m2 = hotspot_cells(user=user, options=options)
     if cells.empty:
@@ -245,7 +245,7 @@ def hotspots_emerging(
     confidence: float = 0.95,
 ) -> gpd.GeoDataFrame:
     """Emerging hotspots: the ``days`` before ``end`` against the ``days`` before those
-    (``layers.hotspots_emerging.emerging_hotspots``; ``filters.start``/``end`` are ignored)."""
+    (``layers.hotspots.emerging_hotspots``; ``filters.start``/``end`` are ignored)."""
     window = ProblemFilter(
         categories=filters.categories,
         status=filters.status,

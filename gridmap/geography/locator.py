@@ -1,5 +1,5 @@
 """Where a point falls, answered in process: the grids and communities kept in memory as
-``layers.assign_fast.GridLocator`` rasters (about 2 µs a point, against a database round trip of
+``layers.assign.GridLocator`` rasters (about 2 µs a point, against a database round trip of
 about 170 µs), rebuilt when the area stamp (``gridmap.geography.stamp``) says they changed.
 
 The rule is ``selectors.grid_for_point`` and ``community_for_point``'s: the grid whose closed

@@ -27,7 +27,7 @@ def osm_import(
     report: ImportReport,
     warn: Callable[[str], Any] = lambda _: None,
 ) -> ImportReport:
-    """Import what ``layers.osm.read_osm`` read (its ``frames`` by kind, its ``rejected`` rows)
+    """Import what ``layers.io.read_osm`` read (its ``frames`` by kind, its ``rejected`` rows)
     into ``report``; kinds not in the facility catalogue are skipped with a ``warn``ing.
 
     Raises ImportRefused (nothing written) as ``import_frames`` does.

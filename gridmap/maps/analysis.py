@@ -8,12 +8,12 @@ inputs (the grids, their buildings and problems, the facilities within reach of 
 read and the result is looked up by their content (geometry WKB and the columns used), so a
 change the analysis does not read (a problem closed, still counted) computes nothing.
 
-- Hotspots: Getis-Ord Gi* (``layers.hotspots_gistar.gistar_cells``, queen weights, area
+- Hotspots: Getis-Ord Gi* (``layers.hotspots.gistar_cells``, queen weights, area
   normalisation, as :mod:`gridmap.analysis.hotspots`) of the counted problems (every status but
   rejected and duplicate) in square cells over the grids, sized for 20–100 cells
   (:func:`cell_size_m`); cells with less than a quarter of a full cell inside are not tested.
 - Coverage: per facility kind with the radius rule (:func:`gridmap.analysis.coverage.rule_for`),
-  the uncovered part of each grid (``layers.coverage_area.uncovered_area``) and the buildings
+  the uncovered part of each grid (``layers.coverage.uncovered_area``) and the buildings
   farther than the radius from every facility (``layers.coverage.building_coverage``), straight
   line, counting the facilities within the radius of the grids too (a hydrant across the street
   covers; facilities recorded as missing do not). The buildings a kind serves follow

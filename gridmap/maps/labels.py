@@ -1,6 +1,6 @@
 """The leader map's texts in the user's language, for :func:`layers.maps.grid_map`'s ``labels``.
 
-``layers`` holds the Chinese defaults (:data:`layers.map_labels.DEFAULT_LABELS`) and no gettext;
+``layers`` holds the Chinese defaults (:data:`layers.maps.DEFAULT_LABELS`) and no gettext;
 here the same keys get English msgids, translated when the map is built (so call
 :func:`map_labels` per request, under the active language). The msgids carry the context
 ``"leader map"`` (``"leader map field"`` for popup labels) so a map label never shares a
@@ -18,7 +18,7 @@ from gridmap.facilities.models import FacilityKind
 
 
 def map_labels() -> dict[str, str]:
-    """Every key of :data:`layers.map_labels.DEFAULT_LABELS`, translated to the active language."""
+    """Every key of :data:`layers.maps.DEFAULT_LABELS`, translated to the active language."""
     return {
         "base_map": pgettext("leader map", "Base map"),
         "grid_section": pgettext("leader map", "Grid"),

@@ -7,7 +7,7 @@ route of their own (403). Query: ``start=LON,LAT`` (checked as raw numbers; the 
 there) and ``budget_min`` (minutes; the most urgent stops that fit are kept). Bad input is 400.
 
 The walk follows the town's street network where it joins two places and is a straight line
-where it does not (:mod:`layers.routes_legs`); the page says how many legs are straight.
+where it does not (:mod:`layers.routes.legs`); the page says how many legs are straight.
 """
 
 from __future__ import annotations
