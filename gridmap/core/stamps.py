@@ -12,15 +12,22 @@ before it reads its data, and keeps its result under them. Random values rather 
 a counter restarts when a table is emptied (a test's rollback, a flush) and could come back to
 a value a process has cached; 48 random bits do not.
 
+Within one request the whole-kind stamps are read once, every kind in the same query, at the
+first read (before any data, as the rule above asks) and kept until the request ends: a report
+then costs one stamp query, not one per cache it touches. A request that writes and then reads a
+cache of the kind it wrote sees its own change from the next request on.
+
 Town 0 holds rows that have no town and rows every town shares (categories, facility kinds);
 a town's stamp includes it, so a change there is seen by every town's readers.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.core.signals import request_finished, request_started
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Model
 
@@ -61,31 +68,60 @@ def watched_kinds() -> list[str]:
     return sorted({w.kind for w in WATCHES})
 
 
+_REQUEST = threading.local()  # .kinds: every whole-kind stamp, read once per request
+
+
+def _request_begins(**_: object) -> None:
+    _REQUEST.kinds = None
+    _REQUEST.active = True
+
+
+def _request_ends(**_: object) -> None:
+    _REQUEST.kinds = None
+    _REQUEST.active = False
+
+
+request_started.connect(_request_begins, dispatch_uid="gridmap.core.stamps.begin")
+request_finished.connect(_request_ends, dispatch_uid="gridmap.core.stamps.end")
+
+
 def stamps_of(
     kinds: Iterable[str], town: Town = None, *, using: str = DEFAULT_DB_ALIAS
 ) -> dict[str, int | None]:
     """The stamp of each of ``kinds`` (None for a kind with no stamp row: never trust a cache then).
 
     With ``town`` (an id or several), the stamp of those towns and town 0 only; without, of the
-    whole kind. One query.
+    whole kind. One query; inside a request, whole-kind stamps are read once (see above).
     """
     wanted = list(kinds)
+    if town is None and using == DEFAULT_DB_ALIAS and getattr(_REQUEST, "active", False):
+        if _REQUEST.kinds is None:
+            _REQUEST.kinds = _read(None, None, using)
+        return {kind: _REQUEST.kinds.get(kind) for kind in wanted}
+    found = _read(wanted, town, using)
+    return {kind: found.get(kind) for kind in wanted}
+
+
+def _read(kinds: list[str] | None, town: Town, using: str) -> dict[str, int | None]:
+    """Stamps by kind: of ``kinds`` (all when None), of ``town`` and town 0 when given."""
     conn = connections[using]
     q = conn.ops.quote_name
-    where = f"{q('kind')} IN ({', '.join(['%s'] * len(wanted))})"
-    params: list[object] = list(wanted)
+    where, params = [], []
+    if kinds is not None:
+        where.append(f"{q('kind')} IN ({', '.join(['%s'] * len(kinds))})")
+        params += kinds
     if town is not None:
         towns = [town] if isinstance(town, int) else list(town)
-        where += f" AND {q('town')} IN ({', '.join(['%s'] * (len(towns) + 1))})"
+        where.append(f"{q('town')} IN ({', '.join(['%s'] * (len(towns) + 1))})")
         params += [*towns, 0]
     sql = (
-        f"SELECT {q('kind')}, CAST(SUM({q('stamp')}) AS BIGINT) FROM {q(ChangeStamp._meta.db_table)} "
-        f"WHERE {where} GROUP BY {q('kind')}"
+        f"SELECT {q('kind')}, CAST(SUM({q('stamp')}) AS BIGINT) FROM {q(ChangeStamp._meta.db_table)}"
+        + (f" WHERE {' AND '.join(where)}" if where else "")
+        + f" GROUP BY {q('kind')}"
     )
     with conn.cursor() as cursor:
         cursor.execute(sql, params)
-        found = {kind: (None if value is None else int(value)) for kind, value in cursor.fetchall()}
-    return {kind: found.get(kind) for kind in wanted}
+        return {kind: (None if value is None else int(value)) for kind, value in cursor.fetchall()}
 
 
 def stamp_of(kind: str, town: Town = None, *, using: str = DEFAULT_DB_ALIAS) -> int | None:
