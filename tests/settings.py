@@ -12,3 +12,8 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Static files come from the app folders through the finders (no collectstatic in tests).
 STATIC_ROOT = tempfile.mkdtemp(prefix="gridmap-static-")
 WHITENOISE_USE_FINDERS = True
+
+if DATABASES["default"]["ENGINE"].endswith("spatialite"):  # noqa: F405
+    # in memory, as Django's default for SQLite; said explicitly because pytest-django would
+    # otherwise give each pytest-xdist worker a test database named after the file's path
+    DATABASES["default"]["TEST"] = {"NAME": ":memory:"}  # noqa: F405

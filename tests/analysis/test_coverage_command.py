@@ -42,9 +42,8 @@ def run_json(*args: str) -> Any:
 
 
 @pytest.fixture
-def demo() -> None:
-    call_command("load_demo", stdout=StringIO())
-    network_cache.network_cache_clear()
+def demo(demo_town) -> None:
+    """The session's demo town (tests/conftest.py); each test's writes are rolled back."""
 
 
 def test_planted_gaps_are_found(demo: None) -> None:

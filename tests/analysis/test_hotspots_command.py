@@ -1,7 +1,7 @@
 """manage.py hotspots on the demo town: the planted hotspots come out as clusters, as hot cells,
 and the construction-dust site of the last month as a new hotspot; bad options are refused.
 
-The demo town is loaded once per module inside a transaction that is rolled back at the end.
+The demo town is the session's (tests/conftest.py), loaded once; each test's writes are rolled back.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from django.contrib.auth import get_user_model
 from django.contrib.gis.geos import Point
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import transaction
 from shapely.geometry import shape
 
 from gridmap.analysis.hotspots import CellOptions, ProblemFilter, hotspots_clusters, hotspots_gistar
@@ -36,17 +35,9 @@ ALL_PERIOD = [h for h in PLANTED if h["since"] == "2026-05-16"]
 CRS = metric_crs_for((120.873, 31.62))
 
 
-@pytest.fixture(scope="module")
-def demo(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock():
-        outer = transaction.atomic()
-        outer.__enter__()
-        try:
-            call_command("load_demo", stdout=io.StringIO())
-            yield
-        finally:
-            transaction.set_rollback(True)
-            outer.__exit__(None, None, None)
+@pytest.fixture
+def demo(demo_town):
+    """The session's demo town (tests/conftest.py); each test's writes are rolled back."""
 
 
 def run(*args: str) -> dict:

@@ -2,7 +2,7 @@
 open problems and due look-backs of that scope; JSON, GeoJSON, GPX and text outputs; a time
 budget; stops from a GeoJSON file; bad input is refused with nothing written.
 
-The demo town is loaded once per module inside a transaction that is rolled back at the end.
+The demo town is the session's (tests/conftest.py), loaded once; each test's writes are rolled back.
 """
 
 from __future__ import annotations
@@ -17,12 +17,10 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from shapely.geometry import LineString
 
-from gridmap.analysis.network_cache import network_cache_clear
 from gridmap.problems.models import OPEN_STATUSES, Problem, Status
 from layers.projection import metric_crs_for
 from layers.routes import held_karp, nearest_neighbour_route, read_gpx, route_length_m, stop_distances_m
@@ -33,19 +31,9 @@ CRS = metric_crs_for((120.873, 31.62))
 LON0, LAT0 = 120.8700, 31.6200  # inside the demo town
 
 
-@pytest.fixture(scope="module")
-def demo(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock():
-        outer = transaction.atomic()
-        outer.__enter__()
-        try:
-            call_command("load_demo", stdout=io.StringIO())
-            network_cache_clear()
-            yield
-        finally:
-            transaction.set_rollback(True)
-            outer.__exit__(None, None, None)
-            network_cache_clear()
+@pytest.fixture
+def demo(demo_town):
+    """The session's demo town (tests/conftest.py); each test's writes are rolled back."""
 
 
 def run(*args: str) -> str:

@@ -1,6 +1,6 @@
 """manage.py suggest_sites on the demo town: new hydrants in 李市社区 cover every building that
 is more than 150 m from a hydrant (the planted gap), by straight line and by walking; scope and
-bad input. The demo town is loaded once per module in a transaction rolled back at the end."""
+bad input. The demo town is the session's (tests/conftest.py); each test's writes are rolled back."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ import shapely
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import transaction
 from shapely.geometry import shape
 
 from gridmap.analysis.siting import SitingError, sites_suggest
@@ -28,17 +27,9 @@ LI_SHI = "320581107003"
 GAP = json.loads((DEMO_DIR / "planted.json").read_text(encoding="utf-8"))["hydrant_gap"]
 
 
-@pytest.fixture(scope="module")
-def demo(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock():
-        outer = transaction.atomic()
-        outer.__enter__()
-        try:
-            call_command("load_demo", stdout=io.StringIO())
-            yield
-        finally:
-            transaction.set_rollback(True)
-            outer.__exit__(None, None, None)
+@pytest.fixture
+def demo(demo_town):
+    """The session's demo town (tests/conftest.py); each test's writes are rolled back."""
 
 
 def run(*args: str) -> dict:

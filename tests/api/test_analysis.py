@@ -2,7 +2,6 @@
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from gridmap.analysis.coverage import coverage_run
@@ -18,8 +17,8 @@ def client_for(username):
 
 
 @pytest.fixture
-def loaded(db):
-    call_command("load_demo", stdout=open("/dev/null", "w"))
+def loaded(demo_town):
+    """The session's demo town (tests/conftest.py); each test's writes are rolled back."""
 
 
 def test_coverage_equals_the_service_and_is_scoped(loaded):

@@ -20,10 +20,10 @@ def geojson_count(name):
     return len(json.loads((DEMO_DIR / f"{name}.geojson").read_text(encoding="utf-8"))["features"])
 
 
-def test_demo_town_loads_completely_and_again_without_duplicates():
-    out = StringIO()
-    call_command("load_demo", stdout=out)
-    assert "rejected 0" in out.getvalue() and "rejected 1" not in out.getvalue()
+def test_demo_town_loads_completely_and_again_without_duplicates(demo_town):
+    # the first load is the session's (tests/conftest.py), into the empty database
+    out = demo_town.output
+    assert "rejected 0" in out and "rejected 1" not in out
     counts = {"grids": Grid.objects.count(), "buildings": Building.objects.count(),
               "facilities": Facility.objects.count(), "problems": Problem.objects.count(),
               "streets": Street.objects.count()}  # fmt: skip
