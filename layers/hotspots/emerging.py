@@ -1,7 +1,7 @@
 """Emerging hotspots: this period against the one before, per cell.
 
 Two equal windows end at ``end``: *now* is ``[end − days, end)`` and *before* is
-``[end − 2·days, end − days)``. Gi* (``layers.hotspots.gistar.gistar_cells``, same cells, same
+``[end − 2·days, end − days)``. Gi* (``layers.hotspots.getis_ord.gistar_cells``, same cells, same
 weights, same normalisation) runs on each window's points. At confidence ``c`` (α = 1 − c):
 
 - *hot now* / *hot before*: Gi* z > 0 with two-sided p < α in that window;
@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import bdtr, bdtrc
 
-from layers.hotspots.gistar import gistar_cells
+from layers.hotspots.getis_ord import gistar_cells
 
 EMERGING_CLASSES = ("new", "intensifying", "diminishing", "persistent", "sporadic", "none")
 

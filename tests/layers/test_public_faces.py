@@ -97,3 +97,27 @@ def test_the_tile_settings_import_no_folium() -> None:
         "assert 'folium' in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, capture_output=True)
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_no_face_name_is_also_an_inner_module(package: str) -> None:
+    """Importing an inner module binds its name on the package; a face name of the same spelling
+    would then answer the module instead of the function (lazy faces load after such imports)."""
+    inner = {p.stem for p in (ROOT / "layers" / package).glob("*.py")} - {"__init__"}
+    listed = set(importlib.import_module(f"layers.{package}").__all__)
+    assert not inner & listed
+
+
+def test_gistar_alone_imports_no_clustering_or_h3() -> None:
+    """Gi* z-scores do not pay for scikit-learn and h3 (the hotspots face loads names on first use),
+    and each name answers what it names whichever module was loaded first."""
+    code = (
+        "import sys, types\n"
+        "from layers.hotspots import gistar\n"
+        "assert not {'sklearn', 'h3'} & set(sys.modules), sorted(sys.modules)\n"
+        "import layers.hotspots.getis_ord\n"
+        "from layers.hotspots import gistar, gistar_cells\n"
+        "assert callable(gistar) and not isinstance(gistar, types.ModuleType)\n"
+        "assert gistar_cells.__module__ == 'layers.hotspots.getis_ord'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, capture_output=True)
