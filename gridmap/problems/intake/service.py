@@ -62,17 +62,8 @@ def problem_intake(
     return Intake(problem, True, nearby.duplicates)
 
 
-def problem_create(
-    *,
-    lon: Any,
-    lat: Any,
-    category: EventCategory,
-    description: str = "",
-    reporter: Any = None,
-    reported_at: datetime | None = None,
-    client_uuid: uuid_mod.UUID | None = None,
-) -> tuple[Problem, bool]:
-    """``problem_intake`` answering (problem, created), for callers that offer no duplicates."""
-    result = problem_intake(lon=lon, lat=lat, category=category, description=description, reporter=reporter,
-                            reported_at=reported_at, client_uuid=client_uuid)  # fmt: skip
+def problem_create(**fields: Any) -> tuple[Problem, bool]:
+    """``problem_intake`` (the same keyword arguments) answering (problem, created), for callers
+    that offer no duplicates."""
+    result = problem_intake(**fields)
     return result.problem, result.created
