@@ -13,10 +13,20 @@ gets some of these tests loads the town once (the order within a worker is kept)
 from __future__ import annotations
 
 import io
+import os
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
+
+# Property tests (hostile inputs): "ci" is the suite's default, a fixed sequence so that a pass is
+# repeatable; HYPOTHESIS_PROFILE=thorough tries many more inputs (for the figures in a closing note).
+_PROFILE = {"deadline": None, "suppress_health_check": [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]}
+hypothesis_settings.register_profile("ci", max_examples=40, derandomize=True, database=None, **_PROFILE)
+hypothesis_settings.register_profile("thorough", max_examples=1000, **_PROFILE)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 DEMO_SESSION = "_demo_town_session"
 
