@@ -23,7 +23,10 @@ from hypothesis import settings as hypothesis_settings
 
 # Property tests (hostile inputs): "ci" is the suite's default, a fixed sequence so that a pass is
 # repeatable; HYPOTHESIS_PROFILE=thorough tries many more inputs (for the figures in a closing note).
-_PROFILE = {"deadline": None, "suppress_health_check": [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]}
+_PROFILE = {
+    "deadline": None,
+    "suppress_health_check": [HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+}
 hypothesis_settings.register_profile("ci", max_examples=40, derandomize=True, database=None, **_PROFILE)
 hypothesis_settings.register_profile("thorough", max_examples=1000, **_PROFILE)
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
