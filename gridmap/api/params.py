@@ -20,6 +20,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 
 from gridmap.api.errors import bad_request
+from gridmap.core.boundary import BoundaryError, whole_number
 from gridmap.core.geoinput import as_validation_error
 from layers.validate import BBox, GeometryInputError
 
@@ -64,10 +65,10 @@ def check_names(query: QueryDict, allowed: Collection[str]) -> dict[str, str]:
 
 
 def _whole_number(raw: str, name: str) -> int:
-    text = raw.strip()
-    if not text.isascii() or not text.isdigit() or len(text) > 12:
-        raise bad_request(_("%(name)s must be a positive whole number.") % {"name": name})
-    return int(text)
+    try:
+        return whole_number(raw, lo=0, hi=10**12 - 1, max_digits=12)
+    except BoundaryError:
+        raise bad_request(_("%(name)s must be a positive whole number.") % {"name": name}) from None
 
 
 def parse_paging(params: dict[str, str]) -> Paging:
@@ -132,7 +133,7 @@ def parse_when(raw: str, name: str) -> datetime:
         if value is None:
             day = parse_date(text)
             value = datetime.combine(day, time()) if day else None
-    except ValueError:
+    except (ValueError, OverflowError):
         value = None
     if value is None:
         raise bad_request(
