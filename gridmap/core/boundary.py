@@ -56,8 +56,7 @@ def check_text(value: str, *, max_chars: int | None = None) -> str:
             raise BoundaryError("text_surrogate", _("Must be valid Unicode text."))
         raise BoundaryError(
             "text_control",
-            _("Must not contain control characters (such as NUL, U+%(code)04X).")
-            % {"code": ord(bad.group())},
+            _("Must not contain control characters (here U+%(code)04X).") % {"code": ord(bad.group())},
         )
     return value
 
