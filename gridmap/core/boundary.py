@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -98,6 +99,15 @@ def check_time(when: datetime, *, now: datetime | None = None) -> datetime:
     return when
 
 
+def time_validator(value: datetime | None) -> None:
+    """``check_time`` as a Django field validator (admin)."""
+    if value is not None:
+        try:
+            check_time(value)
+        except BoundaryError as exc:
+            raise ValidationError(exc.message, code=exc.code) from None
+
+
 def plausible_time(when: datetime | None, *, now: datetime | None = None) -> datetime | None:
     """For sources whose time is optional (EXIF): the time when inside the window, else None."""
     if when is None:
@@ -125,3 +135,15 @@ def whole_number(value: Any, *, lo: int, hi: int, max_digits: int = MAX_DIGITS) 
     if not lo <= number <= hi:
         raise BoundaryError("out_of_range", _("Must be between %(lo)s and %(hi)s.") % {"lo": lo, "hi": hi})
     return number
+
+
+class BoundaryAdminMixin:
+    """For a ModelAdmin: its text fields take the text rule and its time fields the window."""
+
+    def formfield_for_dbfield(self, db_field: Any, request: Any, **kwargs: Any) -> Any:
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)  # type: ignore[misc]
+        if field is not None and isinstance(db_field, (models.CharField, models.TextField)):
+            field.validators.append(text_validator)
+        elif field is not None and isinstance(db_field, models.DateTimeField):
+            field.validators.append(time_validator)
+        return field

@@ -126,3 +126,21 @@ def test_the_migration_cleans_stored_text_and_times():
     event = ProblemEvent.objects.get(problem=problem)
     assert event.note == "no" and event.at == TIME_FLOOR
     assert ProblemPhoto.objects.get(pk=photo.pk).taken_at is None
+
+
+@pytest.mark.django_db
+def test_the_admin_forms_take_the_text_rule_and_the_time_window(rf, admin_user):
+    from django.contrib import admin
+    from django.core.exceptions import ValidationError
+
+    from gridmap.problems.models import Problem
+
+    request = rf.get("/")
+    request.user = admin_user
+    form = admin.site._registry[Problem].get_form(request)()
+    with pytest.raises(ValidationError):
+        form.fields["description"].clean("a\x01b")
+    with pytest.raises(ValidationError):
+        form.fields["reported_at"].clean(["0001-01-01", "00:00:00"])
+    assert form.fields["description"].clean("占道") == "占道"
+    assert form.fields["reported_at"].clean(["2024-05-01", "08:00:00"]).year == 2024
