@@ -28,6 +28,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 TIME_FLOOR = datetime(2000, 1, 1, tzinfo=UTC)
+# What a time column may hold at all (a database CHECK, see ``storable_times``): a day inside
+# Python's years 1..9999, so that moving it to any time zone still gives a date Python and
+# PostgreSQL can represent (a year-1 time east of UTC is a BC date PostgreSQL stores and no read
+# can load; 9999-12-31 23:00 UTC overflows in Asia/Shanghai).
+STORABLE = (datetime(1, 1, 2, tzinfo=UTC), datetime(9999, 12, 30, tzinfo=UTC))
 CLOCK_SKEW = timedelta(minutes=10)
 MAX_DIGITS = 18  # fits a 64-bit signed integer
 # C0 except \t \n \r, DEL, C1, and lone surrogates (U+D800–U+DFFF never stand alone in valid text).
@@ -135,6 +140,16 @@ def whole_number(value: Any, *, lo: int, hi: int, max_digits: int = MAX_DIGITS) 
     if not lo <= number <= hi:
         raise BoundaryError("out_of_range", _("Must be between %(lo)s and %(hi)s.") % {"lo": lo, "hi": hi})
     return number
+
+
+def storable_times(name: str, *fields: str, nullable: tuple[str, ...] = ()) -> models.CheckConstraint:
+    """One CHECK constraint keeping each time column of a model inside ``STORABLE``: whatever
+    the ORM writes, every read can load it and show it in local time."""
+    condition = models.Q()
+    for field in fields:
+        inside = models.Q(**{f"{field}__range": STORABLE})
+        condition &= (models.Q(**{f"{field}__isnull": True}) | inside) if field in nullable else inside
+    return models.CheckConstraint(condition=condition, name=name)
 
 
 class BoundaryAdminMixin:

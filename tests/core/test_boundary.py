@@ -114,8 +114,8 @@ def test_the_migration_cleans_stored_text_and_times():
         lon=LON0 + 0.001, lat=LAT0 + 0.001, category=EventCategory.objects.get(code="0301")
     )
     photo = ProblemPhoto.objects.create(problem=problem, image="problems/x.jpg")
-    # on PostgreSQL a BC date (unreadable); SQLite cannot take a time before year 1 in UTC
-    year1 = datetime(1, 1, 1, tzinfo=SHANGHAI if connection.vendor == "postgresql" else UTC)
+    # the oldest time the database takes now (migration 0008); older ones were cleaned the same way
+    year1 = datetime(1, 1, 2, tzinfo=UTC)
     Problem.objects.filter(pk=problem.pk).update(description="a\x01b\x1b\x85c\td", reported_at=year1)
     ProblemEvent.objects.filter(problem=problem).update(note="n\x7fo", at=year1)
     ProblemPhoto.objects.filter(pk=photo.pk).update(taken_at=year1)
@@ -126,6 +126,38 @@ def test_the_migration_cleans_stored_text_and_times():
     event = ProblemEvent.objects.get(problem=problem)
     assert event.note == "no" and event.at == TIME_FLOOR
     assert ProblemPhoto.objects.get(pk=photo.pk).taken_at is None
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("model", "field"), [("Problem", "reported_at"), ("Problem", "deadline"), ("ProblemEvent", "at"),
+                         ("ProblemPhoto", "taken_at")],
+)  # fmt: skip
+@pytest.mark.parametrize(
+    "when",
+    [
+        datetime(1, 1, 1, tzinfo=SHANGHAI),
+        datetime(1, 1, 1, 12, tzinfo=UTC),
+        datetime(9999, 12, 31, 23, tzinfo=UTC),
+    ],
+)
+def test_the_database_refuses_a_time_no_read_could_load(model, field, when):
+    """A year-1 time east of UTC is a BC date on PostgreSQL (every read of the row failed); late
+    in 9999 a time overflows in local time (every page showing it failed)."""
+    from django.db import IntegrityError, transaction
+
+    from gridmap.problems.intake import problem_create
+    from gridmap.problems.models import EventCategory, ProblemPhoto
+    from tests.factories import LAT0, LON0, region_tree
+
+    region_tree()
+    problem, _ = problem_create(
+        lon=LON0 + 0.001, lat=LAT0 + 0.001, category=EventCategory.objects.get(code="0301")
+    )
+    ProblemPhoto.objects.create(problem=problem, image="problems/x.jpg")
+    rows = apps.get_model("problems", model).objects.all()
+    with pytest.raises((IntegrityError, OverflowError)), transaction.atomic():
+        rows.update(**{field: when})
 
 
 @pytest.mark.django_db
