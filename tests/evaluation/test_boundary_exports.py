@@ -54,8 +54,8 @@ def test_a_control_character_in_a_description_does_not_break_the_spreadsheets(cl
 
 
 def test_times_a_spreadsheet_cannot_hold_leave_the_cell_empty(client, town, admin):
-    Problem.objects.filter(pk=town["p"][6].pk).update(deadline=datetime(1, 1, 1, tzinfo=UTC))
-    Problem.objects.filter(pk=town["p"][7].pk).update(deadline=datetime(9999, 12, 31, 23, tzinfo=UTC))
+    Problem.objects.filter(pk=town["p"][6].pk).update(deadline=datetime(1, 1, 2, tzinfo=UTC))
+    Problem.objects.filter(pk=town["p"][7].pk).update(deadline=datetime(9999, 12, 30, tzinfo=UTC))
     client = signed_in(client, admin)
     for name in ("evaluation-ledger-xlsx", "evaluation-negative-list", "evaluation-ledger-csv"):
         response = client.get(reverse(name), {**MARCH_QUERY, "grid": town["ga"].code})
