@@ -20,7 +20,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 
 from gridmap.api.errors import bad_request
-from gridmap.core.boundary import BoundaryError, whole_number
+from gridmap.core.boundary import BoundaryError, check_text, whole_number
 from gridmap.core.geoinput import as_validation_error
 from layers.validate import BBox, GeometryInputError
 
@@ -60,6 +60,10 @@ def check_names(query: QueryDict, allowed: Collection[str]) -> dict[str, str]:
             raise bad_request(_("Give %(name)s once.") % {"name": name})
         if len(values[0]) > MAX_VALUE_CHARS:
             raise bad_request(_("%(name)s is too long.") % {"name": name})
+        try:
+            check_text(values[0])
+        except BoundaryError as exc:
+            raise bad_request(f"{name}: {exc.message}") from None
         out[name] = values[0]
     return out
 

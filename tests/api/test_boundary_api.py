@@ -151,3 +151,10 @@ def test_exif_time_property(town, as_user, taken):
     assert response.status_code == 201, response.content[:300]
     stored_is_clean(p)
     reads_ok(p, town["admin"])
+
+
+@pytest.mark.parametrize("value", ["a\x00b", "\x1b", "1\x85"])
+def test_control_characters_in_a_query_parameter_are_a_400(town, as_user, value):
+    for path in ("problems/", "analysis/hotspots/"):
+        response = as_user(town["admin"]).get(f"/api/v1/{path}", {"page": value})
+        assert response.status_code == 400, (path, response.content[:200])
