@@ -158,3 +158,10 @@ def test_control_characters_in_a_query_parameter_are_a_400(town, as_user, value)
     for path in ("problems/", "analysis/hotspots/"):
         response = as_user(town["admin"]).get(f"/api/v1/{path}", {"page": value})
         assert response.status_code == 400, (path, response.content[:200])
+
+
+def test_a_unicode_digit_content_length_on_a_photo_upload_is_a_400(town, as_user):
+    p = report(town)
+    client = as_user(town["reporter"])
+    response = client.post(f"{URL}{p.pk}/photos/", {"image": jpeg()}, format="multipart", CONTENT_LENGTH="²")
+    assert response.status_code == 400 and not ProblemPhoto.objects.exists()
