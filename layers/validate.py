@@ -73,7 +73,10 @@ def to_number(value: Any, *, what: str = "coordinate") -> float:
     if isinstance(value, bool):
         raise GeometryInputError("not_number", f"{what} must be a number, not a boolean")
     if isinstance(value, (int, float)):
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # an int of hundreds of digits is no coordinate
+            raise GeometryInputError("not_finite", f"{what} must be a finite number") from None
     elif isinstance(value, str) and 0 < len(value) <= 40:
         try:
             number = float(value.strip())

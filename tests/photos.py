@@ -16,10 +16,17 @@ def _dms(value: float) -> tuple[float, float, float]:
 
 
 def jpeg(
-    name: str = "after.jpg", *, lonlat: tuple[float, float] | None = None, size=(64, 48)
+    name: str = "after.jpg",
+    *,
+    lonlat: tuple[float, float] | None = None,
+    size=(64, 48),
+    taken: str | None = None,
 ) -> SimpleUploadedFile:
+    """``taken``: EXIF DateTimeOriginal as written in the file (``YYYY:MM:DD HH:MM:SS``)."""
     image = Image.new("RGB", size, (120, 160, 90))
     exif = Image.Exif()
+    if taken is not None:
+        exif[ExifTags.IFD.Exif] = {ExifTags.Base.DateTimeOriginal: taken}
     if lonlat is not None:
         lon, lat = lonlat
         exif[ExifTags.IFD.GPSInfo] = {1: "N" if lat >= 0 else "S", 2: _dms(abs(lat)),

@@ -10,17 +10,15 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import orjson
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework.exceptions import ValidationError
 
 from gridmap.api.params import parse_when
-
-CLOCK_SKEW = timedelta(minutes=10)
+from gridmap.core.boundary import BoundaryError, check_text, check_time
 
 
 def _error(name: str, message: str) -> ValidationError:
@@ -48,22 +46,17 @@ def text(
     data: Mapping[str, Any], name: str, max_chars: int, *, required: bool = False, strip: bool = True
 ) -> str:
     """A text field as stored: a string of at most ``max_chars`` characters that PostgreSQL and
-    SQLite can both hold. HTML in it stays text (escaped where it is shown)."""
+    SQLite can both hold and files can carry (``gridmap.core.boundary.check_text``: no control
+    characters, no lone surrogates). HTML in it stays text (escaped where it is shown)."""
     value = data.get(name)
     if value is None:
         if required:
             raise _error(name, _("This field is required."))
         return ""
-    if not isinstance(value, str):
-        raise _error(name, _("Must be text."))
-    if len(value) > max_chars:
-        raise _error(name, _("At most %(n)s characters.") % {"n": max_chars})
-    if "\x00" in value:
-        raise _error(name, _("Must not contain NUL characters."))
     try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise _error(name, _("Must be valid Unicode text.")) from None
+        check_text(value, max_chars=max_chars)
+    except BoundaryError as exc:
+        raise _error(name, str(exc.message)) from None
     value = value.strip() if strip else value
     if required and not value:
         raise _error(name, _("This field is required."))
@@ -83,16 +76,18 @@ def client_uuid(data: Mapping[str, Any], name: str = "client_uuid") -> uuid.UUID
 
 
 def past_time(data: Mapping[str, Any], name: str) -> datetime | None:
-    """An ISO 8601 time not in the future (a phone's clock may run a few minutes fast)."""
+    """An ISO 8601 time inside the boundary's window: not before 2000 and not in the future (a
+    phone's clock may run a few minutes fast)."""
     value = data.get(name)
     if value in (None, ""):
         return None
     if not isinstance(value, str) or len(value) > 64:
         raise _error(name, _("Must be an ISO 8601 time such as 2024-05-01T08:30:00+08:00."))
     when = parse_when(value, name)
-    if when > timezone.now() + CLOCK_SKEW:
-        raise _error(name, _("Must not be in the future."))
-    return when
+    try:
+        return check_time(when)
+    except BoundaryError as exc:
+        raise _error(name, str(exc.message)) from None
 
 
 def json_object(value: Any, name: str, *, max_keys: int = 20) -> dict[str, Any]:

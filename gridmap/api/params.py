@@ -20,6 +20,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 
 from gridmap.api.errors import bad_request
+from gridmap.core.boundary import BoundaryError, check_text, whole_number
 from gridmap.core.geoinput import as_validation_error
 from layers.validate import BBox, GeometryInputError
 
@@ -59,15 +60,19 @@ def check_names(query: QueryDict, allowed: Collection[str]) -> dict[str, str]:
             raise bad_request(_("Give %(name)s once.") % {"name": name})
         if len(values[0]) > MAX_VALUE_CHARS:
             raise bad_request(_("%(name)s is too long.") % {"name": name})
+        try:
+            check_text(values[0])
+        except BoundaryError as exc:
+            raise bad_request(f"{name}: {exc.message}") from None
         out[name] = values[0]
     return out
 
 
 def _whole_number(raw: str, name: str) -> int:
-    text = raw.strip()
-    if not text.isascii() or not text.isdigit() or len(text) > 12:
-        raise bad_request(_("%(name)s must be a positive whole number.") % {"name": name})
-    return int(text)
+    try:
+        return whole_number(raw, lo=0, hi=10**12 - 1, max_digits=12)
+    except BoundaryError:
+        raise bad_request(_("%(name)s must be a positive whole number.") % {"name": name}) from None
 
 
 def parse_paging(params: dict[str, str]) -> Paging:
@@ -132,7 +137,7 @@ def parse_when(raw: str, name: str) -> datetime:
         if value is None:
             day = parse_date(text)
             value = datetime.combine(day, time()) if day else None
-    except ValueError:
+    except (ValueError, OverflowError):
         value = None
     if value is None:
         raise bad_request(

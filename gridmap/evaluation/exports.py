@@ -4,6 +4,11 @@ Headers are Chinese: these are the sheets offices print. Every text cell that st
 ``= + - @`` (or a tab / carriage return) gets a leading ``'`` so neither Excel nor LibreOffice
 runs it as a formula (CSV/formula injection); openpyxl would otherwise store such a string as a
 formula. CSV is UTF-8 with a BOM, which Excel on Chinese Windows needs to read it as UTF-8.
+
+Writers cope with whatever is stored: a text cell loses control characters and lone surrogates
+(``gridmap.core.boundary.printable``; an Excel file cannot hold them and UTF-8 cannot encode a
+lone surrogate), and a time a spreadsheet cannot hold (before 1900, or one that cannot be moved
+to local time) is left empty rather than failing the whole file.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
+from gridmap.core.boundary import printable
 from gridmap.evaluation.metrics import UnitStats
 from gridmap.problems.models import Problem, Status
 
@@ -47,15 +53,25 @@ STATUS_NAMES = {Status.REPORTED: "已上报", Status.FILED: "已立案", Status.
 
 
 def neutralise(value: Any) -> Any:
-    """A text cell that a spreadsheet would run as a formula gets a leading apostrophe."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
+    """A text cell made printable; one a spreadsheet would run as a formula gets a leading
+    apostrophe."""
+    if isinstance(value, str):
+        value = printable(value)
+        if value.startswith(FORMULA_STARTS):
+            return "'" + value
     return value
 
 
 def local(moment: datetime | None) -> datetime | None:
-    """Local wall-clock time without tzinfo (what a spreadsheet cell holds)."""
-    return timezone.localtime(moment).replace(tzinfo=None) if moment else None
+    """Local wall-clock time without tzinfo (what a spreadsheet cell holds); None for a time a
+    spreadsheet cannot hold."""
+    if not moment:
+        return None
+    try:
+        value = timezone.localtime(moment).replace(tzinfo=None)
+    except (OverflowError, ValueError):
+        return None
+    return value if value.year >= 1900 else None
 
 
 def _yes_no(value: bool | None) -> str:

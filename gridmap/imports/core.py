@@ -24,7 +24,7 @@ from django.db import transaction
 from gridmap.core.gdf import to_gdf
 from gridmap.core.geoinput import geos_from_shapely
 from gridmap.geography.models import Community, District, Grid, Subdistrict
-from gridmap.imports.targets import KEY_COLUMNS, TARGETS, Lookups, Reject, Target
+from gridmap.imports.targets import KEY_COLUMNS, TARGETS, Lookups, Reject, Target, key_text
 from gridmap.problems.intake import problems_insert, problems_place
 from gridmap.problems.models import Problem
 from layers.assign import assign_areas
@@ -88,7 +88,7 @@ def _row_key(row: dict[str, Any], key_column: str | None) -> str | None:
     for col in columns:
         value = row.get(col)
         if value is not None and str(value).strip() and str(value) != "nan":
-            return str(value).strip().removesuffix(".0")
+            return key_text(str(value).strip().removesuffix(".0"))
     return None
 
 

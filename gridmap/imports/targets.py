@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
+from gridmap.core.boundary import BoundaryError, check_text, check_time
 from gridmap.facilities.models import Facility, FacilityKind
 from gridmap.geography.models import Building, Community, District, Grid, Street, Subdistrict
 from gridmap.problems.models import EventCategory, Problem, Status
@@ -72,27 +73,57 @@ def as_int(value: Any, what: str, *, minimum: int = 0, maximum: int = 1_000_000)
         return None
     try:
         number = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise Reject(f"{what} is not a number: {str(value)[:30]!r}") from None
     if number != number or not number.is_integer() or not minimum <= number <= maximum:
         raise Reject(f"{what} must be a whole number in {minimum}..{maximum}: {str(value)[:30]!r}")
     return int(number)
 
 
-def as_text(value: Any, limit: int) -> str:
-    return "" if value is None else str(value)[:limit]
+def as_text(value: Any, limit: int, what: str = "text") -> str:
+    """The value as text of at most ``limit`` characters; text the boundary refuses (control
+    characters, lone surrogates) rejects the row."""
+    if value is None:
+        return ""
+    text = str(value)[:limit]
+    try:
+        return check_text(text)
+    except BoundaryError as exc:
+        raise Reject(f"{what}: {exc}") from None
+
+
+def key_text(value: str) -> str:
+    """A row's key as read from its key column; one the boundary refuses rejects the row."""
+    try:
+        return check_text(value)
+    except BoundaryError as exc:
+        raise Reject(f"key: {exc}") from None
+
+
+def in_window(when: datetime, what: str) -> datetime:
+    """A time inside the boundary's window (not before 2000, not in the future), else the row is
+    rejected with the reason: the same rule on the dry run and the commit."""
+    try:
+        return check_time(when)
+    except BoundaryError as exc:
+        raise Reject(f"{what} {when.isoformat()[:25]}: {exc}") from None
 
 
 def as_date(value: Any, what: str) -> date | None:
     if value is None:
         return None
     if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    parsed = parse_date(str(value)[:10])
-    if parsed is None:
-        raise Reject(f"{what} is not a date (YYYY-MM-DD): {str(value)[:30]!r}")
+        parsed = value.date()
+    elif isinstance(value, date):
+        parsed = value
+    else:
+        try:
+            parsed = parse_date(str(value)[:10])
+        except ValueError:
+            parsed = None
+        if parsed is None:
+            raise Reject(f"{what} is not a date (YYYY-MM-DD): {str(value)[:30]!r}")
+    in_window(datetime.combine(parsed, time.min), what)
     return parsed
 
 
@@ -110,8 +141,11 @@ def as_datetime(value: Any, what: str) -> datetime | None:
         if parsed is None:
             raise Reject(f"{what} is not an ISO 8601 time: {str(value)[:40]!r}")
     if timezone.is_naive(parsed):
-        parsed = timezone.make_aware(parsed)
-    return parsed
+        try:
+            parsed = timezone.make_aware(parsed)
+        except (OverflowError, ValueError):
+            raise Reject(f"{what} is not a usable time: {str(value)[:40]!r}") from None
+    return in_window(parsed, what)
 
 
 def digits(value: Any, length: int, what: str) -> str:
@@ -165,7 +199,7 @@ def grid_fields(row: dict[str, Any], lk: Lookups, opts: dict[str, Any]) -> dict[
     names = [n.strip() for n in re.split(r"[,;，、]", str(direct))] if direct else []
     return {
         "code": code,
-        "name": as_text(pick(row, "name") or code, 100),
+        "name": as_text(pick(row, "name") or code, 100, "name"),
         "community_id": community,
         "first_responsible_id": lk.user(pick(row, "leader"), "leader"),
         "_direct": [lk.user(n, "direct responsible person") for n in names if n],
@@ -173,8 +207,8 @@ def grid_fields(row: dict[str, Any], lk: Lookups, opts: dict[str, Any]) -> dict[
 
 
 def region_fields(row: dict[str, Any], lk: Lookups, opts: dict[str, Any]) -> dict[str, Any]:
-    level = as_text(pick(row, "level"), 20)
-    name = as_text(pick(row, "name"), 100)
+    level = as_text(pick(row, "level"), 20, "level")
+    name = as_text(pick(row, "name"), 100, "name")
     if level == "district":
         return {"_model": District, "code": digits(pick(row, "code"), 6, "district code"), "name": name}
     parent = pick(row, "parent_code")
@@ -194,9 +228,9 @@ def region_fields(row: dict[str, Any], lk: Lookups, opts: dict[str, Any]) -> dic
 
 
 def building_fields(row: dict[str, Any], lk: Lookups, opts: dict[str, Any]) -> dict[str, Any]:
-    use = as_text(pick(row, "use"), 20).lower()
+    use = as_text(pick(row, "use"), 20, "use").lower()
     return {
-        "address": as_text(pick(row, "address"), 200),
+        "address": as_text(pick(row, "address"), 200, "address"),
         "use": use if use in Building.Use.values else Building.Use.OTHER,
         "floors": as_int(pick(row, "floors"), "floors", maximum=300),
         "households": as_int(pick(row, "households"), "households", maximum=100_000) or 0,
@@ -209,7 +243,7 @@ def facility_fields(row: dict[str, Any], lk: Lookups, opts: dict[str, Any]) -> d
     kind = lk.kinds.get(str(kind_code)) if kind_code else None
     if kind is None:
         raise Reject(f"facility kind {str(kind_code)[:40]!r} is not in the catalogue (give --kind)")
-    condition = as_text(pick(row, "condition"), 10) or "good"
+    condition = as_text(pick(row, "condition"), 10, "condition") or "good"
     if condition not in Facility.Condition.values:
         raise Reject(f"condition must be one of {', '.join(Facility.Condition.values)}: {condition!r}")
     capacity = as_int(pick(row, "capacity"), "capacity")
@@ -219,7 +253,7 @@ def facility_fields(row: dict[str, Any], lk: Lookups, opts: dict[str, Any]) -> d
     return {
         "kind_id": kind.pk,
         "_geom_type": kind.geom_type,
-        "name": as_text(pick(row, "name"), 200),
+        "name": as_text(pick(row, "name"), 200, "name"),
         "condition": condition,
         "last_inspected": as_date(pick(row, "last_inspected"), "last inspection"),
         "capacity": capacity,
@@ -232,16 +266,14 @@ def problem_fields(row: dict[str, Any], lk: Lookups, opts: dict[str, Any]) -> di
     category = lk.categories.get(str(code).removesuffix(".0")) if code is not None else None
     if category is None:
         raise Reject(f"event category {str(code)[:20]!r} is not in the catalogue")
-    status = as_text(pick(row, "status"), 12) or Status.REPORTED
+    status = as_text(pick(row, "status"), 12, "status") or Status.REPORTED
     if status not in Status.values:
         raise Reject(f"status must be one of {', '.join(Status.values)}: {status[:20]!r}")
     reported_at = as_datetime(pick(row, "reported_at"), "reported time") or timezone.now()
-    if reported_at > timezone.now() + timezone.timedelta(minutes=5):
-        raise Reject("reported time is in the future")
     return {
         "category_id": category.pk,
         "_category": category,
-        "description": as_text(pick(row, "description"), 4000),
+        "description": as_text(pick(row, "description"), 4000, "description"),
         "reporter_id": lk.user(pick(row, "reporter"), "reporter"),
         "reported_at": reported_at,
         "status": status,
@@ -249,7 +281,10 @@ def problem_fields(row: dict[str, Any], lk: Lookups, opts: dict[str, Any]) -> di
 
 
 def street_fields(row: dict[str, Any], lk: Lookups, opts: dict[str, Any]) -> dict[str, Any]:
-    return {"name": as_text(pick(row, "name"), 200), "highway": as_text(pick(row, "highway"), 40)}
+    return {
+        "name": as_text(pick(row, "name"), 200, "name"),
+        "highway": as_text(pick(row, "highway"), 40, "highway"),
+    }
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,10 @@ Location: ``lat`` and ``long`` (checked as raw numbers before any geometry exist
 ``address_id`` (a building id), else ``address_string`` matching one building's address exactly,
 then case-insensitively; the building's point on surface is the position.
 
+Text and times: every parameter has passed the boundary's text rule in ``views.endpoint``
+(control characters and lone surrogates are a 400); a datetime attribute must lie in the
+boundary's window (``gridmap.core.boundary.check_time``).
+
 Idempotence: a POST with the same content from the same key within
 ``GRIDMAP_OPEN311_DEDUP_SECONDS`` (120) answers with the first request (200 instead of 201);
 concurrent double POSTs meet on a client id derived from key, content and time window, which
@@ -28,6 +32,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from gridmap.core.boundary import BoundaryError, check_time
 from gridmap.core.geoinput import point_from_lonlat
 from gridmap.geography.models import Building, District
 from gridmap.geography.selectors import community_for_point
@@ -78,7 +83,11 @@ def _check_value(attribute: ServiceAttribute, values: list[str]) -> Any:
             raise bad(_("attribute[%(code)s] must be a number.") % {"code": attribute.code})
         return number
     if kind == ServiceAttribute.Datatype.DATETIME:
-        return parse_when(value, f"attribute[{attribute.code}]").isoformat()
+        when = parse_when(value, f"attribute[{attribute.code}]")
+        try:
+            return check_time(when).isoformat()
+        except BoundaryError as exc:
+            raise bad(f"attribute[{attribute.code}]: {exc.message}") from None
     if len(value) > MAX_TEXT.get(kind, MAX_TEXT["text"]):
         raise bad(_("attribute[%(code)s] is too long.") % {"code": attribute.code})
     return value

@@ -40,6 +40,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
+from gridmap.core.boundary import BoundaryError, check_text
 from gridmap.open311 import documents
 from gridmap.open311.access import identify, jurisdiction, language
 from gridmap.open311.formats import FORMATS, Open311Error, render, render_error
@@ -49,9 +50,18 @@ from gridmap.open311.queries import MAX_RESULTS, filter_requests, in_jurisdictio
 View = Callable[..., HttpResponse]
 
 
-def _has_nul(request: HttpRequest) -> bool:
+def _text_error(request: HttpRequest, kwargs: dict[str, Any]) -> str | None:
+    """The boundary's text rule (``gridmap.core.boundary.check_text``) over every parameter name
+    and value and the path's parts: the message for the first one refused, else None."""
     params = [request.GET] + ([request.POST] if request.method == "POST" else [])
-    return any("\x00" in k or any("\x00" in v for v in q.getlist(k)) for q in params for k in q)
+    pairs = [(k, v) for q in params for k in q for v in [k, *q.getlist(k)]]
+    pairs += [(name, str(value)) for name, value in kwargs.items()]
+    for name, value in pairs:
+        try:
+            check_text(value)
+        except BoundaryError as exc:
+            return f"{str(name)[:40]!r}: {exc.message}"
+    return None
 
 
 def _body_status(request: HttpRequest) -> int | None:
@@ -87,8 +97,9 @@ def endpoint(*methods: str) -> Callable[[View], View]:
                         raise Open311Error(
                             400, _("The form could not be read (too many fields or a bad encoding).")
                         )
-                    if _has_nul(request) or any("\x00" in str(v) for v in kwargs.values()):
-                        raise Open311Error(400, _("Parameters may not contain NUL characters."))
+                    text_error = _text_error(request, kwargs)
+                    if text_error is not None:
+                        raise Open311Error(400, text_error)
                     return view(request, *args, fmt=fmt, **kwargs)
                 except Open311Error as exc:
                     response = render_error(exc, fmt)

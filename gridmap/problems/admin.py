@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from gridmap.core.admin import MapAdmin
+from gridmap.core.boundary import BoundaryAdminMixin
 from gridmap.problems.models import (
     EventCategory,
     ExtensionRequest,
@@ -19,7 +20,7 @@ class EventCategoryAdmin(admin.ModelAdmin):
     list_filter = ["event_class", "active"]
 
 
-class PhotoInline(admin.TabularInline):
+class PhotoInline(BoundaryAdminMixin, admin.TabularInline):
     model = ProblemPhoto
     extra = 0
     exclude = ["geom"]
@@ -40,7 +41,7 @@ class EventInline(admin.TabularInline):
 
 
 @admin.register(Problem)
-class ProblemAdmin(MapAdmin):
+class ProblemAdmin(BoundaryAdminMixin, MapAdmin):
     list_display = ["id", "category", "status", "reported_at", "deadline", "grid", "community", "department"]
     list_filter = ["status", "category", "community", "department"]
     date_hierarchy = "reported_at"
@@ -57,7 +58,7 @@ class ProblemAdmin(MapAdmin):
 
 
 @admin.register(ExtensionRequest)
-class ExtensionRequestAdmin(admin.ModelAdmin):
+class ExtensionRequestAdmin(BoundaryAdminMixin, admin.ModelAdmin):
     list_display = ["problem", "requested_by", "requested_at", "hours", "decision", "decided_by"]
     list_filter = ["decision"]
     raw_id_fields = ["problem", "requested_by", "decided_by"]
@@ -78,7 +79,7 @@ class SiteEventInline(admin.TabularInline):
 
 
 @admin.register(PositiveSite)
-class PositiveSiteAdmin(MapAdmin):
+class PositiveSiteAdmin(BoundaryAdminMixin, MapAdmin):
     inlines = [SiteEventInline]
     list_display = ["name", "grid", "community", "created_by", "created_at"]
     raw_id_fields = ["grid", "community", "created_by"]

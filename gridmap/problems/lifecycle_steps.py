@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from gridmap.accounts.models import Department, Profile, Role
 from gridmap.accounts.selectors import role_of
+from gridmap.core.boundary import BoundaryError, check_text, whole_number
 from gridmap.core.geoinput import point_from_lonlat
 from gridmap.problems.intake import nearest_within_m
 from gridmap.problems.models import OPEN_STATUSES, ExtensionRequest, Problem, ProblemEvent
@@ -46,15 +47,27 @@ def _need_note(ctx: StepContext) -> None:
 
 
 def _int_param(ctx: StepContext, name: str, lo: int, hi: int) -> int:
-    raw = ctx.params.get(name)
-    if isinstance(raw, bool) or not isinstance(raw, (int, str)) or not str(raw).strip().isdigit():
-        raise ValidationError(_("%(name)s must be a whole number.") % {"name": name}, code="bad_param")
-    value = int(raw)
-    if not lo <= value <= hi:
+    try:
+        return whole_number(ctx.params.get(name), lo=lo, hi=hi)
+    except BoundaryError as exc:
+        if exc.code == "out_of_range":
+            raise ValidationError(
+                _("%(name)s must be between %(lo)s and %(hi)s.") % {"name": name, "lo": lo, "hi": hi}
+            ) from None
         raise ValidationError(
-            _("%(name)s must be between %(lo)s and %(hi)s.") % {"name": name, "lo": lo, "hi": hi}
-        )
-    return value
+            _("%(name)s must be a whole number.") % {"name": name}, code="bad_param"
+        ) from None
+
+
+def _text_param(ctx: StepContext, name: str) -> str | None:
+    """A code or user name among the params (as text), or None when not given."""
+    raw = ctx.params.get(name)
+    if raw is None:
+        return None
+    try:
+        return check_text(str(raw), max_chars=150)
+    except BoundaryError as exc:
+        raise ValidationError(f"{name}: {exc.message}", code="bad_param") from None
 
 
 def _not_the_fixer(ctx: StepContext) -> None:
@@ -121,17 +134,16 @@ def step_dispatch(ctx: StepContext) -> None:
     check_common(ctx)
     category = ctx.problem.category
     department = None
-    if ctx.params.get("department") is not None:
-        department = Department.objects.filter(code=str(ctx.params["department"])).first()
+    department_code, inspector_name = _text_param(ctx, "department"), _text_param(ctx, "inspector")
+    if department_code is not None:
+        department = Department.objects.filter(code=department_code).first()
         if department is None:
             raise ValidationError(_("Unknown department."), code="bad_param")
     else:
         department = Department.objects.filter(categories=category).order_by("code").first()
     inspector = None
-    if ctx.params.get("inspector") is not None:
-        inspector = Profile.objects.filter(
-            user__username=str(ctx.params["inspector"]), role=Role.INSPECTOR
-        ).first()
+    if inspector_name is not None:
+        inspector = Profile.objects.filter(user__username=inspector_name, role=Role.INSPECTOR).first()
         if inspector is None:
             raise ValidationError(_("Unknown inspector."), code="bad_param")
     elif ctx.problem.community_id:

@@ -9,6 +9,7 @@ stored file name never comes from the client (``models.photo_path``).
 
 from __future__ import annotations
 
+import logging
 import math
 import warnings
 from dataclasses import dataclass
@@ -21,7 +22,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from PIL import ExifTags, Image, UnidentifiedImageError
 
+from gridmap.core.boundary import BoundaryError, check_time
 from gridmap.problems.models import Problem, ProblemEvent, ProblemPhoto
+
+log = logging.getLogger(__name__)
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_PIXELS = 40_000_000
@@ -40,7 +44,8 @@ class PhotoInfo:
     width: int
     height: int
     lonlat: tuple[float, float] | None  # from EXIF GPS, when present and sane
-    taken_at: datetime | None
+    taken_at: datetime | None  # from EXIF, when inside the boundary's window
+    time_dropped: str = ""  # why an EXIF time was not used (the photo is still accepted)
 
 
 def _rational(value: Any) -> float:
@@ -58,7 +63,10 @@ def _dms(values: Any, ref: str) -> float | None:
     return -number if ref in ("S", "W") else number
 
 
-def exif_position(image: Image.Image) -> tuple[tuple[float, float] | None, datetime | None]:
+def exif_position(image: Image.Image) -> tuple[tuple[float, float] | None, datetime | None, str]:
+    """The EXIF GPS position, the time taken, and why a time that was there is not used: a time
+    outside the boundary's window (``gridmap.core.boundary.check_time``, e.g. year 1 or next year)
+    is dropped, never stored; the photo itself is still accepted."""
     exif = image.getexif()
     gps = exif.get_ifd(ExifTags.IFD.GPSInfo) if exif else {}
     lonlat = None
@@ -67,14 +75,17 @@ def exif_position(image: Image.Image) -> tuple[tuple[float, float] | None, datet
         lon = _dms(gps[4], str(gps.get(3, "E")))
         if lat is not None and lon is not None and -90 <= lat <= 90 and -180 <= lon <= 180:
             lonlat = (lon, lat)
-    taken = None
+    taken, dropped = None, ""
     raw = exif.get_ifd(ExifTags.IFD.Exif).get(ExifTags.Base.DateTimeOriginal) if exif else None
     if isinstance(raw, str):
         try:
-            taken = timezone.make_aware(datetime.strptime(raw.strip(), "%Y:%m:%d %H:%M:%S"))
-        except ValueError:
+            taken = check_time(timezone.make_aware(datetime.strptime(raw.strip(), "%Y:%m:%d %H:%M:%S")))
+        except (ValueError, OverflowError) as exc:
             taken = None
-    return lonlat, taken
+            if isinstance(exc, BoundaryError):
+                dropped = f"EXIF DateTimeOriginal {raw.strip()[:19]!r} not used: {exc}"
+                log.info("photo accepted without its time: %s", dropped)
+    return lonlat, taken, dropped
 
 
 def photo_check(upload: IO[bytes], *, size: int | None = None) -> PhotoInfo:
@@ -101,12 +112,12 @@ def photo_check(upload: IO[bytes], *, size: int | None = None) -> PhotoInfo:
                 probe.verify()
             upload.seek(0)
             with Image.open(upload) as image:
-                lonlat, taken = exif_position(image)
+                lonlat, taken, dropped = exif_position(image)
     except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning, OSError,
             SyntaxError, ValueError):  # fmt: skip
         raise ValidationError(_("The file is not a readable photo."), code="photo_not_image") from None
     upload.seek(0)
-    return PhotoInfo(fmt, width, height, lonlat, taken)
+    return PhotoInfo(fmt, width, height, lonlat, taken, dropped)
 
 
 def problem_photo_attach(

@@ -31,6 +31,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from gridmap.accounts.models import Department, Role
 from gridmap.accounts.selectors import role_of
 from gridmap.core.basemap import tile_source
+from gridmap.core.boundary import BoundaryError, check_text, text_validator
 from gridmap.core.geoinput import point_from_lonlat
 from gridmap.core.language import LocalNameChoiceField
 from gridmap.geography.models import Street
@@ -86,8 +87,9 @@ class ReportForm(forms.Form):
         queryset=EventCategory.objects.filter(active=True), label=gettext_lazy("Category")
     )
     description = forms.CharField(
-        label=gettext_lazy("Description"), max_length=4000, required=False, widget=forms.Textarea({"rows": 4})
-    )
+        label=gettext_lazy("Description"), max_length=4000, required=False, widget=forms.Textarea({"rows": 4}),
+        validators=[text_validator],
+    )  # fmt: skip
     lon = forms.CharField(label=gettext_lazy("Longitude"), max_length=40)
     lat = forms.CharField(label=gettext_lazy("Latitude"), max_length=40)
     photo = forms.FileField(label=gettext_lazy("Photo (optional)"), required=False)
@@ -291,9 +293,13 @@ def transition(request: HttpRequest, pk: int) -> HttpResponse:
     problem = _visible(request, pk)
     post = request.POST
     try:
+        note = check_text(post.get("note", ""), max_chars=2000)
+    except BoundaryError as exc:
+        return _detail_page(request, problem, status=400, error=_("Note: %(error)s") % {"error": exc.message})
+    try:
         problem_transition(
-            problem_id=problem.pk, action=post.get("action", ""), actor=request.user,
-            note=post.get("note", "")[:2000], lon=post.get("lon") or None, lat=post.get("lat") or None,
+            problem_id=problem.pk, action=post.get("action", ""), actor=request.user, note=note,
+            lon=post.get("lon") or None, lat=post.get("lat") or None,
             photos=request.FILES.getlist("photos"), params=_params(post),
         )  # fmt: skip
     except Problem.DoesNotExist:

@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from gridmap.open311.models import ApiKey
 from gridmap.problems.models import Problem
 from tests.open311 import schemas
-from tests.open311.conftest import BASE, IN_A, a_post
+from tests.open311.conftest import BASE, IN_A, a_post, report
 
 pytestmark = pytest.mark.django_db
 
@@ -105,8 +105,12 @@ def test_html_in_a_description_stays_text(api, town):
     assert ET.fromstring(body).findtext("request/description") == html
 
 
-def test_control_characters_keep_the_xml_well_formed(api, town):
-    request_id = api.json(api.post(**a_post(town, description="a\x01b\x1bc\x0bd")))[0]["service_request_id"]
+def test_control_characters_are_refused_and_stored_ones_keep_the_xml_well_formed(api, town):
+    # the boundary's one text rule: control characters are refused at the door, as by the API
+    refused(api, api.post(**a_post(town, description="a\x01b\x1bc\x0bd")))
+    assert not Problem.objects.exists()
+    # a row stored before the rule (or through the ORM) still reads as well-formed XML
+    request_id = report(town, description="a\x01b\x1bc\x0bd").pk
     body = api.get(f"requests/{request_id}", "xml", api_key=town["keys"]["app"]).content
     assert ET.fromstring(body).findtext("request/description") == "abcd"
 

@@ -20,6 +20,7 @@ from gridmap.api.schema import ERROR, FEATURE, SITE_PHOTO
 from gridmap.api.selectors import problem_visible
 from gridmap.api.views.base import ApiView
 from gridmap.api.views.problems import MAX_PHOTO_BODY
+from gridmap.core.boundary import BoundaryError, whole_number
 from gridmap.problems.models import ProblemPhoto
 from gridmap.problems.photos import CONTENT_TYPES
 from gridmap.problems.selectors import positive_sites_visible_to
@@ -73,8 +74,10 @@ class PositiveSitePhoto(ApiView):
             raise Http404()
         positive_site_may_edit(request.user, site)  # a 403 before the body is read
         length = request.META.get("CONTENT_LENGTH") or "0"
-        if not length.isdigit() or int(length) > MAX_PHOTO_BODY:
-            raise exceptions.ValidationError({"image": [_("The photo is larger than 10 MB.")]})
+        try:
+            whole_number(length, lo=0, hi=MAX_PHOTO_BODY)
+        except BoundaryError:
+            raise exceptions.ValidationError({"image": [_("The photo is larger than 10 MB.")]}) from None
         data = inputs.check_fields(inputs.form_fields(request.data, request.FILES), ("image",))
         images = data.get("image")
         if not isinstance(images, list) or len(images) != 1:

@@ -20,6 +20,7 @@ from gridmap.api.renderers import geojson_response, json_response, utc
 from gridmap.api.schema import ERROR, FEATURE, FEATURE_COLLECTION, INTAKE, PAGE_PARAMS, PHOTO, PROBLEM_PARAMS
 from gridmap.api.selectors import photos_of
 from gridmap.api.views.base import ApiView
+from gridmap.core.boundary import BoundaryError, whole_number
 from gridmap.problems.intake import possible_duplicates, problem_intake
 from gridmap.problems.models import Problem
 from gridmap.problems.selectors import problems_open_nearby, problems_visible_to
@@ -110,8 +111,10 @@ class ProblemPhotos(ApiView):
     def post(self, request: Request, pk: int) -> HttpResponse:
         """Add a photo (multipart ``image``; JPEG, PNG or WebP) to an open problem you may see."""
         length = request.META.get("CONTENT_LENGTH") or "0"
-        if not length.isdigit() or int(length) > MAX_PHOTO_BODY:
-            raise exceptions.ValidationError({"image": [_("The photo is larger than 10 MB.")]})
+        try:
+            whole_number(length, lo=0, hi=MAX_PHOTO_BODY)
+        except BoundaryError:
+            raise exceptions.ValidationError({"image": [_("The photo is larger than 10 MB.")]}) from None
         data = inputs.check_fields(inputs.form_fields(request.data, request.FILES), ("image", "lon", "lat"))
         images = data.get("image")
         if not isinstance(images, list) or len(images) != 1:

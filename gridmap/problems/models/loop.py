@@ -6,6 +6,8 @@ from django.contrib.gis.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from gridmap.core.boundary import storable_times
+
 
 class ProblemEvent(models.Model):
     """One step of a problem's history, written in the same transaction as the step itself."""
@@ -26,6 +28,7 @@ class ProblemEvent(models.Model):
         ordering = ["at", "pk"]
         verbose_name = _("problem event")
         verbose_name_plural = _("problem events")
+        constraints = [storable_times("problems_event_at_storable", "at")]
 
     def __str__(self) -> str:
         return f"{self.problem_id} {self.action} {self.at:%Y-%m-%d %H:%M}"

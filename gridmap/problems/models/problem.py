@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from gridmap.core.boundary import storable_times
 from gridmap.problems.models.catalogue import EventCategory
 
 
@@ -28,6 +29,10 @@ class Status(models.TextChoices):
 
 OPEN_STATUSES = (Status.REPORTED, Status.FILED, Status.DISPATCHED, Status.HANDLED)
 DONE_STATUSES = (Status.CLOSED, Status.REJECTED, Status.DUPLICATE)
+
+
+NULLABLE_TIMES = ("filed_at", "dispatched_at", "deadline", "handled_at", "closed_at", "escalated_at",
+                  "lookback_done_at")  # fmt: skip
 
 
 class Problem(models.Model):
@@ -148,6 +153,8 @@ class Problem(models.Model):
         ordering = ["-reported_at"]
         verbose_name = _("problem")
         verbose_name_plural = _("problems")
+        constraints = [storable_times("problems_problem_times_storable", "reported_at", *NULLABLE_TIMES,
+                                      nullable=NULLABLE_TIMES)]  # fmt: skip
         # Intake writes every index a new row has an entry in: foreign keys covered by a composite
         # index have none of their own, and columns empty at intake are indexed only where set
         # (a comparison on them implies "is not null", so queries still use these indexes).
@@ -218,3 +225,4 @@ class ProblemPhoto(models.Model):
     class Meta:
         verbose_name = _("photo")
         verbose_name_plural = _("photos")
+        constraints = [storable_times("problems_photo_taken_at_storable", "taken_at", nullable=("taken_at",))]
