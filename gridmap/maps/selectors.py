@@ -9,7 +9,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
 
@@ -30,13 +30,12 @@ def communities_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[C
     """Communities whose every grid ``user`` may see (a community head's own, all for city-wide
     roles); a community with no grid is seen by nobody here."""
     visible = grids_visible_to(user).values("pk")
+    its_grids = Grid.objects.filter(community=OuterRef("pk"))
     return (
-        Community.objects.annotate(
-            n=Count("grids", distinct=True), seen=Count("grids", filter=Q(grids__in=visible), distinct=True)
-        )
-        .filter(n__gt=0, seen=F("n"))
+        Community.objects.filter(Exists(its_grids))
+        .exclude(Exists(its_grids.exclude(pk__in=visible)))
         .order_by("code")
-    )
+    )  # no GROUP BY over the communities' columns (their boundaries among them)
 
 
 def grid_list_rows(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Grid]:

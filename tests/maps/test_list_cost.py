@@ -26,6 +26,7 @@ from gridmap.problems.models import OPEN_STATUSES, Problem
 MANY = ("geography_building", "problems_problem", "facilities_facility", "problems_problemphoto",
         "problems_problemevent", "geography_grid")  # fmt: skip
 JOINED = re.compile(r'JOIN\s+"?(\w+)"?', re.IGNORECASE)
+COUNT_DISTINCT = re.compile(r"COUNT\s*\(\s*DISTINCT", re.IGNORECASE)  # de-duplicating a product
 AGGREGATE = re.compile(r"\b(COUNT|SUM|AVG)\s*\(", re.IGNORECASE)
 
 
@@ -133,3 +134,4 @@ def test_no_list_or_figure_page_multiplies_relations(town, username):
             status = client.get(url).status_code
         assert status in {200, 403, 404}, url
         assert [q["sql"] for q in queries if product_joins(q["sql"])] == [], url
+        assert [q["sql"] for q in queries if COUNT_DISTINCT.search(q["sql"])] == [], url
