@@ -9,8 +9,9 @@ escalated again, one level higher than the last time:
 2. the street office (街道), the community's subdistrict;
 3. the district (区) and above: every later miss stays at this level.
 
-This system has no account for a street or district office: from level 2 on, the notice goes to the
-administrators (the campaign office that acts for them), and the event names the office's area.
+This system has no account for a street or district office: from level 2 on the event names the
+office and its area with no recipient (``to`` is empty; no staff username goes into an event that a
+reporter can read), and the administrators' dashboard lists the case among the escalated ones.
 
 "Escalated for this deadline" is ``escalated_at >= deadline`` (an escalation happens after the
 deadline it is for has passed, and a new deadline is always set later than that escalation), so
@@ -97,9 +98,9 @@ def _area_code(problem: Problem, office: str) -> str | None:
 
 
 def _recipients(problem: Problem, office: str) -> list[str]:
-    """Usernames the escalation goes to: the community's head(s), or above it the administrators."""
-    if office == "community":
-        profiles = Profile.objects.filter(role=Role.COMMUNITY_HEAD, community_id=problem.community_id)
-    else:
-        profiles = Profile.objects.filter(role=Role.ADMIN)
-    return sorted(profiles.values_list("user__username", flat=True))
+    """Usernames the escalation goes to: the community's head(s); above the community, nobody has
+    an account for the office (see the module docstring)."""
+    if office != "community" or problem.community_id is None:
+        return []
+    heads = Profile.objects.filter(role=Role.COMMUNITY_HEAD, community_id=problem.community_id)
+    return sorted(heads.values_list("user__username", flat=True))

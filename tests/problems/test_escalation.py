@@ -94,8 +94,8 @@ def test_each_missed_deadline_escalates_once_one_level_up(town, tmp_path, settin
     assert e1 == {"level": 1, "office": "community", "area": t["community"].code,
                   "deadline": first_deadline.isoformat(), "to": ["head"]}  # fmt: skip
     assert e2 == {"level": 2, "office": "subdistrict", "area": t["community"].subdistrict.code,
-                  "deadline": second_deadline.isoformat(), "to": ["office"]}  # fmt: skip
-    assert e3["area"] == t["community"].subdistrict.district.code and e3["to"] == ["office"]
+                  "deadline": second_deadline.isoformat(), "to": []}  # fmt: skip
+    assert e3["area"] == t["community"].subdistrict.district.code and e3["to"] == []
 
 
 def test_a_run_that_read_before_another_escalated_escalates_nothing(town):
