@@ -181,6 +181,8 @@ ADDS_PHOTOS = {
     "nobody": set(),
 }
 FILES = {"admin": {"pA", "pB", "pC"}, "head1": {"pA"}, "leaderA": {"pA"}}  # 立案: leads, in their area
+# a positive-list site at grid A's centre: admins, the head of its community, its grid's leader
+PLACES_SITE = {"admin", "head1", "leaderA"}
 
 
 def _stored(problems):
@@ -225,3 +227,13 @@ def test_writes_agree_with_the_rules(client, world, who, tmp_path, settings):
                 want = 404 if name not in SEES_PROBLEMS[who] else 403
                 assert response.status_code == want, (door, "file", name)
             assert _stored(problems) == before, (door, "file stored", name)
+    from gridmap.problems.models import PositiveSite
+
+    centre = world[1]["A"].geom.centroid
+    sites = PositiveSite.objects.count()
+    response = client.post("/api/v1/positive-sites/", {"lon": centre.x, "lat": centre.y, "name": "示范"},
+                           content_type="application/json")  # fmt: skip
+    if who in PLACES_SITE:
+        assert response.status_code == 201, ("site", response.content)
+    else:
+        assert response.status_code == 403 and PositiveSite.objects.count() == sites, "site"
