@@ -9,6 +9,7 @@ one row while aggregating (the SQL is read, so the test does not depend on the m
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 
@@ -135,3 +136,27 @@ def test_no_list_or_figure_page_multiplies_relations(town, username):
         assert status in {200, 403, 404}, url
         assert [q["sql"] for q in queries if product_joins(q["sql"])] == [], url
         assert [q["sql"] for q in queries if COUNT_DISTINCT.search(q["sql"])] == [], url
+
+
+def _rows_processed(plan: dict) -> int:
+    """Rows every node of a PostgreSQL plan produced, over all its loops (EXPLAIN ANALYZE)."""
+    own = int(plan.get("Actual Rows", 0)) * int(plan.get("Actual Loops", 1))
+    return own + sum(_rows_processed(child) for child in plan.get("Plans", []))
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="EXPLAIN ANALYZE's row counts: PostgreSQL")
+@pytest.mark.parametrize("username", ["demo_admin", "head_1"])
+def test_the_grid_list_reads_rows_in_proportion_to_what_it_shows(town, username):
+    """The database's own count of the rows it handled for the list's query: at most a few times
+    the grids, buildings and problems there are, never their product."""
+    with CaptureQueriesContext(connection) as queries:
+        assert client_for(username).get("/grids/").status_code == 200
+    (listing,) = [q["sql"] for q in queries if "geography_building" in q["sql"]]
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + listing)
+        (raw,) = cursor.fetchone()
+    plan = (raw if isinstance(raw, list) else json.loads(raw))[0]["Plan"]
+    total = Grid.objects.count() + Building.objects.count() + Problem.objects.count()
+    processed = _rows_processed(plan)
+    print(f"{username}: {processed} rows processed for {total} grids, buildings and problems")
+    assert processed <= 3 * total
