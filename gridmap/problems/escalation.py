@@ -13,9 +13,11 @@ This system has no account for a street or district office: from level 2 on the 
 office and its area with no recipient (``to`` is empty; no staff username goes into an event that a
 reporter can read), and the administrators' dashboard lists the case among the escalated ones.
 
-"Escalated for this deadline" is ``escalated_at >= deadline`` (an escalation happens after the
-deadline it is for has passed, and a new deadline is always set later than that escalation), so
-the one conditional UPDATE that sets ``escalated_at`` decides it: a second run, or two at once,
+"Escalated for this deadline" is ``escalated_at >= deadline``: an escalation happens after the
+deadline it is for has passed, and rework or a failed look-back sets the new deadline from the
+moment of that step, later than any escalation before it (an extension approved so late that
+the extended deadline had already passed when the case was escalated counts as the same missed
+deadline). So the one conditional UPDATE that sets ``escalated_at`` decides it: a second run, or two at once,
 escalates nothing twice; each escalation writes one ``escalate`` event with its level, office,
 area, the deadline it is for and whom it went to.
 """

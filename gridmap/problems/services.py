@@ -34,8 +34,8 @@ def problem_photo_add(*, problem_id: int, upload: Any, lon: Any, lat: Any, user:
     (``lifecycle.photo_may_add``), with its own ``photo`` event.
 
     Raises Problem.DoesNotExist (404) for a problem out of sight, TransitionForbidden (403) for one
-    the user only sees, a 409 once it is finished (TransitionConflict), ValidationError (400) for a file that is not a real photo or bad
-    coordinates. Where it was taken: its EXIF GPS position, else ``lon``/``lat``, else unknown.
+    the user only sees, a 409 once it is finished (TransitionConflict), ValidationError (400) for
+    a file that is not a real photo or bad coordinates. Where it was taken: its EXIF GPS position, else ``lon``/``lat``, else unknown.
     """
     problem = problems_visible_to(user).get(pk=problem_id)
     photo_may_add(problem, user)
