@@ -113,8 +113,21 @@ DATABASES = {"default": dj_database_url.parse(os.environ.get("DATABASE_URL", _de
 if DATABASES["default"]["ENGINE"].endswith("spatialite"):
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     DATABASES["default"]["CONN_MAX_AGE"] = 0
-    # SQLite waits for a writer instead of failing at once with "database is locked".
-    DATABASES["default"]["OPTIONS"] = {"timeout": 20}
+    # -- SpatiaLite under concurrent use (readers and writers at once) ---------------------------
+    # journal_mode=WAL (kept in the file once set): readers never block a writer and a writer
+    # never blocks readers, so a slow page no longer makes another user's login or 立案 fail.
+    # timeout (the busy timeout, seconds): a writer waits for the one other writer instead of
+    # failing at once with "database is locked". transaction_mode IMMEDIATE: every atomic() block
+    # (each one here writes) takes the write lock at its BEGIN and waits there within the busy
+    # timeout; with the default DEFERRED a block that read first fails at once when its read must
+    # become a write while another writer is at work, whatever the timeout. SpatiaLite loads its
+    # extension after these run (its backend's get_new_connection); synchronous stays FULL.
+    # Backups must copy the database with SQLite's backup API (or the -wal file with it).
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL",
+        "transaction_mode": "IMMEDIATE",
+    }
 elif not DATABASES["default"]["ENGINE"].endswith("postgis"):
     raise ImproperlyConfigured("DATABASE_URL must use spatialite:// or postgis://")
 

@@ -163,3 +163,77 @@ def test_anonymous_sees_nothing(client, world):
     for path in ["/dashboard/", "/problems/", "/planner/", "/planner/map/", "/route/", "/route.gpx",
                  f"/communities/{grids['A'].community.code}/", "/evaluation/figures/"]:  # fmt: skip
         assert client.get(path).status_code == 302, path
+
+
+# -- writes (issue 12, finding 9: the read-only planner could add photos to any problem) ---------
+# Adding a photo to an existing problem: its reporter, and whoever acts on it through their role
+# (a role that takes some step of the loop, on a problem in that role's scope). Seeing is not
+# enough: the planner sees the whole city and may add none (403); out of sight is a 404.
+ADDS_PHOTOS = {
+    "admin": {"pA", "pB", "pC"},
+    "planner": set(),
+    "head1": {"pA"},
+    "leaderA": {"pA"},
+    "dept_cg": {"pA", "pC"},
+    "dept_fire": {"pB"},
+    "inspector1": {"pA"},
+    "reporter": {"pA"},
+    "nobody": set(),
+}
+FILES = {"admin": {"pA", "pB", "pC"}, "head1": {"pA"}, "leaderA": {"pA"}}  # 立案: leads, in their area
+# a positive-list site at grid A's centre: admins, the head of its community, its grid's leader
+PLACES_SITE = {"admin", "head1", "leaderA"}
+
+
+def _stored(problems):
+    from gridmap.problems.models import ProblemEvent, ProblemPhoto
+
+    return (ProblemPhoto.objects.count(), ProblemEvent.objects.count(),
+            {n: Problem.objects.get(pk=p.pk).status for n, p in problems.items()})  # fmt: skip
+
+
+@pytest.mark.parametrize("who", ROLES)
+def test_writes_agree_with_the_rules(client, world, who, tmp_path, settings):
+    from tests.photos import jpeg
+
+    settings.MEDIA_ROOT = str(tmp_path)
+    people, _, problems = world
+    client.force_login(people[who])
+    for name, p in problems.items():
+        before = _stored(problems)
+        response = client.post(f"/api/v1/problems/{p.pk}/photos/", {"image": jpeg()})
+        if name in ADDS_PHOTOS[who]:
+            assert response.status_code == 201, ("api photo", name, response.content)
+        else:
+            want = 404 if name not in SEES_PROBLEMS[who] else 403
+            assert response.status_code == want, ("api photo", name)
+            assert response.json()["detail"]
+            assert _stored(problems) == before, ("api photo stored", name)
+    assert not any(tmp_path.rglob("*.jpg")) or ADDS_PHOTOS[who]
+    for name, p in problems.items():
+        for door in ("api", "page"):
+            before = _stored(problems)
+            if door == "api":
+                response = client.post(f"/api/v1/problems/{p.pk}/transitions/", {"action": "file"},
+                                       content_type="application/json")  # fmt: skip
+            else:
+                response = client.post(f"/problems/{p.pk}/transition/", {"action": "file", "photos": jpeg()})
+            if name in FILES.get(who, set()) and door == "api":
+                assert response.status_code == 200, (door, "file", name, response.content)
+                continue
+            if name in FILES.get(who, set()):  # filed through the API just before: a conflict now
+                assert response.status_code == 409, (door, "file", name)
+            else:
+                want = 404 if name not in SEES_PROBLEMS[who] else 403
+                assert response.status_code == want, (door, "file", name)
+            assert _stored(problems) == before, (door, "file stored", name)
+    from gridmap.problems.models import PositiveSite
+
+    centre = world[1]["A"].geom.centroid
+    sites = PositiveSite.objects.count()
+    response = client.post("/api/v1/positive-sites/", {"lon": centre.x, "lat": centre.y, "name": "示范"},
+                           content_type="application/json")  # fmt: skip
+    if who in PLACES_SITE:
+        assert response.status_code == 201, ("site", response.content)
+    else:
+        assert response.status_code == 403 and PositiveSite.objects.count() == sites, "site"

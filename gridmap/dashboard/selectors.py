@@ -53,7 +53,10 @@ def scope_totals(scoped: QuerySet[Problem], period: Period, now: datetime) -> di
 
 def status_counts(scoped: QuerySet[Problem]) -> list[tuple[str, str, int]]:
     """(status, its name, count) for every status, in the loop's order."""
-    counts = dict(scoped.order_by().values_list("status").annotate(n=Count("pk", distinct=True)))
+    # A scope reached through to-many joins (co-reporters, a grid's direct leaders, a category's
+    # departments) is distinct(): group its ids, not the joined rows with Count(distinct).
+    rows = Problem.objects.filter(pk__in=scoped.values("pk")) if scoped.query.distinct else scoped
+    counts = dict(rows.order_by().values_list("status").annotate(n=Count("pk")))
     return [(s.value, str(s.label), counts.get(s.value, 0)) for s in Status]
 
 

@@ -37,7 +37,10 @@ def grids_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Grid]:
     if role == Role.COMMUNITY_HEAD:
         return grids.filter(community_id=user.profile.community_id)
     if role == Role.GRID_LEADER:
-        return grids.filter(Q(first_responsible=user) | Q(direct_responsible=user)).distinct()
+        # pk__in, not a join + distinct(): no DISTINCT over every column (boundaries included),
+        # and counts annotated on the result see each grid once.
+        led = Grid.objects.filter(Q(first_responsible=user) | Q(direct_responsible=user)).values("pk")
+        return grids.filter(pk__in=led)
     return grids.none()
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Count, F, Q, QuerySet, Sum, Value
+from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
 
@@ -30,13 +30,36 @@ def communities_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[C
     """Communities whose every grid ``user`` may see (a community head's own, all for city-wide
     roles); a community with no grid is seen by nobody here."""
     visible = grids_visible_to(user).values("pk")
+    its_grids = Grid.objects.filter(community=OuterRef("pk"))
     return (
-        Community.objects.annotate(
-            n=Count("grids", distinct=True), seen=Count("grids", filter=Q(grids__in=visible), distinct=True)
-        )
-        .filter(n__gt=0, seen=F("n"))
+        Community.objects.filter(Exists(its_grids))
+        .exclude(Exists(its_grids.exclude(pk__in=visible)))
         .order_by("code")
+    )  # no GROUP BY over the communities' columns (their boundaries among them)
+
+
+def grid_list_rows(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Grid]:
+    """The grids ``user`` may see, for the list page: with ``building_count`` and
+    ``open_problems``, and without the boundaries (the list shows no shape).
+
+    Each figure is its own correlated subquery (counted over the index on its ``grid_id``), so a
+    grid costs its own buildings plus its own problems; two counts over joins of both relations
+    would count their product (every building paired with every problem) and then ``distinct``
+    it away."""
+    return (
+        grids_visible_to(user)
+        .defer("geom", "community__geom")
+        .annotate(
+            building_count=_count_per_grid(Building.objects.all()),
+            open_problems=_count_per_grid(Problem.objects.filter(status__in=OPEN_STATUSES)),
+        )
     )
+
+
+def _count_per_grid(rows: QuerySet) -> Coalesce:
+    """How many of ``rows`` belong to the outer query's grid (0 for none), as a scalar subquery."""
+    n = rows.filter(grid=OuterRef("pk")).order_by().values("grid").annotate(n=Count("pk")).values("n")
+    return Coalesce(Subquery(n, output_field=IntegerField()), 0)
 
 
 def area_layers(grids: Sequence[Grid]) -> dict[str, gpd.GeoDataFrame]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.templatetags.static import static
@@ -13,8 +12,7 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from gridmap.core.basemap import tile_source
 from gridmap.geography.selectors import grids_visible_to
 from gridmap.maps.builders import area_map
-from gridmap.maps.selectors import area_figures, communities_visible_to, negative_items
-from gridmap.problems.models import OPEN_STATUSES
+from gridmap.maps.selectors import area_figures, communities_visible_to, grid_list_rows, negative_items
 from layers.maps import MapAssets
 
 NEGATIVE_SHOWN = 50  # items of the negative list on the page; the map lists them all
@@ -22,10 +20,7 @@ NEGATIVE_SHOWN = 50  # items of the negative list on the page; the map lists the
 
 @login_required
 def grid_list(request: HttpRequest) -> HttpResponse:
-    grids = grids_visible_to(request.user).annotate(
-        open_problems=Count("problems", filter=Q(problems__status__in=OPEN_STATUSES), distinct=True),
-        building_count=Count("buildings", distinct=True),
-    )
+    grids = grid_list_rows(request.user)
     communities = communities_visible_to(request.user)
     return render(request, "maps/grid_list.html", {"grids": grids, "communities": communities})
 

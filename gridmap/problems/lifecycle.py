@@ -16,6 +16,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from gridmap.accounts.models import Role
 from gridmap.accounts.selectors import role_of
@@ -81,6 +82,24 @@ def allowed_actions(problem: Problem, user: Any) -> list[str]:
     """The steps ``user`` could take on ``problem`` now (status and role; not the step checks)."""
     role = role_of(user)
     return [a for a, t in TRANSITIONS.items() if problem.status in t.sources and role in t.roles]
+
+
+LOOP_ROLES = frozenset().union(*(t.roles for t in TRANSITIONS.values()))  # roles with some step
+
+
+def photo_may_add(problem: Problem, user: Any) -> None:
+    """Who may add a photo to an open ``problem`` (the one rule, for every door that adds one to
+    an existing case): whoever reported it (or was merged into it as a co-reporter), and whoever
+    acts on it through their role — a role that takes some step of the loop, on a problem in that
+    role's scope (``problems_in_role_scope``). Seeing a problem is not enough: the planner, who
+    sees the whole city and takes no step, may add none. TransitionForbidden (a 403) otherwise."""
+    if user.is_authenticated and (
+        problem.reporter_id == user.pk or problem.co_reporters.filter(pk=user.pk).exists()
+    ):
+        return
+    if role_of(user) in LOOP_ROLES and problems_in_role_scope(user).filter(pk=problem.pk).exists():
+        return
+    raise TransitionForbidden(_("You may add photos only to problems you reported or act on."))
 
 
 def problem_transition(

@@ -21,7 +21,7 @@ from gridmap.accounts.models import Role
 from gridmap.accounts.selectors import role_of
 from gridmap.core.geoinput import point_from_lonlat
 from gridmap.geography.selectors import community_for_point, grid_for_point, grids_visible_to
-from gridmap.problems.lifecycle import TransitionConflict, TransitionForbidden
+from gridmap.problems.lifecycle import TransitionConflict, TransitionForbidden, photo_may_add
 from gridmap.problems.models import OPEN_STATUSES, PositiveSite, PositiveSiteEvent, ProblemEvent, ProblemPhoto
 from gridmap.problems.photos import FORMATS, photo_check, problem_photo_attach
 from gridmap.problems.selectors import problems_visible_to
@@ -30,13 +30,15 @@ SITE_ROLES = frozenset({Role.ADMIN, Role.COMMUNITY_HEAD, Role.GRID_LEADER})
 
 
 def problem_photo_add(*, problem_id: int, upload: Any, lon: Any, lat: Any, user: Any) -> ProblemPhoto:
-    """Attach a before-photo to an open problem ``user`` may see, with its own ``photo`` event.
+    """Attach a before-photo to an open problem ``user`` reported or acts on
+    (``lifecycle.photo_may_add``), with its own ``photo`` event.
 
-    Raises Problem.DoesNotExist (404) for a problem out of sight, a 409 once it is finished
-    (TransitionConflict), ValidationError (400) for a file that is not a real photo or bad
-    coordinates. Where it was taken: its EXIF GPS position, else ``lon``/``lat``, else unknown.
+    Raises Problem.DoesNotExist (404) for a problem out of sight, TransitionForbidden (403) for one
+    the user only sees, a 409 once it is finished (TransitionConflict), ValidationError (400) for
+    a file that is not a real photo or bad coordinates. Where it was taken: its EXIF GPS position, else ``lon``/``lat``, else unknown.
     """
     problem = problems_visible_to(user).get(pk=problem_id)
+    photo_may_add(problem, user)
     if problem.status not in OPEN_STATUSES:
         raise TransitionConflict(
             _("Photos can be added to open problems only."), status=problem.status, allowed=[]

@@ -177,7 +177,7 @@ def test_overdue_problems_are_escalated_once(town):
     later = timezone.now() + timedelta(hours=t["category"].deadline_hours + 1)
     assert problems_escalate_overdue(later) == 1 and problems_escalate_overdue(later) == 0
     event = ProblemEvent.objects.get(problem=p, action="escalate")
-    assert event.data["to"] == "head"
+    assert event.data["to"] == ["head"] and event.data["level"] == 1
 
 
 def test_duplicates_are_offered_and_merging_keeps_every_reporter(town):

@@ -107,9 +107,12 @@ class ProblemDetail(ApiView):
 class ProblemPhotos(ApiView):
     parser_classes = (MultiPartParser,)
 
-    @extend_schema(request={"multipart/form-data": PHOTO}, responses={201: None, 400: ERROR, 404: ERROR})
+    @extend_schema(
+        request={"multipart/form-data": PHOTO}, responses={201: None, 400: ERROR, 403: ERROR, 404: ERROR}
+    )
     def post(self, request: Request, pk: int) -> HttpResponse:
-        """Add a photo (multipart ``image``; JPEG, PNG or WebP) to an open problem you may see."""
+        """Add a photo (multipart ``image``; JPEG, PNG or WebP) to an open problem you reported or act
+        on through your role (seeing it is not enough: 403)."""
         length = request.META.get("CONTENT_LENGTH") or "0"
         try:
             whole_number(length, lo=0, hi=MAX_PHOTO_BODY)
