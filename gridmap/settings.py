@@ -90,6 +90,8 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "gridmap.urls"
+# A failed CSRF check answers in the format of what was asked (API JSON, Open311, a page).
+CSRF_FAILURE_VIEW = "gridmap.urls.csrf_failure"
 WSGI_APPLICATION = "gridmap.wsgi.application"
 
 TEMPLATES = [
@@ -187,6 +189,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # JSON bodies bounded in depth and size (a 400/413, never a RecursionError): gridmap.core.jsonbody
+    "DEFAULT_PARSER_CLASSES": ["gridmap.core.jsonbody.BoundedJSONParser"],
     "DEFAULT_THROTTLE_RATES": {"anon": "60/min", "user": "600/min"},
 }
 SPECTACULAR_SETTINGS = {
