@@ -15,6 +15,7 @@ from django.db import OperationalError, connection
 from django.test import Client
 from hypothesis import given
 from hypothesis import strategies as st
+from rest_framework.test import APIClient
 
 from gridmap.api.views.layers import GridList
 from gridmap.problems.models import Problem
@@ -80,6 +81,15 @@ def test_a_failed_csrf_check_under_the_api_is_json():
 
 def test_a_method_the_view_does_not_take_is_a_json_405(town, as_user):
     api_error(as_user(town["leader"]).delete("/api/v1/grids/"), 405)
+
+
+def test_the_api_docs_tell_clients_how_to_retry_a_report():
+    response = APIClient().get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    document = response.json()
+    overview = document["info"]["description"]
+    assert "503" in overview and "Retry-After" in overview and "same `client_uuid`" in overview
+    intake = document["paths"]["/api/v1/problems/"]["post"]
+    assert "503" in intake["responses"] and "same `client_uuid`" in intake["description"]
 
 
 def deep(levels: int) -> str:
