@@ -90,6 +90,8 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "gridmap.urls"
+# A failed CSRF check answers in the format of what was asked (API JSON, Open311, a page).
+CSRF_FAILURE_VIEW = "gridmap.urls.csrf_failure"
 WSGI_APPLICATION = "gridmap.wsgi.application"
 
 TEMPLATES = [
@@ -130,6 +132,39 @@ if DATABASES["default"]["ENGINE"].endswith("spatialite"):
     }
 elif not DATABASES["default"]["ENGINE"].endswith("postgis"):
     raise ImproperlyConfigured("DATABASE_URL must use spatialite:// or postgis://")
+
+# -- PostGIS: timeouts, keepalives and reconnection ----------------------------------------------
+# A database that is down, frozen or too slow must not hold a worker: connecting gives up after
+# GRIDMAP_DB_CONNECT_TIMEOUT seconds, PostgreSQL cancels a statement after
+# GRIDMAP_DB_STATEMENT_TIMEOUT (below gunicorn's 30 s worker timeout; 0 = no limit, e.g. for a
+# long migration: GRIDMAP_DB_STATEMENT_TIMEOUT=0 manage.py migrate), and a session left idle inside
+# a transaction ends after GRIDMAP_DB_IDLE_IN_TRANSACTION_TIMEOUT (its locks freed). The client
+# keeps the same deadlines itself (gridmap/core/dbwait.py: a frozen server sends no cancel) and
+# the request answers 503 with Retry-After (gridmap/core/faults.py). TCP keepalives notice a
+# vanished server on an idle connection; a connection is checked before each request reuses it
+# (CONN_HEALTH_CHECKS), so the service recovers by itself when the database is back.
+GRIDMAP_DB_CONNECT_TIMEOUT = int(os.environ.get("GRIDMAP_DB_CONNECT_TIMEOUT", "5"))
+GRIDMAP_DB_STATEMENT_TIMEOUT = float(os.environ.get("GRIDMAP_DB_STATEMENT_TIMEOUT", "20"))
+GRIDMAP_DB_IDLE_IN_TRANSACTION_TIMEOUT = float(
+    os.environ.get("GRIDMAP_DB_IDLE_IN_TRANSACTION_TIMEOUT", "300")
+)
+if DATABASES["default"]["ENGINE"].endswith("postgis"):
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    _pg = DATABASES["default"].setdefault("OPTIONS", {})
+    _pg.setdefault("connect_timeout", GRIDMAP_DB_CONNECT_TIMEOUT)
+    _pg.setdefault("keepalives", 1)
+    _pg.setdefault("keepalives_idle", 30)
+    _pg.setdefault("keepalives_interval", 10)
+    _pg.setdefault("keepalives_count", 3)
+    _pg["options"] = " ".join(
+        part
+        for part in (
+            _pg.get("options", ""),
+            f"-c statement_timeout={int(GRIDMAP_DB_STATEMENT_TIMEOUT * 1000)}",
+            f"-c idle_in_transaction_session_timeout={int(GRIDMAP_DB_IDLE_IN_TRANSACTION_TIMEOUT * 1000)}",
+        )
+        if part
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -200,11 +235,26 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # JSON bodies bounded in depth and size (a 400/413, never a RecursionError): gridmap.core.jsonbody
+    "DEFAULT_PARSER_CLASSES": ["gridmap.core.jsonbody.BoundedJSONParser"],
     "DEFAULT_THROTTLE_RATES": {"anon": "60/min", "user": "600/min"},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "gridmap API",
-    "DESCRIPTION": "Grids, buildings, facilities and problems of the closed loop (GeoJSON, EPSG:4326).",
+    "DESCRIPTION": (
+        "Grids, buildings, facilities and problems of the closed loop (GeoJSON, EPSG:4326).\n\n"
+        '**Errors.** Every error, 4xx and 5xx alike, is JSON `{"detail": "..."}` (a 400 may add '
+        "`errors`, the messages per field). A 503 with `Retry-After` (seconds) means the database was "
+        "unavailable or too slow to answer; a 500 is a fault of the server, logged there.\n\n"
+        "**Retrying a report.** Give each report its own `client_uuid` (one per report, not per "
+        "attempt) and, after a 503, a timeout or a broken connection, send the same body with the same "
+        "`client_uuid` again after `Retry-After`. The first attempt may have been stored although you "
+        "got no acknowledgement; then the retry answers 200 with that problem as it was first stored "
+        "(whatever the retry's body says), otherwise 201 with the new problem. A report is never stored "
+        "twice under one `client_uuid`; another user's `client_uuid` is a 409. Other writes carry no "
+        "client id: before repeating a step of the loop or a photo upload, read the problem again (a "
+        "step already taken answers 409 with the current status)."
+    ),
     "VERSION": "1",
     # Swagger UI and ReDoc from the sidecar package's static files: no CDN.
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -1,4 +1,6 @@
-"""One error shape for the API: every 4xx body is JSON ``{"detail": "..."}``.
+"""One error shape for the API: every error body is JSON ``{"detail": "..."}``, 4xx and 5xx alike
+(a failure no view answered, such as an uncaught exception or a database that is down, comes
+through ``fault`` from the handlers in ``gridmap/urls.py``: a 500, or a 503 with ``Retry-After``).
 
 Exceptions raised by services and selectors keep their meaning here: Django's ValidationError is
 a 400 (its messages joined into ``detail``, field messages also under ``errors``), a missing or
@@ -26,6 +28,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
 from gridmap.api.renderers import json_response
+from gridmap.core.faults import with_retry_after
 from gridmap.problems.lifecycle import TransitionConflict, TransitionForbidden
 from layers.validate import GeometryInputError
 
@@ -136,3 +139,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> HttpRespon
 def not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
     """Anything under /api/v1/ that matches no endpoint (URLs end with a slash)."""
     return json_response({"detail": _("No such API endpoint (API paths end with a slash).")}, status=404)
+
+
+def fault(status: int, message: str) -> HttpResponse:
+    """A failure no API view answered (gridmap/urls.py's handlers): the API's shape, and
+    ``Retry-After`` on a 503."""
+    return with_retry_after(json_response({"detail": message}, status=status))

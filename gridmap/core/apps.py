@@ -15,3 +15,14 @@ class CoreConfig(AppConfig):
         # (gridmap.core.stamps); their triggers exist after every migrate.
         autodiscover_modules("stamps")
         post_migrate.connect(install_after_migrate, sender=self, dispatch_uid="core-change-stamps")
+        _database_deadlines()
+
+
+def _database_deadlines() -> None:
+    """On PostGIS the client gives up on a database that does not answer (gridmap.core.dbwait)."""
+    from django.conf import settings
+
+    if settings.DATABASES["default"]["ENGINE"].endswith("postgis"):
+        from gridmap.core import dbwait
+
+        dbwait.install(settings.GRIDMAP_DB_CONNECT_TIMEOUT, settings.GRIDMAP_DB_STATEMENT_TIMEOUT)

@@ -41,6 +41,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
 from gridmap.core.boundary import BoundaryError, check_text
+from gridmap.core.faults import messages, with_retry_after
 from gridmap.open311 import documents
 from gridmap.open311.access import identify, jurisdiction, language
 from gridmap.open311.formats import FORMATS, Open311Error, render, render_error
@@ -183,8 +184,21 @@ def discovery(request: HttpRequest, fmt: str) -> HttpResponse:
     return render(doc, fmt, root="discovery")
 
 
+def fault(request: HttpRequest, status: int, message: Callable[[], str] | None = None) -> HttpResponse:
+    """A failure in the spec's format, XML when the path asks: a path no endpoint serves, or one
+    no endpoint answered (an uncaught exception, a database down: gridmap/urls.py's handlers);
+    a 503 says when to retry. ``message`` is called in the caller's language."""
+    fmt = "xml" if request.path_info.lower().endswith(".xml") else "json"
+    with translation.override(language(request, read_body=False)):
+        if message is not None:
+            text = message()
+        elif status == 404:
+            text = _("No such endpoint: see discovery.json.")
+        else:
+            text = messages().get(status, str(status))
+        return with_retry_after(render_error(Open311Error(status, text), fmt))
+
+
 def not_found(request: HttpRequest, path: str = "") -> HttpResponse:
     """Any other path under the prefix: a 404 in the spec's format (XML when the path asks)."""
-    with translation.override(language(request, read_body=False)):
-        error = Open311Error(404, _("No such endpoint: see discovery.json."))
-        return render_error(error, "xml" if path.lower().endswith(".xml") else "json")
+    return fault(request, 404)

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import exceptions, serializers
 from rest_framework.authtoken.models import Token
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.throttling import AnonRateThrottle
@@ -20,6 +20,7 @@ from gridmap.api.auth import AUTHENTICATION
 from gridmap.api.renderers import json_response
 from gridmap.api.schema import ERROR
 from gridmap.api.views.base import ApiView
+from gridmap.core.jsonbody import BoundedJSONParser
 
 
 @extend_schema(tags=["auth"])
@@ -28,7 +29,7 @@ class TokenView(ApiView):
     # the token the request authenticates with
     authentication_classes = ()
     permission_classes = ()
-    parser_classes = (JSONParser, FormParser, MultiPartParser)
+    parser_classes = (BoundedJSONParser, FormParser, MultiPartParser)
     throttle_classes = (AnonRateThrottle,)
 
     def initialize_request(self, request, *args, **kwargs):  # type: ignore[no-untyped-def]

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.views import APIView
 
@@ -19,7 +18,7 @@ class ApiView(APIView):
     authentication_classes = AUTHENTICATION
     permission_classes = (IsAuthenticated,)
     renderer_classes = (ORJSONRenderer,)
-    parser_classes = (JSONParser,)
+    # parser_classes: REST_FRAMEWORK's default, the bounded JSON parser (gridmap.core.jsonbody)
 
     def get_exception_handler(self) -> Callable[[Exception, dict[str, Any]], Any]:
         return api_exception_handler

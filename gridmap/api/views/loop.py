@@ -6,7 +6,7 @@ from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 
 from gridmap.api import inputs, listing
@@ -15,6 +15,7 @@ from gridmap.api.schema import CONFLICT, ERROR, FEATURE, TRANSITION
 from gridmap.api.selectors import events_of, problem_visible
 from gridmap.api.views.base import ApiView
 from gridmap.api.views.problems import duplicates_of
+from gridmap.core.jsonbody import BoundedJSONParser
 from gridmap.problems.lifecycle import problem_transition
 from gridmap.problems.models import Problem, ProblemEvent
 
@@ -26,7 +27,7 @@ def _event(e: ProblemEvent) -> dict:
 
 @extend_schema(tags=["closed loop"])
 class ProblemTransitions(ApiView):
-    parser_classes = (JSONParser, MultiPartParser)
+    parser_classes = (BoundedJSONParser, MultiPartParser)
 
     @extend_schema(
         request={"application/json": TRANSITION, "multipart/form-data": TRANSITION},

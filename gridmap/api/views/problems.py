@@ -57,9 +57,12 @@ class ProblemList(ApiView):
 
     @extend_schema(
         request=INTAKE,
-        responses={201: FEATURE, 200: FEATURE, 400: ERROR, 409: ERROR, 415: ERROR},
-        description="Report a problem. A replayed client_uuid answers 200 with the first result. The "
-        "answer is the problem's Feature with `possible_duplicates` (id, distance_m).",
+        responses={201: FEATURE, 200: FEATURE, 400: ERROR, 409: ERROR, 415: ERROR, 503: ERROR},
+        description="Report a problem. The answer is the problem's Feature with `possible_duplicates` "
+        "(id, distance_m). Send a `client_uuid` of your own and, after a 503 (see `Retry-After`), a "
+        "timeout or a broken connection, repeat the request with the same `client_uuid`: if the first "
+        "attempt was stored after all, the answer is 200 with that problem as first stored, else 201; "
+        "one `client_uuid` is never stored twice (another user's is a 409).",
     )
     def post(self, request: Request) -> HttpResponse:
         role = role_of(request.user)
