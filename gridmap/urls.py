@@ -3,8 +3,11 @@ from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 
+from gridmap.core.health import health
+
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
+    path("health/", health, name="health"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("gridmap.api.urls")),
     path("open311/v2/", include("gridmap.open311.urls")),
