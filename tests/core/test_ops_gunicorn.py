@@ -149,11 +149,12 @@ def test_workers_die_with_a_killed_master_and_hup_keeps_serving(server_env, tmp_
         assert set(answers) == {200}, answers
         workers = children(master)
 
-        # SIGKILL to the master: its workers go too, and the port is free again
+        # SIGKILL to the master: its workers go too, so a start right away binds the port
+        # (gunicorn tries to bind for 5 s, then gives up; orphaned workers lived 15 s before)
         os.kill(master, signal.SIGKILL)
         first.process.wait()
-        orphans_gone = wait_for(lambda: not any(alive(w) for w in workers), 30, 0.01)
         second = Gunicorn(env, tmp_path, "second")
+        orphans_gone = wait_for(lambda: not any(alive(w) for w in workers), 30, 0.01)
 
         def up_again() -> bool:
             """a new master binds the port and answers"""
