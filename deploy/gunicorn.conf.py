@@ -54,6 +54,15 @@ loglevel = os.environ.get("GRIDMAP_GUNICORN_LOG_LEVEL", "info")
 PR_SET_PDEATHSIG = 1
 
 
+def on_starting(server):
+    if workers > 1 and not os.environ.get("GRIDMAP_CACHE_URL", "").strip():
+        server.log.warning(
+            "GRIDMAP_CACHE_URL is not set: each of the %d workers counts failed logins and rate "
+            "limits on its own; point them all at one Redis (docs/operations.md)",
+            workers,
+        )
+
+
 def post_fork(server, worker):
     """In the new worker: SIGTERM when the master dies, however it dies (Linux)."""
     try:

@@ -5,14 +5,16 @@ from ``data:``/``blob:`` and from the configured tile server, nothing may frame 
 site itself (the map pages show their map in an iframe of their own), no plugins, no ``<base>``
 and no form posting elsewhere.
 
-``'unsafe-inline'`` stays in ``script-src`` and ``style-src`` because the maps need it: a map is a
-document folium writes, with its layers, popups and controls as inline scripts and inline
-styles generated per request, and Leaflet's popups carry ``style`` attributes. A nonce would have
-to be written into every such script by the map builder itself (a nonce added to every
-``<script>`` on the way out would bless an injected one too), so it is not done here. What the
-policy still stops: any script, style, frame, font or connection from another origin, which on
-an intranet is how a stored payload would call out. Stored text is escaped where it is written;
-the browser tests load every map page under this policy with no violation.
+Scripts: ``script-src 'self'`` alone on every page — no inline script, no ``javascript:`` URL, no
+event-handler attribute runs, so text stored by a user cannot become a script even if it were
+ever written unescaped. The few documents that are inline scripts by construction are named in
+``INLINE_SCRIPT_VIEWS`` and get ``'unsafe-inline'`` for scripts: the maps folium writes per
+request (grid, community, planner maps, the route page's map), the admin's geometry widget
+(Django's OpenLayers template) and the API docs (Swagger UI's start-up script). A nonce would
+have to be written into each such script by its maker (a nonce stamped on every ``<script>`` on
+the way out would bless an injected one too); for those documents the policy still stops any
+script, frame, font or connection from another origin. Styles keep ``'unsafe-inline'``
+everywhere: Leaflet's popups and the charts carry ``style`` attributes.
 
 ``GRIDMAP_CSP=report-only`` sends the same policy as ``Content-Security-Policy-Report-Only``
 (to try a change); ``off`` sends none.
@@ -30,6 +32,18 @@ from django.http import HttpRequest, HttpResponse
 from gridmap.core.basemap import tile_config
 
 HEADERS = {"on": "Content-Security-Policy", "report-only": "Content-Security-Policy-Report-Only"}
+# (namespace, url name) of the documents that are inline scripts by construction; "*": all of it
+INLINE_SCRIPT_VIEWS = frozenset(
+    {("", "grid-map"), ("", "community-map"), ("", "planner-map"), ("", "route"), ("api", "docs"), ("admin", "*")}
+)
+
+
+def needs_inline_scripts(request: HttpRequest) -> bool:
+    match = getattr(request, "resolver_match", None)
+    if match is None:
+        return False
+    namespace = match.namespace or ""
+    return (namespace, match.url_name or "") in INLINE_SCRIPT_VIEWS or (namespace, "*") in INLINE_SCRIPT_VIEWS
 
 
 def tile_origins(template: str) -> tuple[str, ...]:
@@ -47,12 +61,12 @@ def tile_origins(template: str) -> tuple[str, ...]:
     return (f"{parts.scheme}://{host}",)
 
 
-@lru_cache(maxsize=8)
-def _policy(template: str) -> str:
+@lru_cache(maxsize=16)
+def _policy(template: str, inline_scripts: bool = False) -> str:
     images = " ".join(("'self'", "data:", "blob:", *tile_origins(template)))
     directives = {
         "default-src": "'self'",
-        "script-src": "'self' 'unsafe-inline'",
+        "script-src": "'self' 'unsafe-inline'" if inline_scripts else "'self'",
         "style-src": "'self' 'unsafe-inline'",
         "img-src": images,
         "font-src": "'self' data:",
@@ -67,9 +81,9 @@ def _policy(template: str) -> str:
     return "; ".join(f"{name} {value}" for name, value in directives.items())
 
 
-def policy() -> str:
+def policy(inline_scripts: bool = False) -> str:
     config = tile_config()
-    return _policy("" if config.served_here else config.template)
+    return _policy("" if config.served_here else config.template, inline_scripts)
 
 
 class ContentSecurityPolicyMiddleware:
@@ -80,5 +94,5 @@ class ContentSecurityPolicyMiddleware:
         response = self.get_response(request)
         header = HEADERS.get(getattr(settings, "GRIDMAP_CSP", "on"))
         if header and header not in response:
-            response[header] = policy()
+            response[header] = policy(needs_inline_scripts(request))
         return response

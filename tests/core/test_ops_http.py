@@ -216,6 +216,25 @@ def test_every_page_carries_the_policy(client):
         assert "frame-ancestors 'self'" in policy and "base-uri 'self'" in policy
 
 
+@pytest.mark.django_db
+def test_inline_scripts_run_only_in_the_documents_made_of_them(client, settings):
+    """Pages that show stored text allow no inline script; the folium map documents, the
+    admin's geometry widget and the API docs do (they are inline scripts by construction)."""
+    from django.urls import resolve
+
+    client.force_login(user("someone"))
+    strict = client.get("/dashboard/")["Content-Security-Policy"]
+    assert "script-src 'self';" in strict
+    for path in ("/grids/0001/map/", "/route/", "/api/v1/docs/", "/admin/login/"):
+        request = RequestFactory().get(path)
+        request.resolver_match = resolve(path)
+        assert csp.needs_inline_scripts(request), path
+    for path in ("/problems/1/", "/problems/report/", "/dashboard/", "/login/", "/evaluation/figures/"):
+        request = RequestFactory().get(path)
+        request.resolver_match = resolve(path)
+        assert not csp.needs_inline_scripts(request), path
+
+
 @pytest.mark.parametrize(
     "template, origins",
     [

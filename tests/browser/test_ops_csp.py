@@ -9,21 +9,12 @@ import os
 from urllib.parse import urlsplit
 
 import pytest
-from django.conf import settings
 
 from gridmap.problems.models import Problem
-from tests.browser.conftest import _browser, browser_page  # noqa: F401 -- the browser fixtures
 from tests.browser.test_pages import sign_in, town  # noqa: F401 -- the same small town
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.django_db(transaction=True),
-    # as tests/browser, which ./run test leaves out of the SpatiaLite pass: the browser runs once
-    pytest.mark.skipif(
-        not settings.DATABASES["default"]["ENGINE"].endswith("postgis"), reason="browser tests run on PostGIS"
-    ),
-]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 # every frame records the violations it sees (the map pages hold their map in an iframe)
 LISTEN = """
@@ -51,7 +42,7 @@ def violations(page) -> list[str]:
 
 
 @pytest.mark.parametrize("who", list(PAGES))
-def test_pages_and_maps_load_under_the_policy_with_no_violation(browser_page, live_server, town, who):  # noqa: F811
+def test_pages_and_maps_load_under_the_policy_with_no_violation(browser_page, live_server, town, who):  # noqa: F811 -- town
     page = browser_page.page
     page.context.add_init_script(LISTEN)
     person = town[who]
