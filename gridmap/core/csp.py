@@ -34,7 +34,14 @@ from gridmap.core.basemap import tile_config
 HEADERS = {"on": "Content-Security-Policy", "report-only": "Content-Security-Policy-Report-Only"}
 # (namespace, url name) of the documents that are inline scripts by construction; "*": all of it
 INLINE_SCRIPT_VIEWS = frozenset(
-    {("", "grid-map"), ("", "community-map"), ("", "planner-map"), ("", "route"), ("api", "docs"), ("admin", "*")}
+    {
+        ("", "grid-map"),
+        ("", "community-map"),
+        ("", "planner-map"),
+        ("", "route"),
+        ("api", "docs"),
+        ("admin", "*"),
+    }
 )
 
 
