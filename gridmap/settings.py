@@ -7,6 +7,8 @@ ALLOWED_HOSTS  comma-separated; defaults to localhost names when DEBUG is on
 GRIDMAP_SERVICE_AREA  "minlon,minlat,maxlon,maxlat": positions outside it are refused
 GRIDMAP_CACHE_URL  redis://host:6379/0 for a cache shared by every worker (rate limits); default:
                per-process memory, right for one process (runserver) only
+GRIDMAP_TRUSTED_PROXIES  reverse proxies whose X-Forwarded-For/-Proto are believed (see docs/operations.md)
+GRIDMAP_LOGIN_LIMITS  failed logins before a wait, "pair:5,account:20,address:100,minutes:15"
 GRIDMAP_TILES  tile source for maps: "none" (default), an XYZ URL template, "tianditu:KEY",
                "folder:/path", "mbtiles:/path.mbtiles", "gcj02:<source>" (see gridmap/core/basemap.py)
 """
@@ -201,7 +203,6 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0"))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = _flag("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
     SECURE_HSTS_PRELOAD = _flag("SECURE_HSTS_PRELOAD", True)
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 LOGGING = {
     "version": 1,
@@ -209,6 +210,50 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }
+
+# --- Operations: proxies, login throttling, request log, security headers -------------------
+# (docs/operations.md). X-Forwarded-For/-Proto count only from GRIDMAP_TRUSTED_PROXIES
+# (addresses or networks, comma-separated; none by default): gridmap.core.client strips them from
+# every other request, and only then is SECURE_PROXY_SSL_HEADER set.
+from gridmap.core.client import parse_proxies  # noqa: E402
+from gridmap.core.throttle import parse_limits  # noqa: E402
+
+GRIDMAP_TRUSTED_PROXIES = [str(n) for n in parse_proxies(os.environ.get("GRIDMAP_TRUSTED_PROXIES", ""))]
+if GRIDMAP_TRUSTED_PROXIES:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+CSRF_TRUSTED_ORIGINS = [o.strip() for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()]
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_REDIRECT_EXEMPT = [r"^health/$"]  # a local health probe speaks plain HTTP
+# Failed logins per account+address, account and address within a window (gridmap.core.throttle),
+# counted in the cache: GRIDMAP_CACHE_URL must name a Redis when more than one worker runs.
+GRIDMAP_LOGIN_LIMITS = parse_limits(os.environ.get("GRIDMAP_LOGIN_LIMITS", ""))
+AUTHENTICATION_BACKENDS = ["gridmap.accounts.backends.ThrottledModelBackend"]
+# "on" (default), "report-only" or "off" (gridmap.core.csp)
+GRIDMAP_CSP = os.environ.get("GRIDMAP_CSP", "on").strip().lower()
+if GRIDMAP_CSP not in {"on", "report-only", "off"}:
+    raise ImproperlyConfigured("GRIDMAP_CSP must be on, report-only or off")
+MIDDLEWARE = [
+    "gridmap.core.requestlog.RequestLogMiddleware",  # outermost: times and logs every request
+    "gridmap.core.client.ForwardedHeadersMiddleware",  # before anything reads X-Forwarded-*
+    "gridmap.core.csp.ContentSecurityPolicyMiddleware",
+    *MIDDLEWARE,
+]
+# One JSON line per request on stderr (gridmap.core.requestlog), secrets redacted; off with
+# GRIDMAP_REQUEST_LOG=0.
+LOGGING["formatters"] = {"bare": {"format": "%(message)s"}}
+LOGGING["handlers"]["requests"] = {"class": "logging.StreamHandler", "formatter": "bare"}
+LOGGING["loggers"] = {
+    "gridmap.request": {
+        "handlers": ["requests"],
+        "level": "INFO" if _flag("GRIDMAP_REQUEST_LOG", True) else "WARNING",
+        "propagate": False,
+    }
+}
+# --- end of operations ------------------------------------------------------------------------
 
 # Open311 GeoReport v2: anonymous readers see requests only when this is on (no photos, never
 # the reporter); POSTs need an api_key. Rates are per minute, in the shared cache.

@@ -8,12 +8,14 @@ from django.urls import include, path
 
 from gridmap.api import errors as api_errors
 from gridmap.core import faults
+from gridmap.core.health import health
 from gridmap.open311 import views as open311_views
 
 API, OPEN311 = "api/v1/", "open311/v2/"
 
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
+    path("health/", health, name="health"),
     path("admin/", admin.site.urls),
     path(API, include("gridmap.api.urls")),
     path(OPEN311, include("gridmap.open311.urls")),

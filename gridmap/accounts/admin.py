@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import User
 
+from gridmap.accounts.forms import AdminLoginForm
 from gridmap.accounts.models import Department, Profile
 
 
@@ -23,3 +24,7 @@ class GridmapUserAdmin(UserAdmin):
 class DepartmentAdmin(admin.ModelAdmin):
     list_display = ["code", "name"]
     filter_horizontal = ["categories"]
+
+
+# The admin's login says when the login throttle refuses (gridmap.accounts.backends).
+admin.site.login_form = AdminLoginForm

@@ -9,6 +9,7 @@ class CoreConfig(AppConfig):
         from django.db.models.signals import post_migrate
         from django.utils.module_loading import autodiscover_modules
 
+        from gridmap.core import checks  # noqa: F401 -- registers the deploy checks
         from gridmap.core.stamp_sql import install_after_migrate
 
         # Each app's ``stamps`` module declares the tables behind its change stamps

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation.trans_real import parse_accept_lang_header
 
+from gridmap.core.client import client_address
 from gridmap.geography.models import District
 from gridmap.open311.formats import Open311Error
 from gridmap.open311.models import ApiKey, hash_key
@@ -69,7 +70,7 @@ def throttle(bucket: str, rate: str) -> None:
 
 
 def client_ip(request: HttpRequest) -> str:
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
+    return client_address(request)  # the one rule for the client address (trusted proxies)
 
 
 def identify(request: HttpRequest, *, key_required: bool) -> Caller:

@@ -13,8 +13,8 @@ from rest_framework.authtoken.models import Token
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
-from rest_framework.throttling import AnonRateThrottle
 
+from gridmap.accounts.backends import refusal_message, retry_after
 from gridmap.api import inputs
 from gridmap.api.auth import AUTHENTICATION
 from gridmap.api.renderers import json_response
@@ -30,20 +30,24 @@ class TokenView(ApiView):
     authentication_classes = ()
     permission_classes = ()
     parser_classes = (BoundedJSONParser, FormParser, MultiPartParser)
-    throttle_classes = (AnonRateThrottle,)
+    # passwords are throttled per account and address by the login rule (gridmap.core.throttle)
+    throttle_classes = ()
 
     def initialize_request(self, request, *args, **kwargs):  # type: ignore[no-untyped-def]
         if request.method == "DELETE":
             self.authentication_classes = AUTHENTICATION
             self.permission_classes = (IsAuthenticated,)
-            self.throttle_classes = ()
         return super().initialize_request(request, *args, **kwargs)
 
     @extend_schema(
         request=inline_serializer(
             "Credentials", {"username": serializers.CharField(), "password": serializers.CharField()}
         ),  # fmt: skip
-        responses={200: inline_serializer("Token", {"token": serializers.CharField()}), 400: ERROR},
+        responses={
+            200: inline_serializer("Token", {"token": serializers.CharField()}),
+            400: ERROR,
+            429: ERROR,
+        },
     )
     def post(self, request: Request) -> HttpResponse:
         """Your API token (send it as ``Authorization: Token <key>``)."""
@@ -51,6 +55,9 @@ class TokenView(ApiView):
         username = inputs.text(data, "username", 150, required=True)
         password = inputs.text(data, "password", 1000, required=True, strip=False)
         user = authenticate(request._request, username=username, password=password)
+        wait = retry_after(request._request)
+        if wait is not None:
+            raise exceptions.Throttled(wait=wait, detail=refusal_message(wait))
         if user is None or not user.is_active:
             raise exceptions.ValidationError(
                 {"detail": _("Unable to log in with the given username and password.")}
