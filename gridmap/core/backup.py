@@ -307,10 +307,12 @@ def _sqlite_snapshot(
             raise BackupError(f"the database stayed locked for {wait:.0f} s")
 
     try:
-        src = sqlite3.connect(source, timeout=wait)
+        # each step waits up to a second for a lock (the busy timeout); a busy step is tried
+        # again until the deadline, ``progress`` seeing each busy one
+        src = sqlite3.connect(source, timeout=min(wait, 1.0))
         dst = sqlite3.connect(target)
         try:
-            src.backup(dst, pages=-1, progress=progress)
+            src.backup(dst, pages=-1, progress=progress, sleep=0.05)
             dst.execute("PRAGMA journal_mode=DELETE")  # one self-contained file in the archive
             pin(sorted({row[0] for row in dst.execute(_names_query(columns))}))
             migrations = [

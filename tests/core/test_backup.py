@@ -316,3 +316,40 @@ def test_a_missing_pg_dump_is_named_with_the_package_to_install(tmp_path, monkey
     ):
         call_command("backup", str(tmp_path))
     assert list(tmp_path.iterdir()) == []  # no archive, no temporary file
+
+
+def test_a_sqlite_backup_waits_for_a_writer_instead_of_failing(tmp_path, monkeypatch):
+    """The finding: SQLite's ``.backup`` during intake failed at once ("database is locked").
+    Here a writer holds the database's write lock when the backup starts; the backup waits, and
+    its copy holds what the writer committed once it let go."""
+    import sqlite3
+    import threading
+
+    source = tmp_path / "busy.sqlite3"
+    db = sqlite3.connect(source, check_same_thread=False, isolation_level=None)
+    db.execute("CREATE TABLE django_migrations (app TEXT, name TEXT)")
+    db.execute("INSERT INTO django_migrations VALUES ('problems', '0001_initial')")
+    db.execute("CREATE TABLE photos (image TEXT)")
+    db.execute("BEGIN EXCLUSIVE")  # readers are shut out until COMMIT (rollback journal)
+    db.execute("INSERT INTO photos VALUES ('problems/1/a.jpg')")
+
+    busy = threading.Event()
+    clock = time.monotonic
+
+    def monotonic() -> float:  # called by the backup's progress only when a step was busy
+        if threading.current_thread() is not threading.main_thread() or busy.is_set():
+            return clock()
+        busy.set()
+        db.execute("COMMIT")
+        return clock()
+
+    monkeypatch.setattr(backup, "_sqlite_path", lambda: source)
+    calls = iter([clock()])  # the first call sets the deadline
+    monkeypatch.setattr(backup.time, "monotonic", lambda: next(calls, None) or monotonic())
+    names: list[str] = []
+    migrations, _ = backup._sqlite_snapshot(
+        tmp_path / "copy.sqlite3", [("photos", "image")], names.extend, 60
+    )
+    db.close()
+    assert busy.is_set()  # the backup met the lock, waited, and went on
+    assert names == ["problems/1/a.jpg"] and migrations == [["problems", "0001_initial"]]
