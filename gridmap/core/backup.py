@@ -491,7 +491,7 @@ def backup_create(out: Path, *, compress: bool = True, wait: float = 120.0) -> B
     """Write a backup archive of the database and its media files at ``out``.
 
     The caller writes to a temporary name and renames (``cli.atomic_write``): a half-written
-    archive never carries the final name."""
+    archive never carries the final name. Failing to write it (a full disk) is an OSError."""
     start = time.monotonic()
     out = Path(out)
     if not out.parent.is_dir():
@@ -503,8 +503,6 @@ def backup_create(out: Path, *, compress: bool = True, wait: float = 120.0) -> B
             )
         except _Vanished:
             continue  # a named file was removed after the snapshot: take a new one
-        except OSError as exc:
-            raise BackupError(f"cannot write {out}: {exc.strerror or exc}") from exc
         return BackupResult(
             kind=manifest["database"]["kind"],
             database_bytes=manifest["database"]["size"],

@@ -14,6 +14,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import tarfile
@@ -353,3 +354,24 @@ def test_a_sqlite_backup_waits_for_a_writer_instead_of_failing(tmp_path, monkeyp
     db.close()
     assert busy.is_set()  # the backup met the lock, waited, and went on
     assert names == ["problems/1/a.jpg"] and migrations == [["problems", "0001_initial"]]
+
+
+def test_a_full_disk_is_told_in_one_line_and_leaves_no_file(made, tmp_path):
+    full = tmp_path / "full"
+    full.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(full)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip("a small tmpfs cannot be mounted here (needs root)")
+    try:
+        done = made.source.run("manage.py", "backup", str(full), check=False)
+        assert done.returncode == 1 and "Traceback" not in done.stderr
+        assert re.fullmatch(
+            r"CommandError: (cannot write|cannot back up|pg_dump failed)[^\n]*"
+            r"(No space left on device|database or disk is full)\n",
+            done.stderr,
+        ), done.stderr
+        assert list(full.iterdir()) == []  # no archive, no temporary file
+    finally:
+        subprocess.run(["umount", str(full)], check=True)

@@ -30,7 +30,7 @@ applied migrations, the time and the gridmap version. Restore with manage.py res
 
   manage.py backup                          gridmap-backup-<UTC time>.tar.gz here
   manage.py backup /var/backups/gridmap/    the same name in that folder
-  manage.py backup nightly.tar --no-gzip    an uncompressed tar
+  manage.py backup nightly.tar              an uncompressed tar (so is --no-gzip)
 """
 
     def add_arguments(self, parser):
@@ -47,11 +47,12 @@ applied migrations, the time and the gridmap version. Restore with manage.py res
         target = Path(opts["archive"] or ".")
         if target.is_dir():
             target = target / name
+        compress = not (opts["no_gzip"] or target.name.endswith(".tar"))
         if not target.parent.is_dir():
             raise CommandError(f"cannot write {target}: no folder {target.parent}")
         try:
             box = []
-            atomic_write(target, lambda tmp: box.append(backup_create(tmp, compress=not opts["no_gzip"],
+            atomic_write(target, lambda tmp: box.append(backup_create(tmp, compress=compress,
                                                                       wait=opts["wait"])))  # fmt: skip
         except BackupError as exc:
             raise CommandError(str(exc)) from None
