@@ -121,7 +121,7 @@ def file_columns() -> list[tuple[str, str]]:
 def _names_query(columns: list[tuple[str, str]]) -> str:
     q = connection.ops.quote_name
     parts = [f"SELECT {q(c)} FROM {q(t)} WHERE {q(c)} IS NOT NULL AND {q(c)} <> ''" for t, c in columns]
-    return " UNION ".join(parts)
+    return " UNION ".join(parts) or "SELECT NULL LIMIT 0"
 
 
 def media_root() -> Path:
@@ -541,14 +541,36 @@ def _read_manifest(tar: tarfile.TarFile, path: Path) -> dict[str, Any]:
         raise BackupError(f"{path} is not a gridmap backup (its manifest is of another format)")
     if manifest.get("format_version") != FORMAT_VERSION:
         raise BackupError(f"{path}: backup format {manifest.get('format_version')!r} is not supported here")
-    try:
-        db = manifest["database"]
-        assert db["kind"] in DATABASE_FILES and db["file"] == DATABASE_FILES[db["kind"]]
-        assert all(isinstance(m["path"], str) and _safe_relative(m["path"]) for m in manifest["media"])
-        assert all(isinstance(a, str) and isinstance(n, str) for a, n in manifest["migrations"])
-    except (KeyError, TypeError, ValueError, AssertionError):
-        raise BackupError(f"{path}: the manifest is incomplete or malformed") from None
+    if not _well_formed(manifest):
+        raise BackupError(f"{path}: the manifest is incomplete or malformed")
     return manifest
+
+
+def _well_formed(manifest: dict[str, Any]) -> bool:
+    def entry(e: Any) -> bool:  # a file's size and SHA-256
+        if not isinstance(e, dict):
+            return False
+        size, sha = e.get("size"), e.get("sha256")
+        return (
+            isinstance(size, int)
+            and size >= 0
+            and isinstance(sha, str)
+            and bool(re.fullmatch("[0-9a-f]{64}", sha))
+        )
+
+    db, media, migrations = (manifest.get(k) for k in ("database", "media", "migrations"))
+    return (
+        entry(db)
+        and isinstance(db.get("kind"), str)
+        and db["kind"] in DATABASE_FILES
+        and db.get("file") == DATABASE_FILES[db["kind"]]
+        and isinstance(media, list)
+        and all(entry(m) and isinstance(m.get("path"), str) and _safe_relative(m["path"]) for m in media)
+        and isinstance(migrations, list)
+        and all(
+            isinstance(m, list) and len(m) == 2 and all(isinstance(x, str) for x in m) for m in migrations
+        )
+    )
 
 
 def _expected(manifest: dict[str, Any]) -> dict[str, tuple[int, str]]:

@@ -18,13 +18,18 @@ import re
 import subprocess
 import sys
 import tarfile
+import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.test import override_settings
+from hypothesis import given
+from hypothesis import strategies as st
 
 from gridmap.core import backup
 
@@ -175,6 +180,8 @@ def made(tmp_path_factory):
     finally:
         for s in services:
             s.drop()
+        if OUTCOMES:  # the figures of the property test, shown with -s
+            print(f"\nhostile manifests: {dict(OUTCOMES)}")
 
 
 def _manifest(archive: Path) -> dict:
@@ -375,3 +382,52 @@ def test_a_full_disk_is_told_in_one_line_and_leaves_no_file(made, tmp_path):
         assert list(full.iterdir()) == []  # no archive, no temporary file
     finally:
         subprocess.run(["umount", str(full)], check=True)
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+    max_leaves=12,
+)
+OUTCOMES: Counter = Counter()
+
+
+def _with_manifest(members: dict[str, bytes], manifest: bytes, out: Path) -> None:
+    with tarfile.open(out, "w") as tar:
+        for name, data in [*members.items(), ("manifest.json", manifest)]:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+
+
+@given(data=st.data())
+def test_hostile_manifests_are_refused_in_one_line_and_write_nothing(made, data):
+    """Property: whatever manifest.json says (any JSON, or the real one with any field replaced
+    by any JSON), restore --check ends in a one-line refusal or a clean verification, never
+    another exception, and writes nothing into the media folder."""
+    with tarfile.open(made.archive) as tar:
+        members = {m.name: tar.extractfile(m).read() for m in tar if m.name != "manifest.json"}
+    real = _manifest(made.archive)
+    if data.draw(st.booleans(), label="whole"):
+        manifest = data.draw(JSON, label="manifest")
+    else:
+        manifest = json.loads(json.dumps(real))
+        where = data.draw(st.sampled_from(["format", "format_version", "database", "media", "migrations",
+                                           "database.kind", "database.file", "database.size", "database.sha256",
+                                           "media.0.path", "media.0.size", "media.0.sha256", "migrations.0", "created",
+                                           "app_version", "missing"]))  # fmt: skip
+        *parents, key = where.split(".")
+        target = manifest
+        for part in parents:
+            target = target[int(part)] if isinstance(target, list) else target[part]
+        target[int(key) if isinstance(target, list) else key] = data.draw(JSON, label=where)
+    with tempfile.TemporaryDirectory() as tmp, override_settings(MEDIA_ROOT=Path(tmp) / "media"):
+        archive = Path(tmp) / "hostile.tar"
+        _with_manifest(members, json.dumps(manifest).encode(), archive)
+        try:
+            backup.backup_restore(archive, check_only=True)
+            OUTCOMES["verified"] += 1
+        except backup.BackupError as refused:
+            assert "\n" not in str(refused)
+            OUTCOMES["refused"] += 1
+        assert sorted(p.name for p in Path(tmp).iterdir()) == ["hostile.tar"]  # no media, no staging
