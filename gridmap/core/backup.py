@@ -407,19 +407,23 @@ class _Vanished(Exception):
 
 class _Pinned:
     """The files a snapshot names, held the moment their names are read: hard links in a
-    temporary folder inside MEDIA_ROOT (a copy where links cannot be made), so that a file removed
+    temporary folder inside MEDIA_ROOT (a copy where links cannot be made; the folder beside the
+    archive if MEDIA_ROOT is read-only to this user), so that a file removed
     afterwards is still archived with the snapshot's bytes. A file already gone, or written at or
     after ``before_ns`` (its name reused after the snapshot began), goes to ``missing``."""
 
-    def __init__(self, root: Path, before_ns: int) -> None:
-        self.root, self.before_ns = root, before_ns
+    def __init__(self, root: Path, before_ns: int, spare: Path) -> None:
+        self.root, self.before_ns, self.spare = root, before_ns, spare
         self.folder: Path | None = None
         self.files: list[tuple[PurePosixPath, Path]] = []
         self.missing: list[str] = []
 
     def __call__(self, names: list[str]) -> None:
         if names and self.root.is_dir():
-            self.folder = Path(tempfile.mkdtemp(prefix=".backup-", dir=self.root))
+            try:
+                self.folder = Path(tempfile.mkdtemp(prefix=".backup-", dir=self.root))
+            except OSError:  # a media folder this user may not write to: copies in ``spare``
+                self.folder = Path(tempfile.mkdtemp(prefix=".media-", dir=self.spare))
         for i, name in enumerate(names):
             rel = _safe_relative(name)
             held = self.folder / str(i) if self.folder else None
@@ -454,9 +458,9 @@ def _write_archive(
     kind = database_kind()
     columns = file_columns()
     created = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-    pinned = _Pinned(media_root(), _clock_ns())
-    try:
-        with tempfile.TemporaryDirectory(prefix=".gridmap-backup-", dir=out.parent) as tmp:
+    with tempfile.TemporaryDirectory(prefix=".gridmap-backup-", dir=out.parent) as tmp:
+        pinned = _Pinned(media_root(), _clock_ns(), Path(tmp))
+        try:
             dump = Path(tmp) / Path(DATABASE_FILES[kind]).name
             if kind == "postgis":
                 migrations, server = _pg_snapshot_dump(dump, columns, pinned)
@@ -482,8 +486,8 @@ def _write_archive(
                     "missing": pinned.missing,
                 }
                 _add_bytes(tar, json.dumps(manifest, ensure_ascii=False, indent=1).encode(), MANIFEST)
-    finally:
-        pinned.close()
+        finally:
+            pinned.close()
     return manifest, media_bytes
 
 
