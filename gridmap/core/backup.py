@@ -208,7 +208,7 @@ def _run(args: list[str], env: dict[str, str], what: str) -> None:
 
 
 def _pg_snapshot_dump(
-    target: Path, columns: list[tuple[str, str]], pin: Callable[[list[str]], None]
+    target: Path, columns: list[tuple[str, str]], pin: _Pinned
 ) -> tuple[list[list[str]], str]:
     """Dump the database into ``target`` with ``pg_dump -Fc`` inside a snapshot exported by a
     REPEATABLE READ transaction, which also reads the file names (handed to ``pin`` at once,
@@ -221,6 +221,7 @@ def _pg_snapshot_dump(
             cur.execute("SET statement_timeout = 0; SET idle_in_transaction_session_timeout = 0")
             major = _server_major(cur)
             pg_dump = pg_tool("pg_dump", major)
+            pin.begin()
             cur.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             cur.execute("SELECT pg_export_snapshot()")
             snapshot = cur.fetchone()[0]
@@ -291,7 +292,7 @@ def _sqlite_path() -> Path:
 
 
 def _sqlite_snapshot(
-    target: Path, columns: list[tuple[str, str]], pin: Callable[[list[str]], None], wait: float
+    target: Path, columns: list[tuple[str, str]], pin: _Pinned, wait: float
 ) -> tuple[list[list[str]], str]:
     """Copy the database into ``target`` with SQLite's online backup API in one step (one read
     transaction: a consistent instant). The source connection waits up to ``wait`` seconds for a
@@ -312,6 +313,7 @@ def _sqlite_snapshot(
         src = sqlite3.connect(source, timeout=min(wait, 1.0))
         dst = sqlite3.connect(target)
         try:
+            pin.begin()
             src.backup(dst, pages=-1, progress=progress, sleep=0.05)
             dst.execute("PRAGMA journal_mode=DELETE")  # one self-contained file in the archive
             pin(sorted({row[0] for row in dst.execute(_names_query(columns))}))
@@ -412,11 +414,16 @@ class _Pinned:
     afterwards is still archived with the snapshot's bytes. A file already gone, or written at or
     after ``before_ns`` (its name reused after the snapshot began), goes to ``missing``."""
 
-    def __init__(self, root: Path, before_ns: int, spare: Path) -> None:
-        self.root, self.before_ns, self.spare = root, before_ns, spare
+    def __init__(self, root: Path, spare: Path) -> None:
+        self.root, self.spare = root, spare
+        self.before_ns = 0
         self.folder: Path | None = None
         self.files: list[tuple[PurePosixPath, Path]] = []
         self.missing: list[str] = []
+
+    def begin(self) -> None:
+        """Called just before the snapshot is taken."""
+        self.before_ns = _clock_ns()
 
     def __call__(self, names: list[str]) -> None:
         if names and self.root.is_dir():
@@ -459,7 +466,7 @@ def _write_archive(
     columns = file_columns()
     created = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
     with tempfile.TemporaryDirectory(prefix=".gridmap-backup-", dir=out.parent) as tmp:
-        pinned = _Pinned(media_root(), _clock_ns(), Path(tmp))
+        pinned = _Pinned(media_root(), Path(tmp))
         try:
             dump = Path(tmp) / Path(DATABASE_FILES[kind]).name
             if kind == "postgis":

@@ -229,9 +229,16 @@ def test_a_backup_taken_during_intake_restores_every_acknowledged_report_and_pho
     assert {name: sha for _, name, sha in answer["files"]} == archived
     assert sorted(str(p.relative_to(target.media)) for p in target.media_files()) == sorted(archived)
 
-    # a second restore over it is refused, and nothing is left behind
+    # a second restore over it is refused; with --force it replaces what is there
     again = target.run("manage.py", "restore", str(made.archive), check=False)
     assert again.returncode == 1 and "not empty" in again.stderr and "Traceback" not in again.stderr
+    forced = target.run("manage.py", "restore", "--force", str(made.archive))
+    assert "migrations: the database matches this code" in forced.stdout
+    assert sorted(str(p.relative_to(target.media)) for p in target.media_files()) == sorted(archived)
+    print(
+        f"\nbackup under intake: {len(reports)} reports and {len(photos)} photos acknowledged before it began, "
+        f"{made.during} writes acknowledged while the command ran; {made.output.strip().splitlines()[0]}"
+    )
 
 
 def _tampered(archive: Path, out: Path) -> str:
@@ -354,10 +361,16 @@ def test_a_sqlite_backup_waits_for_a_writer_instead_of_failing(tmp_path, monkeyp
     monkeypatch.setattr(backup, "_sqlite_path", lambda: source)
     calls = iter([clock()])  # the first call sets the deadline
     monkeypatch.setattr(backup.time, "monotonic", lambda: next(calls, None) or monotonic())
-    names: list[str] = []
-    migrations, _ = backup._sqlite_snapshot(
-        tmp_path / "copy.sqlite3", [("photos", "image")], names.extend, 60
-    )
+
+    class Names(list):  # what the snapshot names (the backup's _Pinned, without the files)
+        def begin(self) -> None:
+            pass
+
+        def __call__(self, names: list[str]) -> None:
+            self.extend(names)
+
+    names = Names()
+    migrations, _ = backup._sqlite_snapshot(tmp_path / "copy.sqlite3", [("photos", "image")], names, 60)
     db.close()
     assert busy.is_set()  # the backup met the lock, waited, and went on
     assert names == ["problems/1/a.jpg"] and migrations == [["problems", "0001_initial"]]
