@@ -199,3 +199,12 @@ def test_understated_zip_and_sparse_csv_are_refused_with_bounded_memory(tmp_path
     assert results["geojson"][0] == 1 and "larger than 2048 MiB" in results["geojson"][1], results
     # The zip holds 300 MiB and the CSV 2 GiB: neither was read into memory.
     assert report["grew_kib"] < 64 * 1024, report
+
+
+def test_a_sparse_osm_extract_beyond_the_limit_is_refused_unread(tmp_path):
+    path = tmp_path / "huge.osm.pbf"
+    with path.open("wb") as f:
+        f.truncate(3 * 1024**3)
+    with pytest.raises(CommandError, match="larger than 1024 MiB") as caught:
+        call_command("import_osm", str(path), stdout=StringIO(), stderr=StringIO())
+    assert caught.value.returncode == 1
