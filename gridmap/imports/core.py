@@ -22,13 +22,14 @@ from django.contrib.gis.db.models.functions import AsWKB
 from django.db import transaction
 
 from gridmap.core.gdf import to_gdf
-from gridmap.core.geoinput import geos_from_shapely
+from gridmap.core.geoinput import geos_from_shapely, service_area
 from gridmap.geography.models import Community, District, Grid, Subdistrict
 from gridmap.imports.targets import KEY_COLUMNS, TARGETS, Lookups, Reject, Target
 from gridmap.problems.intake import problems_insert, problems_place
 from gridmap.problems.models import Problem
 from layers.assign import assign_areas
 from layers.projection import metric_crs_for
+from layers.validate import GeometryInputError, check_lonlat
 
 REGION_ORDER = (District, Subdistrict, Community)
 
@@ -138,10 +139,13 @@ def plan_rows(
     planned: list[Planned] = []
     seen: set[str] = set()
     records = frame.drop(columns=frame.geometry.name).to_dict("records")
+    area = service_area()
     for rec, geom in zip(records, frame.geometry.values, strict=True):
         row = rec.get("_row", "?")
         report.counts[kind]["read"] += 1
         try:
+            if area is not None:
+                _check_in_area(geom, area)
             fields = target.convert(rec, lookups, options)
             model = fields.pop("_model", target.model)
             parts = shape_geometry(geom, target, fields)
@@ -159,6 +163,16 @@ def plan_rows(
         if target.name == "regions" and planned and planned[-1].row == row:
             _remember_region(planned[-1], lookups)
     return planned
+
+
+def _check_in_area(geom: Any, area: Any) -> None:
+    """The configured service area holds every door's positions, imported rows' too."""
+    x0, y0, x1, y1 = geom.bounds
+    try:
+        check_lonlat(x0, y0, area=area)
+        check_lonlat(x1, y1, area=area)
+    except GeometryInputError as exc:
+        raise Reject(str(exc)) from None
 
 
 def _remember_region(p: Planned, lookups: Lookups) -> None:

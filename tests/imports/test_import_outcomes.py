@@ -164,3 +164,24 @@ def test_ctrl_c_after_rows_were_written_inside_the_commit_rolls_them_back(tmp_pa
     assert "import stopped (interrupted) before the end; nothing written" in out.getvalue()
     assert "would create 5" in out.getvalue() and "committed" not in out.getvalue()
     assert Facility.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_rows_outside_the_service_area_are_rejected_as_at_every_other_door(tmp_path, catalogues, settings):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    settings.GRIDMAP = {
+        **settings.GRIDMAP,
+        "SERVICE_AREA": f"{LON0 - 0.01},{LAT0 - 0.01},{LON0 + 0.01},{LAT0 + 0.01}",
+    }
+    path = tmp_path / "h.csv"
+    path.write_text(f"id,lon,lat\na,{LON0},{LAT0}\nb,{LON0 + 1},{LAT0}\nc,{LAT0},{LON0}\n", encoding="utf-8")
+    out = StringIO()
+    with pytest.raises(CommandError) as caught:
+        call_command("import_layer", "facilities", str(path), "--kind", "hydrant", "--commit", stdout=out)
+    assert caught.value.returncode == 3
+    assert "row 2: position is outside the service area" in out.getvalue()
+    assert "row 3: latitude 120.87 is outside -90..90" in out.getvalue()
+    assert Facility.objects.count() == 1
