@@ -233,8 +233,11 @@ def test_stored_invalid_boundary_never_breaks_the_grid_map(admin_client):
 
     (community,) = region_tree()
     g = grid(community, 1, (LON0, LAT0, LON0 + 0.002, LAT0 + 0.002))
+    grid(community, 2, (LON0 + 0.002, LAT0, LON0 + 0.004, LAT0 + 0.002))
     Grid.objects.filter(pk=g.pk).update(
         geom=GEOSGeometry(BOWTIE.replace("0.0005", "0.0").replace("0.0015", "0.002"))
     )
-    for url in (f"/grids/{g.code}/map/", f"/grids/{g.code}/"):
+    urls = [f"/grids/{g.code}/map/", f"/grids/{g.code}/", f"/communities/{community.code}/",
+            f"/communities/{community.code}/map/", "/grids/"]  # fmt: skip
+    for url in urls:
         assert admin_client.get(url).status_code == 200, url
