@@ -47,7 +47,7 @@ class LayerReadError(GeometryInputError):
 class Source:
     """Where GDAL should read from, and the sidecar facts the reader needs."""
 
-    gdal_path: str  # a file path or a /vsizip/ path
+    gdal_path: str  # a plain file path (a zipped shapefile is extracted first)
     kind: str  # "shapefile", "gpkg", "geojson" or "csv"
     has_cpg: bool = False
     dbf_bytes: bytes | None = None  # the shapefile's .dbf, when it has no .cpg
