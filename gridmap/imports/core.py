@@ -22,37 +22,70 @@ from django.contrib.gis.db.models.functions import AsWKB
 from django.db import transaction
 
 from gridmap.core.gdf import to_gdf
-from gridmap.core.geoinput import geos_from_shapely
+from gridmap.core.geoinput import geos_from_shapely, service_area
 from gridmap.geography.models import Community, District, Grid, Subdistrict
 from gridmap.imports.targets import KEY_COLUMNS, TARGETS, Lookups, Reject, Target, key_text
 from gridmap.problems.intake import problems_insert, problems_place
 from gridmap.problems.models import Problem
 from layers.assign import assign_areas
 from layers.projection import metric_crs_for
+from layers.validate import GeometryInputError, check_lonlat
 
 REGION_ORDER = (District, Subdistrict, Community)
 
 
+# Exit codes of the import commands (README, "Importing real data").
+EXIT_REFUSED = 1  # nothing written: refused by --strict, stopped (Ctrl-C) or the file cannot be read
+EXIT_REJECTED = 3  # some rows rejected: with --commit every other row was written
+
+
 @dataclass
 class ImportReport:
+    """What an import did. ``outcome``: "committed", "dry run", "refused" (--strict found rejected
+    rows) or "stopped" (interrupted); only "committed" wrote anything."""
+
     committed: bool = False
     counts: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
     rejected: list[tuple[str, Any, str]] = field(default_factory=list)
+    outcome: str = "dry run"
 
     def reject(self, kind: str, row: Any, reason: str) -> None:
         self.counts[kind]["rejected"] += 1
         self.rejected.append((kind, row, reason))
 
+    def stop(self) -> None:
+        """Interrupted inside the import call: its transaction was rolled back, nothing written."""
+        self.committed = False
+        self.outcome = "stopped"
+
+    def headline(self) -> str:
+        n = len(self.rejected)
+        if self.outcome == "committed":
+            return "import committed" + (f"; {n} rejected rows were not written" if n else "")
+        if self.outcome == "refused":
+            return f"import refused by --strict ({n} rows rejected); nothing written"
+        if self.outcome == "stopped":
+            return "import stopped (interrupted) before the end; nothing written"
+        return "dry run (nothing written; add --commit)"
+
     def lines(self) -> list[str]:
-        mode = "committed" if self.committed else "dry run (nothing written; add --commit)"
-        out = [f"import {mode}"]
+        out = [self.headline()]
+        done = self.outcome == "committed"
+        create, update = ("created", "updated") if done else ("would create", "would update")
         for kind, c in sorted(self.counts.items()):
             out.append(
-                f"  {kind}: read {c['read']}, create {c['created']}, update {c['updated']}, "
+                f"  {kind}: read {c['read']}, {create} {c['created']}, {update} {c['updated']}, "
                 f"unchanged {c['unchanged']}, rejected {c['rejected']}"
             )
+        if self.outcome == "stopped":
+            out.append("  (counted before the stop)")
         out += [f"  rejected {kind} row {row}: {reason}" for kind, row, reason in self.rejected]
         return out
+
+    def exit_code(self) -> int:
+        if self.outcome in ("refused", "stopped"):
+            return EXIT_REFUSED
+        return EXIT_REJECTED if self.rejected else 0
 
 
 @dataclass
@@ -106,10 +139,13 @@ def plan_rows(
     planned: list[Planned] = []
     seen: set[str] = set()
     records = frame.drop(columns=frame.geometry.name).to_dict("records")
+    area = service_area()
     for rec, geom in zip(records, frame.geometry.values, strict=True):
         row = rec.get("_row", "?")
         report.counts[kind]["read"] += 1
         try:
+            if area is not None:
+                _check_in_area(geom, area)
             fields = target.convert(rec, lookups, options)
             model = fields.pop("_model", target.model)
             parts = shape_geometry(geom, target, fields)
@@ -127,6 +163,16 @@ def plan_rows(
         if target.name == "regions" and planned and planned[-1].row == row:
             _remember_region(planned[-1], lookups)
     return planned
+
+
+def _check_in_area(geom: Any, area: Any) -> None:
+    """The configured service area holds every door's positions, imported rows' too."""
+    x0, y0, x1, y1 = geom.bounds
+    try:
+        check_lonlat(x0, y0, area=area)
+        check_lonlat(x1, y1, area=area)
+    except GeometryInputError as exc:
+        raise Reject(str(exc)) from None
 
 
 def _remember_region(p: Planned, lookups: Lookups) -> None:
@@ -317,12 +363,14 @@ def import_frames(
         )
         derive_places(target, planned)
         plans.append(planned)
-    commit = commit and not (strict and report.rejected)
+    refused = strict and bool(report.rejected)
+    commit = commit and not refused
     with transaction.atomic():
         for planned in plans:
             write(target, planned, report, commit=commit)
     report.committed = commit
-    if strict and report.rejected:
+    report.outcome = "committed" if commit else "refused" if refused else "dry run"
+    if refused:
         raise ImportRefused(f"{len(report.rejected)} rows rejected with --strict; nothing was written")
     return report
 

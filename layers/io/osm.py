@@ -98,6 +98,10 @@ TAG_COLUMNS = [
 ]
 
 
+# An extract is read whole into memory (several times its size): a town's or a county's fits.
+MAX_OSM_BYTES = 1024**3
+
+
 class OsmReadError(ValueError):
     """The file is not a readable OSM PBF extract."""
 
@@ -303,6 +307,12 @@ def read_osm(path: str | Path, *, kinds: Iterable[str] | None = None) -> OsmResu
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"OSM file not found: {path}")
+    size = path.stat().st_size  # before reading: the extract is read into memory whole
+    if size > MAX_OSM_BYTES:
+        raise OsmReadError(
+            f"{path.name} is {size / 1024**2:.0f} MiB; OSM extracts larger than {MAX_OSM_BYTES // 1024**2} MiB "
+            "are refused (cut the area with osmium extract)"
+        )
     try:
         ex = _Extractor(pyrosm.OSM(str(path), keep_node_info=True, keep_metadata=False, progress=False))
         frames = _extract(ex, wanted)

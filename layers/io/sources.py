@@ -1,20 +1,40 @@
 """Locating the dataset inside an uploaded file: zipped shapefiles, sidecars and encodings.
 
 Helpers for :func:`layers.io.vector.read_layer`. Nothing here touches coordinates; it decides which
-GDAL path to open (``/vsizip/`` for a zip) and which text encoding a shapefile's DBF uses.
+file GDAL opens and which text encoding a shapefile's DBF uses, and it refuses, before GDAL sees
+anything: a file larger than the limits (by its size on disk, before reading a byte), a GeoJSON
+``crs`` member other than a plain EPSG name (a ``link`` makes GDAL fetch a URL), and a zip whose
+members do not match their headers. A zipped shapefile's members are streamed out to a temporary
+folder with the bytes actually decompressed counted, so a zip that understates its sizes is
+refused after at most the size it declares (GDAL never reads the zip itself).
 """
 
 from __future__ import annotations
 
+import json
+import mmap
+import re
 import struct
+import tempfile
 import zipfile
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from layers.validate import GeometryInputError
 
-# A zip whose members claim more than this uncompressed is refused (decompression bombs).
+# A zip whose members claim more than this uncompressed is refused (decompression bombs); the
+# bytes really decompressed are counted too, while streaming.
 MAX_ZIP_UNCOMPRESSED_BYTES = 2 * 1024**3
+# Any other file GDAL reads (GeoPackage, Shapefile, GeoJSON), by its size on disk.
+MAX_FILE_BYTES = 2 * 1024**3
+# Enough of a DBF to tell its encoding; the rest is not read for that.
+DBF_SNIFF_BYTES = 16 * 1024**2
+# Shapefile members taken out of a zip (others are left inside).
+SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
+CHUNK = 1024**2
 # Chinese offices' shapefiles without a .cpg are GBK; GB18030 is its superset.
 FALLBACK_ENCODING = "GB18030"
 
@@ -27,7 +47,7 @@ class LayerReadError(GeometryInputError):
 class Source:
     """Where GDAL should read from, and the sidecar facts the reader needs."""
 
-    gdal_path: str  # a file path or a /vsizip/ path
+    gdal_path: str  # a plain file path (a zipped shapefile is extracted first)
     kind: str  # "shapefile", "gpkg", "geojson" or "csv"
     has_cpg: bool = False
     dbf_bytes: bytes | None = None  # the shapefile's .dbf, when it has no .cpg
@@ -37,25 +57,94 @@ class Source:
 SUFFIX_KIND = {".shp": "shapefile", ".gpkg": "gpkg", ".geojson": "geojson", ".json": "geojson", ".csv": "csv"}
 
 
-def open_source(path: Path, *, layer: str | None) -> Source:
-    """Return the :class:`Source` for ``path``; a ``.zip`` must hold shapefile(s) only safely named."""
+@contextmanager
+def open_source(path: Path, *, layer: str | None) -> Iterator[Source]:
+    """The :class:`Source` for ``path``, valid inside the block; a ``.zip`` must hold safely named
+    shapefile(s), whose members are extracted (bounded) to a folder removed afterwards."""
     if not path.is_file():
         raise LayerReadError("not_found", f"file not found: {path}")
     suffix = path.suffix.lower()
     if suffix == ".zip":
-        return _zip_source(path, layer=layer)
+        with tempfile.TemporaryDirectory(prefix="gridmap-import-") as folder:
+            yield _zip_source(path, layer=layer, folder=Path(folder))
+        return
     kind = SUFFIX_KIND.get(suffix)
     if kind is None:
         known = ", ".join(sorted(set(SUFFIX_KIND) | {".zip"}))
         raise LayerReadError("unsupported_format", f"unsupported file type {suffix or '(none)'}; use {known}")
+    if kind == "csv":
+        yield Source(str(path), kind)  # read by layers.io.csv_points, which checks its own limit
+        return
+    check_file_size(path, MAX_FILE_BYTES)
+    if kind == "geojson":
+        check_geojson_crs(path)
     if kind != "shapefile":
-        return Source(str(path), kind)
+        yield Source(str(path), kind)
+        return
     siblings = {p.name.lower(): p for p in path.parent.iterdir()} if path.parent.is_dir() else {}
     stem = path.stem.lower()
     cpg = siblings.get(f"{stem}.cpg")
     dbf = siblings.get(f"{stem}.dbf")
-    dbf_bytes = dbf.read_bytes() if dbf is not None and cpg is None else None
-    return Source(str(path), kind, has_cpg=cpg is not None, dbf_bytes=dbf_bytes)
+    dbf_bytes = _head(dbf) if dbf is not None and cpg is None else None
+    yield Source(str(path), kind, has_cpg=cpg is not None, dbf_bytes=dbf_bytes)
+
+
+def check_file_size(path: Path, limit: int) -> None:
+    """Refuse a file larger than ``limit`` by its size on disk (a sparse file too), unread."""
+    size = path.stat().st_size
+    if size > limit:
+        raise LayerReadError(
+            "too_large",
+            f"{path.name} is {size / 1024**2:.0f} MiB; files larger than {limit // 1024**2} MiB are refused",
+        )
+
+
+def _head(path: Path) -> bytes:
+    with path.open("rb") as f:
+        return f.read(DBF_SNIFF_BYTES)
+
+
+# A member named "crs" (GDAL compares member names without case and decodes \u escapes).
+_CRS_KEY = re.compile(rb'"(?:[cC]|\\u00[46]3)(?:[rR]|\\u00[57]2)(?:[sS]|\\u00[57]3)"\s*:')
+_EPSG_NAME = re.compile(
+    r"^(?:urn:ogc:def:crs:(?:EPSG:[0-9.]*:[0-9]{4,6}|OGC:1\.3:CRS84)|EPSG:[0-9]{4,6})$", re.I
+)
+_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def _plain_crs(value: object) -> bool:
+    if value is None:
+        return True
+    if not isinstance(value, dict) or not isinstance(value.get("properties"), dict):
+        return False
+    kind, props = str(value.get("type", "")).lower(), value["properties"]
+    if kind == "name":
+        return isinstance(props.get("name"), str) and bool(_EPSG_NAME.match(props["name"].strip()))
+    return kind == "epsg" and isinstance(props.get("code"), int) and not isinstance(props.get("code"), bool)
+
+
+def check_geojson_crs(path: Path) -> None:
+    """Refuse a GeoJSON with a ``crs`` member (anywhere) that is not a plain EPSG name, before GDAL
+    opens it: GDAL fetches a ``link`` crs's URL while opening the file."""
+    with path.open("rb") as f:
+        if path.stat().st_size == 0:
+            return
+        if f.read(2) in _BOMS:
+            raise LayerReadError("encoding", "a GeoJSON file must be UTF-8")
+        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            for match in _CRS_KEY.finditer(data):
+                window = data[match.end() : match.end() + 4096].decode("utf-8", "replace").lstrip()
+                try:
+                    value, _ = json.JSONDecoder().raw_decode(window)
+                except ValueError:
+                    value = ...
+                if not _plain_crs(value):
+                    shown = json.dumps(value, ensure_ascii=False)[:120] if value is not ... else window[:80]
+                    raise LayerReadError(
+                        "crs_member",
+                        f"the GeoJSON's crs member {shown} is not accepted: name the CRS by its EPSG code "
+                        '(e.g. "urn:ogc:def:crs:EPSG::4549") or give none and use --srid; links are never fetched',
+                    )
 
 
 def _safe_member(name: str) -> bool:
@@ -76,7 +165,7 @@ def _display_name(info: zipfile.ZipInfo) -> str:
         return info.filename
 
 
-def _zip_source(path: Path, *, layer: str | None) -> Source:
+def _zip_source(path: Path, *, layer: str | None, folder: Path) -> Source:
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as exc:
@@ -90,9 +179,9 @@ def _zip_source(path: Path, *, layer: str | None) -> Source:
             )
         if sum(i.file_size for i in infos) > MAX_ZIP_UNCOMPRESSED_BYTES:
             raise LayerReadError("zip_too_large", "zip contents are larger than 2 GiB uncompressed")
-        names = {i.filename.lower(): i.filename for i in infos if not i.is_dir()}
+        names = {i.filename.lower(): i for i in infos if not i.is_dir()}
         shown = {i.filename: PurePosixPath(_display_name(i)).stem for i in infos}
-        shps = sorted(n for n in names.values() if n.lower().endswith(".shp"))
+        shps = sorted(i.filename for i in names.values() if i.filename.lower().endswith(".shp"))
         if not shps:
             raise LayerReadError("zip_no_shapefile", "the zip holds no .shp file")
         if layer is not None:
@@ -104,11 +193,39 @@ def _zip_source(path: Path, *, layer: str | None) -> Source:
             raise LayerReadError("layer_choice", f"the zip holds several shapefiles; choose one of: {listed}")
         shp = shps[0]
         base = shp[: -len(".shp")].lower()
-        has_cpg = f"{base}.cpg" in names
-        dbf_name = names.get(f"{base}.dbf")
-        dbf_bytes = archive.read(dbf_name) if dbf_name is not None and not has_cpg else None
-    gdal_path = f"/vsizip/{path.resolve()}/{shp}"
-    return Source(gdal_path, "shapefile", has_cpg=has_cpg, dbf_bytes=dbf_bytes, label=shown[shp])
+        budget = MAX_ZIP_UNCOMPRESSED_BYTES
+        for part in SHAPEFILE_PARTS:
+            info = names.get(f"{base}{part}")
+            if info is not None:
+                budget -= _extract(archive, info, folder / f"layer{part}", budget)
+    has_cpg = (folder / "layer.cpg").exists()
+    dbf = folder / "layer.dbf"
+    dbf_bytes = _head(dbf) if dbf.exists() and not has_cpg else None
+    return Source(
+        str(folder / "layer.shp"), "shapefile", has_cpg=has_cpg, dbf_bytes=dbf_bytes, label=shown[shp]
+    )
+
+
+def _extract(archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, budget: int) -> int:
+    """Stream one member to ``target``, counting the bytes really decompressed; refuse it past
+    ``budget`` or when it does not match its header (size or checksum). Returns the bytes written."""
+    written = 0
+    name = _display_name(info)[:80]
+    try:
+        with archive.open(info) as src, target.open("wb") as out:
+            while chunk := src.read(CHUNK):
+                written += len(chunk)
+                if written > budget:
+                    raise LayerReadError("zip_too_large", "zip contents are larger than 2 GiB uncompressed")
+                out.write(chunk)
+    except (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError, RuntimeError, ValueError) as exc:
+        target.unlink(missing_ok=True)
+        raise LayerReadError(
+            "zip_corrupt", f"zip member {name!r} does not match its header (size or checksum), refused: {exc}"
+        ) from None
+    if written != info.file_size:  # pragma: no cover - zipfile stops at the declared size and checks the CRC
+        raise LayerReadError("zip_corrupt", f"zip member {name!r} does not match its header size, refused")
+    return written
 
 
 def _dbf_text_bytes(dbf: bytes) -> bytes:

@@ -24,8 +24,9 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError
 
 from layers.io.checks import RowChecks
-from layers.io.csv_points import read_csv_points
-from layers.io.sources import LayerReadError, Source, guess_dbf_encoding, open_source
+from layers.io.csv_points import MAX_CSV_BYTES, read_csv_points
+from layers.io.offline import gdal_offline
+from layers.io.sources import LayerReadError, Source, check_file_size, guess_dbf_encoding, open_source
 from layers.validate import GEOMETRY_DEPTH
 
 __all__ = ["LayerReadError", "ReadResult", "read_layer"]
@@ -99,34 +100,41 @@ def read_layer(
     path = Path(path)
     allowed = _allowed_types(geometry_types)
     srid_crs = _srid_crs(srid)
-    source = open_source(path, layer=layer)
-    if source.kind == "csv":
-        points = read_csv_points(path.read_bytes(), encoding=encoding, lon_col=lon_col, lat_col=lat_col)
-        ok = ~np.isnan(points.x)
-        geoms = np.full(len(ok), None, dtype=object)
-        geoms[ok] = shapely.points(points.x[ok], points.y[ok])
-        degrees = CRS.from_epsg(4326) if points.columns_say_degrees else None
-        checker = RowChecks(points.attributes, geoms, points.row_numbers, dict(points.rejected))
-        return _result(checker.finish(srid_crs or degrees, allowed, path.name), path.stem)
-    layer_name = _choose_layer(source, None if source.label else layer)  # a zip's layer is chosen
-    read_encoding = _encoding(source, encoding)
-    try:
-        meta, _, wkb, field_data = pyogrio.raw.read(
-            source.gdal_path, layer=layer_name, encoding=read_encoding
+    with open_source(path, layer=layer) as source, gdal_offline():
+        if source.kind == "csv":
+            check_file_size(path, MAX_CSV_BYTES)  # by its size on disk, before reading it
+            points = read_csv_points(path.read_bytes(), encoding=encoding, lon_col=lon_col, lat_col=lat_col)
+            ok = ~np.isnan(points.x)
+            geoms = np.full(len(ok), None, dtype=object)
+            geoms[ok] = shapely.points(points.x[ok], points.y[ok])
+            degrees = CRS.from_epsg(4326) if points.columns_say_degrees else None
+            checker = RowChecks(points.attributes, geoms, points.row_numbers, dict(points.rejected))
+            return _result(checker.finish(srid_crs or degrees, allowed, path.name), path.stem)
+        layer_name = _choose_layer(source, None if source.label else layer)  # a zip's layer is chosen
+        read_encoding = _encoding(source, encoding)
+        try:
+            meta, _, wkb, field_data = pyogrio.raw.read(
+                source.gdal_path, layer=layer_name, encoding=read_encoding
+            )
+        except (
+            pyogrio.errors.DataSourceError,
+            pyogrio.errors.DataLayerError,
+            pyogrio.errors.FieldError,
+        ) as exc:
+            raise LayerReadError("read_failed", f"cannot read {path.name}: {exc}") from None
+        attributes = pd.DataFrame(
+            {name: values for name, values in zip(meta["fields"], field_data, strict=True)}
         )
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, pyogrio.errors.FieldError) as exc:
-        raise LayerReadError("read_failed", f"cannot read {path.name}: {exc}") from None
-    attributes = pd.DataFrame({name: values for name, values in zip(meta["fields"], field_data, strict=True)})
-    n = len(wkb)
-    attributes.index = pd.RangeIndex(n)
-    geoms = shapely.from_wkb(wkb, on_invalid="ignore")
-    problems = {i: "no geometry" for i in range(n) if wkb[i] is None}
-    problems.update(
-        {i: "geometry could not be decoded" for i in range(n) if wkb[i] is not None and geoms[i] is None}
-    )
-    file_crs = _parse_crs(meta["crs"]) if meta.get("crs") else None
-    checker = RowChecks(attributes, geoms, np.arange(1, n + 1), problems)
-    return _result(checker.finish(file_crs or srid_crs, allowed, path.name), source.label or layer_name)
+        n = len(wkb)
+        attributes.index = pd.RangeIndex(n)
+        geoms = shapely.from_wkb(wkb, on_invalid="ignore")
+        problems = {i: "no geometry" for i in range(n) if wkb[i] is None}
+        problems.update(
+            {i: "geometry could not be decoded" for i in range(n) if wkb[i] is not None and geoms[i] is None}
+        )
+        file_crs = _parse_crs(meta["crs"]) if meta.get("crs") else None
+        checker = RowChecks(attributes, geoms, np.arange(1, n + 1), problems)
+        return _result(checker.finish(file_crs or srid_crs, allowed, path.name), source.label or layer_name)
 
 
 def _result(checked: tuple[gpd.GeoDataFrame, list[tuple[int, str]], str, bool], layer: str) -> ReadResult:

@@ -26,9 +26,16 @@ REGIONS = [
 ]
 
 
-def run(*args: str) -> str:
+def run(*args: str, code: int = 0) -> str:
+    """The command's output; ``code`` is the exit code it must end with (3: rows rejected)."""
     out = StringIO()
-    call_command(*args, stdout=out)
+    try:
+        call_command(*args, stdout=out)
+    except CommandError as exc:
+        if exc.returncode != code or code == 0:
+            raise
+    else:
+        assert code == 0, f"expected exit code {code}"
     return out.getvalue()
 
 
@@ -73,7 +80,7 @@ def test_regions_then_a_gbk_shapefile_in_a_gauss_kruger_zone(tmp_path, regions):
     dry = run("import_layer", "grids", str(path))
     assert "dry run" in dry and Grid.objects.count() == 0
     out = run("import_layer", "grids", str(path), "--commit")
-    assert "create 2" in out and "EPSG:4549" in out
+    assert "created 2" in out and "EPSG:4549" in out
     first = Grid.objects.get(code="320581107001001")
     assert first.name == "古里第一网格"
     x0, y0, x1, y1 = first.geom.extent
@@ -85,12 +92,12 @@ def test_reimport_updates_instead_of_duplicating(tmp_path, regions):
     path = gbk_grid_shapefile(tmp_path)
     run("import_layer", "grids", str(path), "--commit")
     out = run("import_layer", "grids", str(path), "--commit")
-    assert "create 0, update 0, unchanged 2" in out and Grid.objects.count() == 2
+    assert "created 0, updated 0, unchanged 2" in out and Grid.objects.count() == 2
     frame = gpd.read_file(path, encoding="GBK")
     frame.loc[0, "mc"] = "改名网格"
     frame.to_file(path, driver="ESRI Shapefile", encoding="GBK")
     out = run("import_layer", "grids", str(path), "--encoding", "GBK", "--commit")
-    assert "create 0, update 1, unchanged 1" in out
+    assert "created 0, updated 1, unchanged 1" in out
     assert Grid.objects.get(code="320581107001001").name == "改名网格" and Grid.objects.count() == 2
 
 
@@ -137,7 +144,7 @@ def test_csv_with_bad_rows_reports_each_and_imports_the_rest(tmp_path, regions):
         f"h6,{LON0 + 0.003},{LAT0 + 0.001},西消火栓\n",
         encoding="utf-8",
     )
-    out = run("import_layer", "facilities", str(path), "--kind", "hydrant", "--commit")
+    out = run("import_layer", "facilities", str(path), "--kind", "hydrant", "--commit", code=3)
     assert "rejected 4" in out
     for row in (2, 3, 4, 5):
         assert f"row {row}:" in out
@@ -186,7 +193,7 @@ def test_a_facility_of_the_wrong_geometry_for_its_kind_is_rejected(tmp_path, reg
             }
         )
     )
-    out = run("import_layer", "facilities", str(path), "--commit")
+    out = run("import_layer", "facilities", str(path), "--commit", code=3)
     assert "takes Point geometry" in out and "not in the catalogue" in out
     assert Facility.objects.count() == 1
 
@@ -221,7 +228,7 @@ def test_problems_from_geojson_are_placed_and_bad_rows_named(tmp_path, regions):
             ensure_ascii=False,
         )
     )
-    out = run("import_layer", "problems", str(path), "--commit")
+    out = run("import_layer", "problems", str(path), "--commit", code=3)
     assert "rejected 3" in out and "9999" in out and "ISO 8601" in out and "weird" in out
     p1 = Problem.objects.get(source_key="problems:p1")
     assert p1.grid.code == "320581107001001" and p1.description == "<b>小广告</b>"

@@ -1,13 +1,16 @@
 """Import a vector file into grids, buildings, facilities, problems, streets or regions.
 
 Dry run unless --commit; a commit writes every accepted row in one transaction or nothing.
+Exit codes: 0 every row accepted; 1 nothing written (refused by --strict, stopped by Ctrl-C, or
+the file cannot be read); 3 some rows rejected (with --commit, every other row was written).
 """
 
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from gridmap.imports.core import ImportRefused, ImportReport, import_frames
+from gridmap.imports.core import EXIT_REFUSED, ImportReport, import_frames
+from gridmap.imports.management.runner import import_outcome
 from gridmap.imports.targets import TARGETS
 from layers.io import read_layer
 from layers.validate import GeometryInputError
@@ -15,7 +18,8 @@ from layers.validate import GeometryInputError
 
 class Command(BaseCommand):
     help = (
-        "Import GeoPackage, Shapefile (also zipped), GeoJSON or CSV (lon/lat) in any CRS; dry run by default."
+        "Import GeoPackage, Shapefile (also zipped), GeoJSON or CSV (lon/lat) in any CRS; dry run by default. "
+        "Exit 0: all rows accepted; 1: nothing written (refused, stopped, unreadable); 3: rows rejected."
     )
 
     def add_arguments(self, parser):
@@ -35,9 +39,15 @@ class Command(BaseCommand):
     def handle(self, *args, **opts):
         path = Path(opts["path"])
         if not path.exists():
-            raise CommandError(f"no such file: {path}")
+            raise CommandError(f"no such file: {path}", returncode=EXIT_REFUSED)
         if opts["srid"] is not None and not 1024 <= opts["srid"] <= 999_999:
-            raise CommandError("--srid must be an EPSG code such as 4490, 4549 or 3857")
+            raise CommandError(
+                "--srid must be an EPSG code such as 4490, 4549 or 3857", returncode=EXIT_REFUSED
+            )
+        with import_outcome(self) as report:
+            self.import_file(path, opts, report)
+
+    def import_file(self, path: Path, opts: dict, report: ImportReport) -> None:
         target = TARGETS[opts["target"]]
         try:
             result = read_layer(
@@ -50,27 +60,21 @@ class Command(BaseCommand):
                 lat_col=opts["lat_col"],
             )
         except (GeometryInputError, ValueError, OSError) as exc:
-            raise CommandError(str(exc)) from None
+            raise CommandError(str(exc), returncode=EXIT_REFUSED) from None
         source = opts["source"] if opts["source"] is not None else path.stem
         kind = opts["kind"] or opts["target"]
         options = {"kind": opts["kind"]} if opts["kind"] else {}
-        report = ImportReport()
         for row, reason in result.rejected:
             report.counts[kind]["read"] += 1
             report.reject(kind, row, reason)
         self.stdout.write(f"read {path.name} (layer {result.layer}, CRS {result.source_crs})")
-        try:
-            import_frames(
-                opts["target"],
-                {kind: result.frame},
-                source=source,
-                commit=opts["commit"],
-                strict=opts["strict"],
-                key_column=opts["key"],
-                options=options,
-                report=report,
-            )
-        except ImportRefused as exc:
-            raise CommandError(str(exc)) from None
-        finally:
-            self.stdout.write("\n".join(report.lines()))
+        import_frames(
+            opts["target"],
+            {kind: result.frame},
+            source=source,
+            commit=opts["commit"],
+            strict=opts["strict"],
+            key_column=opts["key"],
+            options=options,
+            report=report,
+        )

@@ -2,6 +2,7 @@
 
 Keys are OSM ids ("osm:way/123"), so importing a newer extract updates in place.
 Dry run unless --commit; a commit writes everything in one transaction or nothing.
+Exit codes as import_layer's: 0 all rows accepted, 1 nothing written, 3 some rows rejected.
 """
 
 from pathlib import Path
@@ -9,7 +10,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from pyrosm.exceptions import PBFException
 
-from gridmap.imports.core import ImportRefused, ImportReport
+from gridmap.imports.core import EXIT_REFUSED
+from gridmap.imports.management.runner import import_outcome
 from gridmap.imports.osm import osm_import
 from layers.io import read_osm
 
@@ -28,13 +30,13 @@ class Command(BaseCommand):
     def handle(self, *args, **opts):
         path = Path(opts["path"])
         if not path.is_file():
-            raise CommandError(f"no such file: {path}")
-        try:
-            result = read_osm(path)
-        except (ValueError, OSError, RuntimeError, PBFException) as exc:
-            raise CommandError(f"cannot read {path.name}: {exc}") from None
-        report = ImportReport()
-        try:
+            raise CommandError(f"no such file: {path}", returncode=EXIT_REFUSED)
+        with import_outcome(self) as report:
+            try:
+                result = read_osm(path)
+            except (ValueError, OSError, RuntimeError, PBFException) as exc:
+                raise CommandError(f"cannot read {path.name}: {exc}", returncode=EXIT_REFUSED) from None
+            self.stdout.write(f"read {path.name}")
             osm_import(
                 result.frames,
                 result.rejected,
@@ -43,8 +45,3 @@ class Command(BaseCommand):
                 report=report,
                 warn=self.stderr.write,
             )
-        except ImportRefused as exc:
-            raise CommandError(str(exc)) from None
-        finally:
-            self.stdout.write(f"read {path.name}")
-            self.stdout.write("\n".join(report.lines()))
