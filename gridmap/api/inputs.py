@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import orjson
 from django.utils.translation import gettext as _
 from rest_framework.exceptions import ValidationError
 
 from gridmap.api.params import parse_when
+from gridmap.core import jsonbody
 from gridmap.core.boundary import BoundaryError, check_text, check_time
 
 
@@ -95,9 +95,9 @@ def json_object(value: Any, name: str, *, max_keys: int = 20) -> dict[str, Any]:
     if value in (None, ""):
         return {}
     if isinstance(value, str):
-        try:
-            value = orjson.loads(value[:10_000])
-        except orjson.JSONDecodeError:
+        try:  # the one JSON rule for bodies (depth and size bounded)
+            value = jsonbody.loads(value, max_bytes=10_000)
+        except jsonbody.JSONBodyError:
             raise _error(name, _("Must be a JSON object.")) from None
     if not isinstance(value, dict) or len(value) > max_keys:
         raise _error(name, _("Must be a JSON object of at most %(n)s members.") % {"n": max_keys})

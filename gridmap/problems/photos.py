@@ -23,7 +23,9 @@ from django.utils.translation import gettext_lazy as _
 from PIL import ExifTags, Image, UnidentifiedImageError
 
 from gridmap.core.boundary import BoundaryError, check_time
+from gridmap.core.geoinput import service_area
 from gridmap.problems.models import Problem, ProblemEvent, ProblemPhoto
+from layers.validate import GeometryInputError, check_lonlat
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +75,12 @@ def exif_position(image: Image.Image) -> tuple[tuple[float, float] | None, datet
     if gps and 2 in gps and 4 in gps:
         lat = _dms(gps[2], str(gps.get(1, "N")))
         lon = _dms(gps[4], str(gps.get(3, "E")))
-        if lat is not None and lon is not None and -90 <= lat <= 90 and -180 <= lon <= 180:
-            lonlat = (lon, lat)
+        try:  # the one rule for a position (range and service area); a bad one is dropped
+            lonlat = (
+                check_lonlat(lon, lat, area=service_area()) if lat is not None and lon is not None else None
+            )
+        except GeometryInputError as exc:
+            log.info("photo accepted without its EXIF position: %s", exc)
     taken, dropped = None, ""
     raw = exif.get_ifd(ExifTags.IFD.Exif).get(ExifTags.Base.DateTimeOriginal) if exif else None
     if isinstance(raw, str):

@@ -10,6 +10,7 @@ photo is tied to the event of the step it documents; a site's photo writes a sit
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.contrib.gis.geos import Point
@@ -87,13 +88,15 @@ def positive_site_create(*, lon: Any, lat: Any, name: str, description: str, use
 def positive_site_photo_attach(site: PositiveSite, upload: Any, *, user: Any) -> PositiveSite:
     """Set (or replace) the photo of ``site`` for ``user``, who must be allowed to edit it
     (TransitionForbidden otherwise): checked by the same rules as a problem's photo, stored under
-    the site's id with a ``photo`` event, the old file removed once the change is committed."""
+    a name never used before (the site's id and a random part: a backup that read the old row
+    must never find a newer file under its name) with a ``photo`` event, the old file removed
+    once the change is committed."""
     positive_site_may_edit(user, site)
     info = photo_check(upload, size=getattr(upload, "size", None))
     old = site.photo.name if site.photo else None
     with transaction.atomic():
         locked = PositiveSite.objects.select_for_update().get(pk=site.pk)
-        locked.photo.save(f"{site.pk}.{FORMATS[info.format]}", upload, save=True)
+        locked.photo.save(f"{site.pk}-{uuid.uuid4().hex}.{FORMATS[info.format]}", upload, save=True)
         PositiveSiteEvent.objects.create(
             site=locked, action="photo", actor=user, data={"replaced": bool(old)}
         )

@@ -221,3 +221,16 @@ def test_a_page_error_shows_nothing_of_the_exception(monkeypatch, settings):
     response = Client(raise_request_exception=False).get("/login/")
     assert response.status_code == 500 and SECRET not in response.content.decode()
     assert "服务器" in response.content.decode()
+
+
+def test_a_json_field_inside_a_form_takes_the_body_depth_rule():
+    """A step's ``params`` sent as JSON text in a multipart form was parsed on its own, with no
+    depth bound of ours: 900 levels were accepted. It now takes the one JSON rule of bodies."""
+    from rest_framework.exceptions import ValidationError
+
+    from gridmap.api.inputs import json_object
+
+    deep = '{"a":' * 900 + "1" + "}" * 900
+    with pytest.raises(ValidationError):
+        json_object(deep, "params")
+    assert json_object('{"department": "cg"}', "params") == {"department": "cg"}

@@ -17,6 +17,16 @@ def test_a_jpeg_with_gps_gives_its_position():
     assert photo_check(jpeg()).lonlat is None
 
 
+def test_an_exif_position_outside_the_service_area_is_dropped(settings):
+    """The photo's position is stored as its geometry: it takes the one position rule (range and
+    service area) like every other door; a position that fails it is dropped, the photo kept."""
+    settings.GRIDMAP = {**settings.GRIDMAP, "SERVICE_AREA": "120.5,31.3,121.2,31.9"}
+    assert photo_check(jpeg(lonlat=(120.8712, 31.6206))).lonlat is not None
+    far = photo_check(jpeg(lonlat=(116.39, 39.91)))  # Beijing
+    swapped = photo_check(jpeg(lonlat=(31.6206, 120.8712 - 90)))  # latitude in range, far away
+    assert far.format == "JPEG" and far.lonlat is None and swapped.lonlat is None
+
+
 @pytest.mark.parametrize(
     "content",
     [
