@@ -8,6 +8,7 @@ from django.urls import include, path
 
 from gridmap.api import errors as api_errors
 from gridmap.core import faults
+from gridmap.core.boundary import RefusedRequest
 from gridmap.core.health import health
 from gridmap.open311 import views as open311_views
 
@@ -51,7 +52,7 @@ def fault(request: HttpRequest, status: int, message: str | None = None) -> Http
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return fault(request, 400)
+    return fault(request, 400, str(exception) if isinstance(exception, RefusedRequest) else None)
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

@@ -22,7 +22,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import BadRequest, ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -65,6 +65,11 @@ def check_text(value: str, *, max_chars: int | None = None) -> str:
             _("Must not contain control characters (here U+%(code)04X).") % {"code": ord(bad.group())},
         )
     return value
+
+
+class RefusedRequest(BadRequest):
+    """A request refused at the boundary outside a form or an API view (e.g. an admin list's
+    query values): the 400 handler shows its message, in the format of the part of the site."""
 
 
 def text_validator(value: str) -> None:

@@ -1,11 +1,12 @@
 from django.contrib import admin
 from django.http import HttpRequest
 
+from gridmap.core.admin import Admin
 from gridmap.evaluation.models import ScoreWeights
 
 
 @admin.register(ScoreWeights)
-class ScoreWeightsAdmin(admin.ModelAdmin):
+class ScoreWeightsAdmin(Admin):
     """A single row: it can be added once and edited, not multiplied."""
 
     list_display = ["__str__", "updated_at"]

@@ -1,11 +1,11 @@
 from django.contrib import admin
 
-from gridmap.core.admin import MapAdmin
+from gridmap.core.admin import Admin, MapAdmin
 from gridmap.facilities.models import Facility, FacilityKind
 
 
 @admin.register(FacilityKind)
-class FacilityKindAdmin(admin.ModelAdmin):
+class FacilityKindAdmin(Admin):
     list_display = ["class_code", "code", "name", "name_en", "geom_type", "service_radius_m", "max_spacing_m"]
     list_filter = ["component_class", "geom_type"]
 

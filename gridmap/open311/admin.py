@@ -2,11 +2,12 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from gridmap.core.admin import Admin
 from gridmap.open311.models import ApiKey, ServiceAttribute, Submission
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(Admin):
     """A new key is shown once, in the message after saving; only its hash is stored."""
 
     list_display = ["name", "prefix", "owner", "active", "created_at", "last_used_at"]
@@ -36,14 +37,14 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
 
 @admin.register(ServiceAttribute)
-class ServiceAttributeAdmin(admin.ModelAdmin):
+class ServiceAttributeAdmin(Admin):
     list_display = ["category", "code", "datatype", "required", "order", "description"]
     list_filter = ["datatype", "required", "category__event_class"]
     search_fields = ["code", "description", "category__code", "category__name"]
 
 
 @admin.register(Submission)
-class SubmissionAdmin(admin.ModelAdmin):
+class SubmissionAdmin(Admin):
     list_display = ["problem", "api_key", "created_at", "address_string"]
     raw_id_fields = ["problem", "building"]
     readonly_fields = ["content_hash", "created_at"]

@@ -1,7 +1,6 @@
 from django.contrib import admin
 
-from gridmap.core.admin import MapAdmin
-from gridmap.core.boundary import BoundaryAdminMixin
+from gridmap.core.admin import Admin, Inline, MapAdmin
 from gridmap.problems.models import (
     EventCategory,
     ExtensionRequest,
@@ -14,20 +13,20 @@ from gridmap.problems.models import (
 
 
 @admin.register(EventCategory)
-class EventCategoryAdmin(admin.ModelAdmin):
+class EventCategoryAdmin(Admin):
     list_display = ["code", "name", "name_en", "event_class", "facility_kind", "deadline_hours", "lookback_days",
                     "active"]  # fmt: skip
     list_filter = ["event_class", "active"]
 
 
-class PhotoInline(BoundaryAdminMixin, admin.TabularInline):
+class PhotoInline(Inline, admin.TabularInline):
     model = ProblemPhoto
     extra = 0
     exclude = ["geom"]
     raw_id_fields = ["uploaded_by", "event"]
 
 
-class EventInline(admin.TabularInline):
+class EventInline(Inline, admin.TabularInline):
     """The audit trail: read-only here; steps are taken through the loop, never edited."""
 
     model = ProblemEvent
@@ -41,7 +40,7 @@ class EventInline(admin.TabularInline):
 
 
 @admin.register(Problem)
-class ProblemAdmin(BoundaryAdminMixin, MapAdmin):
+class ProblemAdmin(MapAdmin):
     list_display = ["id", "category", "status", "reported_at", "deadline", "grid", "community", "department"]
     list_filter = ["status", "category", "community", "department"]
     date_hierarchy = "reported_at"
@@ -58,14 +57,14 @@ class ProblemAdmin(BoundaryAdminMixin, MapAdmin):
 
 
 @admin.register(ExtensionRequest)
-class ExtensionRequestAdmin(BoundaryAdminMixin, admin.ModelAdmin):
+class ExtensionRequestAdmin(Admin):
     list_display = ["problem", "requested_by", "requested_at", "hours", "decision", "decided_by"]
     list_filter = ["decision"]
     raw_id_fields = ["problem", "requested_by", "decided_by"]
     readonly_fields = ["decision", "decided_by", "decided_at"]
 
 
-class SiteEventInline(admin.TabularInline):
+class SiteEventInline(Inline, admin.TabularInline):
     """A site's trail: read-only, written by the services."""
 
     model = PositiveSiteEvent
@@ -79,7 +78,7 @@ class SiteEventInline(admin.TabularInline):
 
 
 @admin.register(PositiveSite)
-class PositiveSiteAdmin(BoundaryAdminMixin, MapAdmin):
+class PositiveSiteAdmin(MapAdmin):
     inlines = [SiteEventInline]
     list_display = ["name", "grid", "community", "created_by", "created_at"]
     raw_id_fields = ["grid", "community", "created_by"]
