@@ -81,3 +81,16 @@ def town(db):
     p[14] = case(gc, at(3, 5), status="dispatched")
     return {"c1": c1, "c2": c2, "ga": ga, "gb": gb, "gc": gc, "leader_a": leader_a, "leader_b": leader_b,
             "dx": dx, "dy": dy, "h1": h1, "h2": h2, "p": p, "category": category}  # fmt: skip
+
+
+MARCH_QUERY = {"start": "2024-03-01", "end": "2024-04-01"}
+
+
+@pytest.fixture
+def admin(town):
+    return user("boss", Role.ADMIN)
+
+
+def signed_in(client, who):
+    client.force_login(who)
+    return client

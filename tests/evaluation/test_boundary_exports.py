@@ -13,23 +13,11 @@ from django.urls import reverse
 from hypothesis import given
 from openpyxl import load_workbook
 
-from gridmap.accounts.models import Role
 from gridmap.problems.models import Problem, ProblemEvent
-from tests.factories import user
+from tests.evaluation.conftest import MARCH_QUERY, signed_in
 from tests.hostile import hostile_text, print_tally, reads_ok, tally  # noqa: F401
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("print_tally")]
-MARCH_QUERY = {"start": "2024-03-01", "end": "2024-04-01"}
-
-
-@pytest.fixture
-def admin(town):
-    return user("boss", Role.ADMIN)
-
-
-def signed_in(client, who):
-    client.force_login(who)
-    return client
 
 
 def test_a_control_character_in_a_description_does_not_break_the_spreadsheets(client, town, admin):

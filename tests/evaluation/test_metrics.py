@@ -2,7 +2,6 @@
 
 import pytest
 
-from gridmap.accounts.models import Role
 from gridmap.evaluation.metrics import (
     Period,
     UnitStats,
@@ -14,18 +13,12 @@ from gridmap.evaluation.metrics import (
 from gridmap.evaluation.models import ScoreWeights
 from gridmap.evaluation.selectors import evaluation_for
 from tests.evaluation.conftest import APRIL, MARCH, NOW, at
-from tests.factories import user
 
 pytestmark = pytest.mark.django_db
 
 
 def by_code(units: list[UnitStats]) -> dict[str, UnitStats]:
     return {u.code: u for u in units}
-
-
-@pytest.fixture
-def admin(town):
-    return user("boss", Role.ADMIN)
 
 
 def test_grid_a_in_march_every_formula(town, admin):

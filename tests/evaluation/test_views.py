@@ -14,22 +14,11 @@ from gridmap.accounts.models import Role
 from gridmap.evaluation.exports import EVALUATION_HEADERS, LEDGER_HEADERS, NEGATIVE_HEADERS
 from gridmap.evaluation.selectors import ledger_problems
 from gridmap.problems.models import Problem, ProblemEvent, ProblemPhoto
-from tests.evaluation.conftest import MARCH
+from tests.evaluation.conftest import MARCH, MARCH_QUERY, signed_in  # noqa: E402
 from tests.factories import user
 from tests.photos import jpeg
 
 pytestmark = pytest.mark.django_db
-MARCH_QUERY = {"start": "2024-03-01", "end": "2024-04-01"}
-
-
-@pytest.fixture
-def admin(town):
-    return user("boss", Role.ADMIN)
-
-
-def signed_in(client, who):
-    client.force_login(who)
-    return client
 
 
 def workbook(response):

@@ -126,7 +126,8 @@ def test_the_command_says_the_rule_and_escalates(town):
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="threads share no in-memory SQLite database")
-def test_concurrent_runs_do_not_double(town):
+def test_concurrent_runs_do_not_double(catalogues, town):
+    """(A transactional test: an earlier one may have flushed the seeded catalogues.)"""
     t = town
     problems = [dispatched(t, timezone.now()) for _ in range(5)]
     late = max(p.deadline for p in problems) + HOUR
