@@ -1,4 +1,4 @@
-"""manage.py backup / restore (gridmap/core/backup.py), on the database kind the suite runs on.
+"""manage.py backup / restore (gridmap/core/backup/), on the database kind the suite runs on.
 
 A service of its own (a SpatiaLite file, or a PostGIS database created on the suite's server) is
 migrated and given a reporter; a writer process keeps reporting problems with photos through the
@@ -32,6 +32,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gridmap.core import backup
+from gridmap.core.backup import databases
 
 ROOT = Path(__file__).resolve().parents[2]
 KIND = "postgis" if settings.DATABASES["default"]["ENGINE"].endswith("postgis") else "spatialite"
@@ -324,7 +325,7 @@ def test_an_archive_of_the_other_kind_or_a_newer_gridmap_is_refused(made, tmp_pa
 @pytest.mark.django_db
 @pytest.mark.skipif(KIND != "postgis", reason="pg_dump is PostGIS's")
 def test_a_missing_pg_dump_is_named_with_the_package_to_install(tmp_path, monkeypatch):
-    monkeypatch.setattr(backup, "PG_LIB", tmp_path / "none")
+    monkeypatch.setattr(databases, "PG_LIB", tmp_path / "none")
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(
         CommandError, match=r"pg_dump for PostgreSQL \d+ not found .*install postgresql-client-\d+"
@@ -358,9 +359,9 @@ def test_a_sqlite_backup_waits_for_a_writer_instead_of_failing(tmp_path, monkeyp
         db.execute("COMMIT")
         return clock()
 
-    monkeypatch.setattr(backup, "_sqlite_path", lambda: source)
+    monkeypatch.setattr(databases, "sqlite_path", lambda: source)
     calls = iter([clock()])  # the first call sets the deadline
-    monkeypatch.setattr(backup.time, "monotonic", lambda: next(calls, None) or monotonic())
+    monkeypatch.setattr(databases.time, "monotonic", lambda: next(calls, None) or monotonic())
 
     class Names(list):  # what the snapshot names (the backup's _Pinned, without the files)
         def begin(self) -> None:
@@ -370,7 +371,7 @@ def test_a_sqlite_backup_waits_for_a_writer_instead_of_failing(tmp_path, monkeyp
             self.extend(names)
 
     names = Names()
-    migrations, _ = backup._sqlite_snapshot(tmp_path / "copy.sqlite3", [("photos", "image")], names, 60)
+    migrations, _ = databases.sqlite_snapshot(tmp_path / "copy.sqlite3", [("photos", "image")], names, 60)
     db.close()
     assert busy.is_set()  # the backup met the lock, waited, and went on
     assert names == ["problems/1/a.jpg"] and migrations == [["problems", "0001_initial"]]
