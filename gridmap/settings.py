@@ -138,8 +138,9 @@ elif not DATABASES["default"]["ENGINE"].endswith("postgis"):
 # -- PostGIS: timeouts, keepalives and reconnection ----------------------------------------------
 # A database that is down, frozen or too slow must not hold a worker: connecting gives up after
 # GRIDMAP_DB_CONNECT_TIMEOUT seconds, PostgreSQL cancels a statement after
-# GRIDMAP_DB_STATEMENT_TIMEOUT (below gunicorn's 30 s worker timeout; 0 = no limit, e.g. for a
-# long migration: GRIDMAP_DB_STATEMENT_TIMEOUT=0 manage.py migrate), and a session left idle inside
+# GRIDMAP_DB_STATEMENT_TIMEOUT (below gunicorn's 30 s worker timeout; 0 = no limit; manage.py
+# commands other than runserver take GRIDMAP_DB_COMMAND_STATEMENT_TIMEOUT instead, none unless set,
+# so a long migration or import is not cancelled), and a session left idle inside
 # a transaction ends after GRIDMAP_DB_IDLE_IN_TRANSACTION_TIMEOUT (its locks freed). The client
 # keeps the same deadlines itself (gridmap/core/dbwait.py: a frozen server sends no cancel) and
 # the request answers 503 with Retry-After (gridmap/core/faults.py). TCP keepalives notice a

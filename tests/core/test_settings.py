@@ -1,8 +1,13 @@
 """Settings come from the environment: checked in a fresh interpreter for each case."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[2]
 PROBE = (
@@ -43,3 +48,26 @@ def test_postgis_url_and_a_required_secret_key(tmp_path):
     assert missing.returncode != 0 and "SECRET_KEY must be set" in missing.stderr
     wrong = probe({"DATABASE_URL": "mysql://u@h/db", "SECRET_KEY": "x" * 50}, tmp_path)
     assert wrong.returncode != 0 and "spatialite:// or postgis://" in wrong.stderr
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a PostgreSQL setting")
+@pytest.mark.parametrize(
+    ("argv", "env", "expected"),
+    [
+        (["shell"], {}, "0"),  # commands: none unless set
+        (["shell"], {"GRIDMAP_DB_COMMAND_STATEMENT_TIMEOUT": "600"}, "10min"),
+        (["shell"], {"GRIDMAP_DB_STATEMENT_TIMEOUT": "20"}, "0"),  # the web's value is not taken
+    ],
+)
+def test_commands_take_their_own_statement_timeout(argv, env, expected):
+    """A migration or an import may rightly run a statement longer than a web request may."""
+    url = settings.DATABASES["default"]
+    target = f"postgis://{url['USER']}@{url['HOST'] or '127.0.0.1'}:{url['PORT'] or 5432}/postgres"
+    code = "from django.db import connection as c; k = c.cursor(); k.execute('SHOW statement_timeout'); print(k.fetchone()[0])"
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("GRIDMAP_DB_")}
+    out = subprocess.run(
+        [sys.executable, "manage.py", *argv, "-c", code],
+        env={**clean, "DATABASE_URL": target, "SECRET_KEY": "x", "DJANGO_SETTINGS_MODULE": "gridmap.settings", **env},
+        capture_output=True, text=True, timeout=120, check=True, cwd=settings.BASE_DIR,
+    )  # fmt: skip
+    assert out.stdout.strip().splitlines()[-1] == expected, out.stderr[-2000:]
