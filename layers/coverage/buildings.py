@@ -38,7 +38,9 @@ def _metric_geoms(frame: gpd.GeoDataFrame | gpd.GeoSeries, crs: pyproj.CRS) -> n
     return np.asarray(series.to_crs(crs).values, dtype=object)
 
 
-def nearest_straight_metric(geoms_m: np.ndarray, facility_xy_m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def nearest_straight_metric(
+    geoms_m: np.ndarray, facility_xy_m: np.ndarray, *, cells: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
     """Exact nearest facility point to each geometry, all in one metric CRS.
 
     Each geometry stands as the centre ``c`` of its bounding box and ``R``, half the box
@@ -60,6 +62,8 @@ def nearest_straight_metric(geoms_m: np.ndarray, facility_xy_m: np.ndarray) -> t
         Buildings (any geometry type) in a metric CRS, metres.
     facility_xy_m : ndarray, shape (m, 2)
         Facility points in the same CRS.
+    cells : bool
+        False skips the cells: a KD-tree query per geometry (the same answer; for comparison).
 
     Returns
     -------
@@ -89,16 +93,16 @@ def nearest_straight_metric(geoms_m: np.ndarray, facility_xy_m: np.ndarray) -> t
     radius = np.hypot(x1 - x0, y1 - y0) * 0.5
     fx, fy = facility_xy_m[:, 0].copy(), facility_xy_m[:, 1].copy()
     tree = cKDTree(facility_xy_m)
-    cells = _cell_candidates(cx, cy, radius, fx, fy, tree)
-    row, fac, first = cells if cells is not None else _kd_candidates(cx, cy, tree, min(2, m))
+    pairs = _cell_candidates(cx, cy, radius, fx, fy, tree) if cells else None
+    row, fac, d2, first = pairs if pairs is not None else _kd_candidates(cx, cy, tree, min(2, m))
     points = shapely.points(facility_xy_m)
     best = fac[first]
     exact = shapely.distance(geoms, points[best])
     reach = exact + radius + 1e-9 * (1.0 + exact + radius)  # |f - c| - R <= d*, with slack
-    dx, dy = fx[fac] - cx[row], fy[fac] - cy[row]
-    rival = (dx * dx + dy * dy <= (reach * reach)[row]) & (fac != best[row])
+    rival = d2 <= (reach * reach)[row]
+    rival[first] = False
     if rival.any():
-        if cells is not None:  # the lists hold every facility within reach
+        if pairs is not None:  # the lists hold every facility within reach
             unsure, cand = row[rival], fac[rival]
         else:
             unsure = np.unique(row[rival])
@@ -122,7 +126,7 @@ give way to a KD-tree query per geometry (facilities far denser than the geometr
 
 def _cell_candidates(
     cx: np.ndarray, cy: np.ndarray, radius: np.ndarray, fx: np.ndarray, fy: np.ndarray, tree: cKDTree
-) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
     """Candidate facilities of each centre from a grid of square cells; None when too many.
 
     A cell of side ``s`` with middle ``q`` holds centres within ``h = s/√2`` of ``q``. Let ``D``
@@ -132,8 +136,9 @@ def _cell_candidates(
     facility that passes ``|f - c| - R <= d*`` lies within ``D + 2h + 2·Rmax`` of ``q``: the
     cell's list is the facilities within that reach (plus a relative slack for rounding).
 
-    Returns ``(row, fac, first)``: pairs grouped by row (every row has at least one), and for
-    each row the position of the pair whose facility is nearest to the centre.
+    Returns ``(row, fac, d2, first)``: pairs grouped by row (every row has at least one), the
+    squared distance from the centre to the facility, and for each row the position of the
+    pair whose facility is nearest to the centre.
     """
     n, m = len(cx), len(fx)
     lo = (cx.min(), cy.min())
@@ -182,16 +187,16 @@ def _cell_candidates(
     d2 = dx * dx + dy * dy
     at_min = np.flatnonzero(d2 == np.minimum.reduceat(d2, row_start)[row])
     first = at_min[np.r_[True, row[at_min[1:]] != row[at_min[:-1]]]]
-    return row, fac, first
+    return row, fac, d2, first
 
 
 def _kd_candidates(
     cx: np.ndarray, cy: np.ndarray, tree: cKDTree, k: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The ``k`` facilities nearest to each centre, as pairs like :func:`_cell_candidates`."""
-    _, idx = tree.query(np.column_stack([cx, cy]), k=k)
+    d, idx = tree.query(np.column_stack([cx, cy]), k=k)
     n = len(cx)
-    return np.repeat(np.arange(n), k), idx.reshape(n * k), np.arange(n) * k
+    return np.repeat(np.arange(n), k), idx.reshape(n * k), d.reshape(n * k) ** 2, np.arange(n) * k
 
 
 def _within(

@@ -104,16 +104,12 @@ def town_footprints(rng: np.random.Generator, n: int, side: float) -> list:
     [(2000, 60, False), (2000, 60, True), (300, 3000, False), (500, 1, False), (1, 5, False)],
 )
 def test_nearest_straight_metric_equals_sjoin_nearest_on_both_paths(
-    n_houses: int, n_bins: int, kd_only: bool, monkeypatch: pytest.MonkeyPatch
+    n_houses: int, n_bins: int, kd_only: bool
 ) -> None:
     """The grid-of-cells candidates and the KD-tree fallback (facilities much denser than the
     cells, or forced) both give sjoin_nearest's answer: same nearest point, same distance to
     the last bit, on footprints, L-shapes, points, lines, missing and empty geometries, points
     inside footprints, duplicated points (ties) and a footprint larger than the cells."""
-    import layers.coverage.buildings as buildings
-
-    if kd_only:
-        monkeypatch.setattr(buildings, "CELL_PAIRS_PER_GEOMETRY", -1e9)
     rng = np.random.default_rng(n_houses * 7 + n_bins)
     houses = np.array(town_footprints(rng, n_houses, 4000.0), dtype=object)
     bins = rng.uniform(-200, 4200, (n_bins, 2))
@@ -127,7 +123,7 @@ def test_nearest_straight_metric_equals_sjoin_nearest_on_both_paths(
             bins[7] = bins[8]  # a duplicate anywhere
             # inside the works site: two far corners (smaller rows) and its middle: all at 0
             bins[0], bins[1], bins[9] = (1010, 1010), (2490, 1790), (1750, 1400)
-    idx, dist = nearest_straight_metric(houses, bins)
+    idx, dist = nearest_straight_metric(houses, bins, cells=not kd_only)
     ref_idx, ref_dist = sjoin_reference(houses, bins)
     assert np.array_equal(idx, ref_idx)
     assert np.array_equal(dist, ref_dist)
