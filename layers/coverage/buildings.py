@@ -23,7 +23,7 @@ import pyproj
 import shapely
 from scipy.spatial import cKDTree
 
-from layers.network import StreetNetwork, nearest_by_network_snapped, snap_metric, to_network_crs
+from layers.network import StreetNetwork, nearest_by_network_snapped, snap_metric
 from layers.projection import WGS84, metric_crs_for
 
 __all__ = ["METRICS", "building_coverage", "gap_table", "nearest_straight", "nearest_straight_metric"]
@@ -233,8 +233,11 @@ def nearest_straight(
         footprint-to-facility distance in metres (inf if none). Ties: the smallest position.
     """
     crs = crs if crs is not None else metric_crs_for(buildings)
-    geoms = _metric_geoms(buildings, crs)
-    fac = _metric_geoms(facilities, crs)
+    return _nearest_straight_m(_metric_geoms(buildings, crs), _metric_geoms(facilities, crs))
+
+
+def _nearest_straight_m(geoms: np.ndarray, fac: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`nearest_straight` on geometries already in one metric CRS."""
     fac_ok = np.flatnonzero(~shapely.is_missing(fac) & ~shapely.is_empty(fac))
     if len(fac_ok) == 0:
         return np.full(len(geoms), -1, dtype=np.int64), np.full(len(geoms), np.inf)
@@ -305,11 +308,13 @@ def building_coverage(
             _put(out, metric, ids, none, np.full(len(out), np.inf), radius_m)
         return out
     crs = net.crs if net is not None else metric_crs_for(buildings)
-    idx, dist = nearest_straight(buildings, facilities, crs=crs)
+    # projected once, for both metrics (the network's CRS when there is one)
+    b_m, f_m = _metric_geoms(buildings, crs), _metric_geoms(facilities, crs)
+    idx, dist = _nearest_straight_m(b_m, f_m)
     _put(out, "straight", ids, idx, dist, radius_m)
     if net is not None:
-        b_snap = snap_metric(net, to_network_crs(net, buildings))
-        f_snap = snap_metric(net, to_network_crs(net, facilities))
+        b_snap = snap_metric(net, b_m)
+        f_snap = snap_metric(net, f_m)
         n_idx, n_dist = nearest_by_network_snapped(net, b_snap, f_snap)
         _put(out, "network", ids, n_idx, n_dist, radius_m)
     return out

@@ -175,6 +175,24 @@ def test_river_gap_straight_covers_but_walking_does_not() -> None:
     assert list(cov["straight_facility"]) == ["h1", "h1"]
 
 
+def test_both_metrics_project_buildings_and_facilities_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a network, the straight and the walking metric share one projection of the
+    buildings and one of the facilities (a city's 100,000 footprints are not moved twice)."""
+    roads, houses, hydrant = river_town()
+    net = build_network(roads)
+    calls = []
+    to_crs = gpd.GeoSeries.to_crs
+
+    def counting(self: gpd.GeoSeries, *args: object, **kwargs: object) -> gpd.GeoSeries:
+        calls.append(len(self))
+        return to_crs(self, *args, **kwargs)
+
+    monkeypatch.setattr(gpd.GeoSeries, "to_crs", counting)
+    cov = building_coverage(houses, hydrant, radius_m=150, net=net)
+    assert sorted(calls) == [1, 2]  # the hydrant once, the two houses once
+    assert cov["straight_covered"].tolist() == [True, False]
+
+
 def test_gap_table_weights_by_households() -> None:
     cov = pd.DataFrame(
         {
