@@ -123,6 +123,9 @@ CELL_PAIRS_PER_GEOMETRY = 16
 """Above this many (geometry, facility) candidate pairs per geometry on average, the cells
 give way to a KD-tree query per geometry (facilities far denser than the geometries' cells)."""
 
+CELL_LIST_MAX = 512
+"""Likewise when a cell's list would hold more facilities than this."""
+
 
 def _cell_candidates(
     cx: np.ndarray, cy: np.ndarray, radius: np.ndarray, fx: np.ndarray, fy: np.ndarray, tree: cKDTree
@@ -159,25 +162,28 @@ def _cell_candidates(
     near, _ = tree.query(q, k=1)
     reach = near + np.sqrt(2.0) * side + 2.0 * rmax[used]
     reach = reach * (1.0 + 1e-9) + 1e-9 * (1.0 + np.abs(q).sum(axis=1))
-    # the facilities within reach of each cell, as arrays (no per-cell Python lists)
-    width = min(8, m)
-    near, idx = (a.reshape(len(q), width) for a in tree.query(q, k=width))
-    todo = np.flatnonzero(near[:, -1] <= reach) if width < m else []
-    while len(todo):  # cells with more facilities within reach: ask again for more
-        more = min(4 * width, m)
-        near = np.pad(near, ((0, 0), (0, more - width)), constant_values=np.inf)
-        idx = np.pad(idx, ((0, 0), (0, more - width)), constant_values=m)
-        near[todo], idx[todo] = tree.query(q[todo], k=more)
-        width = more
-        todo = todo[near[todo, -1] <= reach[todo]] if width < m else []
-    inside = near <= reach[:, None]
+    # the facilities within reach of each cell, as arrays (no per-cell Python lists): the
+    # nearest 8, and for the cells where the 8th is still within reach, 4 times more, ...
+    at_cell, found = [], []
+    rows, width = np.arange(len(q)), min(8, m)
+    while len(rows):
+        if width > CELL_LIST_MAX:
+            return None  # facilities far denser than the cells
+        near, idx = (a.reshape(len(rows), width) for a in tree.query(q[rows], k=width))
+        full = near[:, -1] <= reach[rows] if width < m else np.zeros(len(rows), dtype=bool)
+        r, j = np.nonzero((near <= reach[rows, None]) & ~full[:, None])
+        at_cell.append(rows[r])
+        found.append(idx[r, j])
+        rows, width = rows[full], min(4 * width, m)
+    at_cell = np.concatenate(at_cell)
+    order = np.argsort(at_cell, kind="stable")
+    flat = np.concatenate(found)[order]
     counts = np.zeros(nx * ny, dtype=np.int64)
-    counts[used] = inside.sum(axis=1)
+    counts[used] = np.bincount(at_cell, minlength=len(q))
     k = counts[cell]
     total = int(k.sum())
     if total > CELL_PAIRS_PER_GEOMETRY * n + 1024:
         return None
-    flat = idx[inside]
     starts = np.zeros(nx * ny, dtype=np.int64)
     starts[used] = np.cumsum(counts[used]) - counts[used]
     row_start = np.cumsum(k) - k

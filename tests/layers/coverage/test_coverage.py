@@ -100,11 +100,18 @@ def town_footprints(rng: np.random.Generator, n: int, side: float) -> list:
 
 
 @pytest.mark.parametrize(
-    ("n_houses", "n_bins", "kd_only"),
-    [(2000, 60, False), (2000, 60, True), (300, 3000, False), (500, 1, False), (1, 5, False)],
+    ("n_houses", "n_bins", "cluster", "kd_only"),
+    [
+        (2000, 60, 0, False),
+        (2000, 60, 0, True),
+        (3000, 160, 60, False),  # 60 bins in a 60 m square: cells whose lists need 4 rounds
+        (300, 3000, 0, False),  # bins far denser than the cells: the KD-tree fallback
+        (500, 1, 0, False),
+        (1, 5, 0, False),
+    ],
 )
 def test_nearest_straight_metric_equals_sjoin_nearest_on_both_paths(
-    n_houses: int, n_bins: int, kd_only: bool
+    n_houses: int, n_bins: int, cluster: int, kd_only: bool
 ) -> None:
     """The grid-of-cells candidates and the KD-tree fallback (facilities much denser than the
     cells, or forced) both give sjoin_nearest's answer: same nearest point, same distance to
@@ -113,6 +120,7 @@ def test_nearest_straight_metric_equals_sjoin_nearest_on_both_paths(
     rng = np.random.default_rng(n_houses * 7 + n_bins)
     houses = np.array(town_footprints(rng, n_houses, 4000.0), dtype=object)
     bins = rng.uniform(-200, 4200, (n_bins, 2))
+    bins[n_bins - cluster :] = rng.uniform(1980, 2040, (cluster, 2))
     if n_houses > 10:
         houses[4] = None
         houses[5] = Polygon()
