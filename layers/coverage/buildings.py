@@ -165,16 +165,16 @@ def _cell_candidates(
     # the facilities within reach of each cell, as arrays (no per-cell Python lists): the
     # nearest 8, and for the cells where the 8th is still within reach, 4 times more, ...
     at_cell, found = [], []
-    rows, width = np.arange(len(q)), min(8, m)
+    rows, want = np.arange(len(q)), min(8, m)
     while len(rows):
-        if width > CELL_LIST_MAX:
+        if want > CELL_LIST_MAX:
             return None  # facilities far denser than the cells
-        near, idx = (a.reshape(len(rows), width) for a in tree.query(q[rows], k=width))
-        full = near[:, -1] <= reach[rows] if width < m else np.zeros(len(rows), dtype=bool)
+        near, idx = (a.reshape(len(rows), want) for a in tree.query(q[rows], k=want))
+        full = near[:, -1] <= reach[rows] if want < m else np.zeros(len(rows), dtype=bool)
         r, j = np.nonzero((near <= reach[rows, None]) & ~full[:, None])
         at_cell.append(rows[r])
         found.append(idx[r, j])
-        rows, width = rows[full], min(4 * width, m)
+        rows, want = rows[full], min(4 * want, m)
     at_cell = np.concatenate(at_cell)
     order = np.argsort(at_cell, kind="stable")
     flat = np.concatenate(found)[order]
