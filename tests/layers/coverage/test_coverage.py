@@ -66,6 +66,82 @@ def test_nearest_straight_equals_sjoin_nearest() -> None:
     assert idx[7] == len(bins) - 2 and dist[7] == 0
 
 
+def sjoin_reference(geoms: np.ndarray, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """geopandas.sjoin_nearest's nearest point to each geometry (smallest row on ties; -1 and
+    inf for a missing or empty geometry)."""
+    h = gpd.GeoDataFrame(geometry=list(geoms), crs=GK)
+    b = gpd.GeoDataFrame({"bin": range(len(xy))}, geometry=shapely.points(xy), crs=GK)
+    joined = gpd.sjoin_nearest(h, b, distance_col="d").reset_index()
+    best = joined.sort_values(["index", "d", "bin"]).drop_duplicates("index").set_index("index")
+    idx = best["bin"].reindex(range(len(geoms))).fillna(-1).to_numpy(dtype=np.int64)
+    dist = best["d"].reindex(range(len(geoms))).fillna(np.inf).to_numpy(dtype=float)
+    return idx, dist
+
+
+def town_footprints(rng: np.random.Generator, n: int, side: float) -> list:
+    """Rotated rectangles 5-40 m, a few L-shapes, points and lines, clustered around 6 centres."""
+    centres = rng.uniform(0, side, (6, 2))
+    xy = centres[rng.integers(0, 6, n)] + rng.normal(0, side / 6, (n, 2))
+    out = []
+    for i, ((x, y), (w, h), a) in enumerate(
+        zip(xy, rng.uniform(5, 40, (n, 2)), rng.uniform(0, 90, n), strict=True)
+    ):
+        if i % 50 == 1:
+            out.append(Point(x, y))
+        elif i % 50 == 2:
+            out.append(LineString([(x, y), (x + w, y + h)]))
+        elif i % 50 == 3:  # an L whose box centre lies outside it
+            out.append(
+                Polygon([(x, y), (x + 40, y), (x + 40, y + 5), (x + 5, y + 5), (x + 5, y + 40), (x, y + 40)])
+            )
+        else:
+            out.append(shapely.affinity.rotate(box(x - w / 2, y - h / 2, x + w / 2, y + h / 2), a))
+    return out
+
+
+@pytest.mark.parametrize(
+    ("n_houses", "n_bins", "cluster", "kd_only"),
+    [
+        (2000, 60, 0, False),
+        (2000, 60, 0, True),
+        (3000, 160, 60, False),  # 60 bins in a 60 m square: cells whose lists need 4 rounds
+        (300, 3000, 0, False),  # bins far denser than the cells: the KD-tree fallback
+        (500, 1, 0, False),
+        (1, 5, 0, False),
+    ],
+)
+def test_nearest_straight_metric_equals_sjoin_nearest_on_both_paths(
+    n_houses: int, n_bins: int, cluster: int, kd_only: bool
+) -> None:
+    """The grid-of-cells candidates and the KD-tree fallback (facilities much denser than the
+    cells, or forced) both give sjoin_nearest's answer: same nearest point, same distance to
+    the last bit, on footprints, L-shapes, points, lines, missing and empty geometries, points
+    inside footprints, duplicated points (ties) and a footprint larger than the cells."""
+    rng = np.random.default_rng(n_houses * 7 + n_bins)
+    houses = np.array(town_footprints(rng, n_houses, 4000.0), dtype=object)
+    bins = rng.uniform(-200, 4200, (n_bins, 2))
+    bins[n_bins - cluster :] = rng.uniform(1980, 2040, (cluster, 2))
+    if n_houses > 10:
+        houses[4] = None
+        houses[5] = Polygon()
+        houses[6] = box(1000, 1000, 2500, 1800)  # a works site over many cells
+        if n_bins > 10:
+            bins[3] = shapely.get_coordinates(houses[10].centroid)[0]  # inside a footprint
+            bins[4] = bins[3]  # and a duplicate of it: a tie
+            bins[7] = bins[8]  # a duplicate anywhere
+            # inside the works site: two far corners (smaller rows) and its middle: all at 0
+            bins[0], bins[1], bins[9] = (1010, 1010), (2490, 1790), (1750, 1400)
+    idx, dist = nearest_straight_metric(houses, bins, cells=not kd_only)
+    ref_idx, ref_dist = sjoin_reference(houses, bins)
+    assert np.array_equal(idx, ref_idx)
+    assert np.array_equal(dist, ref_dist)
+    if n_houses > 10:
+        assert idx[4] == idx[5] == -1 and np.isinf(dist[4])
+        if n_bins > 10:
+            assert idx[10] == 3 and dist[10] == 0
+            assert idx[6] == 0 and dist[6] == 0
+
+
 def test_nearest_straight_with_lines_and_missing_geometries() -> None:
     houses = frame([box(0, 0, 10, 10), box(100, 0, 110, 10)])
     houses.loc[2, "geometry"] = None
@@ -105,6 +181,24 @@ def test_river_gap_straight_covers_but_walking_does_not() -> None:
     assert cov["network_m"].iloc[0] == pytest.approx(10 + 400 + 40 + 400 + 5, abs=1e-6)
     assert cov["network_covered"].tolist() == [False, False]
     assert list(cov["straight_facility"]) == ["h1", "h1"]
+
+
+def test_both_metrics_project_buildings_and_facilities_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a network, the straight and the walking metric share one projection of the
+    buildings and one of the facilities (a city's 100,000 footprints are not moved twice)."""
+    roads, houses, hydrant = river_town()
+    net = build_network(roads)
+    calls = []
+    to_crs = gpd.GeoSeries.to_crs
+
+    def counting(self: gpd.GeoSeries, *args: object, **kwargs: object) -> gpd.GeoSeries:
+        calls.append(len(self))
+        return to_crs(self, *args, **kwargs)
+
+    monkeypatch.setattr(gpd.GeoSeries, "to_crs", counting)
+    cov = building_coverage(houses, hydrant, radius_m=150, net=net)
+    assert sorted(calls) == [1, 2]  # the hydrant once, the two houses once
+    assert cov["straight_covered"].tolist() == [True, False]
 
 
 def test_gap_table_weights_by_households() -> None:
