@@ -23,7 +23,9 @@ from gridmap.evaluation.metrics import (
     Period,
     UnitStats,
     clean_weights,
+    evaluate,
     rank_units,
+    recurrence_counts,
 )
 from gridmap.evaluation.models import ScoreWeights
 from gridmap.geography.models import Community, Grid
@@ -205,6 +207,17 @@ def evaluation_for(
         level: rank_units(unit_aggregates(scoped, level=level, period=period, now=now), weights)
         for level in LEVELS
     }
+
+
+def evaluation_by_rows(
+    user: AbstractBaseUser | AnonymousUser, period: Period, now: datetime
+) -> dict[str, list[UnitStats]]:
+    """``evaluation_for`` computed the reference way, one row per case aggregated in Python (for
+    the tests and ``bench/evaluation.py``; no page uses it)."""
+    scoped = problems_visible_to(user)
+    recurrences = recurrence_counts(recurrences_in(scoped, period).values_list("recurrence_of_id", flat=True))
+    rows = metric_rows(scoped, period)
+    return evaluate(rows, period=period, now=now, weights=score_weights(), recurrences=recurrences)
 
 
 def ledger_problems(user: AbstractBaseUser | AnonymousUser, period: Period) -> QuerySet[Problem]:
