@@ -4,14 +4,14 @@ a figure, a ranking or an export row never covers a case the user may not see.""
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, overload
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, QuerySet, Sum, Window
+from django.db.models import Count, DurationField, F, Func, Q, QuerySet, Sum, Window
 from django.db.models.functions import Coalesce, RowNumber
 
 from gridmap.accounts.models import Role
@@ -75,10 +75,33 @@ def _grouped(scoped: QuerySet[Problem]) -> QuerySet[Problem]:
     return Problem.objects.filter(pk__in=scoped.values("pk")) if scoped.query.distinct else scoped
 
 
-def _time_to_close() -> ExpressionWrapper:
-    """``closed_at − filed_at`` as a duration (an interval on PostgreSQL, microseconds on SQLite;
-    a ``timedelta`` in Python on both)."""
-    return ExpressionWrapper(F("closed_at") - F("filed_at"), output_field=DurationField())
+class Span(Func):
+    """``end − start`` of two datetime columns as a duration, exact to the microsecond (a
+    ``timedelta`` in Python on both databases). PostgreSQL subtracts timestamps into an interval.
+    SQLite, where Django's own subtraction calls a Python function per row, gets whole seconds
+    from ``julianday`` (rounded: its error is far below a second) plus the stored microseconds
+    (Django stores ``YYYY-MM-DD HH:MM:SS[.ffffff]``), in integer microseconds."""
+
+    arity = 2
+    output_field = DurationField()
+    template = "(%(expressions)s)"
+    arg_joiner = " - "
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
+        (end, end_params), (start, start_params) = (
+            compiler.compile(e) for e in self.get_source_expressions()
+        )
+        sql = (
+            f"(CAST(ROUND((julianday(substr({end}, 1, 19)) - julianday(substr({start}, 1, 19))) * 86400)"
+            f" AS INTEGER) * 1000000 + CAST(substr({end}, 21) AS INTEGER)"
+            f" - CAST(substr({start}, 21) AS INTEGER))"
+        )
+        return sql, [*end_params, *start_params, *end_params, *start_params]
+
+
+def _time_to_close() -> Span:
+    """``closed_at − filed_at`` as a duration."""
+    return Span(F("closed_at"), F("filed_at"))
 
 
 def _hours(span: Any) -> float:
@@ -113,13 +136,33 @@ class Durations(Sequence[float]):
         return iter(self._load())
 
 
+def recurrences_by_unit(scoped: QuerySet[Problem], period: Period) -> dict[str, dict[Any, int]]:
+    """{level: {unit id: recurrences in the period}}, in one query grouped by the units of the
+    original case (a row per combination of units, not per case)."""
+    fields = {level: f"recurrence_of__{lv.key.removesuffix('_id')}" for level, lv in LEVELS.items()}
+    found: dict[str, dict[Any, int]] = {level: {} for level in LEVELS}
+    rows = recurrences_in(scoped, period).order_by().values(*fields.values()).annotate(n=Count("pk"))
+    for row in rows:
+        for level, original in fields.items():
+            key = row[original]
+            if key is not None:
+                found[level][key] = found[level].get(key, 0) + row["n"]
+    return found
+
+
 def unit_aggregates(
-    scoped: QuerySet[Problem], *, level: str, period: Period, now: datetime, recurrences: bool = True
+    scoped: QuerySet[Problem],
+    *,
+    level: str,
+    period: Period,
+    now: datetime,
+    recurrences: bool | Mapping[Any, int] = True,
 ) -> list[UnitStats]:
     """What ``metrics.unit_stats`` computes over ``metric_rows``, grouped in the database: one
     row per unit of ``level`` (unsorted, unscored), plus one or two rows per unit for the median
-    time to close, plus (with ``recurrences``) one per unit with recurrences. The rows fetched
-    grow with the number of units, never with the number of cases."""
+    time to close. ``recurrences``: True to count them (``recurrences_by_unit``), False for none,
+    or the counts already found. The rows fetched grow with the number of units, never with the
+    number of cases."""
     lv = LEVELS[level]
     base = _grouped(scoped).exclude(**{f"{lv.key}__isnull": True})
     recurred = recurrences_in(scoped, period)
@@ -165,15 +208,10 @@ def unit_aggregates(
     middles: dict[Any, list[float]] = {}
     for key, span in middle:
         middles.setdefault(key, []).append(_hours(span))
-    counts: dict[Any, int] = {}
-    if recurrences:
-        original = f"recurrence_of__{lv.key.removesuffix('_id')}"
-        counts = dict(
-            recurred.exclude(**{f"{original}__isnull": True})
-            .order_by()
-            .values_list(original)
-            .annotate(n=Count("pk"))
-        )
+    if isinstance(recurrences, bool):
+        counts = recurrences_by_unit(scoped, period)[level] if recurrences else {}
+    else:
+        counts = recurrences
     units = []
     for row in groups:
         key = row[lv.key]
@@ -203,8 +241,12 @@ def evaluation_for(
     database: a fixed number of queries, rows per unit)."""
     scoped = problems_visible_to(user)
     weights = score_weights()
+    recurrences = recurrences_by_unit(scoped, period)
     return {
-        level: rank_units(unit_aggregates(scoped, level=level, period=period, now=now), weights)
+        level: rank_units(
+            unit_aggregates(scoped, level=level, period=period, now=now, recurrences=recurrences[level]),
+            weights,
+        )
         for level in LEVELS
     }
 
