@@ -4,7 +4,7 @@ a figure, a ranking or an export row never covers a case the user may not see.""
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, overload
@@ -235,10 +235,10 @@ def unit_aggregates(
 
 
 def evaluation_for(
-    user: AbstractBaseUser | AnonymousUser, period: Period, now: datetime
+    user: AbstractBaseUser | AnonymousUser, period: Period, now: datetime, levels: Iterable[str] = LEVELS
 ) -> dict[str, list[UnitStats]]:
-    """The ranked evaluation table of every level, over what ``user`` may see (grouped in the
-    database: a fixed number of queries, rows per unit)."""
+    """The ranked evaluation table of every level asked for (all by default), over what ``user``
+    may see (grouped in the database: a fixed number of queries, rows per unit)."""
     scoped = problems_visible_to(user)
     weights = score_weights()
     recurrences = recurrences_by_unit(scoped, period)
@@ -247,19 +247,21 @@ def evaluation_for(
             unit_aggregates(scoped, level=level, period=period, now=now, recurrences=recurrences[level]),
             weights,
         )
-        for level in LEVELS
+        for level in levels
     }
 
 
 def evaluation_by_rows(
-    user: AbstractBaseUser | AnonymousUser, period: Period, now: datetime
+    user: AbstractBaseUser | AnonymousUser, period: Period, now: datetime, levels: Iterable[str] = LEVELS
 ) -> dict[str, list[UnitStats]]:
     """``evaluation_for`` computed the reference way, one row per case aggregated in Python (for
     the tests and ``bench/evaluation.py``; no page uses it)."""
     scoped = problems_visible_to(user)
     recurrences = recurrence_counts(recurrences_in(scoped, period).values_list("recurrence_of_id", flat=True))
     rows = metric_rows(scoped, period)
-    return evaluate(rows, period=period, now=now, weights=score_weights(), recurrences=recurrences)
+    return evaluate(
+        rows, period=period, now=now, weights=score_weights(), recurrences=recurrences, levels=levels
+    )
 
 
 def ledger_problems(user: AbstractBaseUser | AnonymousUser, period: Period) -> QuerySet[Problem]:
