@@ -1,8 +1,9 @@
 """Reads behind the dashboard. Each starts from the user's scope (``problems_visible_to``,
 ``problems_in_role_scope``, ``grids_visible_to``) and costs a fixed number of queries whatever
-the number of grids or cases (no query per row). Figures per unit come from
-``gridmap.evaluation.metrics`` so they match the evaluation page; the scope's totals are one
-aggregate query holding the same definitions (a test holds them equal)."""
+the number of grids or cases (no query per row) and fetches rows per unit, never per case.
+Figures per unit come from ``gridmap.evaluation.selectors.unit_aggregates`` (the definitions of
+``gridmap.evaluation.metrics``, grouped in the database) so they match the evaluation page; the
+scope's totals are one aggregate query holding the same definitions (a test holds them equal)."""
 
 from __future__ import annotations
 
@@ -16,8 +17,8 @@ from django.utils import timezone
 from gridmap.accounts.models import Role
 from gridmap.accounts.selectors import role_of
 from gridmap.core.dates import local_midnight, month_start, next_month
-from gridmap.evaluation.metrics import Period, UnitStats, rank_units, unit_stats
-from gridmap.evaluation.selectors import metric_rows, score_weights
+from gridmap.evaluation.metrics import Period, UnitStats, rank_units
+from gridmap.evaluation.selectors import score_weights, unit_aggregates
 from gridmap.geography.models import Grid
 from gridmap.problems.lifecycle import TRANSITIONS
 from gridmap.problems.models import OPEN_STATUSES, ExtensionRequest, Problem, Status
@@ -63,8 +64,9 @@ def status_counts(scoped: QuerySet[Problem]) -> list[tuple[str, str, int]]:
 def unit_figures(
     scoped: QuerySet[Problem], *, level: str, period: Period, now: datetime
 ) -> dict[Any, UnitStats]:
-    """{unit id: scored and ranked UnitStats} of ``level`` over ``scoped`` (one query)."""
-    units = unit_stats(metric_rows(scoped, period), level=level, period=period, now=now)
+    """{unit id: scored and ranked UnitStats} of ``level`` over ``scoped`` (grouped in the
+    database; recurrences are not counted here)."""
+    units = unit_aggregates(scoped, level=level, period=period, now=now, recurrences=False)
     return {u.key: u for u in rank_units(units, score_weights())}
 
 

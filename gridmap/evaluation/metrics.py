@@ -1,8 +1,12 @@
 """Evaluation (考核 / 综合评价): per grid, community, department and person over a period.
 
-Pure computation over rows (dicts from one ``values()`` query, see ``selectors.metric_rows``);
-nothing here queries the database, so every figure is computed identically on SpatiaLite and
-PostGIS (medians and hour differences in Python, not in SQL).
+The definitions, in two forms that agree figure for figure (a test holds them equal):
+``unit_stats`` here, pure computation over one row per case (the reference, small scopes and
+tests), and ``selectors.unit_aggregates``, the same counts grouped in the database (one row per
+unit, what the pages use, so the rows fetched do not grow with the number of cases). Nothing here
+queries the database. In the grouped form the time to close is summed in SQL as a duration and
+its median read from the one or two middle rows of a window; the mean is the summed duration
+over the count (it may differ from the mean of a list of hours in the last binary digit).
 
 Period and snapshot
     A period is half-open, ``[start, end)``, in aware datetimes (local midnights on the pages).
@@ -56,7 +60,7 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -135,9 +139,14 @@ class UnitStats:
     open_now: int = 0
     overdue_now: int = 0
     recurrences: int = 0
-    hours_to_close: list[float] = field(default_factory=list, repr=False)
+    hours_to_close: Sequence[float] = field(default_factory=list, repr=False)
     score: float | None = None
     rank: int | None = None
+    # Set when the figures were grouped in the database (then ``hours_to_close`` is read only
+    # when asked for): how many closed cases were timed, their hours in total, the median.
+    hours_count: int | None = None
+    hours_total: float | None = None
+    hours_median: float | None = None
 
     @property
     def closure_rate(self) -> float | None:
@@ -161,10 +170,18 @@ class UnitStats:
 
     @property
     def mean_hours(self) -> float | None:
+        if self.hours_count is not None:
+            return (
+                self.hours_total / self.hours_count
+                if self.hours_count and self.hours_total is not None
+                else None
+            )
         return statistics.fmean(self.hours_to_close) if self.hours_to_close else None
 
     @property
     def median_hours(self) -> float | None:
+        if self.hours_count is not None:
+            return self.hours_median
         return statistics.median(self.hours_to_close) if self.hours_to_close else None
 
     def components(self) -> dict[str, float | None]:

@@ -180,7 +180,7 @@ def figures(request: HttpRequest) -> HttpResponse:
     mondays = weeks_between(data["start"], data["end"])
     period = Period(local_midnight(mondays[0]), local_midnight(mondays[-1] + timedelta(days=7)))
     weeks = weekly_counts(problems_visible_to(request.user), mondays)
-    ranked = evaluation_for(request.user, period, timezone.now())[data["level"]]
+    ranked = evaluation_for(request.user, period, timezone.now(), levels=(data["level"],))[data["level"]]
     scored = [u for u in ranked if u.score is not None]
     shown = scored[:RANKED_IN_CHART]
     ranking = hbar_chart(

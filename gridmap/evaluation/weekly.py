@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from gridmap.core.dates import local_midnight
 from gridmap.evaluation.metrics import DUPLICATE, Period
@@ -55,11 +55,20 @@ def bucket(rows: Iterable[tuple[datetime | None, datetime | None, str]], mondays
 
 
 def weekly_counts(scoped: QuerySet[Problem], mondays: list[date]) -> list[Week]:
-    """Filed and closed per week over ``scoped`` (one query of three columns)."""
+    """Filed and closed per week over ``scoped``: one aggregate query, two counts per week
+    (what ``bucket`` computes over the rows, grouped in the database)."""
     if not mondays:
         return []
-    start, end = local_midnight(mondays[0]), local_midnight(mondays[-1] + timedelta(days=7))
-    wanted = Q(filed_at__gte=start, filed_at__lt=end) | Q(closed_at__gte=start, closed_at__lt=end)
-    # the id keeps apart identical rows of a DISTINCT (scoped) queryset
-    rows = scoped.filter(wanted).order_by().values_list("pk", "filed_at", "closed_at", "status")
-    return bucket(((f, c, s) for _, f, c, s in rows), mondays)
+    edges = [local_midnight(d) for d in mondays] + [local_midnight(mondays[-1] + timedelta(days=7))]
+    # a scope reached through to-many joins is distinct(): count its ids, not the joined rows
+    cases = Problem.objects.filter(pk__in=scoped.values("pk")) if scoped.query.distinct else scoped
+    counts: dict[str, Count] = {}
+    for i, (start, end) in enumerate(zip(edges, edges[1:], strict=False)):
+        counts[f"filed_{i}"] = Count(
+            "pk", filter=Q(filed_at__gte=start, filed_at__lt=end) & ~Q(status=DUPLICATE)
+        )
+        counts[f"closed_{i}"] = Count("pk", filter=Q(closed_at__gte=start, closed_at__lt=end))
+    first, last = edges[0], edges[-1]
+    wanted = Q(filed_at__gte=first, filed_at__lt=last) | Q(closed_at__gte=first, closed_at__lt=last)
+    totals = cases.filter(wanted).order_by().aggregate(**counts)
+    return [Week(d, totals[f"filed_{i}"], totals[f"closed_{i}"]) for i, d in enumerate(mondays)]
