@@ -26,7 +26,7 @@ from gridmap.problems.models import OPEN_STATUSES, Problem
 # them under one aggregate counts their product.
 MANY = ("geography_building", "problems_problem", "facilities_facility", "problems_problemphoto",
         "problems_problemevent", "geography_grid")  # fmt: skip
-JOINED = re.compile(r'JOIN\s+"?(\w+)"?', re.IGNORECASE)
+JOINED = re.compile(r'JOIN\s+"?(\w+)"?(?:\s+(?!ON\b)(\w+))?\s+ON\s*\((.*?)\)', re.IGNORECASE)
 COUNT_DISTINCT = re.compile(r"COUNT\s*\(\s*DISTINCT", re.IGNORECASE)  # de-duplicating a product
 AGGREGATE = re.compile(r"\b(COUNT|SUM|AVG)\s*\(", re.IGNORECASE)
 
@@ -48,10 +48,16 @@ def product_joins(sql: str) -> set[str]:
     found: set[str] = set()
     for level in _select_levels(sql):
         if AGGREGATE.search(level):
-            joined = {t for t in JOINED.findall(level) if t in MANY}
+            joined = {t for t, alias, on in JOINED.findall(level) if t in MANY and _to_many(alias or t, on)}
             if len(joined) >= 2:
                 found |= joined
     return found
+
+
+def _to_many(name: str, condition: str) -> bool:
+    """A join reaches many rows unless its condition names the joined row's own id: a problem's
+    grid, or the case a recurrence repeats, is one row (a to-one join multiplies nothing)."""
+    return not re.search(rf'(?:"{name}"|\b{name})\."id"', condition)
 
 
 def _select_levels(sql: str) -> list[str]:
@@ -90,6 +96,12 @@ def test_the_detector_sees_the_old_grid_list():
         'INNER JOIN "geography_community" ON (1 = 1)'
     )
     assert product_joins(new) == set()
+    to_one = (  # recurrences grouped by the units of the case they repeat
+        'SELECT T2."grid_id", "geography_grid"."first_responsible_id", COUNT("problems_problem"."id") '
+        'FROM "problems_problem" INNER JOIN "problems_problem" T2 ON ("problems_problem"."recurrence_of_id" = T2."id") '
+        'LEFT OUTER JOIN "geography_grid" ON (T2."grid_id" = "geography_grid"."id") GROUP BY 1, 2'
+    )
+    assert product_joins(to_one) == set()
 
 
 @pytest.mark.parametrize("username", ["demo_admin", "head_1", "leader_01"])
