@@ -3,6 +3,11 @@
 
 A command is its arguments, one service call and its output; these are the parts of the first
 and the last that several commands have in common.
+
+A command that does no web work starts in well under a second (``NoWebCommand``): it runs no
+system checks, and its module imports only Django and light modules; the service it calls, and
+the heavy libraries that service needs (geopandas, scipy, scikit-learn, folium, pyrosm), are
+imported inside ``handle`` when the work starts. ``tests/core/test_command_start.py`` holds both.
 """
 
 from __future__ import annotations
@@ -14,15 +19,31 @@ import secrets
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 METRICS = ("straight", "network")
+
+
+class NoWebCommand(BaseCommand):
+    """A command that serves no web request: it runs no system checks.
+
+    Django's checks look at what serves the web (every URLconf and the views behind it, the
+    admin, templates, security settings) and at model definitions; importing every view pulls in
+    the whole site (folium, geopandas, scikit-learn …), over a second before the command does
+    anything. They are unchanged by what a command like this does and stay where they belong:
+    ``manage.py check`` (``check --deploy`` in the tests and before a deployment), ``runserver``
+    and ``migrate`` run them, so code that fails them never reaches a server or a database. A
+    model that does not load still fails here, at ``django.setup()``.
+    """
+
+    requires_system_checks: list[str] | tuple[str, ...] = []
 
 
 class DocumentedCommand(BaseCommand):
@@ -101,6 +122,9 @@ def parse_when(raw: str | None, name: str) -> datetime | None:
 def plain(value: Any) -> Any:
     """A JSON-ready value: NaN/NaT/inf → None, numpy → Python, times → local ISO 8601,
     sequences → lists and mappings → dicts of plain values."""
+    import numpy as np  # here: importing this module (every command's) stays light
+    import pandas as pd
+
     if value is None or value is pd.NaT:
         return None
     if isinstance(value, dict):
