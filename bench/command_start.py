@@ -12,12 +12,16 @@ touched), then per command, each a fresh process (median of --runs):
 - ``start``: from launching ``manage.py CMD ARGS`` to the first line of its ``handle()``
   (the above plus the system checks the command runs, if any);
 - ``run``: the whole real run on the demo town (start, imports its work needs, the work).
+
+Wall times move with the machine's load (printed before and after); ``cpu`` (user + system
+seconds of the process) moves less.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -76,16 +80,19 @@ def commands(tmp: Path) -> dict[str, list[str]]:
 
 def run(
     root: Path, env: dict[str, str], argv: list[str], *, timed: bool = False
-) -> tuple[float, float | None]:
+) -> tuple[float, float, float | None]:
     env = {**env, "CMD_START_LAUNCHED": repr(time.time())}
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
     began = time.perf_counter()
     args = [str(PYTHON), "-c", TIMED, *argv] if timed else [str(PYTHON), "manage.py", *argv]
     done = subprocess.run(args, cwd=root, env=env, capture_output=True, text=True)
     wall = time.perf_counter() - began
+    now = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = now.ru_utime + now.ru_stime - used.ru_utime - used.ru_stime
     if done.returncode not in (0, 3):  # 3: an import with rows refused
         sys.exit(f"{' '.join(argv)} failed ({done.returncode}):\n{done.stderr[-2000:]}")
     start = [float(line.split()[1]) for line in done.stderr.splitlines() if line.startswith("CMD_START ")]
-    return wall, (start[0] if start else None)
+    return wall, cpu, (start[0] if start else None)
 
 
 def main() -> None:
@@ -113,17 +120,19 @@ def main() -> None:
         print(
             f"load average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f}; {opts.runs} runs, median, seconds"
         )
-        print(f"{'command':<18} {'help':>6} {'start':>6} {'run':>6}")
+        print(f"{'command':<18} {'help':>6} {'cpu':>6} {'start':>6} {'run':>6} {'cpu':>6}")
         for name in names:
-            helps = [run(opts.root, env, [name, "--help"])[0] for _ in range(opts.runs)]
+            helps = [run(opts.root, env, [name, "--help"]) for _ in range(opts.runs)]
             real = [run(opts.root, env, [name, *table[name]], timed=True) for _ in range(opts.runs)]
-            starts = [s for _, s in real if s is not None]
-            print(
-                f"{name:<18} {statistics.median(helps):>6.2f} "
-                f"{statistics.median(starts) if starts else float('nan'):>6.2f} "
-                f"{statistics.median(w for w, _ in real):>6.2f}",
-                flush=True,
-            )
+            starts = [s for _, _, s in real if s is not None]
+            cells = [
+                statistics.median(h[0] for h in helps),
+                statistics.median(h[1] for h in helps),
+                statistics.median(starts) if starts else float("nan"),
+                statistics.median(r[0] for r in real),
+                statistics.median(r[1] for r in real),
+            ]
+            print(f"{name:<18} " + " ".join(f"{c:>6.2f}" for c in cells), flush=True)
         print(f"load average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f}")
 
 
