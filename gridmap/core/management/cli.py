@@ -13,6 +13,7 @@ imported inside ``handle`` when the work starts. ``tests/core/test_command_start
 from __future__ import annotations
 
 import argparse
+import functools
 import math
 import os
 import secrets
@@ -122,30 +123,41 @@ def parse_when(raw: str | None, name: str) -> datetime | None:
 def plain(value: Any) -> Any:
     """A JSON-ready value: NaN/NaT/inf → None, numpy → Python, times → local ISO 8601,
     sequences → lists and mappings → dicts of plain values."""
-    import numpy as np  # here: importing this module (every command's) stays light
+    return _plain_function()(value)
+
+
+@functools.cache
+def _plain_function() -> Callable[[Any], Any]:
+    """``plain``, made on first use: numpy and pandas are imported then, not with this module
+    (every command's), and once, not per value."""
+    import numpy as np
     import pandas as pd
 
-    if value is None or value is pd.NaT:
-        return None
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | np.ndarray):
-        return [plain(v) for v in value]
-    if isinstance(value, datetime):
-        stamp = pd.Timestamp(value)
-        stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp
-        return stamp.tz_convert(settings.TIME_ZONE).isoformat()
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
+    def plain(value: Any) -> Any:
+        if value is None or value is pd.NaT:
+            return None
+        if isinstance(value, dict):
+            return {str(k): plain(v) for k, v in value.items()}
+        if isinstance(value, list | tuple | np.ndarray):
+            return [plain(v) for v in value]
+        if isinstance(value, datetime):
+            stamp = pd.Timestamp(value)
+            stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp
+            return stamp.tz_convert(settings.TIME_ZONE).isoformat()
+        if isinstance(value, np.generic):
+            value = value.item()
+        if isinstance(value, float) and not math.isfinite(value):
+            return None
+        return value
+
+    return plain
 
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """The rows of ``frame`` without its geometry, as dicts of plain values."""
     geometry = getattr(frame, "_geometry_column_name", None) or "geometry"
     columns = [c for c in frame.columns if c != geometry]
+    plain = _plain_function()
     return [
         {c: plain(v) for c, v in zip(columns, row, strict=True)}
         for row in frame[columns].itertuples(index=False)
