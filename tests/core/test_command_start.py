@@ -2,8 +2,8 @@
 every URLconf and view, so the whole site), and loading it imports no heavy library; the service
 and libraries its work needs are imported when the work starts (``gridmap.core.management.cli``).
 
-Each check runs in a fresh interpreter (this test process has imported everything already) and
-looks at what was imported, never at a clock.
+What is imported is read in a fresh interpreter (this test process has imported everything
+already), never timed; bench/command_start.py has the times.
 """
 
 from __future__ import annotations

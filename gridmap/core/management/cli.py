@@ -7,7 +7,9 @@ and the last that several commands have in common.
 A command that does no web work starts in well under a second (``NoWebCommand``): it runs no
 system checks, and its module imports only Django and light modules; the service it calls, and
 the heavy libraries that service needs (geopandas, scipy, scikit-learn, folium, pyrosm), are
-imported inside ``handle`` when the work starts. ``tests/core/test_command_start.py`` holds both.
+imported inside ``handle`` when the work starts (``coverage``, ``hotspots`` and ``suggest_sites``
+load their analysis module, whose choices their ``--help`` lists). ``tests/core/test_command_start.py``
+holds both.
 """
 
 from __future__ import annotations
