@@ -3,26 +3,50 @@
 
 A command is its arguments, one service call and its output; these are the parts of the first
 and the last that several commands have in common.
+
+A command that does no web work starts in well under a second (``NoWebCommand``): it runs no
+system checks, and its module imports only Django and light modules; the service it calls, and
+the heavy libraries that service needs (geopandas, scipy, scikit-learn, folium, pyrosm), are
+imported inside ``handle`` when the work starts (``coverage``, ``hotspots`` and ``suggest_sites``
+load their analysis module, whose choices their ``--help`` lists). ``tests/core/test_command_start.py``
+holds both.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import math
 import os
 import secrets
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 METRICS = ("straight", "network")
+
+
+class NoWebCommand(BaseCommand):
+    """A command that serves no web request: it runs no system checks.
+
+    Django's checks look at what serves the web (every URLconf and the views behind it, the
+    admin, templates, security settings) and at model definitions; importing every view pulls in
+    the whole site (folium, geopandas, scikit-learn …), over a second before the command does
+    anything. They are unchanged by what a command like this does and stay where they belong:
+    ``manage.py check`` (``check --deploy`` in the tests and before a deployment), ``runserver``
+    and ``migrate`` run them, so code that fails them never reaches a server or a database. A
+    model that does not load still fails here, at ``django.setup()``.
+    """
+
+    requires_system_checks: list[str] | tuple[str, ...] = []
 
 
 class DocumentedCommand(BaseCommand):
@@ -101,27 +125,41 @@ def parse_when(raw: str | None, name: str) -> datetime | None:
 def plain(value: Any) -> Any:
     """A JSON-ready value: NaN/NaT/inf → None, numpy → Python, times → local ISO 8601,
     sequences → lists and mappings → dicts of plain values."""
-    if value is None or value is pd.NaT:
-        return None
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | np.ndarray):
-        return [plain(v) for v in value]
-    if isinstance(value, datetime):
-        stamp = pd.Timestamp(value)
-        stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp
-        return stamp.tz_convert(settings.TIME_ZONE).isoformat()
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
+    return _plain_function()(value)
+
+
+@functools.cache
+def _plain_function() -> Callable[[Any], Any]:
+    """``plain``, made on first use: numpy and pandas are imported then, not with this module
+    (every command's), and once, not per value."""
+    import numpy as np
+    import pandas as pd
+
+    def plain(value: Any) -> Any:
+        if value is None or value is pd.NaT:
+            return None
+        if isinstance(value, dict):
+            return {str(k): plain(v) for k, v in value.items()}
+        if isinstance(value, list | tuple | np.ndarray):
+            return [plain(v) for v in value]
+        if isinstance(value, datetime):
+            stamp = pd.Timestamp(value)
+            stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp
+            return stamp.tz_convert(settings.TIME_ZONE).isoformat()
+        if isinstance(value, np.generic):
+            value = value.item()
+        if isinstance(value, float) and not math.isfinite(value):
+            return None
+        return value
+
+    return plain
 
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """The rows of ``frame`` without its geometry, as dicts of plain values."""
     geometry = getattr(frame, "_geometry_column_name", None) or "geometry"
     columns = [c for c in frame.columns if c != geometry]
+    plain = _plain_function()
     return [
         {c: plain(v) for c, v in zip(columns, row, strict=True)}
         for row in frame[columns].itertuples(index=False)

@@ -21,6 +21,7 @@ from gridmap.analysis.coverage import (
 )
 from gridmap.core.management.cli import (
     DocumentedCommand,
+    NoWebCommand,
     add_metric_argument,
     add_output_arguments,
     emit,
@@ -78,7 +79,7 @@ def _csv(frame: pd.DataFrame) -> str:
     return out.replace([np.inf, -np.inf], np.nan).to_csv(index=False)
 
 
-class Command(DocumentedCommand):
+class Command(DocumentedCommand, NoWebCommand):
     help = HELP
 
     def add_arguments(self, parser: CommandParser) -> None:

@@ -16,7 +16,7 @@ import io
 import json
 
 import geopandas as gpd
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from shapely.geometry import mapping
 
 from gridmap.analysis.coverage import cli_user
@@ -30,6 +30,7 @@ from gridmap.analysis.hotspots import (
     hotspots_report,
 )
 from gridmap.core.management.cli import (
+    NoWebCommand,
     add_output_arguments,
     emit,
     parse_when,
@@ -59,7 +60,7 @@ APPLIES_WHEN = {
 }
 
 
-class Command(BaseCommand):
+class Command(NoWebCommand):
     help = "Hotspots of problems: --clusters dbscan|hdbscan, --gistar, or --emerging (see the module doc)."
 
     def add_arguments(self, parser):

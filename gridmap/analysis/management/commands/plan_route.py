@@ -15,16 +15,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
-from gridmap.analysis.routes import RouteInputError, parse_lonlat, route_plan, route_stops
-from gridmap.core.management.cli import add_metric_argument, add_output_arguments, emit
-from layers.routes import route_geojson, route_gpx, route_json, route_text
+from gridmap.core.management.cli import NoWebCommand, add_metric_argument, add_output_arguments, emit
 
 FORMATS = ("json", "gpx", "geojson", "text")
 
 
-class Command(BaseCommand):
+class Command(NoWebCommand):
     help = "Order the stops of a grid, an inspector or a GeoJSON file into the shortest walk."
 
     def add_arguments(self, parser):
@@ -42,6 +40,8 @@ class Command(BaseCommand):
         add_output_arguments(parser, FORMATS, default="json")
 
     def handle(self, *args, **opts):
+        from gridmap.analysis.routes import RouteInputError, route_plan, route_stops
+
         try:
             start, end = _lonlat(opts["start"], "--start"), _lonlat(opts["end"], "--end")
             route = route_plan(
@@ -59,6 +59,8 @@ class Command(BaseCommand):
 
 
 def _lonlat(raw: str | None, what: str) -> tuple[float, float] | None:
+    from gridmap.analysis.routes import parse_lonlat
+
     return parse_lonlat(raw, what=what) if raw is not None else None
 
 
@@ -71,6 +73,8 @@ def _title(opts: dict) -> str:
 
 
 def _render(route, fmt: str, title: str) -> str:
+    from layers.routes import route_geojson, route_gpx, route_json, route_text
+
     if fmt == "gpx":
         return route_gpx(route, name=title)
     if fmt == "text":

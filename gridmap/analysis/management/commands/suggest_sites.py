@@ -11,6 +11,7 @@ from gridmap.analysis.coverage import cli_user
 from gridmap.analysis.siting import SitingError, sites_suggest
 from gridmap.core.management.cli import (
     DocumentedCommand,
+    NoWebCommand,
     add_metric_argument,
     add_output_arguments,
     emit,
@@ -66,7 +67,7 @@ def render(result: SitingResult, fmt: str) -> dict[str, Any]:
     return {"type": "FeatureCollection", "features": features, "summary": summary, "unreachable": unreachable}
 
 
-class Command(DocumentedCommand):
+class Command(DocumentedCommand, NoWebCommand):
     help = HELP
 
     def add_arguments(self, parser: CommandParser) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 from django.core.management.base import CommandError
 
 from gridmap.core.backup import BackupError, backup_create
-from gridmap.core.management.cli import DocumentedCommand, atomic_write
+from gridmap.core.management.cli import DocumentedCommand, NoWebCommand, atomic_write
 
 
 def size(n: float) -> str:
@@ -19,7 +19,7 @@ def size(n: float) -> str:
     return f"{n:.1f} TB"
 
 
-class Command(DocumentedCommand):
+class Command(DocumentedCommand, NoWebCommand):
     help = """Back up the database and the media folder (photos) into one archive.
 
 The database is read at one instant (PostGIS: pg_dump -Fc in an exported snapshot, with the

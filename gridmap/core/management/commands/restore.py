@@ -7,11 +7,11 @@ from pathlib import Path
 from django.core.management.base import CommandError
 
 from gridmap.core.backup import BackupError, backup_restore
-from gridmap.core.management.cli import DocumentedCommand
+from gridmap.core.management.cli import DocumentedCommand, NoWebCommand
 from gridmap.core.management.commands.backup import size
 
 
-class Command(DocumentedCommand):
+class Command(DocumentedCommand, NoWebCommand):
     help = """Restore an archive written by manage.py backup into the configured database and
 MEDIA_ROOT. Stop the service first.
 

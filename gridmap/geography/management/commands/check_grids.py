@@ -2,12 +2,12 @@
 
 import json
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
-from gridmap.geography.quality import grids_check
+from gridmap.core.management.cli import NoWebCommand
 
 
-class Command(BaseCommand):
+class Command(NoWebCommand):
     help = "Check unit grids against their communities (gaps, overlaps, slivers, area norm, leaders, codes)."
 
     def add_arguments(self, parser):
@@ -16,6 +16,8 @@ class Command(BaseCommand):
         parser.add_argument("--format", choices=["text", "geojson"], default="text")
 
     def handle(self, *args, **opts):
+        from gridmap.geography.quality import grids_check
+
         try:
             findings, checked = grids_check(opts["community"], norm_area_m2=opts["norm_area_m2"])
         except ValueError as exc:

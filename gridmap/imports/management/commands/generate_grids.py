@@ -1,12 +1,12 @@
 """Partition a community without a grid layer into unit grids along its street blocks."""
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from gridmap.core.management.cli import NoWebCommand
 from gridmap.geography.models import Community, Grid
-from gridmap.imports.grids import grids_generate, grids_replace
 
 
-class Command(BaseCommand):
+class Command(NoWebCommand):
     help = (
         "Cut a community into ~10,000 m² unit grids along streets, balancing households; dry run by default."
     )
@@ -20,6 +20,8 @@ class Command(BaseCommand):
         parser.add_argument("--commit", action="store_true", help="write the grids (default: dry run)")
 
     def handle(self, *args, **opts):
+        from gridmap.imports.grids import grids_generate, grids_replace
+
         community = Community.objects.filter(code=opts["community"]).first()
         if community is None or community.geom is None:
             raise CommandError(f"no community with a boundary and code {opts['community']!r}")

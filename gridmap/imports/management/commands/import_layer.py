@@ -5,18 +5,21 @@ Exit codes: 0 every row accepted; 1 nothing written (refused by --strict, stoppe
 the file cannot be read); 3 some rows rejected (with --commit, every other row was written).
 """
 
+from __future__ import annotations
+
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
-from gridmap.imports.core import EXIT_REFUSED, ImportReport, import_frames
-from gridmap.imports.management.runner import import_outcome
+from gridmap.core.management.cli import NoWebCommand
 from gridmap.imports.targets import TARGETS
-from layers.io import read_layer
-from layers.validate import GeometryInputError
+
+if TYPE_CHECKING:
+    from gridmap.imports.core import ImportReport
 
 
-class Command(BaseCommand):
+class Command(NoWebCommand):
     help = (
         "Import GeoPackage, Shapefile (also zipped), GeoJSON or CSV (lon/lat) in any CRS; dry run by default. "
         "Exit 0: all rows accepted; 1: nothing written (refused, stopped, unreadable); 3: rows rejected."
@@ -37,6 +40,9 @@ class Command(BaseCommand):
         parser.add_argument("--commit", action="store_true", help="write to the database (default: dry run)")
 
     def handle(self, *args, **opts):
+        from gridmap.imports.core import EXIT_REFUSED
+        from gridmap.imports.management.runner import import_outcome
+
         path = Path(opts["path"])
         if not path.exists():
             raise CommandError(f"no such file: {path}", returncode=EXIT_REFUSED)
@@ -48,6 +54,10 @@ class Command(BaseCommand):
             self.import_file(path, opts, report)
 
     def import_file(self, path: Path, opts: dict, report: ImportReport) -> None:
+        from gridmap.imports.core import EXIT_REFUSED, import_frames
+        from layers.io import read_layer
+        from layers.validate import GeometryInputError
+
         target = TARGETS[opts["target"]]
         try:
             result = read_layer(

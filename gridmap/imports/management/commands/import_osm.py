@@ -7,16 +7,12 @@ Exit codes as import_layer's: 0 all rows accepted, 1 nothing written, 3 some row
 
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
-from pyrosm.exceptions import PBFException
+from django.core.management.base import CommandError
 
-from gridmap.imports.core import EXIT_REFUSED
-from gridmap.imports.management.runner import import_outcome
-from gridmap.imports.osm import osm_import
-from layers.io import read_osm
+from gridmap.core.management.cli import NoWebCommand
 
 
-class Command(BaseCommand):
+class Command(NoWebCommand):
     help = (
         "Import buildings, bins, recycling, refuse points, hydrants, parking, tactile paving, "
         "lowered kerbs, toilets and walkable streets from an .osm.pbf file; dry run by default."
@@ -28,6 +24,13 @@ class Command(BaseCommand):
         parser.add_argument("--commit", action="store_true", help="write to the database (default: dry run)")
 
     def handle(self, *args, **opts):
+        from pyrosm.exceptions import PBFException
+
+        from gridmap.imports.core import EXIT_REFUSED
+        from gridmap.imports.management.runner import import_outcome
+        from gridmap.imports.osm import osm_import
+        from layers.io import read_osm
+
         path = Path(opts["path"])
         if not path.is_file():
             raise CommandError(f"no such file: {path}", returncode=EXIT_REFUSED)

@@ -1,15 +1,16 @@
 """Load the synthetic demo town and its demo users (idempotent)."""
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
 
-from gridmap.imports.demo import demo_load
+from gridmap.core.management.cli import NoWebCommand
 
 
-class Command(BaseCommand):
+class Command(NoWebCommand):
     help = "Load fixtures/demo_town (synthetic) and create a demo user for each role."
 
     def handle(self, *args, **opts):
+        from gridmap.imports.demo import demo_load
+
         report, entries = demo_load()
         self.stdout.write("\n".join(report.lines()))
         password = settings.GRIDMAP["DEMO_PASSWORD"]

@@ -6,11 +6,8 @@ import re
 import secrets
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import geopandas as gpd
-import pandas as pd
-import pyogrio
 from django.contrib.auth import get_user_model
 from django.contrib.staticfiles import finders
 from django.core.management.base import CommandError, CommandParser
@@ -18,12 +15,13 @@ from django.core.management.base import CommandError, CommandParser
 from gridmap.accounts.models import Role
 from gridmap.accounts.selectors import role_of
 from gridmap.core.basemap import source_of, tile_config
-from gridmap.core.management.cli import DocumentedCommand, atomic_write
+from gridmap.core.management.cli import DocumentedCommand, NoWebCommand, atomic_write
 from gridmap.geography.models import Grid
 from gridmap.geography.selectors import grids_visible_to
-from gridmap.maps.builders import area_map
-from gridmap.maps.selectors import area_layers
 from layers.maps import LEAFLET_JS, REPO_VENDOR_DIR, MapAssets, TileSource
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 HELP = """Write one offline map per grid leader into --out DIR.
 
@@ -38,7 +36,7 @@ For each leader (every active grid leader with a grid, or those named by --leade
 Files are written to a temporary name and renamed, so a reader never sees half a file."""
 
 
-class Command(DocumentedCommand):
+class Command(DocumentedCommand, NoWebCommand):
     help = HELP
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -53,6 +51,9 @@ class Command(DocumentedCommand):
         )
 
     def handle(self, *args: Any, out: Path, leader: list[str], tiles: bool, **options: Any) -> None:
+        from gridmap.maps.builders import area_map  # folium and geopandas: only when a map is made
+        from gridmap.maps.selectors import area_layers
+
         source = _tiles(tiles)
         assets = MapAssets(inline_from=vendor_dir())
         leaders = _leaders(leader)
@@ -138,6 +139,9 @@ def file_names(usernames: Sequence[str]) -> list[str]:
 
 def write_geopackage(path: Path, frames: dict[str, Any]) -> dict[str, int]:
     """Every GeoDataFrame in ``frames`` as one layer of a new GeoPackage; returns rows per layer."""
+    import geopandas as gpd
+    import pyogrio
+
     counts: dict[str, int] = {}
 
     def write(tmp: Path) -> None:
@@ -170,6 +174,8 @@ def layer_name(key: str, taken: dict[str, int]) -> str:
 
 def _for_gpkg(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """WGS84, with object columns GeoPackage cannot type (lists, dicts, decimals) as text."""
+    import pandas as pd
+
     out = frame.to_crs(4326) if frame.crs is not None and frame.crs.to_epsg() != 4326 else frame.copy()
     if out.crs is None:
         out = out.set_crs(4326)

@@ -1,11 +1,10 @@
 """Escalate overdue problems, once per missed deadline (run from cron, e.g. every 15 minutes)."""
 
-from django.core.management.base import BaseCommand
-
+from gridmap.core.management.cli import NoWebCommand
 from gridmap.problems.escalation import problems_escalate_overdue
 
 
-class Command(BaseCommand):
+class Command(NoWebCommand):
     help = (
         "Escalate every open problem whose deadline has passed, once for that deadline: the first "
         "missed deadline goes to the community head, each later one (after rework, a failed "
