@@ -24,7 +24,7 @@ from typing import Any
 from branca.element import MacroElement
 from folium.template import Template
 
-from layers.maps.elements import OverlayLayer, html_text, render_once
+from layers.maps.elements import STYLED_LAYER_JS, OverlayLayer, html_text, render_once
 
 DEFAULT_MIN_ZOOM = 16
 DEFAULT_PAGE_SIZE = 1000  # the API's largest page
@@ -119,13 +119,9 @@ class BboxGeoJson(OverlayLayer):
 
     _template = Template(
         """
-        {% macro script(this, kwargs) %}
-        var {{ this.get_name() }} = L.geoJson(null, {
-            pointToLayer: function (feature, latlng) { return L.circleMarker(latlng); },
-            style: (function (styles, fallback, key) {
-                return function (feature) { return (key && styles[feature.properties[key]]) || fallback; };
-            })({{ this.styles|tojson }}, {{ this.default_style|tojson }}, {{ this.style_key|tojson }})
-        });
+        {% macro script(this, kwargs) %}"""
+        + STYLED_LAYER_JS
+        + """
         {% if this.fields %}{{ this.get_name() }}.bindPopup(gridmap.detail(
             {{ this.fields|tojson }}, {{ this.aliases|tojson }}, true), {maxWidth: 360, maxHeight: 320});
         {% endif %}gridmap.layers[{{ this.key|tojson }}] = {{ this.get_name() }};

@@ -231,6 +231,18 @@ class OverlayLayer(Layer):
         render_once(self, **kwargs)
 
 
+# An empty GeoJSON layer styled by one lookup table in the page (``styles[properties[style_key]]``,
+# else ``default_style``; points as circle markers), the start of every layer kind drawn here.
+# Its element must have ``styles``, ``default_style`` and ``style_key``.
+STYLED_LAYER_JS = """
+        var {{ this.get_name() }} = L.geoJson(null, {
+            pointToLayer: function (feature, latlng) { return L.circleMarker(latlng); },
+            style: (function (styles, fallback, key) {
+                return function (feature) { return (key && styles[feature.properties[key]]) || fallback; };
+            })({{ this.styles|tojson }}, {{ this.default_style|tojson }}, {{ this.style_key|tojson }})
+        });"""
+
+
 class GridGeoJson(OverlayLayer):
     """A GeoJSON layer registered as ``window.gridmap.layers[registry_key]``.
 
@@ -250,13 +262,9 @@ class GridGeoJson(OverlayLayer):
 
     _template = Template(
         """
-        {% macro script(this, kwargs) %}
-        var {{ this.get_name() }} = L.geoJson(null, {
-            pointToLayer: function (feature, latlng) { return L.circleMarker(latlng); },
-            style: (function (styles, fallback, key) {
-                return function (feature) { return (key && styles[feature.properties[key]]) || fallback; };
-            })({{ this.styles|tojson }}, {{ this.default_style|tojson }}, {{ this.style_key|tojson }})
-        });
+        {% macro script(this, kwargs) %}"""
+        + STYLED_LAYER_JS
+        + """
         gridmap.layers[{{ this.registry_key|tojson }}] =
             {{ this.get_name() }}.addData(gridmap.unpack({{ this.data_json }}));
         {% endmacro %}
