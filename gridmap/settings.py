@@ -9,6 +9,9 @@ GRIDMAP_CACHE_URL  redis://host:6379/0 for a cache shared by every worker (rate 
                per-process memory, right for one process (runserver) only
 GRIDMAP_TRUSTED_PROXIES  reverse proxies whose X-Forwarded-For/-Proto are believed (see docs/operations.md)
 GRIDMAP_LOGIN_LIMITS  failed logins before a wait, "pair:5,account:20,address:100,minutes:15"
+GRIDMAP_BROKER_URL  redis://host:6379/1: background work (analysis refreshes, exports, imports,
+               the schedule) on Celery workers; default: none, tasks run in the serving process
+GRIDMAP_SCHEDULE  "entry=seconds,...": change how often a periodic job runs (0: never)
 GRIDMAP_TILES  tile source for maps: "none" (default), an XYZ URL template, "tianditu:KEY",
                "folder:/path", "mbtiles:/path.mbtiles", "gcj02:<source>" (see gridmap/core/basemap.py)
 """
@@ -273,6 +276,27 @@ def _caches(url: str) -> dict[str, dict[str, str]]:
 
 
 CACHES = _caches(os.environ.get("GRIDMAP_CACHE_URL", ""))
+
+# Background work (gridmap.core.jobs, gridmap/celery.py): Celery with Redis as broker and result
+# store when GRIDMAP_BROKER_URL is set; otherwise tasks run on a thread of the serving process
+# ("thread"; tests may choose "inline") and `manage.py run_schedule` runs the schedule.
+GRIDMAP_BROKER_URL = os.environ.get("GRIDMAP_BROKER_URL", "").strip()
+if GRIDMAP_BROKER_URL and not GRIDMAP_BROKER_URL.startswith(("redis://", "rediss://", "unix://")):
+    raise ImproperlyConfigured("GRIDMAP_BROKER_URL must be a redis://, rediss:// or unix:// URL")
+GRIDMAP_TASKS_IN_PROCESS = os.environ.get("GRIDMAP_TASKS_IN_PROCESS", "thread")
+# Periodic jobs: entry → task and interval (seconds). GRIDMAP_SCHEDULE="entry=seconds,..." changes
+# an interval; 0 turns the entry off.
+GRIDMAP_SCHEDULE: dict[str, dict] = {
+    "escalate-overdue": {"task": "problems.escalate_overdue", "every_s": 900},
+    "jobs-cleanup": {"task": "core.jobs_cleanup", "every_s": 24 * 3600},
+}
+for _item in filter(None, (p.strip() for p in os.environ.get("GRIDMAP_SCHEDULE", "").split(","))):
+    _entry, _, _seconds = _item.partition("=")
+    if _entry.strip() not in GRIDMAP_SCHEDULE or not (
+        _seconds.strip().isascii() and _seconds.strip().isdigit()
+    ):
+        raise ImproperlyConfigured(f"GRIDMAP_SCHEDULE: {_item!r} is not <entry>=<seconds> of a known entry")
+    GRIDMAP_SCHEDULE[_entry.strip()]["every_s"] = int(_seconds)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -47,6 +47,31 @@ ensure_packages() {
   apt_install "${miss[@]}"
 }
 
+# Redis for background work (the tests run a real Celery worker against it): the one answering on
+# 127.0.0.1:$REDIS_PORT, else Debian's redis-server started there (keeps nothing on disk).
+# Prints its URL.
+REDIS_PORT=${GRIDMAP_REDIS_PORT:-6379}
+redis_answers() {
+  local reply=
+  { exec 3<>"/dev/tcp/127.0.0.1/$REDIS_PORT"; } 2>/dev/null || return 1
+  printf 'PING\r\n' >&3 && read -r -t 3 reply <&3
+  exec 3<&-
+  [[ "$reply" == "+PONG"* ]]
+}
+ensure_redis() {
+  if ! redis_answers; then
+    apt_install $(missing_pkgs redis-server)
+    say "starting redis-server on 127.0.0.1:$REDIS_PORT"
+    mkdir -p "$DATA/redis"
+    redis-server --daemonize yes --bind 127.0.0.1 --port "$REDIS_PORT" --save "" --appendonly no \
+      --dir "$DATA/redis" --logfile "$DATA/redis/redis.log" >/dev/null || die "redis-server did not start"
+    local i
+    for i in 1 2 3 4 5 6 7 8 9 10; do redis_answers && break; sleep 0.5; done
+    redis_answers || die "redis-server on 127.0.0.1:$REDIS_PORT does not answer"
+  fi
+  echo "redis://127.0.0.1:$REDIS_PORT"
+}
+
 # A Python 3.11-3.13 whose sqlite3 can load extensions (SpatiaLite) and that has venv.
 python_ok() {
   "$1" - <<'EOF' 2>/dev/null

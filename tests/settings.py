@@ -17,3 +17,8 @@ if DATABASES["default"]["ENGINE"].endswith("spatialite"):  # noqa: F405
     # in memory, as Django's default for SQLite; said explicitly because pytest-django would
     # otherwise give each pytest-xdist worker a test database named after the file's path
     DATABASES["default"]["TEST"] = {"NAME": ":memory:"}  # noqa: F405
+
+# Background tasks run in the caller (after its transaction commits) unless a test starts a real
+# Celery worker (tests/core/test_celery_worker.py) or asks for the in-process thread.
+GRIDMAP_TASKS_IN_PROCESS = "inline"
+GRIDMAP_BROKER_URL = ""

@@ -1,6 +1,7 @@
 """The change stamps: one row per kind of data and town, given a new random value by database
 triggers whenever a row of that kind changes (``gridmap.core.stamps``)."""
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -20,3 +21,48 @@ class ChangeStamp(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind}/{self.town}"
+
+
+class Job(models.Model):
+    """A piece of background work someone started and follows (``gridmap.core.jobs.submit``):
+    its state, how far it got, and what it produced (a result and, for exports, a file)."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("queued")
+        RUNNING = "running", _("running")
+        DONE = "done", _("done")
+        FAILED = "failed", _("failed")
+
+    id = models.UUIDField(primary_key=True)
+    task = models.CharField(_("task"), max_length=80)
+    label = models.CharField(_("label"), max_length=200, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("started by"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+    )
+    params = models.JSONField(_("parameters"), default=dict, blank=True)
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.QUEUED)
+    done = models.PositiveIntegerField(_("done"), default=0)
+    total = models.PositiveIntegerField(_("total"), default=0)
+    message = models.CharField(_("message"), max_length=300, blank=True)
+    result = models.JSONField(_("result"), null=True, blank=True)
+    file = models.FileField(_("file"), upload_to="jobs/%Y/%m/", max_length=200, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("background job")
+        verbose_name_plural = _("background jobs")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["user", "-created_at"], name="core_job_user_created")]
+
+    def __str__(self) -> str:
+        return f"{self.task} ({self.state})"
+
+    @property
+    def percent(self) -> int | None:
+        return round(100 * self.done / self.total) if self.total else None
