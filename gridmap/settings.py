@@ -12,6 +12,9 @@ GRIDMAP_LOGIN_LIMITS  failed logins before a wait, "pair:5,account:20,address:10
 GRIDMAP_BROKER_URL  redis://host:6379/1: background work (analysis refreshes, exports, imports,
                the schedule) on Celery workers; default: none, tasks run in the serving process
 GRIDMAP_SCHEDULE  "entry=seconds,...": change how often a periodic job runs (0: never)
+GRIDMAP_REPLICA_URLS  comma-separated postgis:// URLs of streaming replicas: GET/HEAD reads go there
+               (GRIDMAP_REPLICA_MAX_LAG_S, GRIDMAP_REPLICA_CHECK_S, GRIDMAP_PRIMARY_AFTER_WRITE_S)
+GRIDMAP_PGBOUNCER  "transaction" behind PgBouncer in transaction mode (GRIDMAP_DB_PREPARED=0 then)
 GRIDMAP_TILES  tile source for maps: "none" (default), an XYZ URL template, "tianditu:KEY",
                "folder:/path", "mbtiles:/path.mbtiles", "gcj02:<source>" (see gridmap/core/basemap.py)
 """
@@ -148,29 +151,52 @@ elif not DATABASES["default"]["ENGINE"].endswith("postgis"):
 # keeps the same deadlines itself (gridmap/core/dbwait.py: a frozen server sends no cancel) and
 # the request answers 503 with Retry-After (gridmap/core/faults.py). TCP keepalives notice a
 # vanished server on an idle connection; a connection is checked before each request reuses it
-# (CONN_HEALTH_CHECKS), so the service recovers by itself when the database is back.
+# (CONN_HEALTH_CHECKS), so the service recovers by itself when the database is back. They are set
+# as startup parameters (connection options), not by a SET, and behind PgBouncer on the role.
 GRIDMAP_DB_CONNECT_TIMEOUT = int(os.environ.get("GRIDMAP_DB_CONNECT_TIMEOUT", "5"))
 GRIDMAP_DB_STATEMENT_TIMEOUT = float(os.environ.get("GRIDMAP_DB_STATEMENT_TIMEOUT", "20"))
 GRIDMAP_DB_IDLE_IN_TRANSACTION_TIMEOUT = float(
     os.environ.get("GRIDMAP_DB_IDLE_IN_TRANSACTION_TIMEOUT", "300")
 )
-if DATABASES["default"]["ENGINE"].endswith("postgis"):
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-    _pg = DATABASES["default"].setdefault("OPTIONS", {})
-    _pg.setdefault("connect_timeout", GRIDMAP_DB_CONNECT_TIMEOUT)
-    _pg.setdefault("keepalives", 1)
-    _pg.setdefault("keepalives_idle", 30)
-    _pg.setdefault("keepalives_interval", 10)
-    _pg.setdefault("keepalives_count", 3)
-    _pg["options"] = " ".join(
-        part
-        for part in (
-            _pg.get("options", ""),
-            f"-c statement_timeout={int(GRIDMAP_DB_STATEMENT_TIMEOUT * 1000)}",
-            f"-c idle_in_transaction_session_timeout={int(GRIDMAP_DB_IDLE_IN_TRANSACTION_TIMEOUT * 1000)}",
-        )
-        if part
+# -- Replicas and PgBouncer (gridmap/core/dbrouter.py, gridmap/core/dbsettings.py) ---------------
+# GRIDMAP_REPLICA_URLS: streaming replicas of the primary (DATABASE_URL), comma-separated postgis://
+# URLs. Reads of GET/HEAD requests go to one of them (pinned for the request) when it answers and
+# lags at most GRIDMAP_REPLICA_MAX_LAG_S seconds (checked once per GRIDMAP_REPLICA_CHECK_S seconds
+# per process); everything else, any atomic block, and the next reads of a client that wrote
+# within GRIDMAP_PRIMARY_AFTER_WRITE_S seconds (a signed cookie) use the primary. Migrations run on
+# the primary only. GRIDMAP_PGBOUNCER=transaction: connections go through PgBouncer in transaction
+# mode (no session state between transactions: no prepared statements unless GRIDMAP_DB_PREPARED=1,
+# no server-side cursors, no startup options: set the timeouts on the role, docs/operations.md).
+from gridmap.core import dbsettings  # noqa: E402
+
+GRIDMAP_PGBOUNCER = dbsettings.pgbouncer_mode(os.environ.get("GRIDMAP_PGBOUNCER", ""))
+GRIDMAP_DB_PREPARED = _flag("GRIDMAP_DB_PREPARED", GRIDMAP_PGBOUNCER != "transaction")
+GRIDMAP_REPLICA_MAX_LAG_S = float(os.environ.get("GRIDMAP_REPLICA_MAX_LAG_S", "5"))
+GRIDMAP_REPLICA_CHECK_S = float(os.environ.get("GRIDMAP_REPLICA_CHECK_S", "5"))
+GRIDMAP_PRIMARY_AFTER_WRITE_S = int(
+    os.environ.get(
+        "GRIDMAP_PRIMARY_AFTER_WRITE_S", str(int(GRIDMAP_REPLICA_MAX_LAG_S + GRIDMAP_REPLICA_CHECK_S + 2))
     )
+)
+GRIDMAP_REPLICAS: list[str] = []
+if DATABASES["default"]["ENGINE"].endswith("postgis"):
+    DATABASES.update(
+        dbsettings.replica_databases(os.environ.get("GRIDMAP_REPLICA_URLS", ""), conn_max_age=60)
+    )
+    GRIDMAP_REPLICAS = [alias for alias in DATABASES if alias != "default"]
+    for _db in DATABASES.values():
+        dbsettings.postgis_options(
+            _db,
+            connect_s=GRIDMAP_DB_CONNECT_TIMEOUT,
+            statement_s=GRIDMAP_DB_STATEMENT_TIMEOUT,
+            idle_s=GRIDMAP_DB_IDLE_IN_TRANSACTION_TIMEOUT,
+            pgbouncer=GRIDMAP_PGBOUNCER,
+        )
+elif os.environ.get("GRIDMAP_REPLICA_URLS", "").strip():
+    raise ImproperlyConfigured("GRIDMAP_REPLICA_URLS needs a postgis:// DATABASE_URL")
+if GRIDMAP_REPLICAS:
+    DATABASE_ROUTERS = ["gridmap.core.dbrouter.PrimaryReplicaRouter"]
+    MIDDLEWARE.insert(0, "gridmap.core.dbrouter.ReadRoutingMiddleware")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -10,10 +10,11 @@ say() { printf '\033[1m[gridmap]\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31m[gridmap] %s\033[0m\n' "$*" >&2; exit 1; }
 
 # Debian packages: runtime (GDAL, GEOS, PROJ, SpatiaLite, a Python with venv) and, for tests,
-# a browser with CJK fonts. PostgreSQL is handled by ensure_postgis.
+# a browser with CJK fonts and PgBouncer (started by tests/core/test_pgbouncer.py on its own port;
+# Debian's service is not used). PostgreSQL is handled by ensure_postgis.
 # libgdal-dev, g++ and python3-dev build pyogrio against Debian's GDAL (see requirements.txt).
 RUNTIME_PKGS=(gdal-bin libgdal-dev libsqlite3-mod-spatialite python3 python3-venv python3-dev g++ ca-certificates)
-TEST_PKGS=(chromium fonts-wqy-microhei)
+TEST_PKGS=(chromium fonts-wqy-microhei pgbouncer)
 
 missing_pkgs() {
   local p

@@ -11,7 +11,11 @@ The statement text is the caller's SQL with ``%s`` placeholders, as for ``cursor
 its parameters' types are inferred from their use (a cast, a comparison, a function argument),
 and the values travel as literals adapted by psycopg2 exactly as for ``cursor.execute``. Which
 statements a session has prepared is kept per psycopg2 connection (a new connection prepares
-again). Other backends run the SQL as it is.
+again). Other backends run the SQL as it is, and so does PostgreSQL when
+``settings.GRIDMAP_DB_PREPARED`` is off: a prepared statement belongs to a server session, and
+behind PgBouncer in transaction mode consecutive statements of one client may run in different
+sessions (off by default there: ``GRIDMAP_PGBOUNCER=transaction``). Both paths send the same
+statement text and values, so they answer alike.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
+from django.conf import settings
 from django.db import connection
 
 _PLACEHOLDER = re.compile(r"%s")
@@ -45,7 +50,7 @@ def execute(cursor: Any, sql: str, params: Sequence[Any], name: str | None = Non
     """``cursor.execute(sql, params)``, as a prepared statement on PostgreSQL.
 
     ``sql`` must hold no ``%`` but its ``%s`` placeholders (as the statements built here do)."""
-    if connection.vendor != "postgresql":
+    if connection.vendor != "postgresql" or not settings.GRIDMAP_DB_PREPARED:
         cursor.execute(sql, params)
         return
     name = name or statement_name(sql)

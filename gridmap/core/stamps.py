@@ -17,6 +17,11 @@ first read (before any data, as the rule above asks) and kept until the request 
 then costs one stamp query, not one per cache it touches. A request that writes and then reads a
 cache of the kind it wrote sees its own change from the next request on.
 
+With replicas (``gridmap.core.dbrouter``) stamps are read from the database the request reads,
+even inside an atomic block: the request's replica when it has one. Data read after the stamp,
+from that replica or from the primary, is then at least as new as the stamp (never keep data
+older than its stamp: a stamp from the primary with data from a lagging replica would).
+
 Town 0 holds rows that have no town and rows every town shares (categories, facility kinds);
 a town's stamp includes it, so a change there is seen by every town's readers.
 """
@@ -28,9 +33,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.core.signals import request_finished, request_started
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import connections
 from django.db.models import Model
 
+from gridmap.core.dbrouter import request_read_alias
 from gridmap.core.models import ChangeStamp
 
 Town = int | Iterable[int] | None
@@ -85,19 +91,20 @@ request_started.connect(_request_begins, dispatch_uid="gridmap.core.stamps.begin
 request_finished.connect(_request_ends, dispatch_uid="gridmap.core.stamps.end")
 
 
-def stamps_of(
-    kinds: Iterable[str], town: Town = None, *, using: str = DEFAULT_DB_ALIAS
-) -> dict[str, int | None]:
+def stamps_of(kinds: Iterable[str], town: Town = None, *, using: str | None = None) -> dict[str, int | None]:
     """The stamp of each of ``kinds`` (None for a kind with no stamp row: never trust a cache then).
 
     With ``town`` (an id or several), the stamp of those towns and town 0 only; without, of the
     whole kind. One query; inside a request, whole-kind stamps are read once (see above).
+    ``using``: the database (default: the one the request reads, see above).
     """
     wanted = list(kinds)
-    if town is None and using == DEFAULT_DB_ALIAS and getattr(_REQUEST, "active", False):
-        if _REQUEST.kinds is None:
-            _REQUEST.kinds = _read(None, None, using)
-        return {kind: _REQUEST.kinds.get(kind) for kind in wanted}
+    if using is None:
+        using = request_read_alias()
+        if town is None and getattr(_REQUEST, "active", False):
+            if _REQUEST.kinds is None:
+                _REQUEST.kinds = _read(None, None, using)
+            return {kind: _REQUEST.kinds.get(kind) for kind in wanted}
     found = _read(wanted, town, using)
     return {kind: found.get(kind) for kind in wanted}
 
@@ -124,6 +131,6 @@ def _read(kinds: list[str] | None, town: Town, using: str) -> dict[str, int | No
         return {kind: (None if value is None else int(value)) for kind, value in cursor.fetchall()}
 
 
-def stamp_of(kind: str, town: Town = None, *, using: str = DEFAULT_DB_ALIAS) -> int | None:
+def stamp_of(kind: str, town: Town = None, *, using: str | None = None) -> int | None:
     """The stamp of ``kind`` (of ``town`` and town 0 when given); None when there is none."""
     return stamps_of([kind], town, using=using)[kind]

@@ -12,7 +12,8 @@
 
 The SQL is written once from the models' metadata (tables, columns and their types; no name is
 spelled here) and runs as a prepared statement (``gridmap.core.prepared``: planned once per
-database session). Only what a report varies by travels as a value (``Report``); every other
+database session), or as a plain one when ``GRIDMAP_DB_PREPARED`` is off (behind PgBouncer in
+transaction mode). Only what a report varies by travels as a value (``Report``); every other
 column is a constant in the statement, prepared once from a blank instance by its field's
 ``pre_save`` and ``get_db_prep_save``, as ``Model.save()`` prepares it, and the point is built in
 SQL from the two checked numbers. A test holds the rows equal to the ORM writer's.
