@@ -18,6 +18,8 @@ and the middleware then; without replicas nothing here runs). The rules:
   reads the primary. Never a 500 for a replica; a replica lost in the middle of a request answers
   that request 503 like any database fault (``gridmap.core.faults``).
 - Migrations run on the primary only.
+- Work outside a request that only reads (an export job) may read a replica inside
+  ``replica_reads()``; its writes still go to the primary, but it must not read back what it wrote.
 
 Change stamps (``gridmap.core.stamps``) are read from the request's replica even inside an atomic
 block: a cache may keep data newer than its stamp, never older, and data read after the stamp
@@ -32,6 +34,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
@@ -151,6 +154,26 @@ def request_read_alias() -> str:
     if route.alias is None:
         route.alias = choose_replica(settings.GRIDMAP_REPLICAS)
     return route.alias
+
+
+@contextmanager
+def replica_reads() -> Iterator[None]:
+    """Reads in this block may use a replica (one, kept for the block), as a GET request's do."""
+    token = _ROUTE.set(Route(replica_ok=bool(settings.GRIDMAP_REPLICAS)))
+    try:
+        yield
+    finally:
+        _ROUTE.reset(token)
+
+
+def replica_states() -> dict[str, str]:
+    """For /health/: each replica "ok", "lagging" or "unavailable" (reads then use the primary)."""
+    states = {}
+    for alias in settings.GRIDMAP_REPLICAS:
+        ok = usable(alias)
+        health = _HEALTH.get(alias)
+        states[alias] = "ok" if ok else ("lagging" if health and health.lag_s is not None else "unavailable")
+    return states
 
 
 class PrimaryReplicaRouter:

@@ -2,17 +2,22 @@
 
 No login, no session, no secrets: JSON ``{"status": "ok", "database": "ok"}`` (200) after one
 trivial query, or ``{"status": "unavailable", "database": "unavailable"}`` (503, Retry-After)
-when the database does not answer. Never cached.
+when the database does not answer. Never cached. With replicas (``GRIDMAP_REPLICA_URLS``) it adds
+``"replicas": {"replica1": "ok" | "lagging" | "unavailable"}``, informative only: reads fall back
+to the primary, so a replica alone never makes a worker unhealthy.
 """
 
 from __future__ import annotations
 
 import logging
 
+from django.conf import settings
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
+
+from gridmap.core.dbrouter import replica_states
 
 logger = logging.getLogger(__name__)
 RETRY_AFTER_S = 5
@@ -30,4 +35,7 @@ def health(request: HttpRequest) -> JsonResponse:
         response = JsonResponse({"status": "unavailable", "database": "unavailable"}, status=503)
         response["Retry-After"] = str(RETRY_AFTER_S)
         return response
-    return JsonResponse({"status": "ok", "database": "ok"})
+    body: dict[str, object] = {"status": "ok", "database": "ok"}
+    if settings.GRIDMAP_REPLICAS:
+        body["replicas"] = replica_states()
+    return JsonResponse(body)

@@ -92,6 +92,12 @@ def test_inside_an_atomic_block_reads_use_the_primary_and_stamps_the_request_rep
         dbrouter._ROUTE.reset(token)
 
 
+def test_work_outside_a_request_may_read_a_replica_in_a_block(replica):
+    with dbrouter.replica_reads():
+        assert ROUTER.db_for_read(object) == "replica1" and ROUTER.db_for_write(object) == "default"
+    assert ROUTER.db_for_read(object) == "default"
+
+
 def routed(request) -> tuple[Route, HttpResponse]:
     seen = {}
 

@@ -11,7 +11,10 @@ accepts any lag, one that accepts none (it must read the primary while replay is
 
 from __future__ import annotations
 
+import json
 import time
+import urllib.error
+import urllib.request
 import uuid
 
 import pytest
@@ -49,6 +52,10 @@ problem, _ = problem_create(lon=LON0 + 0.001, lat=LAT0 + 0.001, category=EventCa
                             reporter=reporter, description="as first reported")
 print("TOKEN", Token.objects.create(user=reporter).key)
 print("PROBLEM", problem.pk)
+from django.test import Client
+browser = Client()
+browser.force_login(reporter)
+print("SESSION", browser.cookies["sessionid"].value)
 """
 CHANGED = "changed on the primary"
 
@@ -82,7 +89,7 @@ def test_reads_on_the_replica_writes_and_read_after_write_on_the_primary(tmp_pat
     with cluster_of_our_own("gridmap-primary-", "wal_level = replica\n") as primary:
         primary.createdb(DB)
         out = manage_shell(app_env(primary.url(DB), tmp_path), SETUP)
-        token, pk = printed(out, "TOKEN"), int(printed(out, "PROBLEM"))
+        token, pk, session = printed(out, "TOKEN"), int(printed(out, "PROBLEM")), printed(out, "SESSION")
         home = own_dir("gridmap-replica-")
         replica = primary.replica(home)
         try:
@@ -94,12 +101,27 @@ def test_reads_on_the_replica_writes_and_read_after_write_on_the_primary(tmp_pat
             ((written,),) = primary.sql(DB, "SELECT pg_current_wal_lsn()::text")
             wait_for(lambda: replica.sql(DB, "SELECT pg_last_wal_receive_lsn() >= %s::pg_lsn", (written,))[0][0],
                      "the replica received the change it does not replay")  # fmt: skip
-            check_routing(primary, replica, tmp_path, token, pk)
+            check_routing(primary, replica, tmp_path, token, pk, session)
         finally:
             replica.stop_quietly()
 
 
-def check_routing(primary: Cluster, replica: Cluster, tmp_path, token: str, pk: int) -> None:
+def page(base: str, path: str, session: str) -> tuple[int, str]:
+    """A page as a browser logged in with ``session`` gets it (no other cookie)."""
+    request = urllib.request.Request(f"{base}{path}", headers={"Cookie": f"sessionid={session}"})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, ""
+
+
+def health(base: str) -> dict:
+    with urllib.request.urlopen(f"{base}/health/", timeout=60) as response:
+        return json.loads(response.read())["replicas"]
+
+
+def check_routing(primary: Cluster, replica: Cluster, tmp_path, token: str, pk: int, session: str) -> None:
     common = {"GRIDMAP_REPLICA_URLS": replica.url(DB), "GRIDMAP_REPLICA_CHECK_S": "60"}
     patient = app_env(primary.url(DB), tmp_path, GRIDMAP_REPLICA_MAX_LAG_S="86400", **common)
     strict = app_env(primary.url(DB), tmp_path, GRIDMAP_REPLICA_MAX_LAG_S="0", **common)
@@ -114,8 +136,11 @@ def check_routing(primary: Cluster, replica: Cluster, tmp_path, token: str, pk: 
         reader = Api(base, token)
         assert description(reader, pk) == "as first reported"
         assert listed(reader) == {pk: "as first reported"}
+        status, html = page(base, f"/problems/{pk}/", session)
+        assert status == 200 and "as first reported" in html and CHANGED not in html
         # ... unless it lags more than allowed: then the primary
         assert description(Api(strict_base, token), pk) == CHANGED
+        assert health(base) == {"replica1": "ok"} and health(strict_base) == {"replica1": "lagging"}
 
         # A write goes to the primary (the replica does not replay it) ...
         writer = Api(base, token)
@@ -140,3 +165,6 @@ def check_routing(primary: Cluster, replica: Cluster, tmp_path, token: str, pk: 
         answers = [listed(Api(base, token)) for _ in range(8)]
         assert answers == [{pk: CHANGED, new: "new report"}] * 8
         assert description(reader, new) == "new report"
+        assert health(base) == {"replica1": "unavailable"}
+        status, html = page(base, f"/problems/{pk}/", session)
+        assert status == 200 and CHANGED in html
