@@ -81,7 +81,7 @@ def test_a_lagging_unknown_or_unreachable_replica_is_left_out_until_the_next_che
     assert replica["checks"] == 2
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_inside_an_atomic_block_reads_use_the_primary_and_stamps_the_request_replica(replica):
     token = in_request(Route(replica_ok=True))
     try:
@@ -90,6 +90,22 @@ def test_inside_an_atomic_block_reads_use_the_primary_and_stamps_the_request_rep
             assert dbrouter.request_read_alias() == "replica1"
     finally:
         dbrouter._ROUTE.reset(token)
+
+
+@pytest.mark.django_db(transaction=True)  # no test transaction around it: it would count as atomic
+def test_querysets_of_a_get_read_the_replica_and_locking_reads_the_primary(replica, settings):
+    from gridmap.problems.models import Problem
+
+    settings.DATABASE_ROUTERS = ["gridmap.core.dbrouter.PrimaryReplicaRouter"]
+    token = in_request(Route(replica_ok=True))
+    try:
+        assert Problem.objects.filter(status="reported").db == "replica1"
+        assert Problem.objects.select_for_update().db == "default"
+        with transaction.atomic():
+            assert Problem.objects.filter(status="reported").db == "default"
+    finally:
+        dbrouter._ROUTE.reset(token)
+    assert Problem.objects.filter(status="reported").db == "default"  # outside a request
 
 
 def test_work_outside_a_request_may_read_a_replica_in_a_block(replica):

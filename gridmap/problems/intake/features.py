@@ -2,7 +2,8 @@
 ``connection.features`` classes are: the intake asks ``features()`` and never checks a vendor.
 
 - ``reads_nearby_in_one_statement``: the candidates near a point (problems and facilities) come
-  from one prepared statement (``statement.nearby_query``) instead of two ORM queries.
+  from one statement (``statement.nearby_query``; prepared unless ``GRIDMAP_DB_PREPARED`` is off,
+  as behind PgBouncer in transaction mode) instead of two ORM queries.
 - ``writes_in_one_statement``: the problem, its ``report`` event and the recurrence count are
   written by one statement, atomic by itself, with ``ON CONFLICT (uuid) DO NOTHING`` for a replay
   and the area stamp checked in the same statement (``statement.insert``); otherwise the ORM
