@@ -74,11 +74,11 @@ def watched_kinds() -> list[str]:
     return sorted({w.kind for w in WATCHES})
 
 
-_REQUEST = threading.local()  # .kinds: every whole-kind stamp, read once per request
+_REQUEST = threading.local()  # .kinds: every whole-kind stamp, read once per request (from .alias)
 
 
 def _request_begins(**_: object) -> None:
-    _REQUEST.kinds = None
+    _REQUEST.kinds, _REQUEST.alias = None, None
     _REQUEST.active = True
 
 
@@ -99,12 +99,11 @@ def stamps_of(kinds: Iterable[str], town: Town = None, *, using: str | None = No
     ``using``: the database (default: the one the request reads, see above).
     """
     wanted = list(kinds)
-    if using is None:
-        using = request_read_alias()
-        if town is None and getattr(_REQUEST, "active", False):
-            if _REQUEST.kinds is None:
-                _REQUEST.kinds = _read(None, None, using)
-            return {kind: _REQUEST.kinds.get(kind) for kind in wanted}
+    using = using or request_read_alias()
+    if town is None and getattr(_REQUEST, "active", False):
+        if _REQUEST.kinds is None or _REQUEST.alias != using:
+            _REQUEST.kinds, _REQUEST.alias = _read(None, None, using), using
+        return {kind: _REQUEST.kinds.get(kind) for kind in wanted}
     found = _read(wanted, town, using)
     return {kind: found.get(kind) for kind in wanted}
 
