@@ -108,6 +108,24 @@ def test_querysets_of_a_get_read_the_replica_and_locking_reads_the_primary(repli
     assert Problem.objects.filter(status="reported").db == "default"  # outside a request
 
 
+@pytest.mark.django_db(transaction=True)
+def test_stamps_are_read_from_the_request_replica_even_in_an_atomic_block(replica, monkeypatch):
+    from gridmap.core import stamps
+
+    read_from = []
+    monkeypatch.setattr(stamps, "_read", lambda kinds, town, using: read_from.append(using) or {})
+    token = in_request(Route(replica_ok=True))
+    try:
+        with transaction.atomic():
+            stamps.stamp_of("problems", 1)
+        stamps.stamp_of("problems", 1)
+    finally:
+        dbrouter._ROUTE.reset(token)
+    stamps.stamp_of("problems", 1)
+    stamps.stamp_of("problems", 1, using="replica1")
+    assert read_from == ["replica1", "replica1", "default", "replica1"]
+
+
 def test_work_outside_a_request_may_read_a_replica_in_a_block(replica):
     with dbrouter.replica_reads():
         assert ROUTER.db_for_read(object) == "replica1" and ROUTER.db_for_write(object) == "default"
