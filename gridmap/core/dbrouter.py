@@ -42,7 +42,7 @@ from typing import Any
 from django.conf import settings
 from django.core.signing import BadSignature
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 
 log = logging.getLogger(__name__)
 
@@ -217,6 +217,16 @@ def _keep_route(content: Iterable[bytes], route: Route) -> Iterator[bytes]:
         yield chunk
 
 
+def _streams_from_the_database(response: HttpResponse) -> bool:
+    """A streamed answer whose chunks may be read from the database: not a file (wrapping one would
+    lose the server's sendfile), not an async iterator."""
+    return (
+        getattr(response, "streaming", False)
+        and not isinstance(response, FileResponse)
+        and not getattr(response, "is_async", False)
+    )
+
+
 class ReadRoutingMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -229,7 +239,7 @@ class ReadRoutingMiddleware:
             response = self.get_response(request)
         finally:
             _ROUTE.reset(token)
-        if getattr(response, "streaming", False) and route.replica_ok:
+        if _streams_from_the_database(response) and route.replica_ok:
             response.streaming_content = _keep_route(response.streaming_content, route)
         if not reads:
             response.set_signed_cookie(

@@ -4,10 +4,12 @@ settings of replicas and PgBouncer (gridmap.core.dbsettings)."""
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError, transaction
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 from django.test import RequestFactory
 
 from gridmap.core import dbrouter, dbsettings
@@ -174,6 +176,8 @@ def test_a_streamed_answer_keeps_the_request_route(replica):
         RequestFactory().get("/x")
     )
     assert b"".join(response.streaming_content) == b"replica1"
+    photo = FileResponse(io.BytesIO(b"jpeg"))  # a file keeps the server's sendfile: not wrapped
+    assert ReadRoutingMiddleware(lambda request: photo)(RequestFactory().get("/x")).file_to_stream is not None
 
 
 def test_replica_and_pgbouncer_settings():
