@@ -12,6 +12,7 @@ accepts any lag, one that accepts none (it must read the primary while replay is
 from __future__ import annotations
 
 import json
+import shutil
 import time
 import urllib.error
 import urllib.request
@@ -104,6 +105,7 @@ def test_reads_on_the_replica_writes_and_read_after_write_on_the_primary(tmp_pat
             check_routing(primary, replica, tmp_path, token, pk, session)
         finally:
             replica.stop_quietly()
+            shutil.rmtree(home, ignore_errors=True)
 
 
 def page(base: str, path: str, session: str) -> tuple[int, str]:
