@@ -11,7 +11,9 @@ and the middleware then; without replicas nothing here runs). The rules:
   work outside a request (commands, background jobs). Every write goes to the primary.
 - Read after write: a client's unsafe request sets a signed cookie that sends its next reads to
   the primary for ``GRIDMAP_PRIMARY_AFTER_WRITE_S`` seconds (by default the longest lag allowed
-  plus the check interval plus 2 s), so a user sees their own change at once.
+  plus the check interval plus 2 s), so a user sees their own change at once. A GET that writes
+  (a session saved, a job submitted) reads the primary from its first write on and sets the
+  cookie too (its earlier reads came from the replica: older than its stamps never, see below).
 - A replica that does not answer, is not streaming, or lags more than ``GRIDMAP_REPLICA_MAX_LAG_S``
   is left out until the next check (once per ``GRIDMAP_REPLICA_CHECK_S`` per process; between
   checks Django's own per-request connection check sees a replica that went away): the request
@@ -70,6 +72,7 @@ class Route:
 
     replica_ok: bool
     alias: str | None = None
+    wrote: bool = False
 
 
 @dataclass(frozen=True)
@@ -186,6 +189,9 @@ class PrimaryReplicaRouter:
         return request_read_alias()
 
     def db_for_write(self, model: type, **hints: Any) -> str:
+        route = _ROUTE.get()
+        if route is not None:  # a GET that writes (a session saved, a job submitted) reads its write
+            route.wrote, route.alias = True, DEFAULT_DB_ALIAS
         return DEFAULT_DB_ALIAS
 
     def allow_relation(self, obj1: Any, obj2: Any, **hints: Any) -> bool:
@@ -241,7 +247,7 @@ class ReadRoutingMiddleware:
             _ROUTE.reset(token)
         if _streams_from_the_database(response) and route.replica_ok:
             response.streaming_content = _keep_route(response.streaming_content, route)
-        if not reads:
+        if not reads or route.wrote:
             response.set_signed_cookie(
                 COOKIE,
                 "1",

@@ -49,8 +49,8 @@ def test_reads_outside_a_request_and_all_writes_use_the_primary(replica):
     assert ROUTER.db_for_read(object) == "default"
     token = in_request(Route(replica_ok=True))
     try:
-        assert ROUTER.db_for_write(object) == "default"
         assert ROUTER.db_for_read(object) == "replica1"
+        assert ROUTER.db_for_write(object) == "default"
     finally:
         dbrouter._ROUTE.reset(token)
     assert ROUTER.allow_migrate("default", "problems") and not ROUTER.allow_migrate("replica1", "problems")
@@ -102,9 +102,11 @@ def test_querysets_of_a_get_read_the_replica_and_locking_reads_the_primary(repli
     token = in_request(Route(replica_ok=True))
     try:
         assert Problem.objects.filter(status="reported").db == "replica1"
-        assert Problem.objects.select_for_update().db == "default"
         with transaction.atomic():
             assert Problem.objects.filter(status="reported").db == "default"
+        assert Problem.objects.filter(status="reported").db == "replica1"
+        assert Problem.objects.select_for_update().db == "default"  # a write: the request's reads follow
+        assert Problem.objects.filter(status="reported").db == "default"
     finally:
         dbrouter._ROUTE.reset(token)
     assert Problem.objects.filter(status="reported").db == "default"  # outside a request
@@ -130,7 +132,8 @@ def test_stamps_are_read_from_the_request_replica_even_in_an_atomic_block(replic
 
 def test_work_outside_a_request_may_read_a_replica_in_a_block(replica):
     with dbrouter.replica_reads():
-        assert ROUTER.db_for_read(object) == "replica1" and ROUTER.db_for_write(object) == "default"
+        assert ROUTER.db_for_read(object) == "replica1"
+        assert ROUTER.db_for_write(object) == "default"
     assert ROUTER.db_for_read(object) == "default"
 
 
@@ -166,6 +169,20 @@ def test_a_client_that_wrote_reads_the_primary_for_a_while(replica, settings, mo
     later = django.core.signing.time.time() + 13
     monkeypatch.setattr(django.core.signing.time, "time", lambda: later)
     assert routed(after)[0].replica_ok  # the window has passed
+
+
+def test_a_get_that_writes_reads_its_write_and_sets_the_cookie(replica):
+    seen = []
+
+    def view(request):
+        seen.append(ROUTER.db_for_read(object))
+        ROUTER.db_for_write(object)
+        seen.append(ROUTER.db_for_read(object))
+        return HttpResponse("ok")
+
+    response = ReadRoutingMiddleware(view)(RequestFactory().get("/jobs/new"))
+    assert seen == ["replica1", "default"] and dbrouter.COOKIE in response.cookies
+    assert dbrouter.COOKIE not in routed(RequestFactory().get("/problems/"))[1].cookies
 
 
 def test_a_streamed_answer_keeps_the_request_route(replica):
