@@ -1,0 +1,156 @@
+"""Vector tiles at city scale: tile size and time at z12–z16, and the community map's HTML size.
+
+    createdb -h 127.0.0.1 -U postgres gridmap_tiles
+    SECRET_KEY=x DATABASE_URL=postgis://postgres@127.0.0.1:5432/gridmap_tiles .venv/bin/python manage.py migrate
+    SECRET_KEY=x DATABASE_URL=postgis://postgres@127.0.0.1:5432/gridmap_tiles .venv/bin/python bench/vector_tiles.py load
+    SECRET_KEY=x DATABASE_URL=... .venv/bin/python bench/vector_tiles.py measure
+
+``load`` fills the (migrated, empty) database with the ``bench/scale.py`` city by plain SQL
+(``INSERT … SELECT FROM unnest`` of WKB arrays, grids assigned by a spatial join in the database):
+1,100 grids in their communities, 100k buildings, 96k streets, 10k facilities and 1M problems
+(20 % open, a third of those past their deadline; the rest closed, rejected or duplicate). It is
+not the import path (that is the city bench's job): only the rows the maps and tiles read.
+
+``measure`` times every tile of a z12–z16 sample over the city centre per layer (the view's own
+SQL, :func:`gridmap.maps.mvt.tile_bytes`, as an administrator) and prints the typical (median)
+and largest size and time, beside the anchor of PERFORMANCE.md (a z14 tile of 1.9k buildings
+~8.5 ms); then builds the largest community's map with and without vector tiles and prints both
+HTML sizes.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+CENTRE = (120.62, 31.30)
+OPEN_SHARE = 0.2
+
+
+def setup() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gridmap.settings")
+    import django
+
+    django.setup()
+
+
+def _insert(cursor, sql: str, columns: list, batch: int = 50_000) -> None:
+    n = len(columns[0])
+    for start in range(0, n, batch):
+        cursor.execute(sql, [list(c[start : start + batch]) for c in columns])
+
+
+def _multi(frame):
+    import numpy as np
+    import shapely
+
+    geoms = np.asarray(frame.geometry.values)
+    return shapely.multipolygons(geoms, indices=np.arange(len(geoms)))
+
+
+def load() -> None:  # noqa: PLR0915 - one straight script
+    import numpy as np
+    import shapely
+    from django.db import connection, transaction
+
+    from bench.scale import load_scale
+
+    city = load_scale()
+    rng = np.random.default_rng(13)
+    t0 = time.perf_counter()
+    with transaction.atomic(), connection.cursor() as c:
+        c.execute("SET LOCAL statement_timeout = 0")
+        c.execute("INSERT INTO geography_district (code, name) VALUES ('320505', 'bench') RETURNING id")
+        district = c.fetchone()[0]
+        grids = city.grids
+        communities = sorted(set(grids["community_code"]))
+        streets = sorted({code[:9] for code in communities})
+        _insert(c, "INSERT INTO geography_subdistrict (code, name, district_id) "
+                   f"SELECT s, s, {int(district)} FROM unnest(%s::text[]) s", [streets])  # fmt: skip
+        _insert(c, "INSERT INTO geography_community (code, name, subdistrict_id) SELECT c, c, s.id "
+                   "FROM unnest(%s::text[]) c JOIN geography_subdistrict s ON s.code = left(c, 9)",
+                [communities])  # fmt: skip
+        wkb = shapely.to_wkb(_multi(grids), hex=True)
+        _insert(c, "INSERT INTO geography_grid (code, name, community_id, geom) "
+                   "SELECT g, g, c.id, ST_SetSRID(ST_GeomFromWKB(decode(w, 'hex')), 4326) "
+                   "FROM unnest(%s::text[], %s::text[], %s::text[]) AS t(g, cc, w) "
+                   "JOIN geography_community c ON c.code = t.cc",
+                [list(grids["code"]), list(grids["community_code"]), list(wkb)])  # fmt: skip
+        c.execute(
+            "UPDATE geography_community c SET geom = ST_Multi(u.g) FROM (SELECT community_id, "
+            "ST_Union(geom) g FROM geography_grid GROUP BY community_id) u WHERE u.community_id = c.id"
+        )
+        b = city.buildings
+        wkb = shapely.to_wkb(_multi(b), hex=True)
+        uses = b["use"].astype(str) if "use" in b else ["residential"] * len(b)
+        _insert(c, "INSERT INTO geography_building (geom, address, use, floors, households, population) "
+                   "SELECT ST_SetSRID(ST_GeomFromWKB(decode(w, 'hex')), 4326), '', u, f, h, p "
+                   "FROM unnest(%s::text[], %s::text[], %s::int[], %s::int[], %s::int[]) AS t(w, u, f, h, p)",
+                [list(wkb), list(uses), [int(v) for v in b.get("floors", [3] * len(b))],
+                 [int(v) for v in b["households"]], [int(v) for v in b["population"]]])  # fmt: skip
+        c.execute(
+            "UPDATE geography_building b SET grid_id = g.id, community_id = g.community_id "
+            "FROM geography_grid g WHERE ST_Intersects(g.geom, ST_PointOnSurface(b.geom))"
+        )
+        s = city.streets
+        wkb = shapely.to_wkb(np.asarray(s.geometry.values), hex=True)
+        _insert(c, "INSERT INTO geography_street (geom, name, highway) "
+                   "SELECT ST_SetSRID(ST_GeomFromWKB(decode(w, 'hex')), 4326), '', h "
+                   "FROM unnest(%s::text[], %s::text[]) AS t(w, h)",
+                [list(wkb), list(s["highway"].astype(str))])  # fmt: skip
+        f = city.facilities
+        wkb = shapely.to_wkb(np.asarray(f.geometry.values), hex=True)
+        _insert(c, "INSERT INTO facilities_facility (kind_id, geom, name, condition, attrs) "
+                   "SELECT k.id, ST_SetSRID(ST_GeomFromWKB(decode(w, 'hex')), 4326), '', 'good', '{}' "
+                   "FROM unnest(%s::text[], %s::text[]) AS t(w, kc) JOIN facilities_facilitykind k ON k.code = kc",
+                [list(wkb), list(f["kind"].astype(str))])  # fmt: skip
+        c.execute(
+            "UPDATE facilities_facility x SET grid_id = g.id FROM geography_grid g "
+            "WHERE ST_Intersects(g.geom, x.geom)"
+        )
+        lonlat = city.problem_lonlat
+        n = len(lonlat)
+        c.execute("SELECT code, id, community_id FROM geography_grid")
+        ids = {code: (pk, community) for code, pk, community in c.fetchall()}
+        codes = grids["code"].to_numpy()
+        points = shapely.points(lonlat)
+        at, cell = shapely.STRtree(np.asarray(grids.geometry.values)).query(points, predicate="intersects")
+        first = np.full(n, -1)
+        first[at[::-1]] = cell[::-1]  # the first grid found for each point
+        grid_id = [ids[codes[i]][0] if i >= 0 else None for i in first]
+        community_id = [ids[codes[i]][1] if i >= 0 else None for i in first]
+        c.execute("SELECT id FROM problems_eventcategory ORDER BY code")
+        categories = [r[0] for r in c.fetchall()]
+        is_open = rng.random(n) < OPEN_SHARE
+        status = np.where(is_open, rng.choice(["reported", "filed", "dispatched", "handled"], n),
+                          rng.choice(["closed", "closed", "closed", "rejected", "duplicate"], n))  # fmt: skip
+        age_s = rng.integers(3600, 365 * 86400, n)
+        due_s = rng.integers(2 * 86400, 10 * 86400, n)
+        _insert(c, "INSERT INTO problems_problem (uuid, geom, category_id, description, reported_at, status, "
+                   "version, deadline, rework_count, extension_count, reopen_count, recurrence_count, "
+                   "grid_id, community_id) "
+                   "SELECT gen_random_uuid(), ST_SetSRID(ST_MakePoint(x, y), 4326), cat, 'bench problem', "
+                   "now() - make_interval(secs => a), st, 0, now() - make_interval(secs => a - d), 0, 0, 0, 0, "
+                   "g, cm FROM unnest(%s::float8[], %s::float8[], %s::int[], %s::text[], %s::int[], %s::int[], "
+                   "%s::int[], %s::int[]) AS t(x, y, cat, st, a, d, g, cm)",
+                [lonlat[:, 0].tolist(), lonlat[:, 1].tolist(), rng.choice(categories, n).tolist(),
+                 status.tolist(), age_s.tolist(), due_s.tolist(), grid_id, community_id],
+                batch=100_000)  # fmt: skip
+    with connection.cursor() as c:
+        c.execute("ANALYZE")
+    print(f"loaded the city in {time.perf_counter() - t0:.0f} s")
+
+
+def measure() -> None:
+    print("measure: see gridmap.maps.mvt (added with the view)")
+
+
+if __name__ == "__main__":
+    setup()
+    {"load": load, "measure": measure}[sys.argv[1] if len(sys.argv) > 1 else "measure"]()

@@ -1,0 +1,183 @@
+"""``/tiles/vt/<layer>/<z>/<x>/<y>.pbf``: scoped vector tiles on PostGIS, decoded here; the clear
+501 on SpatiaLite; hostile z/x/y and queries; the ETag that follows the data."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import mapbox_vector_tile
+import pytest
+from django.contrib.gis.geos import Point
+from django.test import Client
+from django.utils import timezone
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gridmap.accounts.models import Role
+from gridmap.facilities.models import Facility, FacilityKind
+from gridmap.geography.models import Building, Street
+from gridmap.maps.mvt import LAYERS, features
+from gridmap.problems.models import EventCategory, Problem, Status
+from tests.factories import LAT0, LON0, box, grid, region_tree, user
+from tests.hostile import tally
+from tests.maps.test_tiles_view import tile_xy
+
+W = 0.002
+Z = 13  # one tile holds the whole test town
+X, Y = tile_xy(LON0 + 0.002, LAT0 + 0.001, Z)
+
+
+@pytest.fixture
+def tiles_here(db) -> None:
+    if not features().vector_tiles:
+        pytest.skip("vector tiles need PostGIS")
+
+
+@pytest.fixture
+def town(catalogues):
+    """Two communities of one grid each, each with 3 buildings, 3 open and 1 closed problem."""
+    leader = user("leader", Role.GRID_LEADER)
+    c1, c2 = region_tree(n=2)
+    g1 = grid(c1, 1, (LON0, LAT0, LON0 + W, LAT0 + W), leader=leader)
+    g2 = grid(c2, 1, (LON0 + 0.004, LAT0, LON0 + 0.004 + W, LAT0 + W))
+    cat = EventCategory.objects.get(code="0301")
+    now = timezone.now()
+    for g in (g1, g2):
+        x0, y0 = g.geom.extent[:2]
+        for i in range(3):
+            x = x0 + 0.0003 + i * 0.0005
+            Building.objects.create(geom=box(x, y0 + 0.0003, x + 0.0001, y0 + 0.0004), grid=g,
+                                    community=g.community, households=i, address=f"{g.code}-{i}")  # fmt: skip
+            Problem.objects.create(geom=Point(x, y0 + 0.001), grid=g, community=g.community, category=cat,
+                                   status=Status.REPORTED, deadline=now + timedelta(days=1 - 2 * i))  # fmt: skip
+        Problem.objects.create(geom=Point(x0 + 0.001, y0 + 0.0015), grid=g, community=g.community,
+                               category=cat, status=Status.CLOSED)  # fmt: skip
+        Facility.objects.create(kind=FacilityKind.objects.get(code="hydrant"), grid=g,
+                                geom=Point(x0 + 0.0004, y0 + 0.0004))  # fmt: skip
+    Street.objects.create(
+        geom="LINESTRING(120.87 31.6205, 120.878 31.6205)", name="路", highway="residential"
+    )
+    return g1, g2, leader
+
+
+def client_of(u) -> Client:
+    c = Client()
+    c.force_login(u)
+    return c
+
+
+def decoded(response) -> dict:
+    assert response.status_code in (200, 204), response.content[:200]
+    if response.status_code == 204:
+        assert response.content == b""
+        return {}
+    assert response["Content-Type"] == "application/vnd.mapbox-vector-tile"
+    return mapbox_vector_tile.decode(response.content)
+
+
+def props(response, layer: str) -> list[dict]:
+    return [f["properties"] for f in decoded(response).get(layer, {}).get("features", [])]
+
+
+def url(layer: str, z: int = Z, x: int = X, y: int = Y) -> str:
+    return f"/tiles/vt/{layer}/{z}/{x}/{y}.pbf"
+
+
+def test_a_leader_tile_holds_only_the_leaders_grid_and_an_admin_tile_all(town, tiles_here):
+    g1, g2, leader = town
+    mine, admin = client_of(leader), client_of(user("admin", Role.ADMIN))
+    assert sorted(p["address"] for p in props(mine.get(url("buildings")), "buildings")) == [
+        f"{g1.code}-{i}" for i in range(3)
+    ]
+    assert len(props(admin.get(url("buildings")), "buildings")) == 6
+    assert [p["code"] for p in props(mine.get(url("grids")), "grids")] == [g1.code]
+    assert len(props(admin.get(url("grids")), "grids")) == 2
+
+    open_ = props(mine.get(url("problems")), "problems")
+    assert len(open_) == 3 and {p["status"] for p in open_} == {"reported"}
+    assert sorted(p["overdue"] for p in open_) == [False, True, True]  # deadlines +1, -1, -3 days
+    assert {p["category"] for p in open_} == {"0301"} and all(p["reported_at"] for p in open_)
+    assert len(props(mine.get(url("problems") + "?status=all"), "problems")) == 4
+    assert len(props(admin.get(url("problems") + "?status=all"), "problems")) == 8
+    assert len(props(mine.get(url("facilities")), "facilities")) == 1
+    assert len(props(admin.get(url("facilities") + "?kind=hydrant"), "facilities")) == 2
+    assert props(admin.get(url("facilities") + "?kind=toilet"), "facilities") == []
+    assert len(props(mine.get(url("streets")), "streets")) == 1
+
+
+def test_the_community_filter_narrows_within_the_scope(town, tiles_here):
+    g1, g2, leader = town
+    admin, mine = client_of(user("admin", Role.ADMIN)), client_of(leader)
+    only = props(admin.get(url("buildings") + f"?community={g2.community.code}"), "buildings")
+    assert sorted(p["address"] for p in only) == [f"{g2.code}-{i}" for i in range(3)]
+    assert mine.get(url("buildings") + f"?community={g2.community.code}").status_code == 204
+
+
+def test_empty_tiles_are_204_and_tiles_below_a_layers_zoom_too(town, tiles_here):
+    admin = client_of(user("admin", Role.ADMIN))
+    assert admin.get(url("buildings", Z, X + 3, Y)).status_code == 204  # nothing there
+    z = LAYERS["buildings"].min_zoom - 1
+    x, y = tile_xy(LON0 + 0.001, LAT0 + 0.001, z)
+    assert admin.get(url("buildings", z, x, y)).status_code == 204
+    x, y = tile_xy(LON0 + 0.00085, LAT0 + 0.00035, 18)  # in the second building
+    assert len(props(admin.get(url("buildings", 18, x, y)), "buildings")) >= 1
+
+
+def test_etag_answers_304_until_the_data_changes(town, tiles_here):
+    g1, g2, leader = town
+    admin = client_of(user("admin", Role.ADMIN))
+    first = admin.get(url("buildings"))
+    assert first["Cache-Control"] == "private, no-cache" or set(first["Cache-Control"].split(", ")) == {
+        "private",
+        "no-cache",
+    }
+    etag = first["ETag"]
+    assert admin.get(url("buildings"), HTTP_IF_NONE_MATCH=etag).status_code == 304
+    assert client_of(leader).get(url("buildings"))["ETag"] != etag  # another scope, another tag
+    assert admin.get(url("buildings") + f"?community={g1.community.code}")["ETag"] != etag
+    Building.objects.filter(grid=g2).update(households=99)
+    again = admin.get(url("buildings"), HTTP_IF_NONE_MATCH=etag)
+    assert again.status_code == 200 and again["ETag"] != etag
+    assert sorted(p["households"] for p in props(again, "buildings"))[-1] == 99
+
+
+def test_refusals(town, tiles_here):
+    g1, g2, leader = town
+    admin = client_of(user("admin", Role.ADMIN))
+    assert Client().get(url("buildings")).status_code == 403
+    assert admin.get(url("nothing")).status_code == 404
+    assert admin.get(url("buildings") + "?bbox=1,2,3,4").status_code == 400
+    assert admin.get(url("buildings") + "?kind=hydrant").status_code == 400  # not a building filter
+    assert admin.get(url("problems") + "?status=closed").status_code == 400
+    assert admin.get(url("facilities") + "?kind=%27%3B--").status_code == 400
+    assert admin.post(url("buildings")).status_code == 405
+
+
+@pytest.mark.django_db
+def test_spatialite_answers_501_clearly():
+    if features().vector_tiles:
+        pytest.skip("the answer of a database without ST_AsMVT")
+    response = client_of(user("admin", Role.ADMIN)).get(url("buildings"))
+    assert response.status_code == 501
+    assert b"PostGIS" in response.content
+
+
+@pytest.mark.django_db
+@settings(max_examples=60, deadline=None)
+@given(
+    layer=st.sampled_from([*LAYERS, "x", "buildings.pbf", "%00"]),
+    z=st.one_of(st.integers(-5, 40), st.integers(min_value=10**6, max_value=10**30)),
+    x=st.one_of(st.integers(-3, 70000), st.integers(min_value=2**40, max_value=10**25)),
+    y=st.one_of(st.integers(-3, 70000), st.integers(min_value=2**40, max_value=10**25)),
+)
+def test_hostile_paths_never_fail(layer, z, x, y):
+    from django.contrib.auth import get_user_model
+
+    u = get_user_model().objects.filter(username="hostile").first() or user("hostile", Role.ADMIN)
+    response = client_of(u).get(f"/tiles/vt/{layer}/{z}/{x}/{y}.pbf")
+    tally("vector tile", response.status_code)
+    in_pyramid = 0 <= z <= 22 and 0 <= x < 2**z and 0 <= y < 2**z
+    if not in_pyramid or layer not in LAYERS:
+        assert response.status_code == 404
+    else:
+        assert response.status_code in ((200, 204) if features().vector_tiles else (501,))
