@@ -21,6 +21,7 @@ HTML sizes.
 from __future__ import annotations
 
 import os
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -147,8 +148,110 @@ def load() -> None:  # noqa: PLR0915 - one straight script
     print(f"loaded the city in {time.perf_counter() - t0:.0f} s")
 
 
+def _admin():
+    from django.contrib.auth import get_user_model
+
+    from gridmap.accounts.models import Profile, Role
+
+    user, made = get_user_model().objects.get_or_create(username="bench-tiles-admin")
+    if made:
+        Profile.objects.create(user=user, role=Role.ADMIN)
+    return user
+
+
+def _tile_xy(lon: float, lat: float, z: int) -> tuple[int, int]:
+    import math
+
+    n = 1 << z
+    x = int((lon + 180.0) / 360.0 * n)
+    y = int((1.0 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2.0 * n)
+    return x, y
+
+
+def measure_tiles(user, layers=("buildings", "problems", "facilities", "streets", "grids")) -> None:
+    from django.utils import timezone
+
+    from gridmap.maps.mvt import LAYERS, Filters, tile_bytes
+
+    print("layer       z  tiles  median KB  max KB  median ms  max ms  (as an administrator, the view's SQL)")
+    for name in layers:
+        layer = LAYERS[name]
+        for z in range(12, 17):
+            cx, cy = _tile_xy(*CENTRE, z)
+            r = 1 if z <= 13 else 2
+            sizes, times = [], []
+            for x in range(cx - r, cx + r + 1):
+                for y in range(cy - r, cy + r + 1):
+                    t0 = time.perf_counter()
+                    data = tile_bytes(layer, user, Filters(), z, x, y, timezone.now())
+                    times.append(1000 * (time.perf_counter() - t0))
+                    sizes.append(len(data) / 1024)
+            print(f"{name:10s} {z:2d} {len(sizes):6d} {statistics.median(sizes):10.1f} {max(sizes):7.1f}"
+                  f" {statistics.median(times):10.1f} {max(times):7.1f}")  # fmt: skip
+
+
+def anchor_z14(user) -> None:
+    """The anchor: a bare ST_AsMVT of every building in a z14 tile at the centre (no scope)."""
+    from django.db import connection
+
+    x, y = _tile_xy(*CENTRE, 14)
+    sql = (
+        "SELECT ST_AsMVT(t, 'b', 4096, 'g') FROM (SELECT id, households, ST_AsMVTGeom(ST_Transform(geom, 3857),"
+        " ST_TileEnvelope(14, %s, %s), 4096, 64, true) g FROM geography_building WHERE geom && "
+        "ST_Transform(ST_TileEnvelope(14, %s, %s), 4326)) t"
+    )
+    with connection.cursor() as c:
+        c.execute("SELECT count(*) FROM geography_building WHERE geom && ST_Transform(ST_TileEnvelope(14, %s, %s), 4326)",
+                  [x, y])  # fmt: skip
+        n = c.fetchone()[0]
+        times = []
+        for _ in range(7):
+            t0 = time.perf_counter()
+            c.execute(sql, [x, y, x, y])
+            size = len(bytes(c.fetchone()[0]))
+            times.append(1000 * (time.perf_counter() - t0))
+    print(f"anchor: bare ST_AsMVT z14 tile at the centre, {n} buildings: {statistics.median(times):.1f} ms, "
+          f"{size / 1024:.1f} KB (PERFORMANCE.md: ~8.5 ms for 1.9k buildings)")  # fmt: skip
+
+
+def measure_map(user) -> None:
+    from django.db.models import Count
+    from django.templatetags.static import static
+
+    from gridmap.geography.models import Community
+    from gridmap.geography.selectors import grids_visible_to
+    from gridmap.maps import builders
+    from layers.maps import MapAssets
+
+    top = Community.objects.annotate(n=Count("grids__problems")).order_by("-n").first()
+    grids = list(grids_visible_to(user).filter(community=top).order_by("code"))
+    assets = MapAssets(base_url=static("vendor/"))
+    sizes = {}
+    for label, threshold in (("before (every feature inlined)", 10**12), ("after (vector tiles)", None)):
+        keep = builders.VECTOR_MIN_FEATURES
+        if threshold is not None:
+            builders.VECTOR_MIN_FEATURES = threshold
+        try:
+            t0 = time.perf_counter()
+            html = builders.area_map(grids, assets=assets, tiles=None).get_root().render()
+            ms = 1000 * (time.perf_counter() - t0)
+        finally:
+            builders.VECTOR_MIN_FEATURES = keep
+        sizes[label] = len(html.encode())
+        print(f"community {top.code} ({len(grids)} grids, {top.n} problems) {label}: "
+              f"{sizes[label] / 1e6:.2f} MB, built in {ms:.0f} ms")  # fmt: skip
+
+
 def measure() -> None:
-    print("measure: see gridmap.maps.mvt (added with the view)")
+    from django.test.utils import override_settings
+    from django.utils import translation
+
+    user = _admin()
+    translation.activate("zh-hans")
+    with override_settings(ALLOWED_HOSTS=["*"]):
+        anchor_z14(user)
+        measure_tiles(user)
+        measure_map(user)
 
 
 if __name__ == "__main__":

@@ -6,8 +6,12 @@ columns a map styles and shows. A tile is one statement: the layer's queryset, f
 tile's box by the ORM and limited to ``max_features``, is compiled by Django and wrapped as a
 subquery::
 
-    SELECT ST_AsMVT(t, <layer>, 4096, 'mvt_geom', 'id') FROM (<scoped queryset>) t
+    SELECT ST_AsMVT(t, <layer>, 4096, 'mvt_geom') FROM (<scoped queryset>) t
     WHERE t.mvt_geom IS NOT NULL
+
+Tiles below :data:`DETAIL_ZOOM` carry ``id`` and the attributes styles need; from it on, also
+what popups show (a page asks that zoom's tile for a feature clicked further out), which keeps
+a low-zoom tile of 12,000 problems near 200 KB.
 
 ``mvt_geom`` is an annotation of the queryset itself (``ST_AsMVTGeom`` of the geometry moved to
 Web Mercator, simplified to a quarter of a screen pixel below :data:`SIMPLIFY_BELOW_ZOOM`), so
@@ -41,6 +45,7 @@ from gridmap.problems.selectors import problems_visible_to
 EXTENT = 4096  # tile coordinate units (the MVT default)
 BUFFER = 64  # units drawn past the edge, so strokes and symbols are not cut at tile seams
 SIMPLIFY_BELOW_ZOOM = 15
+DETAIL_ZOOM = 15  # tiles from this zoom carry the popup attributes, smaller ones only the styles
 MAX_ZOOM = 22
 DESCRIPTION_CHARS = 200  # the popup's text; the problem page has all of it
 HALF_WORLD_M = 20037508.342789244
@@ -68,12 +73,13 @@ def features() -> TileFeatures:
 
 @dataclass(frozen=True)
 class Filters:
-    """The optional query of a tile URL, checked: ``community`` (code) and ``kind`` (facility code)
-    narrow a layer; ``all`` (``status=all``) takes every status of the problems, not the open ones."""
+    """The optional query of a tile URL, checked: ``community``, ``grid`` (codes) and ``kind``
+    (facility code) narrow a layer; ``all`` (``status=all``) takes every status of the problems, not the open ones."""
 
     community: str | None = None
     kind: str | None = None
     all_statuses: bool = False
+    grid: str | None = None
 
 
 @dataclass(frozen=True)
@@ -89,6 +95,12 @@ class TileLayer:
     order: tuple[str, ...] = ("pk",)
     time_bound: bool = False  # attributes depend on the time (a deadline passed)
     filters: frozenset[str] = field(default_factory=frozenset)
+    detail: Mapping[str, object] = field(default_factory=dict)  # only from DETAIL_ZOOM on
+
+    def attributes(self, z: int) -> dict[str, object]:
+        """The tile attributes at zoom ``z``: ``id`` and what styles need; the popup's from
+        :data:`DETAIL_ZOOM` on (a page asks that tile for a feature clicked at a smaller zoom)."""
+        return {"id": "pk", **self.columns, **(self.detail if z >= DETAIL_ZOOM else {})}
 
 
 def _grids(user: User, f: Filters, now: datetime) -> QuerySet:
@@ -96,15 +108,19 @@ def _grids(user: User, f: Filters, now: datetime) -> QuerySet:
     return qs.filter(community__code=f.community) if f.community else qs
 
 
+def _area(qs: QuerySet, f: Filters) -> QuerySet:
+    """Rows of one community's or one grid's (as the community and grid maps show them)."""
+    if f.community:
+        qs = qs.filter(grid__community__code=f.community)
+    return qs.filter(grid__code=f.grid) if f.grid else qs
+
+
 def _buildings(user: User, f: Filters, now: datetime) -> QuerySet:
-    qs = buildings_visible_to(user)
-    return qs.filter(grid__community__code=f.community) if f.community else qs
+    return _area(buildings_visible_to(user), f)
 
 
 def _facilities(user: User, f: Filters, now: datetime) -> QuerySet:
-    qs = facilities_visible_to(user)
-    if f.community:
-        qs = qs.filter(grid__community__code=f.community)
+    qs = _area(facilities_visible_to(user), f)
     return qs.filter(kind__code=f.kind) if f.kind else qs
 
 
@@ -117,9 +133,7 @@ def _problems(user: User, f: Filters, now: datetime) -> QuerySet:
     qs = problems_visible_to(user)
     if not f.all_statuses:
         qs = qs.filter(status__in=OPEN_STATUSES)
-    if f.community:
-        qs = qs.filter(grid__community__code=f.community)
-    return qs.annotate(
+    return _area(qs, f).annotate(
         overdue=Case(
             When(status__in=OPEN_STATUSES, deadline__lt=now, then=Value(True)),
             default=Value(False),
@@ -139,22 +153,22 @@ LAYERS: dict[str, TileLayer] = {
     layer.name: layer
     for layer in (
         TileLayer("grids", _grids, {"code": "code", "name": "name"}, ("grids",), 10, 2_000,
-                  filters=frozenset({"community"})),
-        TileLayer("buildings", _buildings,
-                  {"address": "address", "use": "use", "floors": "floors", "households": "households",
-                   "population": "population"},
-                  ("buildings", "grids"), 13, 8_000, filters=frozenset({"community"})),
-        TileLayer("facilities", _facilities,
-                  {"kind": F("kind__code"), "name": "name", "condition": "condition"},
-                  ("facilities", "grids"), 12, 8_000, filters=frozenset({"community", "kind"})),
-        TileLayer("streets", _streets, {"name": "name", "highway": "highway"}, ("streets", "grids"), 12, 10_000),
+                  filters=frozenset({"community", "grid"})),
+        TileLayer("buildings", _buildings, {"households": "households", "population": "population"},
+                  ("buildings", "grids"), 14, 8_000, filters=frozenset({"community", "grid"}),
+                  detail={"address": "address", "use": "use", "floors": "floors"}),
+        TileLayer("facilities", _facilities, {"kind": F("kind__code"), "condition": "condition"},
+                  ("facilities", "grids"), 12, 8_000, filters=frozenset({"community", "grid", "kind"}),
+                  detail={"name": "name"}),
+        TileLayer("streets", _streets, {"highway": "highway"}, ("streets", "grids"), 12, 10_000,
+                  detail={"name": "name"}),
         TileLayer("problems", _problems,
-                  {"status": "status", "category": F("category__code"), "category_name": category_name(),
-                   "overdue": F("overdue"), "reported_at": _local("reported_at"),
-                   "deadline": _local("deadline"),
-                   "description": Substr("description", 1, DESCRIPTION_CHARS)},
+                  {"status": "status", "category": F("category__code"), "overdue": F("overdue")},
                   ("problems", "grids", "departments"), 12, 12_000, order=("-reported_at", "-pk"),
-                  time_bound=True, filters=frozenset({"community", "status"})),
+                  time_bound=True, filters=frozenset({"community", "grid", "status"}),
+                  detail={"category_name": category_name(), "reported_at": _local("reported_at"),
+                          "deadline": _local("deadline"),
+                          "description": Substr("description", 1, DESCRIPTION_CHARS)}),
     )
 }  # fmt: skip
 
@@ -193,11 +207,11 @@ def tile_queryset(
     mvt_geom = Func(geom, envelope, Value(EXTENT), Value(BUFFER), Value(True), function="ST_AsMVTGeom",
                     output_field=BinaryField())  # fmt: skip
     rows = layer.rows(user, f, now).filter(geom__bboverlaps=box)
-    exprs = {name: (F(c) if isinstance(c, str) else c) for name, c in layer.columns.items()}
+    exprs = {name: (F(c) if isinstance(c, str) else c) for name, c in layer.attributes(z).items()}
     return (
         rows.annotate(mvt_geom=mvt_geom)
         .order_by(*layer.order)
-        .values("id", "mvt_geom", **{f"a_{k}": v for k, v in exprs.items()})[: layer.max_features]
+        .values("mvt_geom", **{f"a_{k}": v for k, v in exprs.items()})[: layer.max_features]
     )
 
 
@@ -206,10 +220,10 @@ def tile_bytes(layer: TileLayer, user: User, f: Filters, z: int, x: int, y: int,
     if z < layer.min_zoom:
         return b""
     sql, params = tile_queryset(layer, user, f, z, x, y, now).query.sql_with_params()
-    names = ", ".join(f't."a_{k}" AS "{k}"' for k in layer.columns)  # names are ours, not the request's
-    wrapped = (
-        f"SELECT ST_AsMVT(m, %s, {EXTENT}, 'mvt_geom', 'id') FROM "
-        f"(SELECT t.id, t.mvt_geom, {names} FROM ({sql}) t WHERE t.mvt_geom IS NOT NULL) m"
+    names = ", ".join(f't."a_{k}" AS "{k}"' for k in layer.attributes(z))  # ours, not the request's
+    wrapped = (  # ``id`` stays a property: the page's popups and links read it there
+        f"SELECT ST_AsMVT(m, %s, {EXTENT}, 'mvt_geom') FROM "
+        f"(SELECT t.mvt_geom, {names} FROM ({sql}) t WHERE t.mvt_geom IS NOT NULL) m"
     )
     with connection.cursor() as cursor:
         cursor.execute(wrapped, [layer.name, *params])

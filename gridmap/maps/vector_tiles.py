@@ -2,7 +2,7 @@
 
 Layers (:data:`gridmap.maps.mvt.LAYERS`): ``grids``, ``buildings``, ``facilities``, ``streets``
 and ``problems`` (open ones; ``?status=all`` for every status). Optional query: ``community``
-(a community code) and, for facilities, ``kind`` (a facility kind code). Rows come from the
+or ``grid`` (a code; not for streets) and, for facilities, ``kind`` (a facility kind code). Rows come from the
 same selectors as every other output, so a tile holds only what the user may see.
 
 Answers: 200 with ``application/vnd.mapbox-vector-tile``; **204 No Content for an empty tile**
@@ -72,7 +72,7 @@ def _filters(request: HttpRequest, layer: TileLayer) -> Filters | HttpResponse:
     if unknown:
         return _bad(f"unknown parameter(s) for {layer.name}: {', '.join(sorted(unknown))}")
     values = {}
-    for key in ("community", "kind"):
+    for key in ("community", "grid", "kind"):
         if key in query:
             value = query[key]
             if not _CODE.match(value):
@@ -81,7 +81,7 @@ def _filters(request: HttpRequest, layer: TileLayer) -> Filters | HttpResponse:
     status = query.get("status", "open")
     if status not in ("open", "all"):
         return _bad("status must be open or all")
-    return Filters(values.get("community"), values.get("kind"), all_statuses=status == "all")
+    return Filters(values.get("community"), values.get("kind"), status == "all", values.get("grid"))
 
 
 def _bad(message: str) -> HttpResponse:
@@ -100,7 +100,7 @@ def _etag(request: HttpRequest, layer: TileLayer, f: Filters) -> str:
         f"community={getattr(profile, 'community_id', None)}",
         f"department={getattr(profile, 'department_id', None)}",
         f"lang={get_language()}",
-        f"q={f.community}|{f.kind}|{f.all_statuses}",
+        f"q={f.community}|{f.grid}|{f.kind}|{f.all_statuses}",
     ]
     if layer.time_bound:
         parts.append(f"t={int(time.time()) // OVERDUE_STEP_S}")

@@ -23,8 +23,9 @@ from tests.hostile import tally
 from tests.maps.test_tiles_view import tile_xy
 
 W = 0.002
-Z = 13  # one tile holds the whole test town
-X, Y = tile_xy(LON0 + 0.002, LAT0 + 0.001, Z)
+Z = 14  # tiles with the attributes styles need; the town sits on a tile edge at this zoom
+X, Y = tile_xy(LON0 + 0.003, LAT0 + 0.001, Z)
+ZD = 17  # tiles with the popup attributes
 
 
 @pytest.fixture
@@ -83,33 +84,65 @@ def url(layer: str, z: int = Z, x: int = X, y: int = Y) -> str:
     return f"/tiles/vt/{layer}/{z}/{x}/{y}.pbf"
 
 
+def around(client: Client, layer: str, query: str = "") -> list[dict]:
+    """The features of ``layer`` in the 3 × 3 tiles at zoom Z around the town (each once, by id)."""
+    found = {}
+    for dx in (-1, 0, 1):
+        for dy in (-1, 0, 1):
+            for p in props(client.get(url(layer, Z, X + dx, Y + dy) + query), layer):
+                found.setdefault(p["id"], p)
+    return list(found.values())
+
+
 def test_a_leader_tile_holds_only_the_leaders_grid_and_an_admin_tile_all(town, tiles_here):
     g1, g2, leader = town
     mine, admin = client_of(leader), client_of(user("admin", Role.ADMIN))
-    assert sorted(p["address"] for p in props(mine.get(url("buildings")), "buildings")) == [
-        f"{g1.code}-{i}" for i in range(3)
-    ]
-    assert len(props(admin.get(url("buildings")), "buildings")) == 6
-    assert [p["code"] for p in props(mine.get(url("grids")), "grids")] == [g1.code]
-    assert len(props(admin.get(url("grids")), "grids")) == 2
+    ids = {g: set(Building.objects.filter(grid=g).values_list("pk", flat=True)) for g in (g1, g2)}
+    assert {p["id"] for p in around(mine, "buildings")} == ids[g1]
+    assert {p["id"] for p in around(admin, "buildings")} == ids[g1] | ids[g2]
+    assert [p["code"] for p in around(mine, "grids")] == [g1.code]
+    assert len(around(admin, "grids")) == 2
 
-    open_ = props(mine.get(url("problems")), "problems")
+    open_ = around(mine, "problems")
     assert len(open_) == 3 and {p["status"] for p in open_} == {"reported"}
     assert sorted(p["overdue"] for p in open_) == [False, True, True]  # deadlines +1, -1, -3 days
-    assert {p["category"] for p in open_} == {"0301"} and all(p["reported_at"] for p in open_)
-    assert len(props(mine.get(url("problems") + "?status=all"), "problems")) == 4
-    assert len(props(admin.get(url("problems") + "?status=all"), "problems")) == 8
-    assert len(props(mine.get(url("facilities")), "facilities")) == 1
-    assert len(props(admin.get(url("facilities") + "?kind=hydrant"), "facilities")) == 2
-    assert props(admin.get(url("facilities") + "?kind=toilet"), "facilities") == []
-    assert len(props(mine.get(url("streets")), "streets")) == 1
+    assert {p["category"] for p in open_} == {"0301"}
+    assert {p["id"] for p in open_} == set(
+        Problem.objects.filter(grid=g1, status="reported").values_list("pk", flat=True)
+    )
+    assert "reported_at" not in open_[0]  # popup attributes come with the detail zoom only
+    assert len(around(mine, "problems", "?status=all")) == 4
+    assert len(around(admin, "problems", "?status=all")) == 8
+    assert len(around(mine, "facilities")) == 1
+    assert len(around(admin, "facilities", "?kind=hydrant")) == 2
+    assert around(admin, "facilities", "?kind=toilet") == []
+    assert len(around(mine, "streets")) == 1
+
+
+def test_detail_tiles_carry_the_popup_attributes(town, tiles_here):
+    g1, g2, leader = town
+    mine = client_of(leader)
+    b = Building.objects.get(grid=g1, households=0)
+    found = {
+        p["id"]: p
+        for p in props(mine.get(url("buildings", ZD, *tile_xy(*b.geom.centroid.coords, ZD))), "buildings")
+    }
+    assert found[b.pk]["address"] == f"{g1.code}-0" and found[b.pk]["use"] == "other"
+    first = Problem.objects.get(grid=g1, status="reported", deadline__gt=timezone.now())
+    detail = {
+        p["id"]: p for p in props(mine.get(url("problems", ZD, *tile_xy(*first.geom.coords, ZD))), "problems")
+    }
+    assert detail[first.pk]["reported_at"] == timezone.localtime(first.reported_at).strftime("%Y-%m-%d %H:%M")
+    assert detail[first.pk]["category_name"] and detail[first.pk]["overdue"] is False
 
 
 def test_the_community_filter_narrows_within_the_scope(town, tiles_here):
     g1, g2, leader = town
     admin, mine = client_of(user("admin", Role.ADMIN)), client_of(leader)
-    only = props(admin.get(url("buildings") + f"?community={g2.community.code}"), "buildings")
-    assert sorted(p["address"] for p in only) == [f"{g2.code}-{i}" for i in range(3)]
+    only = around(admin, "buildings", f"?community={g2.community.code}")
+    assert {p["id"] for p in only} == set(Building.objects.filter(grid=g2).values_list("pk", flat=True))
+    only = around(admin, "problems", f"?grid={g1.code}&status=all")
+    assert {p["id"] for p in only} == set(Problem.objects.filter(grid=g1).values_list("pk", flat=True))
     assert mine.get(url("buildings") + f"?community={g2.community.code}").status_code == 204
 
 
