@@ -9,18 +9,22 @@ hands them to :func:`layers.maps.grid_map`, with its texts in the active languag
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import folium
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.urls import reverse
 
+from gridmap.facilities.models import FacilityKind
+from gridmap.facilities.selectors import facilities_visible_to
 from gridmap.geography.models import Grid
+from gridmap.geography.selectors import buildings_visible_to
 from gridmap.maps.labels import localized_kinds, map_labels
 from gridmap.maps.mvt import DETAIL_ZOOM, LAYERS, features
 from gridmap.maps.selectors import area_layers, facility_kinds
 from gridmap.maps.tiles import add_overlays, display_frames
 from gridmap.problems.models import Status
-from layers.maps import MapAssets, MapLinks, TileSource, grid_map
+from layers.maps import BboxSource, MapAssets, MapLinks, StyleRule, TileSource, VectorSource, grid_map
 
 STATUS_COLORS = {
     Status.REPORTED: "#d7191c",
@@ -102,3 +106,39 @@ def vector_url(layer: str, query: Mapping[str, str] | None = None) -> str:
     """The tile URL template of ``layer`` (``{z}/{x}/{y}`` left for the page) with ``query``."""
     path = reverse("vector-tile", args=[layer, 0, 0, 0]).replace("/0/0/0.pbf", "/{z}/{x}/{y}.pbf")
     return path + ("?" + urlencode(dict(query)) if query else "")
+
+
+def planner_vector_sources(
+    user: AbstractBaseUser | AnonymousUser, sources: Sequence[BboxSource], *, tiles: TileSource | None
+) -> tuple[list[BboxSource], list[VectorSource]]:
+    """The planner's bbox layers split into those kept (problems: their period is a filter the tiles
+    do not have) and those drawn from vector tiles instead (buildings, facilities), when the
+    database makes tiles, the background is WGS84 and the user's rows are more than
+    :data:`VECTOR_MIN_FEATURES` (one count each)."""
+    if not features().vector_tiles or (tiles is not None and tiles.datum != "wgs84"):
+        return list(sources), []
+    large = {
+        "buildings": buildings_visible_to(user).count() > VECTOR_MIN_FEATURES,
+        "facilities": facilities_visible_to(user).count() > VECTOR_MIN_FEATURES,
+    }
+    kinds = dict(FacilityKind.objects.values_list("code", "name"))
+    kept, tiled = [], []
+    for s in sources:
+        layer = "facilities" if s.key in ("facilities", "kind-facilities") else s.key
+        if not large.get(layer):
+            kept.append(s)
+            continue
+        query = {k: v[0] for k, v in parse_qs(urlsplit(s.url).query).items() if k == "kind"}
+        rule, styles, derived = StyleRule(), [s.style], {}
+        if s.style_key:  # a style per value of one property, as the bbox layer had
+            values = list(s.styles)
+            rule = StyleRule(parts=((s.style_key, ""),), index={v: i + 1 for i, v in enumerate(values)})
+            styles = [s.style, *(s.styles[v] for v in values)]
+        if layer == "facilities":
+            derived = {"kind_name": ("kind", kinds)}
+        tiled.append(VectorSource(
+            key=s.key, name=s.name, url=vector_url(layer, query), layer=layer, styles=styles, rule=rule,
+            fields=s.fields, derived=derived, show=s.show, min_zoom=LAYERS[layer].min_zoom,
+            detail_zoom=DETAIL_ZOOM,
+        ))  # fmt: skip
+    return kept, tiled

@@ -153,33 +153,75 @@ gridmap.vectorLayer = function (map, s, links) {
     var state = gridmap.vt[s.key] = {requested: 0, loaded: 0, failed: 0, drawn: 0, loading: 0};
     var styles = {};
     styles[s.layer] = gridmap.vectorStyle(s);
+    if (!map.getPane('gridmapVector')) {  // above the background, below the embedded layers
+        map.createPane('gridmapVector').style.zIndex = 350;
+    }
     var layer = L.vectorGrid.protobuf(s.tiles, {
-        rendererFactory: L.canvas.tile, vectorTileLayerStyles: styles, interactive: !!(s.popup || s.tooltip),
+        rendererFactory: L.canvas.tile, vectorTileLayerStyles: styles, interactive: true, pane: 'gridmapVector',
+        getFeatureId: function (f) { return f.properties.id; },  // keeps each tile's features for clicks
         minZoom: s.minZoom || 0, maxNativeZoom: 22, fetchOptions: {credentials: 'same-origin'}
     });
     layer.on('tileloadstart', function () { state.requested += 1; state.loading += 1; });
     layer.on('tileload', function () { state.loaded += 1; state.loading -= 1; });
     layer.on('tileerror', function () { state.failed += 1; state.loading -= 1; });
-    if (s.popup) {
-        var content = s.popup.problem ? gridmap.popup(s.popup, links) : gridmap.detail(s.popup.fields, s.popup.aliases, true);
-        var show = function (latlng, props) {
-            L.popup({maxWidth: 360, maxHeight: 360}).setLatLng(latlng)
-                .setContent(content({feature: {properties: gridmap.vtDerive(s, props)}})).openOn(map);
-        };
-        layer.on('click', function (e) {
-            var props = (e.layer && e.layer.properties) || {}, dz = s.detailZoom;
-            if (!dz || map.getZoom() >= dz || props.id === undefined) { return show(e.latlng, props); }
-            // a tile further out carries the styles only: the feature's own tile at dz has the rest
-            var t = map.project(e.latlng, dz).divideBy(256).floor();
-            layer._getVectorTilePromise({x: t.x, y: t.y, z: dz}).then(function (tile) {
-                var found = ((tile.layers[s.layer] || {}).features || []).filter(function (f) {
-                    return f.properties.id === props.id;
-                })[0];
-                show(e.latlng, found ? found.properties : props);
-            }, function () { show(e.latlng, props); });
-        });
-    }
+    if (s.popup) { gridmap.vtClicks(map).unshift({s: s, layer: layer, links: links}); }
     return layer;
+};
+gridmap.vtHit = function (map, layer, latlng) {  // the feature drawn at latlng in its loaded tile
+    var z = layer._tileZoom, size = layer.getTileSize();
+    if (z === undefined) { return null; }
+    var pt = map.project(latlng, z), c = pt.unscaleBy(size).floor();
+    c.z = z;
+    var tile = (layer._vectorTiles || {})[layer._tileCoordsToKey(c)], hit = null;
+    if (!tile) { return null; }
+    var p = pt.subtract(c.scaleBy(size));
+    for (var id in tile._layers) {
+        var l = tile._layers[id];
+        if (l._containsPoint && (l._pxBounds || l._point) && l._containsPoint(p)) { hit = l; }
+    }
+    return hit;
+};
+// One click handler per map. The embedded canvas layers lie above the tiles and take the DOM
+// events, and a layer's popup stops the click, so the tiles' features are matched on the map's
+// ``preclick``; the popup opens once the click is done: an embedded point or line hit by the same
+// click keeps its own popup, an area (a grid boundary) gives way to the tiled feature.
+gridmap.vtClicks = function (map) {
+    if (map._gridmapVt) { return map._gridmapVt; }
+    var list = map._gridmapVt = [], opened = null;
+    map.on('popupopen', function (e) { opened = e.popup; });
+    map.on('preclick', function (e) {
+        opened = null;
+        for (var i = 0; i < list.length; i++) {
+            var v = list[i];
+            if (!map.hasLayer(v.layer)) { continue; }
+            var hit = gridmap.vtHit(map, v.layer, e.latlng);
+            if (hit) {
+                return setTimeout(function () {
+                    var src = opened && opened._source;
+                    if (src && !(src instanceof L.Polygon) && (src instanceof L.Path || src instanceof L.Marker)) { return; }
+                    gridmap.vtPopup(map, v, hit.properties || {}, e.latlng);
+                }, 0);
+            }
+        }
+    });
+    return list;
+};
+gridmap.vtPopup = function (map, v, props, latlng) {
+    var s = v.s, dz = s.detailZoom;
+    var content = s.popup.problem ? gridmap.popup(s.popup, v.links) : gridmap.detail(s.popup.fields, s.popup.aliases, true);
+    function show(p) {
+        L.popup({maxWidth: 360, maxHeight: 360}).setLatLng(latlng)
+            .setContent(content({feature: {properties: gridmap.vtDerive(s, p)}})).openOn(map);
+    }
+    if (!dz || map.getZoom() >= dz || props.id === undefined) { return show(props); }
+    // a tile further out carries the styles only: the feature's own tile at dz has the rest
+    var t = map.project(latlng, dz).divideBy(256).floor();
+    v.layer._getVectorTilePromise({x: t.x, y: t.y, z: dz}).then(function (tile) {
+        var found = ((tile.layers[s.layer] || {}).features || []).filter(function (f) {
+            return f.properties.id === props.id;
+        })[0];
+        show(found ? found.properties : props);
+    }, function () { show(props); });
 };
 """
 
