@@ -96,6 +96,11 @@ class TileLayer:
     time_bound: bool = False  # attributes depend on the time (a deadline passed)
     filters: frozenset[str] = field(default_factory=frozenset)
     detail: Mapping[str, object] = field(default_factory=dict)  # only from DETAIL_ZOOM on
+    full_from_zoom: int = 0  # below it, max_features halves per zoom level (points: a tile stays small)
+
+    def limit(self, z: int) -> int:
+        """The most features a tile at zoom ``z`` holds (the first of the layer's order)."""
+        return self.max_features >> max(0, self.full_from_zoom - z)
 
     def attributes(self, z: int) -> dict[str, object]:
         """The tile attributes at zoom ``z``: ``id`` and what styles need; the popup's from
@@ -165,7 +170,7 @@ LAYERS: dict[str, TileLayer] = {
         TileLayer("problems", _problems,
                   {"status": "status", "category": F("category__code"), "overdue": F("overdue")},
                   ("problems", "grids", "departments"), 12, 12_000, order=("-reported_at", "-pk"),
-                  time_bound=True, filters=frozenset({"community", "grid", "status"}),
+                  time_bound=True, filters=frozenset({"community", "grid", "status"}), full_from_zoom=14,
                   detail={"category_name": category_name(), "reported_at": _local("reported_at"),
                           "deadline": _local("deadline"),
                           "description": Substr("description", 1, DESCRIPTION_CHARS)}),
@@ -211,7 +216,7 @@ def tile_queryset(
     return (
         rows.annotate(mvt_geom=mvt_geom)
         .order_by(*layer.order)
-        .values("mvt_geom", **{f"a_{k}": v for k, v in exprs.items()})[: layer.max_features]
+        .values("mvt_geom", **{f"a_{k}": v for k, v in exprs.items()})[: layer.limit(z)]
     )
 
 

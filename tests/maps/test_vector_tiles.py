@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from datetime import timedelta
 
 import mapbox_vector_tile
@@ -16,6 +18,7 @@ from hypothesis import strategies as st
 from gridmap.accounts.models import Role
 from gridmap.facilities.models import Facility, FacilityKind
 from gridmap.geography.models import Building, Street
+from gridmap.maps import builders
 from gridmap.maps.mvt import LAYERS, features
 from gridmap.problems.models import EventCategory, Problem, Status
 from tests.factories import LAT0, LON0, box, grid, region_tree, user
@@ -214,3 +217,52 @@ def test_hostile_paths_never_fail(layer, z, x, y):
         assert response.status_code == 404
     else:
         assert response.status_code in ((200, 204) if features().vector_tiles else (501,))
+
+
+def test_the_community_map_takes_tiles_for_its_large_layers_on_postgis_only(town, monkeypatch):
+    g1, g2, leader = town
+    head = user("head", Role.COMMUNITY_HEAD, community=g2.community)
+    page = client_of(head).get(f"/communities/{g2.community.code}/map/").content.decode()
+    assert "/tiles/vt/" not in page  # 3 buildings, 4 problems: embedded
+    monkeypatch.setattr(builders, "VECTOR_MIN_FEATURES", 2)
+    page = client_of(head).get(f"/communities/{g2.community.code}/map/").content.decode()
+    if not features().vector_tiles:
+        assert "/tiles/vt/" not in page and "VectorGrid" not in page  # SpatiaLite: GeoJSON as before
+        return
+    # a community of one grid: the tiles of that grid (a larger one is asked for by ?community=)
+    assert f"/tiles/vt/problems/{{z}}/{{x}}/{{y}}.pbf?grid={g2.code}\\u0026status=all" in page
+    assert f"/tiles/vt/buildings/{{z}}/{{x}}/{{y}}.pbf?grid={g2.code}" in page
+    assert "leaflet.vectorgrid-1.3.0/Leaflet.VectorGrid.bundled.min.js" in page
+    for key in ("buildings", "problems"):  # no embedded data for the tiled layers
+        assert re.search(r'"key":"' + key + r'","name":"[^"]*","show":true,"tiles":', page)
+    grid_page = client_of(leader).get(f"/grids/{g1.code}/map/").content.decode()
+    assert f"/tiles/vt/buildings/{{z}}/{{x}}/{{y}}.pbf?grid={g1.code}" in grid_page
+
+
+def test_the_planner_draws_buildings_and_facilities_from_tiles_when_large(town, monkeypatch):
+    planner = client_of(user("planner", Role.PLANNER))
+    assert "/tiles/vt/" not in planner.get("/planner/map/?kind=hydrant").content.decode()
+    monkeypatch.setattr(builders, "VECTOR_MIN_FEATURES", 1)
+    page = planner.get("/planner/map/?kind=hydrant").content.decode()
+    if not features().vector_tiles:
+        assert "/tiles/vt/" not in page
+        return
+    assert "/tiles/vt/buildings/{z}/{x}/{y}.pbf" in page
+    assert "/tiles/vt/facilities/{z}/{x}/{y}.pbf?kind=hydrant" in page
+    assert "/api/v1/buildings/" not in page and "/api/v1/problems/" in page  # problems keep their period
+
+
+def test_a_tile_holds_at_most_its_limit_newest_first(town, tiles_here, monkeypatch):
+    g1, g2, leader = town
+    monkeypatch.setitem(LAYERS, "problems", dataclasses.replace(LAYERS["problems"], max_features=4))
+    assert LAYERS["problems"].limit(13) == 2 and LAYERS["problems"].limit(14) == 4
+    Problem.objects.filter(grid=g2, status=Status.CLOSED).update(
+        reported_at=timezone.now() + timedelta(hours=1)
+    )
+    admin = client_of(user("admin", Role.ADMIN))
+    x, y = tile_xy(LON0 + 0.003, LAT0 + 0.001, 13)
+    got = props(admin.get(url("problems", 13, x, y) + "?status=all"), "problems")
+    newest = Problem.objects.order_by("-reported_at", "-pk")[:2]
+    assert [p["id"] for p in got] == [p.pk for p in newest] or {p["id"] for p in got} == {
+        p.pk for p in newest
+    }
