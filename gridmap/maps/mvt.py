@@ -82,6 +82,18 @@ class Filters:
     grid: str | None = None
 
 
+# Tile rows are ordered by expressions no index serves: ordered by ``id`` or ``reported_at``
+# itself, PostgreSQL may walk that index hoping to meet the limit early and read most of the city
+# (seconds for a low-zoom problem tile); this way the tile's box (GiST) picks the rows, then they
+# are sorted.
+def _unindexed(column: str) -> Coalesce:
+    return Coalesce(F(column), F(column))
+
+
+BY_ID = (_unindexed("id").asc(),)
+NEWEST = (_unindexed("reported_at").desc(), _unindexed("id").desc())
+
+
 @dataclass(frozen=True)
 class TileLayer:
     """A layer of tiles: its scoped rows, the columns in the tile, the stamps it depends on."""
@@ -92,7 +104,7 @@ class TileLayer:
     kinds: tuple[str, ...]  # change-stamp kinds of its rows and of the user's scope
     min_zoom: int
     max_features: int
-    order: tuple[object, ...] = ("pk",)
+    order: tuple[object, ...] = BY_ID
     time_bound: bool = False  # attributes depend on the time (a deadline passed)
     filters: frozenset[str] = field(default_factory=frozenset)
     detail: Mapping[str, object] = field(default_factory=dict)  # only from DETAIL_ZOOM on
@@ -145,13 +157,6 @@ def _problems(user: User, f: Filters, now: datetime) -> QuerySet:
             output_field=BooleanField(),
         )
     )
-
-
-# Newest first, by an expression no index serves: with ``reported_at`` itself PostgreSQL may walk
-# that index hoping to find the tile's first rows early, and read most of the city before a
-# low-zoom tile's limit is met (seconds); this way the tile's box (GiST) picks the rows, then they
-# are sorted.
-NEWEST = (Coalesce(F("reported_at"), F("reported_at")).desc(), F("id").desc())
 
 
 def _local(column: str) -> Func:
