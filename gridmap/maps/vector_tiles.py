@@ -13,7 +13,8 @@ without ``ST_AsMVT`` (SpatiaLite: its maps keep the bbox GeoJSON layers); a logi
 
 Caching: ``Cache-Control: private, no-cache`` and an ETag made of the change stamps of the
 layer's kinds and of the user's scope (``grids``, ``departments``; :mod:`gridmap.core.stamps`),
-the user, the role, the language and the query. The browser asks again each time and gets a
+the user, the role, the profile's community and department (an inspector's patrol communities),
+the language and the query. The browser asks again each time and gets a
 304 while nothing changed, decided before any tile SQL runs; a data change gives a new ETag,
 so a new tile. Problems carry ``overdue``, which turns with the clock: their ETag also holds
 the current :data:`OVERDUE_STEP_S` window, so a flag is at most that late.
@@ -31,6 +32,7 @@ from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.translation import get_language
 from django.views.decorators.http import require_safe
 
+from gridmap.accounts.models import Role
 from gridmap.accounts.selectors import role_of
 from gridmap.core.stamps import stamps_of
 from gridmap.maps.mvt import LAYERS, Filters, TileLayer, features, tile_bytes, tile_in_pyramid
@@ -99,6 +101,7 @@ def _etag(request: HttpRequest, layer: TileLayer, f: Filters) -> str:
         f"role={role_of(user)}",
         f"community={getattr(profile, 'community_id', None)}",
         f"department={getattr(profile, 'department_id', None)}",
+        f"patrol={_patrol(profile) if role_of(user) == Role.INSPECTOR else ''}",
         f"lang={get_language()}",
         f"q={f.community}|{f.grid}|{f.kind}|{f.all_statuses}",
     ]
@@ -107,6 +110,11 @@ def _etag(request: HttpRequest, layer: TileLayer, f: Filters) -> str:
     if any(stamps[k] is None for k in layer.kinds):  # no stamp row: never the same twice
         parts.append(f"n={time.time_ns()}")
     return '"' + hashlib.blake2b("\n".join(parts).encode(), digest_size=12).hexdigest() + '"'
+
+
+def _patrol(profile) -> str:
+    """An inspector's patrol communities: part of their scope that no change stamp follows."""
+    return ",".join(str(pk) for pk in profile.patrol_communities.order_by("pk").values_list("pk", flat=True))
 
 
 def _headers(response: HttpResponse, etag: str) -> HttpResponse:

@@ -275,3 +275,18 @@ def test_a_tile_holds_at_most_its_limit_newest_first(town, tiles_here, monkeypat
     assert [p["id"] for p in got] == [p.pk for p in newest] or {p["id"] for p in got} == {
         p.pk for p in newest
     }
+
+
+def test_an_inspectors_patrol_change_gives_new_tiles(town, tiles_here):
+    g1, g2, leader = town
+    inspector = user("inspector", Role.INSPECTOR)
+    inspector.profile.patrol_communities.add(g1.community)
+    c = client_of(inspector)
+    before = c.get(url("problems"))
+    assert {p["id"] for p in around(c, "problems")} == set(
+        Problem.objects.filter(grid=g1, status=Status.REPORTED).values_list("pk", flat=True)
+    )
+    inspector.profile.patrol_communities.add(g2.community)
+    after = c.get(url("problems"), HTTP_IF_NONE_MATCH=before["ETag"])
+    assert after.status_code == 200 and after["ETag"] != before["ETag"]
+    assert len(around(c, "problems")) == 6
