@@ -15,7 +15,7 @@ not the import path (that is the city bench's job): only the rows the maps and t
 SQL, :func:`gridmap.maps.mvt.tile_bytes`, as an administrator) and prints the typical (median)
 and largest size and time, beside the anchor of PERFORMANCE.md (a z14 tile of 1.9k buildings
 ~8.5 ms); then builds the largest community's map with and without vector tiles and prints both
-HTML sizes.
+HTML sizes. It also times the view itself (a z14 tile, then its 304).
 """
 
 from __future__ import annotations
@@ -242,6 +242,27 @@ def measure_map(user) -> None:
               f"{sizes[label] / 1e6:.2f} MB, built in {ms:.0f} ms")  # fmt: skip
 
 
+def measure_view(user) -> None:
+    """The view through Django's test client: a z14 tile answered in full, then its 304."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    x, y = _tile_xy(*CENTRE, 14)
+    for layer in ("buildings", "problems"):
+        path = f"/tiles/vt/{layer}/14/{x}/{y}.pbf" + ("?status=all" if layer == "problems" else "")
+        full, again = [], []
+        for _ in range(5):
+            t0 = time.perf_counter()
+            response = client.get(path)
+            full.append(1000 * (time.perf_counter() - t0))
+            t0 = time.perf_counter()
+            assert client.get(path, HTTP_IF_NONE_MATCH=response["ETag"]).status_code == 304
+            again.append(1000 * (time.perf_counter() - t0))
+        print(f"view {path}: {response.status_code} {len(response.content) / 1024:.1f} KB in "
+              f"{statistics.median(full):.1f} ms; 304 in {statistics.median(again):.1f} ms (medians of 5)")  # fmt: skip
+
+
 def measure() -> None:
     from django.test.utils import override_settings
     from django.utils import translation
@@ -250,6 +271,7 @@ def measure() -> None:
     translation.activate("zh-hans")
     with override_settings(ALLOWED_HOSTS=["*"]):
         anchor_z14(user)
+        measure_view(user)
         measure_tiles(user)
         measure_map(user)
 
