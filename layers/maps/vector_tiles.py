@@ -9,8 +9,9 @@ first n characters, or its truth), or graduated ``breaks`` of a number. Point st
 canvas symbol (``shape``) and a ``ring``, drawn as :mod:`layers.maps.symbols` draws them.
 
 Registry: ``gridmap.layers[key]`` is the VectorGrid layer; ``gridmap.vt[key]`` counts tiles
-``requested``, ``loaded`` and ``failed`` and features ``drawn`` (each time a tile draws one);
-``gridmap.vtIdle()`` is true when no tile is loading. Popups show the properties as text
+``requested``, ``loaded`` and ``failed`` (a tile dropped before it came counts in none but the
+first) and features ``drawn`` (each time a tile draws one); ``gridmap.vtIdle()`` is true when no
+tile of a layer on the map is loading. Popups show the properties as text
 (``gridmap.detail``, ``gridmap.popup``), never as HTML. No network beyond the site: the plugin is
 vendored (:data:`layers.maps.assets.PLUGINS` ``"vectorgrid"``).
 """
@@ -116,8 +117,11 @@ if (L.Canvas.Tile && gridmap.Glyph && !L.Canvas.Tile.prototype._gridmapGlyphs) {
     };
 }
 gridmap.vt = gridmap.vt || {};
-gridmap.vtIdle = function () {
-    return Object.keys(gridmap.vt).every(function (k) { return gridmap.vt[k].loading === 0; });
+gridmap.vtIdle = function () {  // no tile of a layer on the map is still loading
+    return Object.keys(gridmap.vt).every(function (k) {
+        var layer = gridmap.layers[k];
+        return !layer || !layer._map || !layer.isLoading();
+    });
 };
 gridmap.vectorStyle = function (s) {
     var rule = s.rule, styles = s.styles, state = gridmap.vt[s.key];
@@ -150,7 +154,7 @@ gridmap.vtDerive = function (s, p) {
     return out;
 };
 gridmap.vectorLayer = function (map, s, links) {
-    var state = gridmap.vt[s.key] = {requested: 0, loaded: 0, failed: 0, drawn: 0, loading: 0};
+    var state = gridmap.vt[s.key] = {requested: 0, loaded: 0, failed: 0, drawn: 0};
     var styles = {};
     styles[s.layer] = gridmap.vectorStyle(s);
     if (!map.getPane('gridmapVector')) {  // above the background, below the embedded layers
@@ -161,9 +165,9 @@ gridmap.vectorLayer = function (map, s, links) {
         getFeatureId: function (f) { return f.properties.id; },  // keeps each tile's features for clicks
         minZoom: s.minZoom || 0, maxNativeZoom: 22, fetchOptions: {credentials: 'same-origin'}
     });
-    layer.on('tileloadstart', function () { state.requested += 1; state.loading += 1; });
-    layer.on('tileload', function () { state.loaded += 1; state.loading -= 1; });
-    layer.on('tileerror', function () { state.failed += 1; state.loading -= 1; });
+    layer.on('tileloadstart', function () { state.requested += 1; });
+    layer.on('tileload', function () { state.loaded += 1; });
+    layer.on('tileerror', function () { state.failed += 1; });
     if (s.popup) { gridmap.vtClicks(map).unshift({s: s, layer: layer, links: links}); }
     return layer;
 };

@@ -7,6 +7,7 @@ import pytest
 from django.contrib.gis.geos import Point
 
 from gridmap.accounts.models import Role
+from gridmap.facilities.models import Facility, FacilityKind
 from gridmap.geography.models import Building
 from gridmap.maps import builders
 from gridmap.maps.mvt import features
@@ -22,12 +23,13 @@ W = 0.002
 
 @pytest.fixture
 def town(catalogues, monkeypatch):
-    """A community of two grids with 12 buildings and 30 problems (a third closed, some overdue);
+    """A community of two grids with 12 buildings, 30 problems (a third closed) and 12 hydrants;
     the tile threshold is lowered to 10 so that this small town takes the tiled path."""
     monkeypatch.setattr(builders, "VECTOR_MIN_FEATURES", 10)
     (community,) = region_tree()
     grids = [grid(community, i + 1, (LON0 + i * W, LAT0, LON0 + (i + 1) * W, LAT0 + W)) for i in range(2)]
     cat = EventCategory.objects.get(code="0301")
+    hydrant = FacilityKind.objects.get(code="hydrant")
     for g in grids:
         x0, y0 = g.geom.extent[:2]
         for i in range(6):
@@ -40,6 +42,8 @@ def town(catalogues, monkeypatch):
                 community=community, category=cat, description=f"<b>占道</b> {i}",
                 status=Status.CLOSED if i % 3 == 0 else Status.REPORTED,
             )  # fmt: skip
+        for i in range(6):
+            Facility.objects.create(kind=hydrant, grid=g, geom=Point(x0 + 0.0003 * (i + 1), y0 + 0.0016))
     user("head", Role.COMMUNITY_HEAD, community=community)
     return community
 
@@ -96,4 +100,27 @@ def test_the_community_map_draws_its_large_layers_from_vector_tiles(browser_page
     text = popup.inner_text()
     assert "<b>占道</b>" in text  # the description, as text, from the detail tile
     assert popup.locator("a.gridmap-link").count() == 1
+    assert not bp.problems, bp.problems
+
+
+def test_the_planner_draws_buildings_and_facilities_from_vector_tiles(browser_page, live_server, town):
+    bp = browser_page
+    if not features().vector_tiles:
+        pytest.skip(
+            "vector tiles need PostGIS (the planner's SpatiaLite path is tests/browser/test_planner_map.py)"
+        )
+    user("planner", Role.PLANNER)
+    login(bp, live_server, "planner")
+    bp.page.goto(f"{live_server.url}/planner/map/?kind=hydrant")
+    page = bp.page
+    page.wait_for_function("() => window.gridmap && window.gridmap.ready === true", timeout=20_000)
+    page.evaluate(f"gridmap.map.setView([{LAT0 + 0.001}, {LON0 + 0.002}], 17, {{animate: false}})")
+    page.wait_for_function(
+        "() => gridmap.vt.buildings && gridmap.vt.buildings.loaded > 0 && gridmap.vtIdle()", timeout=20_000
+    )
+    assert page.evaluate("Object.keys(gridmap.vt).sort()") == ["buildings", "facilities", "kind-facilities"]
+    assert page.evaluate("gridmap.vt.buildings.drawn") >= 12
+    assert page.evaluate("gridmap.vt['kind-facilities'].drawn") >= 12  # the chosen kind, shown at first
+    labels = page.locator(".leaflet-control-layers-overlays label").all_inner_texts()
+    assert any("Buildings" in t or "建筑" in t for t in labels)
     assert not bp.problems, bp.problems
