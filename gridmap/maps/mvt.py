@@ -30,7 +30,7 @@ from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.contrib.gis.geos import Polygon
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.db.models import BinaryField, BooleanField, Case, CharField, F, Func, QuerySet, Value, When
 from django.db.models.functions import Coalesce, Substr
 from django.utils import timezone
@@ -236,13 +236,15 @@ def tile_bytes(layer: TileLayer, user: User, f: Filters, z: int, x: int, y: int,
     """The MVT of one layer's tile (empty bytes when no feature of the user's falls in it)."""
     if z < layer.min_zoom:
         return b""
-    sql, params = tile_queryset(layer, user, f, z, x, y, now).query.sql_with_params()
+    qs = tile_queryset(layer, user, f, z, x, y, now)
+    alias = qs.db  # where the router sends this read (a replica when the site has one)
+    sql, params = qs.query.get_compiler(using=alias).as_sql()
     names = ", ".join(f't."a_{k}" AS "{k}"' for k in layer.attributes(z))  # ours, not the request's
     wrapped = (  # ``id`` stays a property: the page's popups and links read it there
         f"SELECT ST_AsMVT(m, %s, {EXTENT}, 'mvt_geom') FROM "
         f"(SELECT t.mvt_geom, {names} FROM ({sql}) t WHERE t.mvt_geom IS NOT NULL) m"
     )
-    with transaction.atomic(), connection.cursor() as cursor:
+    with transaction.atomic(using=alias), connections[alias].cursor() as cursor:
         # A tile is one short statement over a few thousand rows: compiling it (JIT) costs more than
         # it saves (~180 ms of a 1 s low-zoom tile measured here), so it is off for this one only.
         cursor.execute("SET LOCAL jit = off")
