@@ -8,17 +8,23 @@ hands them to :func:`layers.maps.grid_map`, with its texts in the active languag
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import folium
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.urls import reverse
 
+from gridmap.facilities.models import FacilityKind
+from gridmap.facilities.selectors import facilities_visible_to
 from gridmap.geography.models import Grid
+from gridmap.geography.selectors import buildings_visible_to
 from gridmap.maps.labels import localized_kinds, map_labels
+from gridmap.maps.mvt import DETAIL_ZOOM, LAYERS, features
 from gridmap.maps.selectors import area_layers, facility_kinds
 from gridmap.maps.tiles import add_overlays, display_frames
 from gridmap.problems.models import Status
-from layers.maps import MapAssets, MapLinks, TileSource, grid_map
+from layers.maps import BboxSource, MapAssets, MapLinks, StyleRule, TileSource, VectorSource, grid_map
 
 STATUS_COLORS = {
     Status.REPORTED: "#d7191c",
@@ -49,8 +55,12 @@ def problem_links() -> MapLinks:
 
 def area_map(grids: Sequence[Grid], *, assets: MapAssets, tiles: TileSource | None) -> folium.Map:
     """The map of ``grids`` (one grid leader's, or a community's)."""
+    frames = area_layers(grids)
+    tiled = tiled_layers(grids, {k: len(frames[k]) for k in TILED}, assets=assets, tiles=tiles)
     m = grid_map(
-        **display_frames(area_layers(grids), tiles),  # moved to GCJ-02 over such tiles, for display only
+        **display_frames(frames, tiles),  # moved to GCJ-02 over such tiles, for display only
+        tiled=tiled,
+        tiled_zooms={k: (LAYERS[k].min_zoom, DETAIL_ZOOM) for k in tiled},
         kinds=localized_kinds(facility_kinds()),
         assets=assets,
         tiles=tiles,
@@ -59,3 +69,76 @@ def area_map(grids: Sequence[Grid], *, assets: MapAssets, tiles: TileSource | No
         labels=map_labels(),  # the map's texts in the active language
     )
     return add_overlays(m, tiles)  # e.g. Tianditu's labels over its map
+
+
+TILED = ("buildings", "problems", "facilities")  # the frames of area_layers that may be tiled
+VECTOR_MIN_FEATURES = 2_000  # a layer with more is drawn from vector tiles where they are made
+
+
+def tiled_layers(
+    grids: Sequence[Grid], counts: Mapping[str, int], *, assets: MapAssets, tiles: TileSource | None
+) -> dict[str, str]:
+    """Which layers of the map of ``grids`` come from vector tiles (layer -> tile URL template):
+    those of more than :data:`VECTOR_MIN_FEATURES` features, on a database that makes tiles
+    (:func:`gridmap.maps.mvt.features`), for a page served by the site (not a file to hand out)
+    over WGS84 tiles or none (tiles are not moved to GCJ-02), and for one grid or one whole
+    community (the tiles' ``grid`` / ``community`` filter holds the same rows as the page)."""
+    if assets.inline or not features().vector_tiles or (tiles is not None and tiles.datum != "wgs84"):
+        return {}
+    large = [k for k in TILED if counts.get(k, 0) > VECTOR_MIN_FEATURES]
+    area = _area_query(grids) if large else None
+    if area is None:
+        return {}
+    extra = {"problems": {"status": "all"}}  # the map shows every status
+    return {k: vector_url(k, area | extra.get(k, {})) for k in large}
+
+
+def _area_query(grids: Sequence[Grid]) -> dict[str, str] | None:
+    if len(grids) == 1:
+        return {"grid": grids[0].code}
+    communities = {g.community_id for g in grids}
+    if len(communities) != 1 or Grid.objects.filter(community_id=grids[0].community_id).count() != len(grids):
+        return None
+    return {"community": grids[0].community.code}
+
+
+def vector_url(layer: str, query: Mapping[str, str] | None = None) -> str:
+    """The tile URL template of ``layer`` (``{z}/{x}/{y}`` left for the page) with ``query``."""
+    path = reverse("vector-tile", args=[layer, 0, 0, 0]).replace("/0/0/0.pbf", "/{z}/{x}/{y}.pbf")
+    return path + ("?" + urlencode(dict(query)) if query else "")
+
+
+def planner_vector_sources(
+    user: AbstractBaseUser | AnonymousUser, sources: Sequence[BboxSource], *, tiles: TileSource | None
+) -> tuple[list[BboxSource], list[VectorSource]]:
+    """The planner's bbox layers split into those kept (problems: their period is a filter the tiles
+    do not have) and those drawn from vector tiles instead (buildings, facilities), when the
+    database makes tiles, the background is WGS84 and the user's rows are more than
+    :data:`VECTOR_MIN_FEATURES` (one count each)."""
+    if not features().vector_tiles or (tiles is not None and tiles.datum != "wgs84"):
+        return list(sources), []
+    large = {
+        "buildings": buildings_visible_to(user).count() > VECTOR_MIN_FEATURES,
+        "facilities": facilities_visible_to(user).count() > VECTOR_MIN_FEATURES,
+    }
+    kinds = dict(FacilityKind.objects.values_list("code", "name"))
+    kept, tiled = [], []
+    for s in sources:
+        layer = "facilities" if s.key in ("facilities", "kind-facilities") else s.key
+        if not large.get(layer):
+            kept.append(s)
+            continue
+        query = {k: v[0] for k, v in parse_qs(urlsplit(s.url).query).items() if k == "kind"}
+        rule, styles, derived = StyleRule(), [s.style], {}
+        if s.style_key:  # a style per value of one property, as the bbox layer had
+            values = list(s.styles)
+            rule = StyleRule(parts=((s.style_key, ""),), index={v: i + 1 for i, v in enumerate(values)})
+            styles = [s.style, *(s.styles[v] for v in values)]
+        if layer == "facilities":
+            derived = {"kind_name": ("kind", kinds)}
+        tiled.append(VectorSource(
+            key=s.key, name=s.name, url=vector_url(layer, query), layer=layer, styles=styles, rule=rule,
+            fields=s.fields, derived=derived, show=s.show, min_zoom=LAYERS[layer].min_zoom,
+            detail_zoom=DETAIL_ZOOM,
+        ))  # fmt: skip
+    return kept, tiled

@@ -30,7 +30,7 @@ from gridmap.core.basemap import tile_source
 from gridmap.facilities.models import FacilityKind
 from gridmap.geography.models import Building, Community
 from gridmap.geography.selectors import grids_visible_to
-from gridmap.maps.builders import status_styles
+from gridmap.maps.builders import planner_vector_sources, status_styles
 from gridmap.maps.planner_data import (
     DEFAULT_PERIOD,
     PERIODS,
@@ -272,6 +272,7 @@ def planner_map_html(request: HttpRequest) -> HttpResponse:
     tiles = tile_source()
     data = _texts(planner_data(request.user, kind, start))
     sources, legend = bbox_sources(kind, start.isoformat() if start else None)
+    sources, vectors = planner_vector_sources(request.user, sources, tiles=tiles)
     heads = definitions(kind, period)
     m = planner_map(
         grids=data.grids,
@@ -280,6 +281,7 @@ def planner_map_html(request: HttpRequest) -> HttpResponse:
         rate_title=heads["rate"],
         grid_url=reverse("grid-detail", args=["CODE"]).replace("CODE", "{code}"),
         bbox_sources=sources,
+        vector_sources=vectors,
         legend=legend,
         sites_url=f"{reverse('api:analysis-suggestions')}?{urlencode({'kind': kind.code})}" if kind else None,
         communities=_communities(request),

@@ -3,7 +3,7 @@ from django.urls import path
 from django.views.generic import RedirectView
 
 from gridmap.accounts.forms import LoginForm
-from gridmap.maps import planner, route, tile_views, views
+from gridmap.maps import planner, route, tile_views, vector_tiles, views
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="dashboard"), name="home"),
@@ -18,5 +18,6 @@ urlpatterns = [
     path("planner/map/", planner.planner_map_html, name="planner-map"),
     path("route/", route.route_page, name="route"),
     path("route.gpx", route.route_gpx, name="route-gpx"),
+    path("tiles/vt/<str:layer>/<int:z>/<int:x>/<int:y>.pbf", vector_tiles.vector_tile, name="vector-tile"),
     path("tiles/<int:z>/<int:x>/<int:y>.<str:ext>", tile_views.tile, name="tiles"),
 ]

@@ -2,7 +2,8 @@
 
 - ``grid_map`` (:mod:`layers.maps.grid`, its layers in :mod:`~layers.maps.leader` and
   :mod:`~layers.maps.leader_layers`), ``planner_map`` (:mod:`layers.maps.planner`, bbox-loaded
-  layers in :mod:`~layers.maps.bbox`), ``route_map`` (:mod:`layers.maps.route`);
+  layers in :mod:`~layers.maps.bbox`), ``route_map`` (:mod:`layers.maps.route`); layers drawn
+  from vector tiles (``VectorSource``, :mod:`layers.maps.vector_tiles`, :mod:`~layers.maps.leader_tiles`);
 - what every page shares: Leaflet assets and tiles (:mod:`layers.maps.assets`), packed layer
   data and safe elements (:mod:`layers.maps.elements`), texts (:mod:`layers.maps.labels`).
 
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from layers.maps.leader_layers import PROBLEM_FIELDS
     from layers.maps.planner import planner_map
     from layers.maps.route import route_map
+    from layers.maps.vector_tiles import StyleRule, VectorSource
 
 _HOMES = {
     "DEFAULT_LABELS": "labels",
@@ -36,6 +38,8 @@ _HOMES = {
     "BboxSource": "bbox",
     "MapAssets": "assets",
     "MapLinks": "leader",
+    "StyleRule": "vector_tiles",
+    "VectorSource": "vector_tiles",
     "TileSource": "assets",
     "grid_map": "grid",
     "pack_features": "elements",
@@ -53,7 +57,9 @@ __all__ = [
     "BboxSource",
     "MapAssets",
     "MapLinks",
+    "StyleRule",
     "TileSource",
+    "VectorSource",
     "grid_map",
     "pack_features",
     "planner_map",

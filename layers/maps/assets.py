@@ -20,7 +20,10 @@ LEAFLET_DIR = f"leaflet-{LEAFLET_VERSION}"
 LEAFLET_JS = f"{LEAFLET_DIR}/leaflet.js"
 LEAFLET_CSS = f"{LEAFLET_DIR}/leaflet.css"
 # Leaflet plugins a map may ask for by name (keep in step with scripts/vendor_assets.json)
-PLUGINS = {"heat": "leaflet.heat-0.2.0/leaflet-heat.js"}
+PLUGINS = {
+    "heat": "leaflet.heat-0.2.0/leaflet-heat.js",
+    "vectorgrid": "leaflet.vectorgrid-1.3.0/Leaflet.VectorGrid.bundled.min.js",
+}
 
 # The vendor folder in a source checkout; Django serves it at STATIC_URL + "vendor/".
 REPO_VENDOR_DIR = Path(__file__).resolve().parents[2] / "gridmap" / "static" / "vendor"

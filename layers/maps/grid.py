@@ -73,7 +73,9 @@ from layers.maps.leader_layers import (
     plain_layer,
     problem_layers,
 )
+from layers.maps.leader_tiles import tile_specs
 from layers.maps.symbols import glyph_js, line_swatch
+from layers.maps.vector_tiles import VECTOR_JS
 
 __all__ = [
     "BOUNDARY_FIELDS",
@@ -120,6 +122,8 @@ def grid_map(
     negative_list: gpd.GeoDataFrame | None = None,
     links: MapLinks | None = None,
     labels: Mapping[str, str] | None = None,
+    tiled: Mapping[str, str] | None = None,
+    tiled_zooms: Mapping[str, tuple[int, int]] | None = None,
 ) -> folium.Map:
     """Build the map of one grid (or of a community's grids).
 
@@ -161,6 +165,12 @@ def grid_map(
         listed in a panel while the layer is on.
     links
         Problem page and photo URL templates for the popups (None: no links, no thumbnails).
+    tiled
+        Layers drawn from vector tiles instead of embedded data (:mod:`layers.maps.leader_tiles`):
+        ``"buildings"``, ``"problems"``, ``"facilities"`` -> a tile URL template (``{z}/{x}/{y}``)
+        whose tiles hold the same rows; their frames still give the legend and the style rule.
+        ``tiled_zooms``: per layer, the smallest zoom its tiles have and the first whose tiles
+        carry the popup's properties.
     labels
         The map's texts by key, over :data:`~layers.maps.labels.DEFAULT_LABELS` (the Chinese
         defaults); keys left out keep their default. Texts with ``%(name)s`` placeholders keep them.
@@ -177,9 +187,8 @@ def grid_map(
         _clean(g) for g in (boundary, buildings, facilities, problems)
     )
     bounds = _bounds(boundary) or _bounds(pd.concat([buildings, facilities, problems]))
-    m = _base_map(
-        bounds, assets, tiles, plugins=("heat",) if heat is not None else (), base_name=text["base_map"]
-    )
+    plugins = ("heat",) * (heat is not None) + ("vectorgrid",) * bool(tiled)
+    m = _base_map(bounds, assets, tiles, plugins=plugins, base_name=text["base_map"])
     figure = _figure(m)
     figure.header.add_child(RawElement(LEADER_CSS), name="gridmap_leader_css")
     figure.script.add_child(RawElement(glyph_js() + BUILD_JS), name="gridmap_leader_js")
@@ -219,6 +228,10 @@ def grid_map(
     if links is not None:
         label = text["problem_link"] if links.label is None else links.label
         spec["links"] = {"problem": links.problem, "photo": links.photo, "label": label}
+    if tiled:
+        spec["layers"] = tile_specs(specs, tiled, buildings=buildings, problems=problems, statuses=statuses,
+                                    labels=text, zooms=tiled_zooms)  # fmt: skip
+        figure.script.add_child(RawElement(VECTOR_JS), name="gridmap_vector_js")
     LeaderLayers(spec).add_to(m)
     MapReady().add_to(m)  # last: its script runs once every layer is built
     return m

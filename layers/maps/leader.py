@@ -192,6 +192,8 @@ gridmap.build = function (map, spec) {
         var layer;
         if (s.heat) {
             layer = L.heatLayer(s.heat, s.options);
+        } else if (s.tiles) {  // layers.maps.vector_tiles
+            layer = gridmap.vectorLayer(map, s, spec.links);
         } else {
             var styles = s.styles;
             layer = L.geoJson(gridmap.unpack(s.data), {

@@ -32,6 +32,7 @@ from layers.maps.bbox import DEFAULT_MIN_ZOOM, BboxSource, add_bbox_layers
 from layers.maps.elements import RawElement
 from layers.maps.grid import Legend, MapReady, _add_layer, _base_map, _bounds, _clean
 from layers.maps.planner_elements import ChoroplethLegend, DerivedGeoJson, GridPopup, SitesControl
+from layers.maps.vector_tiles import VectorSource, add_vector_layers
 
 COVERAGE_COLORS = ("#d7191c", "#fdae61", "#ffffbf", "#a6d96a", "#1a9641")  # low share is bad: red
 RATE_COLORS = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")  # many problems: dark red
@@ -189,6 +190,7 @@ def planner_map(
     grid_url: str,
     bbox_sources: Sequence[BboxSource],
     assets: MapAssets,
+    vector_sources: Sequence[VectorSource] = (),
     tiles: TileSource | None,
     legend: Sequence[tuple[str, str, str]] = (),
     sites_url: str | None = None,
@@ -214,6 +216,8 @@ def planner_map(
         (``target=_top``: the map is usually in a frame).
     bbox_sources
         Layers loaded by bounding box at zoom ``min_zoom`` and above.
+    vector_sources
+        Layers drawn from vector tiles (:mod:`layers.maps.vector_tiles`), after the bbox ones.
     legend
         More (label, CSS colour, shape) entries for the bbox layers; colours must be checked.
     sites_url
@@ -232,7 +236,7 @@ def planner_map(
     gcj02 = tiles is not None and tiles.datum == "gcj02"
     if gcj02:  # drawn over GCJ-02 tiles: moved for display only (bbox layers move in the page)
         grids, gaps = gcj02_for_display(grids), gcj02_for_display(gaps)
-    m = _base_map(_bounds(grids), assets, tiles)
+    m = _base_map(_bounds(grids), assets, tiles, plugins=("vectorgrid",) if vector_sources else ())
     m.get_root().header.add_child(RawElement(PLANNER_CSS), name="gridmap_planner_css")
     sections = []
     for key, column, colors, fmt, title in (
@@ -264,6 +268,7 @@ def planner_map(
     GridPopup(["coverage", "problem-rate"], fields, grid_url, text["open_grid"]).add_to(m)
     _add_layer(m, gaps, key="gaps", name=text["gaps"], fields={}, style=GAP_STYLE)
     add_bbox_layers(m, bbox_sources, messages=text, min_zoom=min_zoom, gcj02=gcj02)
+    add_vector_layers(m, vector_sources)
     if sites_url is not None:
         empty = gpd.GeoDataFrame({c: [] for c in SITE_FIELDS}, geometry=[], crs=4326)
         site_fields = {c: text[c] for c in SITE_FIELDS}
