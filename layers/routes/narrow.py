@@ -49,7 +49,7 @@ __all__ = [
     "reach_from",
 ]
 
-MAX_CANDIDATES = 150
+MAX_CANDIDATES = 100
 LEG_SEARCH_M = 3000.0  # legs of a good walk are far shorter; farther pairs go through the origin
 LonLat = tuple[float, float]
 

@@ -24,7 +24,7 @@ from gridmap.analysis.network_cache import network_cache_clear
 from gridmap.analysis.route_plans import plan_key
 from gridmap.geography.models import Street
 from gridmap.problems.models import EventCategory, Problem, Status
-from layers.routes import GPX_NS
+from layers.routes import GPX_NS, MAX_CANDIDATES
 from tests.factories import LAT0, LON0, grid, region_tree, user
 from tests.hostile import hostile_number, hostile_text
 
@@ -146,7 +146,7 @@ def test_all_stops_asked_for_is_capped_and_says_so(client, crowd):
     client.force_login(crowd["leader"])
     response = page(client, budget_min="all")
     rows = response.context["rows"]
-    assert 0 < len(rows) <= 150 and response.context["not_in_walk"] == N_IN + N_OVERDUE - len(rows)
+    assert 0 < len(rows) <= MAX_CANDIDATES and response.context["not_in_walk"] == N_IN + N_OVERDUE - len(rows)
     assert crowd["overdue"] <= {row["id"] for row in rows}  # every overdue stop is in it
 
 
@@ -195,3 +195,10 @@ def test_hostile_queries_are_answered_or_refused_never_a_500(client, crowd, budg
     for name in ("route", "route-gpx"):
         response = client.get(f"{reverse(name)}?budget_min={_q(budget)}&start={_q(start)}")
         assert response.status_code in (200, 400), (name, budget, start)
+
+
+def test_the_coverage_line_is_translated(client, crowd):
+    client.force_login(crowd["leader"])
+    html = client.get(reverse("route"), {"budget_min": "60"}, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert f"您的区域内有 {N_IN + N_OVERDUE} 个未办结问题和到期回访" in html
+    assert "在可达范围内，但可用时间内排不下" in html
