@@ -4,10 +4,10 @@ Whose stops: the open problems and due look-backs among the problems the user ac
 their role (``problems_in_role_scope``: the selector that authorizes every output). However
 many there are, the work that grows with the square of the stops only ever sees a few:
 
-1. **SQL.** The stops in scope are counted; the *origin* is the walker's start, else the most
-   urgent stop (overdue, then open, then a look-back; the oldest first). Only stops inside the
-   box the budget can reach in a straight line are read, the most urgent and nearest first, at
-   most ``FETCH_MAX`` rows of five numbers each (no geometry objects).
+1. **SQL, one query.** The stops in scope, the most urgent first (overdue, open, look-back: a
+   ``CASE``), then the nearest the start (without one, the oldest), at most ``FETCH_MAX`` rows
+   of five numbers (``ST_X``/``ST_Y``, no geometry objects), each carrying the count of the
+   whole scope (``COUNT(*) OVER ()``). The origin is the start, else the most urgent stop.
 2. **Street network** (:mod:`layers.routes.narrow`): one search from the origin measures the
    walk to each; those the budget reaches, heaviest first, at most a few tens over what the
    budget could serve, are planned. Weight: overdue 3, open 2, look-back 1, plus up to
@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 from django.core.cache import cache
-from django.db.models import Case, F, FloatField, Func, Q, QuerySet, Value, When
+from django.db.models import Case, Count, F, FloatField, Func, Q, QuerySet, Value, When, Window
 from django.utils import timezone
 
 from gridmap.accounts.models import Role
@@ -40,7 +40,7 @@ from gridmap.analysis.network_cache import street_network
 from gridmap.analysis.routes import WEIGHT_LOOKBACK, WEIGHT_OPEN, WEIGHT_OVERDUE, route_stops_queryset
 from gridmap.core.stamps import stamps_of
 from gridmap.problems.models import OPEN_STATUSES, Problem
-from gridmap.problems.selectors import metre_bounds, problems_in_role_scope
+from gridmap.problems.selectors import problems_in_role_scope
 from layers.routes import (
     PlannedRoute,
     RouteError,
@@ -85,8 +85,8 @@ LonLat = tuple[float, float]
 class RoutePlan:
     """The stops of a walk (ids in walking order, their lon/lat), the walk, and what it left out.
 
-    Counts: ``in_scope`` stops in the user's area; ``beyond_reach`` of them certainly farther
-    than the budget allows (outside its straight-line box, or measured); ``left_out`` the ids of
+    Counts: ``in_scope`` stops in the user's area; ``beyond_reach`` of them measured farther
+    than the budget allows; ``left_out`` the ids of
     planned-for stops within reach that did not fit (most urgent first, at most SHOWN_LEFT_OUT);
     the rest, ``in_scope - beyond_reach - len(ids)``, are within reach but not in this walk.
     """
@@ -103,7 +103,8 @@ class RoutePlan:
 
     @property
     def not_in_walk(self) -> int:
-        """Stops within reach that the walk does not take (the time ran out)."""
+        """Stops not in the walk and not measured out of reach: the time ran out (or, past
+    FETCH_MAX, they were not read)."""
         return max(0, self.in_scope - self.beyond_reach - len(self.ids))
 
 
@@ -148,23 +149,22 @@ def _weighted(stops: QuerySet[Problem], now: datetime) -> QuerySet[Problem]:
 
 
 def _fetch(
-    weighted: QuerySet[Problem], origin: LonLat, radius_m: float | None
-) -> tuple[QuerySet[Problem], list[tuple[Any, ...]]]:
-    """The stops inside the budget's straight-line box (all without a budget), most urgent and
-    nearest first, at most FETCH_MAX: (pk, lon, lat, base weight, reported_at)."""
-    x0, y0 = origin
-    inside = weighted
-    if radius_m is not None:
-        xmin, ymin, xmax, ymax = metre_bounds(x0, y0, radius_m)
-        inside = weighted.filter(lon__gte=xmin, lon__lte=xmax, lat__gte=ymin, lat__lte=ymax)
-    coslat2 = float(np.cos(np.radians(y0)) ** 2)
-    near = inside.annotate(
-        d2=(F("lon") - x0) * (F("lon") - x0) * coslat2 + (F("lat") - y0) * (F("lat") - y0)
-    )  # fmt: skip
-    rows = list(
-        near.order_by("-base", "d2", "pk").values_list("pk", "lon", "lat", "base", "reported_at")[:FETCH_MAX]
-    )
-    return inside, rows
+    stops: QuerySet[Problem], start: LonLat | None, now: datetime
+) -> tuple[int, list[tuple[Any, ...]]]:
+    """One query: how many stops the scope holds, and at most FETCH_MAX of them as (pk, lon, lat,
+    base weight, reported_at), most urgent first, then nearest the start (without one, oldest)."""
+    weighted = _weighted(stops, now).annotate(in_scope=Window(Count("pk")))
+    order: list[Any] = ["-base", "reported_at", "pk"]
+    if start is not None:
+        x0, y0 = start
+        coslat2 = float(np.cos(np.radians(y0)) ** 2)
+        weighted = weighted.annotate(
+            d2=(F("lon") - x0) * (F("lon") - x0) * coslat2 + (F("lat") - y0) * (F("lat") - y0)
+        )  # fmt: skip
+        order = ["-base", "d2", "pk"]
+    fields = ("pk", "lon", "lat", "base", "reported_at", "in_scope")
+    rows = list(weighted.order_by(*order).values_list(*fields)[:FETCH_MAX])
+    return (int(rows[0][5]) if rows else 0), rows
 
 
 def _weights(rows: list[tuple[Any, ...]], now: datetime) -> np.ndarray:
@@ -184,21 +184,11 @@ def compute_plan(user: Any, *, start: LonLat | None, budget_min: float | None) -
     """Plan the user's walk (no cache); RouteError when the query cannot be walked."""
     now = timezone.now()
     stops = route_stops_queryset(problems_in_role_scope(user), today=timezone.localdate())
-    in_scope = stops.count()
-    cached = street_network()
-    network = cached.network if in_scope else None
-    if in_scope == 0:
-        return _empty(start, budget_min, 0, network is not None)
-    weighted = _weighted(stops, now)
-    origin = start
-    if origin is None:
-        seed = weighted.order_by("-base", "reported_at", "pk").values_list("lon", "lat").first()
-        origin = (float(seed[0]), float(seed[1]))
-    radius = None if budget_min is None else max(0.0, budget_min - SERVICE_MIN) * SPEED_KMH / 0.06
-    inside, rows = _fetch(weighted, origin, radius)
-    in_box = inside.count() if len(rows) >= FETCH_MAX or radius is not None else len(rows)
+    in_scope, rows = _fetch(stops, start, now)
+    network = street_network().network if rows else None
     if not rows:
-        return _empty(start, budget_min, in_scope, network is not None)
+        return _empty(start, budget_min, 0, network is not None)
+    origin = start or (float(rows[0][1]), float(rows[0][2]))  # else the most urgent stop
     lonlat = np.array([[r[1], r[2]] for r in rows], dtype=np.float64)
     weights = _weights(rows, now)
     reach, on = reach_from(origin, lonlat, network)
@@ -227,7 +217,7 @@ def compute_plan(user: Any, *, start: LonLat | None, budget_min: float | None) -
         start=start,
         budget_min=budget_min,
         in_scope=in_scope,
-        beyond_reach=(in_scope - in_box) + (len(rows) - within),
+        beyond_reach=len(rows) - within,
         left_out=[s.id for s in chosen if s.id not in taken][:SHOWN_LEFT_OUT],
         planned_at=now.isoformat(),
     )

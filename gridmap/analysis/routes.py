@@ -73,10 +73,15 @@ def parse_lonlat(raw: str, *, what: str = "position") -> tuple[float, float]:
 
 
 def route_stops_queryset(scope: QuerySet[Problem], *, today: date | None = None) -> QuerySet[Problem]:
-    """The open problems and due look-backs among ``scope``."""
+    """The open problems and due look-backs among ``scope``.
+
+    The stop filter goes inside the scope's subquery: a scope that joins (an inspector's patrol
+    communities) then starts from the indexed open statuses, not from every problem, and the
+    outer query only looks its few rows up by key.
+    """
     today = today or timezone.localdate()
-    due = Q(lookback_due__lte=today, lookback_done_at__isnull=True)
-    return Problem.objects.filter(pk__in=scope.values("pk")).filter(Q(status__in=OPEN_STATUSES) | due)
+    stop = Q(status__in=OPEN_STATUSES) | Q(lookback_due__lte=today, lookback_done_at__isnull=True)
+    return Problem.objects.filter(pk__in=scope.filter(stop).values("pk"))
 
 
 def _problem_stops(queryset: QuerySet[Problem], *, today: date | None = None) -> list[RouteStop]:
