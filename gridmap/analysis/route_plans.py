@@ -104,7 +104,7 @@ class RoutePlan:
     @property
     def not_in_walk(self) -> int:
         """Stops not in the walk and not measured out of reach: the time ran out (or, past
-    FETCH_MAX, they were not read)."""
+        FETCH_MAX, they were not read)."""
         return max(0, self.in_scope - self.beyond_reach - len(self.ids))
 
 
