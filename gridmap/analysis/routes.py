@@ -91,7 +91,8 @@ def _problem_stops(queryset: QuerySet[Problem], *, today: date | None = None) ->
     frame = to_gdf(route_stops_queryset(queryset, today=today).order_by("pk"), fields)
     if len(frame) > MAX_STOPS:
         raise RouteInputError(
-            f"{len(frame)} stops is more than one route takes ({MAX_STOPS}); narrow the scope"
+            f"{len(frame)} stops is more than one route takes ({MAX_STOPS}); narrow the scope, or use "
+            "--user USER for that user's route page plan (the most urgent stops that fit, any size)"
         )
     stops = []
     for row, point in zip(frame.itertuples(index=False), frame.geometry, strict=True):

@@ -5,6 +5,8 @@ inside the user's scope and the time budget, the most urgent first; the page, th
 from __future__ import annotations
 
 import io
+import json
+import re
 import xml.etree.ElementTree as ET
 from datetime import timedelta
 from urllib.parse import quote
@@ -129,6 +131,14 @@ def test_the_gpx_and_the_command_write_the_stops_of_the_page_in_its_order(client
     )  # fmt: skip
     root = ET.fromstring(out.read_text(encoding="utf-8"))
     assert [int(w.findtext(f"{{{GPX_NS}}}name")) for w in root.findall(f"{{{GPX_NS}}}wpt")] == shown
+    for fmt in ("json", "text"):
+        printed = io.StringIO()
+        call_command("plan_route", "--user", "inspector", "--start", start, "--budget-min", "120",
+                     "--format", fmt, stdout=printed)  # fmt: skip
+        if fmt == "json":
+            assert [stop["id"] for stop in json.loads(printed.getvalue())["stops"]] == shown
+        else:
+            assert [int(i) for i in re.findall(r"^\s*\d+\. \[(\d+)\]", printed.getvalue(), re.M)] == shown
 
 
 def test_a_data_change_gives_a_new_plan(client, crowd):
