@@ -4,10 +4,11 @@ Whose stops: the open problems and due look-backs among the problems the user ac
 their role (``problems_in_role_scope``: the selector that authorizes every output). However
 many there are, the work that grows with the square of the stops only ever sees a few:
 
-1. **SQL, one query.** The stops in scope, the most urgent first (overdue, open, look-back: a
-   ``CASE``), then the nearest the start (without one, the oldest), at most ``FETCH_MAX`` rows
-   of five numbers (``ST_X``/``ST_Y``, no geometry objects), each carrying the count of the
-   whole scope (``COUNT(*) OVER ()``). The origin is the start, else the most urgent stop.
+1. **SQL, one query.** The stops in scope as five numbers each (``ST_X``/``ST_Y``, the urgency
+   as a ``CASE``: overdue 3, open 2, look-back 1; no geometry objects), unordered, then ordered
+   here: most urgent first, then nearest the start (without one, the oldest); at most
+   ``FETCH_MAX`` go on. (A scope past ``SCOPE_READ_MAX`` is ordered and cut in SQL and counted
+   apart.) The origin is the start, else the most urgent stop.
 2. **Street network** (:mod:`layers.routes.narrow`): one search from the origin measures the
    walk to each; those the budget reaches, heaviest first, at most a few tens over what the
    budget could serve, are planned. Weight: overdue 3, open 2, look-back 1, plus up to
@@ -31,13 +32,13 @@ from typing import Any
 
 import numpy as np
 from django.core.cache import cache
-from django.db.models import Case, Count, F, FloatField, Func, Q, QuerySet, Value, When, Window
+from django.db.models import Case, F, FloatField, Func, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from gridmap.accounts.models import Role
 from gridmap.accounts.selectors import role_of
 from gridmap.analysis.network_cache import street_network
-from gridmap.analysis.routes import WEIGHT_LOOKBACK, WEIGHT_OPEN, WEIGHT_OVERDUE, route_stops_queryset
+from gridmap.analysis.routes import WEIGHT_LOOKBACK, WEIGHT_OPEN, WEIGHT_OVERDUE, stop_filter
 from gridmap.core.stamps import stamps_of
 from gridmap.problems.models import OPEN_STATUSES, Problem
 from gridmap.problems.selectors import problems_in_role_scope
@@ -73,6 +74,7 @@ SERVICE_MIN = 3.0
 DEFAULT_BUDGET_MIN = 240
 LEFT_OUT = "no time left in the budget (more urgent stops went first)"
 FETCH_MAX = 10_000
+SCOPE_READ_MAX = 50_000  # stops of a scope read whole (five numbers each) and ordered in Python
 PLAN_TTL_S = 600
 AGE_WEIGHT, AGE_FULL_DAYS = 0.5, 30.0
 SHOWN_LEFT_OUT = 100  # left-out stops listed by id (the counts cover the rest)
@@ -148,12 +150,34 @@ def _weighted(stops: QuerySet[Problem], now: datetime) -> QuerySet[Problem]:
     )
 
 
+def _urgent_first(rows: list[tuple[Any, ...]], start: LonLat | None) -> list[tuple[Any, ...]]:
+    """``rows`` most urgent first, then nearest the start (without one, oldest), then by key."""
+    base = np.array([r[3] for r in rows], dtype=np.float64)
+    pk = np.array([r[0] for r in rows], dtype=np.int64)
+    if start is None:
+        then = np.array([r[4].timestamp() if r[4] else 0.0 for r in rows])
+    else:
+        x0, y0 = start
+        lon, lat = (np.array([r[i] for r in rows], dtype=np.float64) for i in (1, 2))
+        then = (lon - x0) ** 2 * np.cos(np.radians(y0)) ** 2 + (lat - y0) ** 2
+    return [rows[i] for i in np.lexsort((pk, then, -base))]
+
+
 def _fetch(
     stops: QuerySet[Problem], start: LonLat | None, now: datetime
 ) -> tuple[int, list[tuple[Any, ...]]]:
-    """One query: how many stops the scope holds, and at most FETCH_MAX of them as (pk, lon, lat,
-    base weight, reported_at), most urgent first, then nearest the start (without one, oldest)."""
-    weighted = _weighted(stops, now).annotate(in_scope=Window(Count("pk")))
+    """How many stops the scope holds, and at most FETCH_MAX of them as (pk, lon, lat, base
+    weight, reported_at), most urgent first, then nearest the start (without one, oldest).
+
+    One query, unordered (ordered, the database sorts every open problem of the city before the
+    scope's joins drop most): a scope of up to SCOPE_READ_MAX stops is read whole and ordered
+    here; a larger one is ordered and cut in SQL, and counted apart.
+    """
+    weighted = _weighted(stops, now)
+    fields = ("pk", "lon", "lat", "base", "reported_at")
+    rows = list(weighted.order_by().values_list(*fields)[: SCOPE_READ_MAX + 1])
+    if len(rows) <= SCOPE_READ_MAX:
+        return len(rows), _urgent_first(rows, start)[:FETCH_MAX]
     order: list[Any] = ["-base", "reported_at", "pk"]
     if start is not None:
         x0, y0 = start
@@ -162,9 +186,7 @@ def _fetch(
             d2=(F("lon") - x0) * (F("lon") - x0) * coslat2 + (F("lat") - y0) * (F("lat") - y0)
         )  # fmt: skip
         order = ["-base", "d2", "pk"]
-    fields = ("pk", "lon", "lat", "base", "reported_at", "in_scope")
-    rows = list(weighted.order_by(*order).values_list(*fields)[:FETCH_MAX])
-    return (int(rows[0][5]) if rows else 0), rows
+    return stops.count(), list(weighted.order_by(*order).values_list(*fields)[:FETCH_MAX])
 
 
 def _weights(rows: list[tuple[Any, ...]], now: datetime) -> np.ndarray:
@@ -183,7 +205,7 @@ def _empty(start: LonLat | None, budget_min: float | None, in_scope: int, net: b
 def compute_plan(user: Any, *, start: LonLat | None, budget_min: float | None) -> RoutePlan:
     """Plan the user's walk (no cache); RouteError when the query cannot be walked."""
     now = timezone.now()
-    stops = route_stops_queryset(problems_in_role_scope(user), today=timezone.localdate())
+    stops = problems_in_role_scope(user).filter(stop_filter(timezone.localdate()))
     in_scope, rows = _fetch(stops, start, now)
     network = street_network().network if rows else None
     if not rows:

@@ -212,3 +212,20 @@ def test_the_coverage_line_is_translated(client, crowd):
     html = client.get(reverse("route"), {"budget_min": "60"}, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert f"您的区域内有 {N_IN + N_OVERDUE} 个未办结问题和到期回访" in html
     assert "在可达范围内，但可用时间内排不下" in html
+
+
+@pytest.mark.parametrize("start", [None, (LON0 + 0.001, LAT0 + 0.001)])
+def test_a_scope_read_whole_is_ordered_as_sql_orders_a_larger_one(crowd, monkeypatch, start):
+    from gridmap.analysis import route_plans
+    from gridmap.analysis.routes import stop_filter
+    from gridmap.problems.selectors import problems_in_role_scope
+
+    stops = problems_in_role_scope(crowd["leader"]).filter(stop_filter())
+    now = timezone.now()
+    monkeypatch.setattr(route_plans, "FETCH_MAX", 60)
+    whole = route_plans._fetch(stops, start, now)
+    monkeypatch.setattr(route_plans, "SCOPE_READ_MAX", 100)  # now ordered, cut and counted in SQL
+    in_sql = route_plans._fetch(stops, start, now)
+    assert whole[0] == in_sql[0] == N_IN + N_OVERDUE
+    assert [r[0] for r in whole[1]] == [r[0] for r in in_sql[1]]
+    assert {r[0] for r in whole[1][:N_OVERDUE]} == crowd["overdue"]
