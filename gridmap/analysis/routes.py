@@ -50,6 +50,7 @@ __all__ = [
     "route_stops_for_inspector",
     "route_stops_from_geojson",
     "route_stops_queryset",
+    "stop_filter",
 ]
 
 MAX_STOPS = 2000  # a day's walk is far less; the distance matrix grows with the square
@@ -72,11 +73,19 @@ def parse_lonlat(raw: str, *, what: str = "position") -> tuple[float, float]:
         raise RouteInputError(f"{what}: {exc}") from None
 
 
-def route_stops_queryset(scope: QuerySet[Problem], *, today: date | None = None) -> QuerySet[Problem]:
-    """The open problems and due look-backs among ``scope``."""
+def stop_filter(today: date | None = None) -> Q:
+    """What makes a problem a stop: open, or its look-back due (on or before ``today``)."""
     today = today or timezone.localdate()
-    due = Q(lookback_due__lte=today, lookback_done_at__isnull=True)
-    return Problem.objects.filter(pk__in=scope.values("pk")).filter(Q(status__in=OPEN_STATUSES) | due)
+    return Q(status__in=OPEN_STATUSES) | Q(lookback_due__lte=today, lookback_done_at__isnull=True)
+
+
+def route_stops_queryset(scope: QuerySet[Problem], *, today: date | None = None) -> QuerySet[Problem]:
+    """The open problems and due look-backs among ``scope``.
+
+    The stop filter goes inside the scope's subquery: a scope that joins (an inspector's patrol
+    communities) then starts from the indexed open statuses, not from every problem.
+    """
+    return Problem.objects.filter(pk__in=scope.filter(stop_filter(today)).values("pk"))
 
 
 def _problem_stops(queryset: QuerySet[Problem], *, today: date | None = None) -> list[RouteStop]:
@@ -86,7 +95,8 @@ def _problem_stops(queryset: QuerySet[Problem], *, today: date | None = None) ->
     frame = to_gdf(route_stops_queryset(queryset, today=today).order_by("pk"), fields)
     if len(frame) > MAX_STOPS:
         raise RouteInputError(
-            f"{len(frame)} stops is more than one route takes ({MAX_STOPS}); narrow the scope"
+            f"{len(frame)} stops is more than one route takes ({MAX_STOPS}); narrow the scope, or use "
+            "--user USER for that user's route page plan (the most urgent stops that fit, any size)"
         )
     stops = []
     for row, point in zip(frame.itertuples(index=False), frame.geometry, strict=True):

@@ -4,7 +4,10 @@ Whose stops: the open problems and due look-backs (``route_stops_queryset``) amo
 the user acts on through their role (``problems_in_role_scope``): an inspector's assignments and
 patrol communities, a grid leader's grids, a community head's community. Other roles have no
 route of their own (403). Query: ``start=LON,LAT`` (checked as raw numbers; the walk begins
-there) and ``budget_min`` (minutes; the most urgent stops that fit are kept). Bad input is 400.
+there) and ``budget_min`` (minutes; the most urgent stops that fit are kept). Bad input is 400;
+too many problems never is: the plan (:mod:`gridmap.analysis.route_plans`) narrows them to those
+the budget reaches, most urgent first, and the page says how many were in scope, how many the
+walk takes and how many were out of reach. The page and the GPX read the same cached plan.
 
 The walk follows the town's street network where it joins two places and is a straight line
 where it does not (:mod:`layers.routes.legs`); the page says how many legs are straight.
@@ -32,18 +35,16 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from shapely.geometry import LineString
 
-from gridmap.accounts.models import Role
 from gridmap.accounts.selectors import role_of
-from gridmap.analysis.network_cache import street_network
-from gridmap.analysis.routes import (
-    MAX_STOPS,
-    WEIGHT_LOOKBACK,
-    WEIGHT_OPEN,
-    WEIGHT_OVERDUE,
-    RouteInputError,
-    parse_lonlat,
-    route_stops_queryset,
+from gridmap.analysis.route_plans import (
+    DEFAULT_BUDGET_MIN,
+    ROUTE_ROLES,
+    SERVICE_MIN,
+    SPEED_KMH,
+    RoutePlan,
+    user_route_plan,
 )
+from gridmap.analysis.routes import RouteInputError, parse_lonlat
 from gridmap.core.basemap import tile_source
 from gridmap.core.gdf import to_gdf
 from gridmap.geography.selectors import grids_visible_to
@@ -52,15 +53,9 @@ from gridmap.maps.tiles import add_overlays
 from gridmap.problems.models import OPEN_STATUSES, Status
 from gridmap.problems.selectors import problems_in_role_scope
 from layers.maps import MapAssets, route_map
-from layers.routes import RouteError, RouteStop, StreetWalk, Waypoint, gpx_document, plan_street_walk
+from layers.routes import RouteError, StreetWalk, Waypoint, gpx_document
 
-ROUTE_ROLES = {Role.INSPECTOR, Role.GRID_LEADER, Role.COMMUNITY_HEAD}
-SPEED_KMH = 4.5
-SERVICE_MIN = 3.0
 BUDGET_CHOICES = (30, 60, 120, 240, 480)
-# Unless asked otherwise (budget_min=all, or a number), a route is half a working day: the most
-# urgent stops that fit, not every open case of a town in one walk.
-DEFAULT_BUDGET_MIN = 240
 MAX_BUDGET_MIN = 24 * 60
 POPUP_DESCRIPTION_CHARS = 300  # the problem page has the whole text
 _VIEWPORT_META = re.compile(r"<meta\s+name=\"viewport\"[^>]*>", re.IGNORECASE)
@@ -75,16 +70,15 @@ class BadRouteInput(ValueError):
 class PlannedStops:
     stops: pd.DataFrame  # the stops in walking order: seq, id, task, category, ..., geometry
     walk: StreetWalk
-    dropped: pd.DataFrame  # stops left out by the budget
+    dropped: pd.DataFrame  # stops within reach left out by the budget (the most urgent first)
     start: tuple[float, float] | None
     budget_min: float | None
+    route: RoutePlan  # the cached plan both the page and the GPX are drawn from
 
 
-def route_problems(user: Any):
-    """The user's stops (a queryset); PermissionDenied for a role with no route."""
+def _check_role(user: Any) -> None:
     if role_of(user) not in ROUTE_ROLES:
         raise PermissionDenied(_("Only inspectors, grid leaders and community heads have a route."))
-    return route_stops_queryset(problems_in_role_scope(user))
 
 
 def _query(request: HttpRequest) -> tuple[tuple[float, float] | None, float | None]:
@@ -112,13 +106,12 @@ def _query(request: HttpRequest) -> tuple[tuple[float, float] | None, float | No
 
 
 def _describe(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Task (overdue, open, look-back), weight and the texts shown for each problem."""
+    """Task (overdue, open, look-back) and the texts shown for each problem."""
     now = timezone.now()
     is_open = frame["status"].isin([str(s) for s in OPEN_STATUSES])
     deadline = pd.to_datetime(frame["deadline"], utc=True)
     overdue = is_open & deadline.notna() & (deadline < now)
     task = pd.Series("lookback", index=frame.index).where(~is_open, "open").where(~overdue, "overdue")
-    weight = task.map({"overdue": WEIGHT_OVERDUE, "open": WEIGHT_OPEN, "lookback": WEIGHT_LOOKBACK})
     labels = dict(Status.choices)
     due = [
         (timezone.localtime(d).strftime("%Y-%m-%d %H:%M") if pd.notna(d) else None)
@@ -129,7 +122,6 @@ def _describe(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return frame.assign(
         id=frame["pk"].astype(int),
         task=task,
-        weight=weight,
         category=frame["category__code"] + " " + frame["category_label"],
         status=[str(labels.get(s, s)) for s in frame["status"]],
         deadline=due,
@@ -138,35 +130,33 @@ def _describe(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     )
 
 
+def _rows(user: Any, ids: list[int]) -> gpd.GeoDataFrame:
+    """The problems ``ids`` (read through the user's scope), described, indexed by id."""
+    queryset = problems_in_role_scope(user).filter(pk__in=ids).annotate(category_label=category_name())
+    frame = to_gdf(queryset, FIELDS)
+    return _describe(frame).set_index("id", drop=False)
+
+
 def plan_for(request: HttpRequest) -> PlannedStops:
-    """The signed-in user's route for this request's query."""
+    """The signed-in user's route for this request's query (the shared plan, see route_plans)."""
     start, budget = _query(request)
-    queryset = route_problems(request.user)
-    frame = to_gdf(queryset.order_by("pk").annotate(category_label=category_name()), FIELDS)
-    if len(frame) > MAX_STOPS:
-        raise BadRouteInput(
-            _("%(n)s stops is more than one route takes (%(max)s).") % {"n": len(frame), "max": MAX_STOPS}
-        )
-    frame = _describe(frame)
-    stops = [
-        RouteStop(id=int(pk), lon=p.x, lat=p.y, weight=float(w))
-        for pk, p, w in zip(frame["id"], frame.geometry, frame["weight"], strict=True)
-    ]
+    _check_role(request.user)
     try:
-        walk = plan_street_walk(
-            stops, start=start, network=street_network().network if stops else None,
-            speed_kmh=SPEED_KMH, service_min=SERVICE_MIN, budget_min=budget,
-        )  # fmt: skip
+        plan = user_route_plan(request.user, start=start, budget_min=budget)
     except RouteError as exc:
         raise BadRouteInput(str(exc)) from None
-    ordered = frame.iloc[walk.order].reset_index(drop=True)
-    legs = walk.legs
+    frame = _rows(request.user, plan.ids + plan.left_out)
+    legs = dict(zip(plan.ids, plan.walk.legs, strict=True))
+    shown = [i for i in plan.ids if i in frame.index]
+    ordered = frame.loc[shown].reset_index(drop=True)
     ordered = ordered.assign(
         seq=range(1, len(ordered) + 1),
-        leg_m=pd.Series([round(leg.length_m) if leg else None for leg in legs], dtype=object),
-        straight=[bool(leg and not leg.on_streets) for leg in legs],
+        leg_m=pd.Series([round(legs[i].length_m) if legs[i] else None for i in shown], dtype=object),
+        straight=[bool(legs[i] and not legs[i].on_streets) for i in shown],
     )
-    return PlannedStops(ordered, walk, frame.iloc[walk.dropped], start, budget)
+    left = [i for i in plan.left_out if i in frame.index]
+    dropped = frame.loc[left].reset_index(drop=True)
+    return PlannedStops(ordered, plan.walk, dropped, start, budget, plan)
 
 
 def _bad(exc: Exception) -> HttpResponse:
@@ -250,6 +240,9 @@ def route_page(request: HttpRequest) -> HttpResponse:
         "service_min": SERVICE_MIN,
         "straight_legs": walk.straight_legs,
         "no_network": bool(len(plan.stops)) and not walk.network,
+        "in_scope": plan.route.in_scope,
+        "beyond_reach": plan.route.beyond_reach,
+        "not_in_walk": plan.route.not_in_walk,
         "gpx_url": reverse("route-gpx") + _same_query(plan),
         "budget_choices": BUDGET_CHOICES,
         "map": _map_parts(plan, request.user),

@@ -37,11 +37,13 @@ from layers.network.paths import (
     shortest_path_line,
     shortest_path_through,
 )
+from layers.network.walks import WalkLeg, walk_legs
 
 __all__ = [
     "NetworkUnreachableError",
     "Snapped",
     "StreetNetwork",
+    "WalkLeg",
     "build_network",
     "nearest_by_network",
     "nearest_by_network_snapped",
@@ -51,4 +53,5 @@ __all__ = [
     "snap",
     "snap_metric",
     "to_network_crs",
+    "walk_legs",
 ]

@@ -78,6 +78,7 @@ class _Planner:
         self.mandatory = set(mandatory)
         self.walk = walk
         self.deadline = deadline
+        self.resequenced: list[int] | None = None  # the last walk re-sequenced (or kept): no need twice
         self.alpha = alpha  # greedy score: weight / extra minutes ** alpha
 
     def minutes(self, metres: np.ndarray | float) -> np.ndarray | float:
@@ -161,7 +162,7 @@ class _Planner:
 
     def resequence(self, *, start: int | None, end: int | None, closed: bool) -> None:
         seq = list(self.walk.seq)
-        if len(seq) < 4:
+        if len(seq) < 4 or seq == self.resequenced:
             return
         local = {stop: i for i, stop in enumerate(seq)}
         order = plan_route(
@@ -174,6 +175,7 @@ class _Planner:
         candidate = [seq[i] for i in order]
         if route_length_m(self.d, candidate, closed=closed) < self.walk.length_m():
             self.walk.seq = candidate
+        self.resequenced = list(self.walk.seq)
 
     def run(self, *, start: int | None, end: int | None, closed: bool) -> None:
         """Greedy insertion, then rounds of re-sequence, add, swap, add while weight grows."""

@@ -180,7 +180,14 @@ def test_a_budget_leaves_stops_out_and_says_so(client, town):
     client.force_login(town["inspector"])
     response = client.get(reverse("route"), {"budget_min": "5"})  # 3 min per stop: one fits
     shown, left = page_ids(response), [row["id"] for row in response.context["dropped"]]
-    assert len(shown) == 1 and set(shown) | set(left) == expected(town["inspector"])
+    in_scope = expected(town["inspector"])
+    assert shown == [town["p"]["g1_open"].pk]  # overdue: the most urgent goes first
+    assert set(left) <= in_scope - set(shown)
+    context = response.context
+    assert context["in_scope"] == len(in_scope)
+    assert context["beyond_reach"] + context["not_in_walk"] + len(shown) == len(in_scope)
+    assert context["not_in_walk"] >= len(left) >= 1
+    assert 'id="route-coverage"' in response.content.decode()
     assert len(gpx_waypoints(client.get(reverse("route-gpx"), {"budget_min": "5"}))) == 1
 
 

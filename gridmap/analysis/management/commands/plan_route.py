@@ -4,10 +4,14 @@ manage.py plan_route (--grid CODE | --inspector USER | --stops FILE.geojson)
                      [--start LON,LAT] [--end LON,LAT] [--round-trip] [--budget-min N]
                      [--speed-kmh 4.5] [--service-min 3] [--metric network|straight]
                      [--format json|gpx|geojson|text] [--output PATH]
+manage.py plan_route --user USER [--start LON,LAT] [--budget-min N] [--format ...] [--output PATH]
 
 The stops are ordered to walk as little as possible (layers.routes); with --budget-min only
-the stops of most priority that fit are kept, the rest are listed as dropped. Everything is
-checked and computed before anything is written; --output is replaced in one step.
+the stops of most priority that fit are kept, the rest are listed as dropped. ``--user`` writes
+the route page of that user (an inspector, grid leader or community head) for the same start and
+budget (default: the page's 240 min): the same plan, from the same cache, as ``/route/`` and
+``/route.gpx`` show, for any number of problems. Everything is checked and computed before
+anything is written; --output is replaced in one step.
 """
 
 from __future__ import annotations
@@ -30,6 +34,9 @@ class Command(NoWebCommand):
         scope.add_argument("--grid", help="grid code: its open problems and due look-backs")
         scope.add_argument("--inspector", help="username: their assigned problems and patrol communities")
         scope.add_argument("--stops", help="GeoJSON FeatureCollection of Points with an id property")
+        scope.add_argument(
+            "--user", help="username: the route their route page shows (same stops, same order)"
+        )
         parser.add_argument("--start", help="LON,LAT where the walk begins")
         parser.add_argument("--end", help="LON,LAT where the walk ends (default: at the last stop)")
         parser.add_argument("--round-trip", action="store_true", help="come back to the start")
@@ -42,6 +49,11 @@ class Command(NoWebCommand):
     def handle(self, *args, **opts):
         from gridmap.analysis.routes import RouteInputError, route_plan, route_stops
 
+        if opts["user"] is not None:
+            route = _user_route(opts)
+            done = f"{len(route.stops)} stops, {route.length_m:.0f} m written to {opts['output']}"
+            emit(self, _render(route, opts["format"], f"route: user {opts['user']}"), opts["output"], done)
+            return
         try:
             start, end = _lonlat(opts["start"], "--start"), _lonlat(opts["end"], "--end")
             route = route_plan(
@@ -56,6 +68,39 @@ class Command(NoWebCommand):
             f"written to {opts['output']}" + (f" ({len(route.dropped)} left out)" if route.dropped else "")
         )
         emit(self, _render(route, opts["format"], f"route: {_title(opts)}"), opts["output"], done)
+
+
+def _user_route(opts: dict):
+    """The user's route page plan (shared cache), as a PlannedRoute."""
+    from django.contrib.auth import get_user_model
+
+    from gridmap.accounts.selectors import role_of
+    from gridmap.analysis.route_plans import (
+        DEFAULT_BUDGET_MIN,
+        ROUTE_ROLES,
+        RouteError,
+        plan_as_route,
+        user_route_plan,
+    )
+    from gridmap.analysis.routes import RouteInputError
+
+    if opts["end"] is not None or opts["round_trip"]:
+        raise CommandError("--user plans the route page's walk: it takes no --end or --round-trip")
+    budget = opts["budget_min"] if opts["budget_min"] is not None else DEFAULT_BUDGET_MIN
+    if not (1 <= budget <= 24 * 60):  # the page's range (a NaN fails too)
+        raise CommandError("--budget-min must be between 1 and 1440 minutes with --user")
+    user = get_user_model().objects.filter(username=str(opts["user"])).select_related("profile").first()
+    if user is None:
+        raise CommandError(f"no user {str(opts['user'])[:40]!r}")
+    if role_of(user) not in ROUTE_ROLES:
+        raise CommandError(
+            f"user {user.get_username()!r} has no route (inspectors, grid leaders, community heads)"
+        )
+    try:
+        start = _lonlat(opts["start"], "--start")
+        return plan_as_route(user_route_plan(user, start=start, budget_min=float(budget)))
+    except (RouteInputError, RouteError) as exc:
+        raise CommandError(str(exc)) from None
 
 
 def _lonlat(raw: str | None, what: str) -> tuple[float, float] | None:
