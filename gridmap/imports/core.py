@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from numbers import Integral
 from typing import Any
@@ -21,7 +22,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 import shapely
-from django.db import transaction
+from django.db import connection, transaction
 
 from gridmap.core.geoinput import service_area
 from gridmap.geography.models import Community, District, Subdistrict
@@ -229,7 +230,7 @@ def import_frames(
         for kind, batches in frames.items()
         for batch in _batches(batches, batch_rows)
     )
-    with transaction.atomic():
+    with transaction.atomic(), _constraints_per_batch():
         for step in ahead(jobs, run.plan):  # the next batch is read and planned meanwhile
             report.merge(step.report)
             writing = commit and not (strict and report.rejected)
@@ -244,6 +245,23 @@ def import_frames(
     if refused:
         raise ImportRefused(f"{len(report.rejected)} rows rejected with --strict; nothing was written")
     return report
+
+
+@contextmanager
+def _constraints_per_batch() -> Iterator[None]:
+    """On PostgreSQL, foreign keys checked at each batch's statements instead of at the commit:
+    the server keeps no queue of a million pending checks, and the commit does not stall after
+    the last batch. Put back to Django's deferred checking for the rest of an enclosing
+    transaction."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    yield  # after an error the transaction (or its savepoint) is rolled back anyway
+    if not connection.needs_rollback:
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
 def _batches(batches: gpd.GeoDataFrame | Iterable[Any], batch_rows: int) -> Iterator[Any]:
