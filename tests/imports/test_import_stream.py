@@ -21,7 +21,7 @@ from gridmap.facilities.models import Facility
 from gridmap.imports import core, save
 from gridmap.imports.core import ImportRefused, ImportReport, import_frames
 from gridmap.problems.intake import batch as intake_batch
-from gridmap.problems.intake import problems_insert
+from gridmap.problems.intake import bulk, problems_insert
 from gridmap.problems.intake.features import BASE
 from gridmap.problems.models import EventCategory, Problem, ProblemEvent
 from layers.io import open_layer, read_layer
@@ -129,6 +129,7 @@ def test_the_streamed_path_writes_what_the_whole_file_path_wrote(tmp_path, town,
     Problem.objects.all().delete()
     dry = streamed(path, commit=False)
     assert Problem.objects.count() == 0
+    monkeypatch.setattr(bulk, "STATEMENT_ROWS", 3)  # several statements per batch on PostGIS
     now = streamed(path, commit=True)  # 4 rows a batch: the duplicate key is in a later batch
     assert stored() == old_rows
     assert counted(now) == counted(before) == counted(dry)
@@ -230,3 +231,18 @@ def test_both_writers_store_any_text_alike(town, descriptions, keys):
         results.append(stored())
     assert results[0] == results[1]
     assert sorted(p["description"] for p in results[0][0]) == sorted(descriptions)
+
+
+def test_the_import_as_a_background_task_reports_progress_and_its_outcome(tmp_path, town):
+    from gridmap.imports.tasks import import_layer_file
+
+    heard = []
+    result = import_layer_file(
+        lambda done, total, message="": heard.append((done, total)),
+        target="problems", path=str(problems_gpkg(tmp_path)), commit=True, source="f",
+    )  # fmt: skip
+    assert result["outcome"] == "committed" and result["exit_code"] == 3 and result["rejected"] == 8
+    assert heard[-1] == (15, 15) and Problem.objects.count() == 7
+    refused = import_layer_file(lambda *a, **k: None, target="problems", path=str(problems_gpkg(tmp_path)),
+                                commit=True, strict=True, source="g")  # fmt: skip
+    assert refused["outcome"] == "refused" and refused["exit_code"] == 1 and Problem.objects.count() == 7

@@ -1,5 +1,5 @@
-"""The batch intake's PostgreSQL writer: a batch of problems and their ``report`` events in one
-statement.
+"""The batch intake's PostgreSQL writer: a batch of problems and their ``report`` events, one
+statement per ``STATEMENT_ROWS`` rows.
 
 Each column the rows vary in goes as one array parameter (a PostgreSQL array literal, parsed by
 the server's ``array_in``), ``unnest`` turns the arrays back into rows, and the statement inserts
@@ -9,7 +9,7 @@ refuses COPY on a connection with a wait callback, and ``gridmap.core.dbwait`` i
 Values are those the ORM would write: every column the rows do not give takes its field's
 default (``uuid4`` called per row), the event's columns come from ``write.report_event`` (a test
 holds both writers' rows equal). The tables' statement triggers (the change stamps) fire once
-per batch, as for a bulk insert.
+per statement, as for a bulk insert.
 """
 
 from __future__ import annotations

@@ -54,37 +54,31 @@ class Command(NoWebCommand):
             self.import_file(path, opts, report)
 
     def import_file(self, path: Path, opts: dict, report: ImportReport) -> None:
-        from gridmap.imports.core import EXIT_REFUSED, import_frames
-        from layers.io import open_layer
+        from gridmap.imports.core import EXIT_REFUSED
+        from gridmap.imports.files import import_file
         from layers.validate import GeometryInputError
 
-        target = TARGETS[opts["target"]]
-        source = opts["source"] if opts["source"] is not None else path.stem
-        kind = opts["kind"] or opts["target"]
-        options = {"kind": opts["kind"]} if opts["kind"] else {}
+        def opened(layer) -> None:
+            self.stdout.write(f"read {path.name} (layer {layer.layer}, CRS {layer.source_crs})")
+
         try:
-            with open_layer(
+            import_file(
                 path,
+                target=opts["target"],
+                report=report,
+                commit=opts["commit"],
+                strict=opts["strict"],
                 layer=opts["layer"],
                 srid=opts["srid"],
                 encoding=opts["encoding"],
-                geometry_types=set(target.geom_types),
+                kind=opts["kind"],
+                key=opts["key"],
+                source=opts["source"],
                 lon_col=opts["lon_col"],
                 lat_col=opts["lat_col"],
-            ) as layer:
-                self.stdout.write(f"read {path.name} (layer {layer.layer}, CRS {layer.source_crs})")
-                import_frames(
-                    opts["target"],
-                    {kind: layer.batches},
-                    source=source,
-                    commit=opts["commit"],
-                    strict=opts["strict"],
-                    key_column=opts["key"],
-                    options=options,
-                    report=report,
-                    progress=self.progress if opts["verbosity"] >= 1 else None,
-                    total=layer.total,
-                )
+                progress=self.progress if opts["verbosity"] >= 1 else None,
+                opened=opened,
+            )
         except (GeometryInputError, ValueError, OSError) as exc:
             # On opening, or a later batch the file's CRS decision does not fit: nothing written.
             raise CommandError(str(exc), returncode=EXIT_REFUSED) from None
