@@ -2,36 +2,39 @@
 
 Flow: a reader from ``layers`` gives rows in EPSG:4326 with raw coordinates already checked →
 each row is converted by its target (attributes checked, lookups resolved) or rejected with a
-reason → places are derived in batch (grid, community; problems placed and later inserted by the
-intake's batch entry, ``gridmap.problems.intake``) → the plan is counted
-(create vs update, by key) → with ``commit`` everything is written in one transaction, otherwise
-nothing is. Importing the same file again updates the rows it created.
+reason → places are derived in batch (``places``: grid, community; problems placed and later
+inserted by the intake's batch entry, ``gridmap.problems.intake``) → the plan is counted
+(create vs update, by key) and with ``commit`` written (``save``). The rows go through these
+steps a batch at a time (``BATCH_ROWS``), all batches in one transaction: with ``commit`` every
+batch is written or none is. Importing the same file again updates the rows it created.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from numbers import Integral
 from typing import Any
 
 import geopandas as gpd
 import pandas as pd
 import shapely
-from django.contrib.gis.db.models.functions import AsWKB
-from django.db import transaction
+from django.db import connection, transaction
 
-from gridmap.core.gdf import to_gdf
-from gridmap.core.geoinput import geos_from_shapely, service_area
-from gridmap.geography.models import Community, District, Grid, Subdistrict
+from gridmap.core.geoinput import service_area
+from gridmap.geography.models import Community, District, Subdistrict
+from gridmap.imports.ahead import ahead
+from gridmap.imports.places import Areas, derive_places, place_problems
+from gridmap.imports.save import write
 from gridmap.imports.targets import KEY_COLUMNS, TARGETS, Lookups, Reject, Target, key_text
-from gridmap.problems.intake import problems_insert, problems_place
-from gridmap.problems.models import Problem
-from layers.assign import assign_areas
-from layers.projection import metric_crs_for
 from layers.validate import GeometryInputError, check_lonlat
 
-REGION_ORDER = (District, Subdistrict, Community)
+# Rows planned, placed and written at a time: bounds an import's memory whatever the file's size.
+BATCH_ROWS = 20_000
+Progress = Callable[..., None]  # progress(done, total, message): rows done, rows expected or None
 
 
 # Exit codes of the import commands (README, "Importing real data").
@@ -52,6 +55,11 @@ class ImportReport:
     def reject(self, kind: str, row: Any, reason: str) -> None:
         self.counts[kind]["rejected"] += 1
         self.rejected.append((kind, row, reason))
+
+    def merge(self, other: ImportReport) -> None:
+        for kind, counts in other.counts.items():
+            self.counts[kind].update(counts)
+        self.rejected += other.rejected
 
     def stop(self) -> None:
         """Interrupted inside the import call: its transaction was rolled back, nothing written."""
@@ -135,9 +143,12 @@ def plan_rows(
     options: dict[str, Any],
     lookups: Lookups,
     report: ImportReport,
+    seen: set[str] | None = None,
 ) -> list[Planned]:
+    """The rows of ``frame`` converted by ``target``, or rejected into ``report``; ``seen`` holds
+    the keys planned by earlier batches of the same import (a repeated key is rejected)."""
     planned: list[Planned] = []
-    seen: set[str] = set()
+    seen = set() if seen is None else seen
     records = frame.drop(columns=frame.geometry.name).to_dict("records")
     area = service_area()
     for rec, geom in zip(records, frame.geometry.values, strict=True):
@@ -181,154 +192,13 @@ def _remember_region(p: Planned, lookups: Lookups) -> None:
     table[p.model].setdefault(p.key, -1)
 
 
-def derive_places(target: Target, planned: list[Planned]) -> None:
-    """Grid/community by representative point, facility link and metric area/length, in batch."""
-    if not planned or target.name == "regions":
-        return
-    geoms = gpd.GeoSeries([p.geom for p in planned], crs="EPSG:4326")
-    if target.name in {"grids", "streets"}:
-        metric = geoms.to_crs(metric_crs_for(geoms))
-        attr, values = ("area_m2", metric.area) if target.name == "grids" else ("length_m", metric.length)
-        for p, v in zip(planned, values, strict=True):
-            p.fields[attr] = round(float(v), 2)
-        return
-    if target.name == "problems":
-        _place_problems(planned)
-        return
-    points = gpd.GeoSeries(shapely.point_on_surface(geoms.values), index=geoms.index, crs="EPSG:4326")
-    grids = to_gdf(Grid.objects.all(), ["code", "id", "community_id"])
-    grid_codes = assign_areas(points, grids)
-    by_code = grids.set_index("code")
-    communities = to_gdf(Community.objects.all(), ["code", "id"]).set_index("code", drop=False)
-    comm_codes = assign_areas(points, communities.reset_index(drop=True))
-    for i, p in enumerate(planned):
-        gcode = grid_codes.iloc[i]
-        p.fields["grid_id"] = int(by_code.at[gcode, "id"]) if gcode else None
-        if target.name == "buildings":
-            ccode = comm_codes.iloc[i]
-            community = (
-                by_code.at[gcode, "community_id"]
-                if gcode
-                else (communities.at[ccode, "id"] if ccode else None)
-            )
-            p.fields["community_id"] = int(community) if community is not None else None
-
-
-def _place_problems(planned: list[Planned]) -> None:
-    """Grid, community and facility of imported problems, as the intake decides them."""
-    categories = [p.fields.pop("_category") for p in planned]
-    places = problems_place([(p.geom.x, p.geom.y) for p in planned], categories)
-    for p, (grid_id, community_id, facility_id) in zip(planned, places, strict=True):
-        p.fields.update(grid_id=grid_id, community_id=community_id, facility_id=facility_id)
-
-
-def write(target: Target, planned: list[Planned], report: ImportReport, *, commit: bool) -> None:
-    by_model: dict[type, list[Planned]] = defaultdict(list)
-    for p in planned:
-        by_model[p.model].append(p)
-    models = [m for m in REGION_ORDER if m in by_model] if target.name == "regions" else list(by_model)
-    multi = target.name in {"regions", "grids", "buildings"}
-    for model in models:
-        rows = by_model[model]
-        key_field = "code" if target.key_field == "code" else "source_key"
-        existing = dict(
-            model.objects.filter(**{f"{key_field}__in": [p.key for p in rows]}).values_list(key_field, "pk")
-        )
-        _resolve_parents(model, rows)
-        same = unchanged_keys(model, [p for p in rows if p.key in existing], key_field, multi=multi)
-        for p in rows:
-            state = "unchanged" if p.key in same else "updated" if p.key in existing else "created"
-            report.counts[p.kind][state] += 1
-        if commit:
-            _save(model, [p for p in rows if p.key not in same], existing, key_field, multi=multi)
-
-
-def _comparable(value: Any) -> Any:
-    return round(value, 6) if isinstance(value, float) else value
-
-
-def unchanged_keys(model: type, rows: list[Planned], key_field: str, *, multi: bool) -> set[str]:
-    """Keys of stored rows whose attributes, geometry and responsible people equal the plan's,
-    so a re-import rewrites only what changed."""
-    if not rows:
-        return set()
-    fields = [f for f in rows[0].fields if not f.startswith("_") and f != key_field]
-    stored = {
-        r[key_field]: r
-        for r in model.objects.filter(**{f"{key_field}__in": [p.key for p in rows]})
-        .annotate(_wkb=AsWKB("geom"))
-        .values(key_field, "pk", "_wkb", *fields)
-    }
-    direct: dict[int, set[int]] = defaultdict(set)
-    if "_direct" in rows[0].fields:
-        through = model.direct_responsible.through
-        for grid_id, user_id in through.objects.filter(
-            grid_id__in=[r["pk"] for r in stored.values()]
-        ).values_list("grid_id", "user_id"):
-            direct[grid_id].add(user_id)
-    same = set()
-    for p in rows:
-        old = stored.get(p.key)
-        if old is None or any(_comparable(old[f]) != _comparable(p.fields[f]) for f in fields):
-            continue
-        if "_direct" in p.fields and direct[old["pk"]] != {u for u in p.fields["_direct"] if u}:
-            continue
-        new_geom = shapely.MultiPolygon([p.geom]) if multi and p.geom.geom_type == "Polygon" else p.geom
-        old_geom = shapely.force_2d(shapely.from_wkb(bytes(old["_wkb"])))
-        if shapely.equals_exact(old_geom, new_geom, tolerance=1e-9):
-            same.add(p.key)
-    return same
-
-
-def _resolve_parents(model: type, rows: list[Planned]) -> None:
-    """Regions planned in the same file as their parent get the parent's id once it is saved."""
-    parent = {Subdistrict: ("district_id", District, 6), Community: ("subdistrict_id", Subdistrict, 9)}
-    if model not in parent:
-        return
-    attr, parent_model, length = parent[model]
-    ids = dict(parent_model.objects.values_list("code", "pk"))
-    for p in rows:
-        if p.fields[attr] == -1:
-            p.fields[attr] = ids[p.key[:length]]
-
-
-def _save(model: type, rows: list[Planned], existing: dict[str, int], key_field: str, *, multi: bool) -> None:
-    if not rows:
-        return
-    objects, updates, directs = [], [], []
-    for p in rows:
-        direct = p.fields.pop("_direct", None)
-        obj = model(**{**p.fields, key_field: p.key}, geom=geos_from_shapely(p.geom, multi=multi))
-        if p.key in existing:
-            obj.pk = existing[p.key]
-            updates.append(obj)
-        else:
-            objects.append(obj)
-        if direct is not None:
-            directs.append((obj, direct))
-    fields = [f for f in {**rows[0].fields, "geom": 1} if f not in {"code", "source_key"}]
-    if updates:
-        model.objects.bulk_update(updates, fields, batch_size=500)
-    if model is Problem:
-        problems_insert(objects)  # the intake's batch entry: each with its report event
-    else:
-        model.objects.bulk_create(objects, batch_size=500)
-    if directs:
-        if not all(o.pk for o, _ in directs):  # backends that do not return ids from bulk_create
-            ids = dict(model.objects.filter(code__in=[o.code for o, _ in directs]).values_list("code", "pk"))
-            for o, _ in directs:
-                o.pk = ids[o.code]
-        for obj, users in directs:
-            obj.direct_responsible.set([u for u in users if u])
-
-
 class ImportRefused(Exception):
     """--strict and some rows were rejected: nothing was written."""
 
 
 def import_frames(
     target_name: str,
-    frames: dict[str, gpd.GeoDataFrame],
+    frames: Mapping[str, gpd.GeoDataFrame | Iterable[Any]],
     *,
     source: str,
     commit: bool,
@@ -336,43 +206,134 @@ def import_frames(
     key_column: str | None = None,
     options: dict[str, Any] | None = None,
     report: ImportReport | None = None,
+    progress: Progress | None = None,
+    total: int | None = None,
+    batch_rows: int = BATCH_ROWS,
 ) -> ImportReport:
-    """Import frames (kind label → rows in EPSG:4326) into a target, all or nothing.
+    """Import frames into a target in batches, all or nothing.
 
-    Every frame is planned first; only then, with ``commit``, is anything written, in one
-    transaction. With ``strict``, any rejected row (including those ``report`` already holds
-    from reading) refuses the whole import.
+    ``frames`` maps a kind label to rows in EPSG:4326: a whole frame (taken ``batch_rows`` rows
+    at a time) or an iterable of read batches (``layers.io.open_layer``'s, each with ``frame``
+    and ``rejected``, the rows its reader refused). Each batch is planned (rows converted or
+    rejected, keys checked against every earlier batch), placed, counted and, with ``commit``,
+    written, all inside one transaction: a failure, a Ctrl-C or ``strict`` with any rejected row
+    rolls every batch back. ``progress(done, total, message)`` hears of each batch (``total``:
+    the rows expected, when known).
     """
     target = TARGETS[target_name]
     report = report or ImportReport()
-    lookups = Lookups.load()
-    plans: list[list[Planned]] = []
-    for kind, frame in frames.items():
-        opts = dict(options or {})
-        if target_name == "facilities" and kind in lookups.kinds:
-            opts.setdefault("kind", kind)
-        planned = plan_rows(
-            target,
-            frame,
-            kind=kind,
-            source=source,
-            key_column=key_column,
-            options=opts,
-            lookups=lookups,
-            report=report,
-        )
-        derive_places(target, planned)
-        plans.append(planned)
-    refused = strict and bool(report.rejected)
+    run = _Run(target, Lookups.load(), Areas(), source=source, key_column=key_column, progress=progress)
+    if target.name == "problems":
+        run.areas.hold_for_problems(run.lookups.categories.values())
+    jobs = (
+        (kind, run.options(kind, options), batch)
+        for kind, batches in frames.items()
+        for batch in _batches(batches, batch_rows)
+    )
+    with transaction.atomic(), _constraints_per_batch():
+        for step in ahead(jobs, run.plan):  # the next batch is read and planned meanwhile
+            report.merge(step.report)
+            writing = commit and not (strict and report.rejected)
+            run.place_and_write(step, report, commit=writing, total=total)
+        refused = strict and bool(report.rejected)
+        if refused:
+            transaction.set_rollback(True)  # batches written before the first rejection
+    report.rejected.sort(key=_rejection_order(list(frames)))
     commit = commit and not refused
-    with transaction.atomic():
-        for planned in plans:
-            write(target, planned, report, commit=commit)
     report.committed = commit
     report.outcome = "committed" if commit else "refused" if refused else "dry run"
     if refused:
         raise ImportRefused(f"{len(report.rejected)} rows rejected with --strict; nothing was written")
     return report
+
+
+@contextmanager
+def _constraints_per_batch() -> Iterator[None]:
+    """On PostgreSQL, foreign keys checked at each batch's statements instead of at the commit:
+    the server keeps no queue of a million pending checks, and the commit does not stall after
+    the last batch. Put back to Django's deferred checking for the rest of an enclosing
+    transaction."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    yield  # after an error the transaction (or its savepoint) is rolled back anyway
+    if not connection.needs_rollback:
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+
+
+def _batches(batches: gpd.GeoDataFrame | Iterable[Any], batch_rows: int) -> Iterator[Any]:
+    if isinstance(batches, gpd.GeoDataFrame):
+        for lo in range(0, max(len(batches), 1), batch_rows):
+            yield batches.iloc[lo : lo + batch_rows]
+        return
+    yield from batches
+
+
+def _rejection_order(kinds: list[str]) -> Callable[[tuple[str, Any, str]], tuple]:
+    """Kinds in their order, rows by number: the same list whatever the batch size."""
+    rank = {k: i for i, k in enumerate(kinds)}
+    return lambda r: (rank.get(r[0], len(rank)), *((0, int(r[1])) if isinstance(r[1], Integral) else (1, 0)))
+
+
+@dataclass
+class _Run:
+    """What one import keeps across its batches: lookups, areas and the keys planned so far."""
+
+    target: Target
+    lookups: Lookups
+    areas: Areas
+    source: str
+    key_column: str | None
+    progress: Progress | None
+    seen: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))  # keys by kind
+    done: int = 0
+
+    def options(self, kind: str, options: dict[str, Any] | None) -> dict[str, Any]:
+        opts = dict(options or {})
+        if self.target.name == "facilities" and kind in self.lookups.kinds:
+            opts.setdefault("kind", kind)
+        return opts
+
+    def plan(self, job: tuple[str, dict[str, Any], Any]) -> _Step:
+        """Read rejections and planned rows of one batch, counted in a report of its own (runs
+        ahead, in a thread: no database here)."""
+        kind, opts, batch = job
+        frame = batch if isinstance(batch, gpd.GeoDataFrame) else batch.frame
+        own = ImportReport()
+        for row, reason in getattr(batch, "rejected", ()):
+            own.counts[kind]["read"] += 1
+            own.reject(kind, row, reason)
+        planned = plan_rows(
+            self.target, frame, kind=kind, source=self.source, key_column=self.key_column, options=opts,
+            lookups=self.lookups, report=own, seen=self.seen[kind],
+        )  # fmt: skip
+        placed = self.areas.held is not None
+        if placed:
+            place_problems(planned, self.areas.held)
+        return _Step(kind, own, planned, len(frame) + len(getattr(batch, "rejected", ())), placed)
+
+    def place_and_write(self, step: _Step, report: ImportReport, *, commit: bool, total: int | None) -> None:
+        if not step.placed:
+            derive_places(self.target, step.planned, self.areas)
+        write(self.target, step.planned, report, commit=commit)
+        self.done += step.rows
+        if self.progress is not None:
+            c = report.counts[step.kind]
+            self.progress(
+                self.done, total, f"{step.kind}: {self.done:,} rows read, {c['rejected']:,} rejected"
+            )
+
+
+@dataclass
+class _Step:
+    kind: str
+    report: ImportReport  # the batch's read and planning counts and rejections
+    planned: list[Planned]
+    rows: int
+    placed: bool  # problems placed ahead, from what the import holds
 
 
 def frame_from_records(records: list[dict[str, Any]], geoms: list[Any]) -> gpd.GeoDataFrame:

@@ -21,6 +21,11 @@ from gridmap.facilities.models import Facility, FacilityKind
 from gridmap.geography.models import Building, Community, District, Grid, Street, Subdistrict
 from gridmap.problems.models import EventCategory, Problem, Status
 
+# The choices as sets, made once: an enum's ``values`` is rebuilt on every access (per row).
+BUILDING_USES = frozenset(Building.Use.values)
+CONDITIONS = frozenset(Facility.Condition.values)
+STATUSES = frozenset(Status.values)
+
 
 class Reject(Exception):
     """A row that cannot be imported; the message is its reason."""
@@ -231,7 +236,7 @@ def building_fields(row: dict[str, Any], lk: Lookups, opts: dict[str, Any]) -> d
     use = as_text(pick(row, "use"), 20, "use").lower()
     return {
         "address": as_text(pick(row, "address"), 200, "address"),
-        "use": use if use in Building.Use.values else Building.Use.OTHER,
+        "use": use if use in BUILDING_USES else Building.Use.OTHER,
         "floors": as_int(pick(row, "floors"), "floors", maximum=300),
         "households": as_int(pick(row, "households"), "households", maximum=100_000) or 0,
         "population": as_int(pick(row, "population"), "population", maximum=1_000_000) or 0,
@@ -244,7 +249,7 @@ def facility_fields(row: dict[str, Any], lk: Lookups, opts: dict[str, Any]) -> d
     if kind is None:
         raise Reject(f"facility kind {str(kind_code)[:40]!r} is not in the catalogue (give --kind)")
     condition = as_text(pick(row, "condition"), 10, "condition") or "good"
-    if condition not in Facility.Condition.values:
+    if condition not in CONDITIONS:
         raise Reject(f"condition must be one of {', '.join(Facility.Condition.values)}: {condition!r}")
     capacity = as_int(pick(row, "capacity"), "capacity")
     accessible = as_int(pick(row, "accessible_spaces"), "accessible spaces")
@@ -267,7 +272,7 @@ def problem_fields(row: dict[str, Any], lk: Lookups, opts: dict[str, Any]) -> di
     if category is None:
         raise Reject(f"event category {str(code)[:20]!r} is not in the catalogue")
     status = as_text(pick(row, "status"), 12, "status") or Status.REPORTED
-    if status not in Status.values:
+    if status not in STATUSES:
         raise Reject(f"status must be one of {', '.join(Status.values)}: {status[:20]!r}")
     reported_at = as_datetime(pick(row, "reported_at"), "reported time") or timezone.now()
     return {

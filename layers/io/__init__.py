@@ -2,13 +2,25 @@
 
 - ``read_layer`` (:mod:`layers.io.vector`, with :mod:`~layers.io.sources`,
   :mod:`~layers.io.checks` and :mod:`~layers.io.csv_points`): accepted rows in WGS84 and every
-  refused row with its reason;
+  refused row with its reason; ``open_layer`` (:mod:`~layers.io.stream`): the same, a batch at
+  a time, for files larger than memory;
 - ``read_osm`` (:mod:`layers.io.osm`, tag rules in :mod:`layers.io.osm_tags`): one frame per
   facility kind.
 """
 
 from layers.io.osm import OsmReadError, OsmResult, read_osm
 from layers.io.sources import LayerReadError
+from layers.io.stream import BATCH_ROWS, LayerStream, open_layer
 from layers.io.vector import ReadResult, read_layer
 
-__all__ = ["LayerReadError", "OsmReadError", "OsmResult", "ReadResult", "read_layer", "read_osm"]
+__all__ = [
+    "BATCH_ROWS",
+    "LayerReadError",
+    "LayerStream",
+    "OsmReadError",
+    "OsmResult",
+    "ReadResult",
+    "open_layer",
+    "read_layer",
+    "read_osm",
+]

@@ -76,6 +76,32 @@ def _coordinate(cell: str, what: str) -> float:
     return value
 
 
+@dataclass(frozen=True)
+class CsvLayout:
+    """What the header says: column names, the coordinate columns and whether they are degrees."""
+
+    headers: list[str]
+    ix: int
+    iy: int
+    names_say_degrees: bool
+
+
+def delimiter_of(first_line: str) -> str:
+    return "," if "," in first_line else ("\t" if "\t" in first_line else (";" if ";" in first_line else ","))
+
+
+def csv_layout(header: list[str], *, lon_col: str | None, lat_col: str | None) -> CsvLayout:
+    headers = _unique_headers(header)
+    ix = _find_column(headers, lon_col, LON_NAMES, "longitude")
+    iy = _find_column(headers, lat_col, LAT_NAMES, "latitude")
+    if ix == iy:
+        raise LayerReadError("csv_columns", "longitude and latitude must be different columns")
+    names_say_degrees = (lon_col is not None or lat_col is not None) or (
+        headers[ix].strip().lower() in DEGREE_NAMES and headers[iy].strip().lower() in DEGREE_NAMES
+    )
+    return CsvLayout(headers, ix, iy, names_say_degrees)
+
+
 def read_csv_points(
     raw: bytes, *, encoding: str | None = None, lon_col: str | None = None, lat_col: str | None = None
 ) -> CsvPoints:
@@ -99,22 +125,17 @@ def read_csv_points(
     if len(raw) > MAX_CSV_BYTES:
         raise LayerReadError("too_large", "CSV file is larger than 512 MiB")
     text = decode_text_file(raw, encoding)
-    first_line = text.split("\n", 1)[0]
-    delimiter = (
-        "," if "," in first_line else ("\t" if "\t" in first_line else (";" if ";" in first_line else ","))
-    )
-    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter_of(text.split("\n", 1)[0])))
     if not rows:
         raise LayerReadError("csv_empty", "the CSV file is empty")
-    headers = _unique_headers(rows[0])
-    ix = _find_column(headers, lon_col, LON_NAMES, "longitude")
-    iy = _find_column(headers, lat_col, LAT_NAMES, "latitude")
-    if ix == iy:
-        raise LayerReadError("csv_columns", "longitude and latitude must be different columns")
-    names_say_degrees = (lon_col is not None or lat_col is not None) or (
-        headers[ix].strip().lower() in DEGREE_NAMES and headers[iy].strip().lower() in DEGREE_NAMES
-    )
-    numbered = [(i, r) for i, r in enumerate(rows[1:], start=1) if any(cell.strip() for cell in r)]
+    layout = csv_layout(rows[0], lon_col=lon_col, lat_col=lat_col)
+    return csv_rows(list(enumerate(rows[1:], start=1)), layout)
+
+
+def csv_rows(rows: list[tuple[int, list[str]]], layout: CsvLayout) -> CsvPoints:
+    """``(data-row number, cells)`` rows (blank ones are dropped) parsed by ``layout``."""
+    headers, ix, iy = layout.headers, layout.ix, layout.iy
+    numbered = [(i, r) for i, r in rows if any(cell.strip() for cell in r)]
     data = [r for _, r in numbered]
     n = len(data)
     x = np.full(n, np.nan)
@@ -129,11 +150,11 @@ def read_csv_points(
         if i in rejected:
             continue
         try:
-            x[i] = _coordinate(row[ix], "longitude" if names_say_degrees else "x")
-            y[i] = _coordinate(row[iy], "latitude" if names_say_degrees else "y")
+            x[i] = _coordinate(row[ix], "longitude" if layout.names_say_degrees else "x")
+            y[i] = _coordinate(row[iy], "latitude" if layout.names_say_degrees else "y")
         except GeometryInputError as exc:
             x[i] = y[i] = np.nan
             rejected[i] = str(exc)
     attributes = pd.DataFrame(cells, columns=headers, dtype=object)
     row_numbers = np.array([i for i, _ in numbered], dtype=np.int64)
-    return CsvPoints(attributes, row_numbers, x, y, rejected, names_say_degrees)
+    return CsvPoints(attributes, row_numbers, x, y, rejected, layout.names_say_degrees)

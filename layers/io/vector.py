@@ -112,29 +112,38 @@ def read_layer(
             return _result(checker.finish(srid_crs or degrees, allowed, path.name), path.stem)
         layer_name = _choose_layer(source, None if source.label else layer)  # a zip's layer is chosen
         read_encoding = _encoding(source, encoding)
-        try:
-            meta, _, wkb, field_data = pyogrio.raw.read(
-                source.gdal_path, layer=layer_name, encoding=read_encoding
-            )
-        except (
-            pyogrio.errors.DataSourceError,
-            pyogrio.errors.DataLayerError,
-            pyogrio.errors.FieldError,
-        ) as exc:
-            raise LayerReadError("read_failed", f"cannot read {path.name}: {exc}") from None
-        attributes = pd.DataFrame(
-            {name: values for name, values in zip(meta["fields"], field_data, strict=True)}
-        )
-        n = len(wkb)
-        attributes.index = pd.RangeIndex(n)
-        geoms = shapely.from_wkb(wkb, on_invalid="ignore")
-        problems = {i: "no geometry" for i in range(n) if wkb[i] is None}
-        problems.update(
-            {i: "geometry could not be decoded" for i in range(n) if wkb[i] is not None and geoms[i] is None}
-        )
+        meta, wkb, field_data = read_raw(path.name, source.gdal_path, layer_name, read_encoding)
+        checker = decode_block(meta, wkb, field_data, first_row=1)
         file_crs = _parse_crs(meta["crs"]) if meta.get("crs") else None
-        checker = RowChecks(attributes, geoms, np.arange(1, n + 1), problems)
         return _result(checker.finish(file_crs or srid_crs, allowed, path.name), source.label or layer_name)
+
+
+def read_raw(
+    file_name: str, gdal_path: str, layer: str, encoding: str | None, **window: int | None
+) -> tuple[dict, np.ndarray, list]:
+    """pyogrio's raw read of ``layer`` (``window``: ``skip_features``/``max_features``)."""
+    try:
+        meta, _, wkb, field_data = pyogrio.raw.read(gdal_path, layer=layer, encoding=encoding, **window)
+    except (
+        pyogrio.errors.DataSourceError,
+        pyogrio.errors.DataLayerError,
+        pyogrio.errors.FieldError,
+    ) as exc:
+        raise LayerReadError("read_failed", f"cannot read {file_name}: {exc}") from None
+    return meta, wkb, field_data
+
+
+def decode_block(meta: dict, wkb: np.ndarray, field_data: list, *, first_row: int) -> RowChecks:
+    """The checks of a block of raw features whose first is feature number ``first_row``."""
+    attributes = pd.DataFrame({name: values for name, values in zip(meta["fields"], field_data, strict=True)})
+    n = len(wkb)
+    attributes.index = pd.RangeIndex(n)
+    geoms = shapely.from_wkb(wkb, on_invalid="ignore")
+    problems = {i: "no geometry" for i in range(n) if wkb[i] is None}
+    problems.update(
+        {i: "geometry could not be decoded" for i in range(n) if wkb[i] is not None and geoms[i] is None}
+    )
+    return RowChecks(attributes, geoms, np.arange(first_row, first_row + n), problems)
 
 
 def _result(checked: tuple[gpd.GeoDataFrame, list[tuple[int, str]], str, bool], layer: str) -> ReadResult:

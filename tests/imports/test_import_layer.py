@@ -13,7 +13,7 @@ from shapely.geometry import Point, box
 
 from gridmap.facilities.models import Facility
 from gridmap.geography.models import Building, Community, Grid
-from gridmap.imports import core
+from gridmap.imports import core, save
 from gridmap.problems.models import Problem
 from tests.factories import LAT0, LON0
 
@@ -261,7 +261,7 @@ def test_a_crash_in_the_middle_of_a_commit_leaves_nothing(tmp_path, regions, mon
         {"id": range(5)}, geometry=[Point(LON0 + i * 1e-4, LAT0) for i in range(5)], crs="EPSG:4326"
     ).to_file(path, driver="GeoJSON")
     calls = {"n": 0}
-    real = core._save
+    real = save._save
 
     def crash_on_second(*args, **kwargs):
         calls["n"] += 1
@@ -269,7 +269,7 @@ def test_a_crash_in_the_middle_of_a_commit_leaves_nothing(tmp_path, regions, mon
             raise RuntimeError("disk full")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(core, "_save", crash_on_second)
+    monkeypatch.setattr(save, "_save", crash_on_second)
     with pytest.raises(RuntimeError):
         core.import_frames(
             "facilities",

@@ -146,16 +146,16 @@ def test_ctrl_c_after_rows_were_written_inside_the_commit_rolls_them_back(tmp_pa
 
     from django.core.management import CommandError, call_command
 
-    from gridmap.imports import core
+    from gridmap.imports import save
 
-    real = core._save
+    real = save._save
 
     def save_then_interrupt(*args, **kwargs):
         real(*args, **kwargs)
         assert Facility.objects.count() == 5  # written, not yet committed
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(core, "_save", save_then_interrupt)
+    monkeypatch.setattr(save, "_save", save_then_interrupt)
     out = StringIO()
     with pytest.raises(CommandError, match="stopped") as caught:
         call_command("import_layer", "facilities", str(hydrant_csv(tmp_path / "h.csv", 5)), "--kind", "hydrant",

@@ -6,7 +6,7 @@ it links to in Python (``nearby``), and write it with its ``report`` event by th
 database's features allow (``features``, ``write``).
 """
 
-from gridmap.problems.intake.batch import problems_insert, problems_place
+from gridmap.problems.intake.batch import Held, problems_held, problems_insert, problems_place
 from gridmap.problems.intake.nearby import (
     Nearby,
     nearest_facility,
@@ -19,6 +19,7 @@ from gridmap.problems.intake.nearby import (
 from gridmap.problems.intake.service import Intake, problem_create, problem_intake
 
 __all__ = [
+    "Held",
     "Intake",
     "Nearby",
     "nearest_facility",
@@ -28,6 +29,7 @@ __all__ = [
     "problem_create",
     "problem_intake",
     "problem_nearby",
+    "problems_held",
     "problems_insert",
     "problems_place",
     "snap_distance_m",

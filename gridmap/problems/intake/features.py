@@ -8,6 +8,9 @@
   written by one statement, atomic by itself, with ``ON CONFLICT (uuid) DO NOTHING`` for a replay
   and the area stamp checked in the same statement (``statement.insert``); otherwise the ORM
   saves them in one transaction.
+- ``writes_batches_in_one_statement``: a batch of problems from a file (``problems_insert``) and
+  their events are written by one statement over array parameters (``bulk``); otherwise by the
+  ORM's bulk insert.
 """
 
 from __future__ import annotations
@@ -21,10 +24,13 @@ from django.db import connection
 class IntakeFeatures:
     reads_nearby_in_one_statement: bool = False
     writes_in_one_statement: bool = False
+    writes_batches_in_one_statement: bool = False
 
 
 BASE = IntakeFeatures()
-POSTGIS = IntakeFeatures(reads_nearby_in_one_statement=True, writes_in_one_statement=True)
+POSTGIS = IntakeFeatures(
+    reads_nearby_in_one_statement=True, writes_in_one_statement=True, writes_batches_in_one_statement=True
+)
 _BY_VENDOR = {"postgresql": POSTGIS}
 
 

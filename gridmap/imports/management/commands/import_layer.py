@@ -54,37 +54,36 @@ class Command(NoWebCommand):
             self.import_file(path, opts, report)
 
     def import_file(self, path: Path, opts: dict, report: ImportReport) -> None:
-        from gridmap.imports.core import EXIT_REFUSED, import_frames
-        from layers.io import read_layer
+        from gridmap.imports.core import EXIT_REFUSED
+        from gridmap.imports.files import import_file
         from layers.validate import GeometryInputError
 
-        target = TARGETS[opts["target"]]
+        def opened(layer) -> None:
+            self.stdout.write(f"read {path.name} (layer {layer.layer}, CRS {layer.source_crs})")
+
         try:
-            result = read_layer(
+            import_file(
                 path,
+                target=opts["target"],
+                report=report,
+                commit=opts["commit"],
+                strict=opts["strict"],
                 layer=opts["layer"],
                 srid=opts["srid"],
                 encoding=opts["encoding"],
-                geometry_types=set(target.geom_types),
+                kind=opts["kind"],
+                key=opts["key"],
+                source=opts["source"],
                 lon_col=opts["lon_col"],
                 lat_col=opts["lat_col"],
+                progress=self.progress if opts["verbosity"] >= 1 else None,
+                opened=opened,
             )
         except (GeometryInputError, ValueError, OSError) as exc:
+            # On opening, or a later batch the file's CRS decision does not fit: nothing written.
             raise CommandError(str(exc), returncode=EXIT_REFUSED) from None
-        source = opts["source"] if opts["source"] is not None else path.stem
-        kind = opts["kind"] or opts["target"]
-        options = {"kind": opts["kind"]} if opts["kind"] else {}
-        for row, reason in result.rejected:
-            report.counts[kind]["read"] += 1
-            report.reject(kind, row, reason)
-        self.stdout.write(f"read {path.name} (layer {result.layer}, CRS {result.source_crs})")
-        import_frames(
-            opts["target"],
-            {kind: result.frame},
-            source=source,
-            commit=opts["commit"],
-            strict=opts["strict"],
-            key_column=opts["key"],
-            options=options,
-            report=report,
-        )
+
+    def progress(self, done: int, total: int | None, message: str = "") -> None:
+        """One line per batch on stderr (the report stays alone on stdout)."""
+        share = f" ({done / total:.0%})" if total else ""
+        self.stderr.write(f"  {done:,}{f' / {total:,}' if total else ''} rows{share}: {message}")
