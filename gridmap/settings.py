@@ -225,6 +225,8 @@ MEDIA_ROOT = Path(os.environ.get("GRIDMAP_MEDIA_ROOT", DATA_DIR / "media"))
 # Uploads: bounded so a hostile body is refused before it is parsed.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# The largest layer the import page accepts (MB); larger files: manage.py import_layer.
+GRIDMAP_IMPORT_MAX_MB = int(os.environ.get("GRIDMAP_IMPORT_MAX_MB", "1024"))
 
 if not DEBUG:
     SESSION_COOKIE_SECURE = _flag("SECURE_COOKIES", True)

@@ -23,6 +23,7 @@ urlpatterns = [
     path("evaluation/", include("gridmap.evaluation.urls")),
     path("problems/", include("gridmap.problems.urls")),
     path("dashboard/", include("gridmap.dashboard.urls")),
+    path("imports/", include("gridmap.imports.urls")),
     path("", include("gridmap.maps.urls")),
 ]
 if settings.DEBUG:

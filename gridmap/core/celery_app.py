@@ -52,7 +52,7 @@ def celery_app() -> Celery:
 
 def _register(app: Celery, name: str) -> None:
     def run_task(job_id: str | None = None, **kwargs: Any) -> Any:
-        return jobs.run(name, job_id, kwargs)
+        return jobs.run_fresh(name, job_id, kwargs)
 
     run_task.__name__ = run_task.__qualname__ = name.replace(".", "_")
     app.task(name=name)(run_task)

@@ -36,7 +36,7 @@ log = logging.getLogger("gridmap.jobs")
 
 
 class Progress(Protocol):
-    def __call__(self, done: int, total: int, message: str = "") -> None: ...
+    def __call__(self, done: int, total: int | None, message: str = "") -> None: ...
 
 
 TaskFn = Callable[..., Any]
@@ -140,7 +140,7 @@ def _in_process(name: str, job_id: str | None, kwargs: dict[str, Any]) -> Future
 
 def _run_in_thread(name: str, job_id: str | None, kwargs: dict[str, Any]) -> None:
     try:
-        run(name, job_id, kwargs)
+        run_fresh(name, job_id, kwargs)
     finally:
         connections.close_all()  # this thread's own connections
 
@@ -161,10 +161,12 @@ class _JobProgress:
         self.last = 0.0
         self.fields: dict[str, Any] = {}
 
-    def __call__(self, done: int, total: int, message: str = "") -> None:
-        self.fields = {"done": max(0, int(done)), "total": max(0, int(total)), "message": str(message)[:300]}
+    def __call__(self, done: int, total: int | None, message: str = "") -> None:
+        """``total`` None (or 0): not known yet (a CSV is not counted before it is read)."""
+        total = max(0, int(total or 0))
+        self.fields = {"done": max(0, int(done)), "total": total, "message": str(message)[:300]}
         now = time.monotonic()
-        if self.job_id is None or (now - self.last < PROGRESS_EVERY_S and done < total):
+        if self.job_id is None or (now - self.last < PROGRESS_EVERY_S and (not total or done < total)):
             return
         self.last = now
         from gridmap.core.models import Job
@@ -172,12 +174,21 @@ class _JobProgress:
         Job.objects.filter(id=self.job_id).update(**self.fields)
 
 
+def run_fresh(name: str, job_id: str | None, kwargs: dict[str, Any]) -> Any:
+    """``run`` in a long-lived process (a worker, the runner thread, the schedule): connections
+    that broke or outlived their age since the last task are closed first, as a request does."""
+    close_old_connections()
+    try:
+        return run(name, job_id, kwargs)
+    finally:
+        close_old_connections()
+
+
 def run(name: str, job_id: str | None, kwargs: dict[str, Any]) -> Any:
     """Run one task here and now, keeping its job row (if any) up to date. Used by the workers,
     the in-process runner and the schedule; a task's exception is recorded, logged and re-raised."""
     from gridmap.core.models import Job
 
-    close_old_connections()
     fn = task_fn(name)
     jobs = Job.objects.filter(id=job_id) if job_id else None
     if jobs is not None and not jobs.filter(state=Job.State.QUEUED).update(

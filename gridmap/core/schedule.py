@@ -27,7 +27,7 @@ class Schedule:
                 continue
             started = time.monotonic()
             try:
-                result = jobs.run(spec["task"], None, dict(spec.get("kwargs", {})))
+                result = jobs.run_fresh(spec["task"], None, dict(spec.get("kwargs", {})))
             except Exception:  # logged by jobs.run; the schedule goes on
                 self.report(f"{name}: failed (see the log)")
             else:

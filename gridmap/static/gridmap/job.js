@@ -20,7 +20,14 @@
     if (state === "done" || state === "failed") { return; }
     fetch(box.getAttribute("data-job-url"), { credentials: "same-origin" })
       .then(function (r) { return r.ok ? r.json() : null; })
-      .then(function (job) { if (job) { show(job); } window.setTimeout(poll, 2000); })
+      .then(function (job) {
+        if (job && (job.state === "done" || job.state === "failed")) {
+          window.location.reload();  // the finished page shows the result
+          return;
+        }
+        if (job) { show(job); }
+        window.setTimeout(poll, 2000);
+      })
       .catch(function () { window.setTimeout(poll, 5000); });
   }
   window.setTimeout(poll, 1000);
