@@ -45,7 +45,7 @@ def community_of(code: str) -> str:
 def _write(frame: gpd.GeoDataFrame, path: Path) -> None:
     tmp = path.with_suffix(".tmp.gpkg")
     tmp.unlink(missing_ok=True)
-    frame.to_file(tmp, driver="GPKG", engine="pyogrio")
+    frame.to_file(tmp, driver="GPKG", layer=path.stem, engine="pyogrio")
     tmp.replace(path)
 
 

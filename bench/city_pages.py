@@ -191,7 +191,7 @@ def fetch(session: requests.Session, url: str) -> tuple[int, float, int]:
 
 
 def time_role(base: str, session: requests.Session, role: str, place: Place, change, *, warm_runs: int,
-              only: set[str] | None = None) -> list[Timing]:  # fmt: skip
+              only: set[str] | None = None, record=None) -> list[Timing]:  # fmt: skip
     """Every URL for one role: an edit, the cold request, then the warm repeats."""
     out = []
     for work, url, is_file in urls(place):
@@ -211,6 +211,8 @@ def time_role(base: str, session: requests.Session, role: str, place: Place, cha
         print(f"  {role:<15} {work:<26} {status:>3} cold {cold:7.3f} s warm "
               f"{'' if t.warm_s is None else f'{t.warm_s:7.3f} s'} {t.size_bytes / 1e6:8.3f} MB", flush=True)  # fmt: skip
         out.append(t)
+        if record is not None:
+            record(t)
     return out
 
 
@@ -267,7 +269,8 @@ def users_of(database: str, place: Place) -> dict[str, str]:
         "administrator": "SELECT min(u.username) FROM accounts_profile p JOIN auth_user u ON u.id = p.user_id "
         "WHERE p.role = 'admin'",
     }
-    return {role: psql(database, sql) for role, sql in one.items()}
+    order = ["administrator", "inspector", "planner", "community head", "grid leader", "department"]
+    return {role: psql(database, one[role]) for role in order}  # most pages first
 
 
 if __name__ == "__main__":
