@@ -24,15 +24,28 @@ U = "(('x' || substr(md5(p.source_key || '{salt}'), 1, 8))::bit(32)::bigint / 42
 
 PLAN = """
 CREATE TEMP TABLE city_plan AS
-WITH base AS (
+WITH heads AS (
+  SELECT community_id, min(user_id) AS user_id FROM accounts_profile
+   WHERE role = 'community_head' GROUP BY community_id
+), departments AS (
+  SELECT eventcategory_id AS category_id, min(department_id) AS department_id
+    FROM accounts_department_categories GROUP BY eventcategory_id
+), handlers AS (
+  SELECT department_id, min(user_id) AS user_id FROM accounts_profile
+   WHERE role = 'department' GROUP BY department_id
+), inspectors AS (
+  SELECT pc.community_id, min(pr.user_id) AS user_id FROM accounts_profile pr
+    JOIN accounts_profile_patrol_communities pc ON pc.profile_id = pr.id
+   WHERE pr.role = 'inspector' GROUP BY pc.community_id
+), base AS (
   SELECT p.id, p.status, p.reported_at, p.community_id, p.category_id, c.deadline_hours, c.lookback_days,
-         COALESCE(g.first_responsible_id, head.user_id) AS lead,
+         COALESCE(g.first_responsible_id, heads.user_id) AS lead,
          {u_file} AS u_file, {u_disp} AS u_disp, {u_ext} AS u_ext, {u_late} AS u_late,
          {u_handle} AS u_handle, {u_rework} AS u_rework, {u_verify} AS u_verify
     FROM problems_problem p
     JOIN problems_eventcategory c ON c.id = p.category_id
     LEFT JOIN geography_grid g ON g.id = p.grid_id
-    LEFT JOIN accounts_profile head ON head.role = 'community_head' AND head.community_id = p.community_id
+    LEFT JOIN heads ON heads.community_id = p.community_id
    WHERE p.status <> 'reported'
      AND NOT EXISTS (SELECT 1 FROM problems_problemevent e WHERE e.problem_id = p.id AND e.action <> 'report')
 ), t AS (
@@ -47,16 +60,11 @@ WITH base AS (
     FROM d
 )
 SELECT h.*, h.t_handle + interval '1 hour' * (1 + 29 * u_verify) AS t_verify,
-       dc.department_id, hand.user_id AS handler, insp.user_id AS inspector
+       departments.department_id, handlers.user_id AS handler, inspectors.user_id AS inspector
   FROM h
-  LEFT JOIN LATERAL (SELECT department_id FROM accounts_department_categories x
-                      WHERE x.eventcategory_id = h.category_id ORDER BY department_id LIMIT 1) dc ON true
-  LEFT JOIN LATERAL (SELECT user_id FROM accounts_profile pr WHERE pr.role = 'department'
-                      AND pr.department_id = dc.department_id ORDER BY user_id LIMIT 1) hand ON true
-  LEFT JOIN LATERAL (SELECT pr.user_id FROM accounts_profile pr
-                       JOIN accounts_profile_patrol_communities pc ON pc.profile_id = pr.id
-                      WHERE pr.role = 'inspector' AND pc.community_id = h.community_id
-                      ORDER BY pr.user_id LIMIT 1) insp ON true
+  LEFT JOIN departments ON departments.category_id = h.category_id
+  LEFT JOIN handlers ON handlers.department_id = departments.department_id
+  LEFT JOIN inspectors ON inspectors.community_id = h.community_id
 """
 
 UPDATE = """
