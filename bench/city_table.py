@@ -66,7 +66,8 @@ def import_rows(stages: dict[str, dict[str, Any]]) -> list[list[str]]:
     rows = []
     for name, s in stages.items():
         if "rows" not in s:
-            rows.append([name, "—", "—", _s(s["seconds"]), "", f"peak {s['peak_mb']:,.0f} MB", ""])
+            peak = "" if s.get("peak_mb") is None else f"peak {s['peak_mb']:,.0f} MB"
+            rows.append([name, "—", "—", _s(s["seconds"]), "", peak, ""])
             continue
         misses = []
         if s["rows_per_s"] < IMPORT_ROWS_S:
