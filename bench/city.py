@@ -52,6 +52,11 @@ def options(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--town", action="store_true", help="time the demo town instead (kept for the table)")
     parser.add_argument("--server", default="postgis://postgres@127.0.0.1:5432", help="PostGIS server URL")
     parser.add_argument("--cache-url", default="redis://127.0.0.1:6379/11", help="Redis the workers share")
+    parser.add_argument(
+        "--broker-url",
+        default="redis://127.0.0.1:6379/12",
+        help="Redis for a Celery worker beside gunicorn ('' for none: tasks in the web process)",
+    )
     parser.add_argument("--warm", type=int, default=3, help="warm repeats per URL (median)")
     parser.add_argument("--roles", help="comma-separated roles (default: all six)")
     parser.add_argument("--only", help="comma-separated works (rows) to time (default: all)")
@@ -67,8 +72,10 @@ def serve_and_time(url: str, opts: argparse.Namespace, log: Path) -> dict:
         users = {r: u for r, u in users.items() if r in opts.roles.split(",")}
     only = set(opts.only.split(",")) if opts.only else None
     subprocess.run(["redis-cli", "-u", opts.cache_url, "FLUSHDB"], check=True, capture_output=True)
+    if opts.broker_url:
+        subprocess.run(["redis-cli", "-u", opts.broker_url, "FLUSHDB"], check=True, capture_output=True)
     began = time.perf_counter()
-    server = Server(url, opts.cache_url, log)
+    server = Server(url, opts.cache_url, log, broker_url=opts.broker_url)
     started = time.perf_counter() - began
     print(f"gunicorn on {server.base} (up in {started:.1f} s); {place}", flush=True)
     pages = []
@@ -87,10 +94,21 @@ def serve_and_time(url: str, opts: argparse.Namespace, log: Path) -> dict:
                 server.base, session, role, place, change, warm_runs=opts.warm, only=only, record=record
             )
         workers_mb = server.worker_peak_mb()
+        celery_mb = server.celery_peak_mb()
     finally:
         server.stop()
     return {"place": asdict(place), "users": users, "pages": [asdict(p) for p in pages],
-            "workers_mb": workers_mb, "seconds": round(time.perf_counter() - began, 1)}  # fmt: skip
+            "workers_mb": workers_mb, "celery_mb": celery_mb, "seconds": round(time.perf_counter() - began, 1)}  # fmt: skip
+
+
+def after_load(url: str, log: Path) -> dict[str, dict]:
+    """What a deployment does after loading: migrate (a reused database may predate new tables)
+    and one run of every periodic job, as the workers would (analysis and summary refreshes,
+    escalation), timed with its peak memory."""
+    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench-only-not-secret", "DEBUG": "0",
+           "GRIDMAP_DB_STATEMENT_TIMEOUT": "0", "LOG_LEVEL": "ERROR"}  # fmt: skip
+    return {"migrate (again)": run_child([PYTHON, "manage.py", "migrate", "-v0"], env, log),
+            "periodic jobs once (refreshes)": run_child([PYTHON, "manage.py", "run_schedule", "--once"], env, log)}  # fmt: skip
 
 
 def command_starts(url: str, runs: int = 3) -> dict[str, float]:
@@ -119,6 +137,7 @@ def town(opts: argparse.Namespace) -> int:
         stages = {"migrate": run_child([PYTHON, "manage.py", "migrate", "-v0"], env, OUT / "town-load.log"),
                   "load_demo": run_child([PYTHON, "manage.py", "load_demo"], env, OUT / "town-load.log")}  # fmt: skip
         print(f"town loaded: {stages}", flush=True)
+    print(f"after the load: {after_load(url, OUT / 'town-after-load.log')}", flush=True)
     result = serve_and_time(url, opts, OUT / "town-gunicorn.log")
     if opts.only and (OUT / "town.json").exists():  # a partial run replaces only its rows
         kept = json.loads((OUT / "town.json").read_text())
@@ -135,6 +154,9 @@ def town(opts: argparse.Namespace) -> int:
 def report(result: dict, town_result: dict) -> str:
     rows = table.page_rows(result["pages"], town_result.get("pages", []))
     rows += table.memory_rows(result["workers_mb"], town_result.get("workers_mb", []))
+    rows += table.memory_rows(
+        result.get("celery_mb", []), town_result.get("celery_mb", []), what="Celery worker"
+    )
     rows += table.import_rows(result["load"]["stages"])
     rows += table.command_rows(result.get("commands", {}))
     stamp = result["when"]
@@ -164,6 +186,8 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     load = load_or_reuse(url, files, manifest, OUT, reuse=opts.reuse)
     stages["load"] = round(time.perf_counter() - t0, 1)
+    load["stages"] = {**load["stages"], **after_load(url, OUT / "after-load.log")}
+    print(f"after the load: {load['stages']}", flush=True)
     result = serve_and_time(url, opts, OUT / "gunicorn.log")
     stages["pages"] = result["seconds"]
     if not opts.no_commands:

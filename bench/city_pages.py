@@ -103,7 +103,7 @@ def free_port() -> int:
 class Server:
     """gunicorn with deploy/gunicorn.conf.py: 2 sync workers, DEBUG off, the cache in Redis."""
 
-    def __init__(self, database_url: str, cache_url: str, log: Path) -> None:
+    def __init__(self, database_url: str, cache_url: str, log: Path, broker_url: str = "") -> None:
         self.port = free_port()
         env = {
             **os.environ,
@@ -123,6 +123,15 @@ class Server:
         }
         self.log = log.open("w")
         gunicorn = ROOT / ".venv" / "bin" / "gunicorn"
+        self.celery = None
+        if broker_url:  # background work on a Celery worker beside gunicorn, as deployed
+            env["GRIDMAP_BROKER_URL"] = broker_url
+            worker_env = {**env, "GRIDMAP_DB_STATEMENT_TIMEOUT": "0"}
+            self.celery = subprocess.Popen(
+                [str(ROOT / ".venv" / "bin" / "celery"), "-A", "gridmap.celery", "worker", "--concurrency", "1",
+                 "--without-gossip", "--without-mingle", "-l", "warning"],
+                cwd=ROOT, env=worker_env, stdout=self.log, stderr=subprocess.STDOUT,
+            )  # fmt: skip
         self.proc = subprocess.Popen(
             [str(gunicorn), "--config", str(ROOT / "deploy" / "gunicorn.conf.py")],
             cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
@@ -142,10 +151,22 @@ class Server:
         path = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
         return [int(p) for p in path.read_text().split()] if path.exists() else []
 
+    def celery_peak_mb(self) -> list[float]:
+        """VmHWM of the Celery worker's processes (its main process and its pool), MB."""
+        if self.celery is None:
+            return []
+        path = Path(f"/proc/{self.celery.pid}/task/{self.celery.pid}/children")
+        children = [int(p) for p in path.read_text().split()] if path.exists() else []
+        return self.peaks([self.celery.pid, *children])
+
     def worker_peak_mb(self) -> list[float]:
         """VmHWM (peak resident memory) of each worker, MB."""
+        return self.peaks(self.workers())
+
+    @staticmethod
+    def peaks(pids: list[int]) -> list[float]:
         peaks = []
-        for pid in self.workers():
+        for pid in pids:
             status = Path(f"/proc/{pid}/status").read_text()
             match = re.search(r"VmHWM:\s+(\d+) kB", status)
             if match:
@@ -153,6 +174,12 @@ class Server:
         return peaks
 
     def stop(self) -> None:
+        if self.celery is not None and self.celery.poll() is None:
+            self.celery.send_signal(signal.SIGTERM)
+            try:
+                self.celery.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.celery.kill()
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:

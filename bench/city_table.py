@@ -79,12 +79,14 @@ def import_rows(stages: dict[str, dict[str, Any]]) -> list[list[str]]:
     return rows
 
 
-def memory_rows(workers_mb: list[float], town_workers_mb: list[float]) -> list[list[str]]:
+def memory_rows(
+    workers_mb: list[float], town_workers_mb: list[float], what: str = "gunicorn worker"
+) -> list[list[str]]:
     if not workers_mb:
         return []
     peak = max(workers_mb)
     town = f"max {max(town_workers_mb):,.0f} MB" if town_workers_mb else "—"
-    return [["gunicorn worker peak memory (VmHWM)", "all", town, f"max {peak:,.0f} MB",
+    return [[f"{what} peak memory (VmHWM)", "all", town, f"max {peak:,.0f} MB",
              f"sum {sum(workers_mb):,.0f} MB", "", "yes" if peak <= WORKER_MB else f"**NO**: > {WORKER_MB:,.0f} MB"]]  # fmt: skip
 
 
