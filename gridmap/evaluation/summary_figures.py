@@ -1,0 +1,208 @@
+"""The evaluation of a city-wide scope read from the daily summary (``summary``), figure for
+figure what ``metrics`` defines (a test holds it equal to the per-case reference).
+
+Used when the scope is the whole city (administrators, planners: ``CITY_WIDE_ROLES``), the period
+is made of whole local days and the summary has been built; every other scope is a part of the
+city and is grouped from its cases (``selectors.unit_aggregates``).
+
+What comes from where:
+- the summed rows of the period's days: filed, closed, on time, reworked, reworks, extended, the
+  timed cases and their summed time to close (the mean), recurrences — as of the last refresh;
+- live, over the cases closed in the period up to that refresh (the partial index on
+  ``closed_at``): the median time to close and ``filed_closed`` (the loop closes a case only
+  after filing it, so a case filed and closed in time for the period was closed in the period);
+- live, now: open and overdue cases (the index on ``status``).
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db.models import Count, F, Q, Sum, Window
+from django.db.models.functions import RowNumber
+from django.utils import timezone
+
+from gridmap.accounts.models import Department
+from gridmap.accounts.selectors import CITY_WIDE_ROLES, role_of
+from gridmap.core.dates import local_midnight
+from gridmap.evaluation import summary
+from gridmap.evaluation.metrics import DUPLICATE, LEVELS, Period, UnitStats
+from gridmap.evaluation.models import DailyFigures
+from gridmap.evaluation.selectors import Durations, Span, _hours
+from gridmap.evaluation.weekly import Week
+from gridmap.geography.models import Community, Grid
+from gridmap.problems.models import OPEN_STATUSES, Problem
+
+SUMMED = ("filed", "duplicates", "closed", "closed_on_time", "reworked", "reworks", "extended",
+          "hours_count", "span_us", "recurrences")  # fmt: skip
+
+
+def whole_days(period: Period) -> tuple[date, date] | None:
+    """(first day, day after the last) when the period runs from a local midnight to another."""
+    first, after = timezone.localdate(period.start), timezone.localdate(period.end)
+    if local_midnight(first) != period.start or local_midnight(after) != period.end:
+        return None
+    return first, after
+
+
+def summary_as_of(user: Any, period: Period) -> datetime | None:
+    """When the summary that serves ``user``'s figures for ``period`` was read; None when their
+    figures are grouped from the cases instead."""
+    if role_of(user) not in CITY_WIDE_ROLES or whole_days(period) is None:
+        return None
+    return summary.as_of()
+
+
+def _summed(levels: Iterable[str], first: date, after: date) -> dict[str, dict[Any, dict[str, int]]]:
+    rows = (
+        DailyFigures.objects.filter(level__in=list(levels), day__gte=first, day__lt=after)
+        .order_by()
+        .values("level", "unit")
+        .annotate(**{n: Sum(n) for n in SUMMED})
+    )
+    found: dict[str, dict[Any, dict[str, int]]] = {}
+    for row in rows:
+        found.setdefault(row["level"], {})[row["unit"]] = {n: int(row[n] or 0) for n in SUMMED}
+    return found
+
+
+def _leaders(grids: dict[Any, dict[str, int]]) -> dict[Any, dict[str, int]]:
+    """The grid rows summed by each grid's current first responsible (第一责任人)."""
+    leader_of = dict(
+        Grid.objects.filter(first_responsible__isnull=False).values_list("pk", "first_responsible_id")
+    )
+    found: dict[Any, dict[str, int]] = {}
+    for grid, figures in grids.items():
+        leader = leader_of.get(grid)
+        if leader is not None:
+            into = found.setdefault(leader, dict.fromkeys(SUMMED, 0))
+            for n in SUMMED:
+                into[n] += figures[n]
+    return found
+
+
+def _open_now(key: str, now: datetime) -> dict[Any, tuple[int, int]]:
+    is_open = Problem.objects.filter(status__in=OPEN_STATUSES).exclude(**{f"{key}__isnull": True})
+    rows = (
+        is_open.order_by().values(key).annotate(n=Count("pk"), late=Count("pk", filter=Q(deadline__lt=now)))
+    )
+    return {r[key]: (r["n"], r["late"]) for r in rows}
+
+
+def _closed_live(
+    key: str, period: Period, until: datetime
+) -> tuple[Any, dict[Any, list[float]], dict[Any, int]]:
+    """The timed cases closed in the period (up to ``until``), the middle spans of each unit's
+    (for the median) and each unit's count of those filed in the period (``filed_closed``)."""
+    timed = Problem.objects.filter(
+        closed_at__gte=period.start, closed_at__lt=min(period.end, until), filed_at__isnull=False
+    ).exclude(**{f"{key}__isnull": True})
+    filed_in = Q(filed_at__gte=period.start, filed_at__lt=period.end) & ~Q(status=DUPLICATE)
+    by_unit = [F(key)]
+    middle = (
+        timed.annotate(
+            span=Span(F("closed_at"), F("filed_at")),
+            seq=Window(RowNumber(), partition_by=by_unit, order_by=[Span(F("closed_at"), F("filed_at")).asc(), F("pk").asc()]),
+            n=Window(Count("pk"), partition_by=by_unit),
+            fc=Window(Count("pk", filter=filed_in), partition_by=by_unit),
+        )
+        .filter(seq__gte=(F("n") + 1) / 2, seq__lte=(F("n") + 2) / 2)
+        .values_list(key, "span", "fc")
+    )  # fmt: skip
+    middles: dict[Any, list[float]] = {}
+    filed_closed: dict[Any, int] = {}
+    for unit, span, fc in middle:
+        middles.setdefault(unit, []).append(_hours(span))
+        filed_closed[unit] = fc
+    return timed, middles, filed_closed
+
+
+def _labels(level: str, keys: Iterable[Any]) -> dict[Any, tuple[str, str]]:
+    keys = list(keys)
+    if level == "grid":
+        rows = Grid.objects.filter(pk__in=keys).values_list("pk", "code", "name")
+    elif level == "community":
+        rows = Community.objects.filter(pk__in=keys).values_list("pk", "code", "name")
+    elif level == "department":
+        rows = Department.objects.filter(pk__in=keys).values_list("pk", "code", "name")
+    else:
+        rows = (
+            get_user_model()
+            .objects.filter(pk__in=keys)
+            .values_list("pk", "username", "profile__display_name")
+        )
+    return {pk: (str(code or ""), str(name or code or "")) for pk, code, name in rows}
+
+
+def level_figures(
+    level: str, period: Period, now: datetime, until: datetime, summed: dict[str, Any]
+) -> list[UnitStats]:
+    """One level's UnitStats (unsorted, unscored) from the summed rows and the live reads."""
+    key = LEVELS[level].key
+    rows = _leaders(summed.get("grid", {})) if level == "leader" else summed.get(level, {})
+    open_now = _open_now(key, now)
+    timed, middles, filed_closed = _closed_live(key, period, until)
+    keys = set(open_now) | {k for k, r in rows.items() if any(r.values())}
+    labels = _labels(level, keys)
+    units = []
+    for unit in keys:
+        r = rows.get(unit) or dict.fromkeys(SUMMED, 0)
+        code, name = labels.get(unit, ("", ""))
+        opened, late = open_now.get(unit, (0, 0))
+        units.append(
+            UnitStats(
+                level, unit, code, name, filed=r["filed"], filed_closed=filed_closed.get(unit, 0),
+                closed=r["closed"], closed_on_time=r["closed_on_time"], reworked=r["reworked"],
+                reworks=r["reworks"], extended=r["extended"], open_now=opened, overdue_now=late,
+                recurrences=r["recurrences"], hours_to_close=Durations(timed.filter(**{key: unit})),
+                hours_count=r["hours_count"],
+                hours_total=r["span_us"] / 3.6e9 if r["hours_count"] else None,
+                hours_median=statistics.median(middles[unit]) if unit in middles else None,
+            )
+        )  # fmt: skip
+    return units
+
+
+def city_figures(
+    period: Period, now: datetime, levels: Iterable[str], until: datetime
+) -> dict[str, list[UnitStats]]:
+    """{level: UnitStats (unranked)} of the whole city over ``period`` (whole days)."""
+    levels = list(levels)
+    days = whole_days(period)
+    assert days is not None, "the summary holds whole days"
+    stored = {("grid" if lv == "leader" else lv) for lv in levels}
+    summed = _summed(stored, *days)
+    return {level: level_figures(level, period, now, until, summed) for level in levels}
+
+
+def city_totals(period: Period, until: datetime) -> dict[str, int]:
+    """Filed, filed-and-closed and closed over the whole city in ``period`` (whole days)."""
+    days = whole_days(period)
+    assert days is not None, "the summary holds whole days"
+    row = _summed(["all"], *days).get("all", {}).get(0) or dict.fromkeys(SUMMED, 0)
+    filed_in = Q(filed_at__gte=period.start, filed_at__lt=period.end) & ~Q(status=DUPLICATE)
+    filed_closed = Problem.objects.filter(
+        filed_in, closed_at__gte=period.start, closed_at__lt=min(period.end, until)
+    ).count()
+    return {"filed": row["filed"], "filed_closed": filed_closed, "closed": row["closed"]}
+
+
+def city_weeks(mondays: list[date]) -> list[Week]:
+    """Filed and closed per week over the whole city (``weekly.weekly_counts``), from the summary."""
+    if not mondays:
+        return []
+    rows = (
+        DailyFigures.objects.filter(level="all", day__gte=mondays[0], day__lt=mondays[-1] + timedelta(days=7))
+        .order_by()
+        .values_list("day", "filed", "closed")
+    )
+    weeks = {d: Week(d) for d in mondays}
+    for day, filed, closed in rows:
+        week = weeks[day - timedelta(days=day.weekday())]
+        week.filed += filed
+        week.closed += closed
+    return list(weeks.values())
