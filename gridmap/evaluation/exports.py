@@ -150,13 +150,14 @@ def _sheet(book: Workbook, title: str, headers: Sequence[str], rows: Iterable[Se
         header_cells.append(cell)
     sheet.append(header_cells)
     for row in rows:
-        cells = []
-        for value in row:
-            cell = WriteOnlyCell(sheet, value=neutralise(value))
-            if isinstance(value, datetime):
-                cell.number_format = DATETIME_FORMAT
-            cells.append(cell)
-        sheet.append(cells)
+        # a cell object (and its style) only where a format is set: plain values cost far less
+        sheet.append([_time_cell(sheet, v) if isinstance(v, datetime) else neutralise(v) for v in row])
+
+
+def _time_cell(sheet: WriteOnlyWorksheet, value: datetime) -> WriteOnlyCell:
+    cell = WriteOnlyCell(sheet, value=value)
+    cell.number_format = DATETIME_FORMAT
+    return cell
 
 
 def write_xlsx(

@@ -37,6 +37,8 @@ from gridmap.evaluation.weekly import Week
 from gridmap.geography.models import Community, Grid
 from gridmap.problems.models import OPEN_STATUSES, Problem
 
+# A summary this old is not used: the schedule refreshes it every 5 minutes, so it has stopped.
+STALE_AFTER = timedelta(hours=1)
 SUMMED = ("filed", "duplicates", "closed", "closed_on_time", "reworked", "reworks", "extended",
           "hours_count", "span_us", "recurrences")  # fmt: skip
 
@@ -51,10 +53,12 @@ def whole_days(period: Period) -> tuple[date, date] | None:
 
 def summary_as_of(user: Any, period: Period) -> datetime | None:
     """When the summary that serves ``user``'s figures for ``period`` was read; None when their
-    figures are grouped from the cases instead."""
+    figures are grouped from the cases instead (a part of the city, a period of part days, a
+    summary never built or older than ``STALE_AFTER``: its refreshes have stopped)."""
     if role_of(user) not in CITY_WIDE_ROLES or whole_days(period) is None:
         return None
-    return summary.as_of()
+    as_of = summary.as_of()
+    return as_of if as_of is not None and timezone.now() - as_of <= STALE_AFTER else None
 
 
 def _summed(levels: Iterable[str], first: date, after: date) -> dict[str, dict[Any, dict[str, int]]]:

@@ -2,7 +2,7 @@
 over ``selectors.metric_rows``) on every level, for city-wide users, several periods and random
 cases; a refresh after changes rewrites what they touched, and equals a full rebuild."""
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from django.utils import timezone
@@ -10,9 +10,9 @@ from django.utils import timezone
 from gridmap.dashboard.selectors import scope_totals
 from gridmap.evaluation import summary
 from gridmap.evaluation.metrics import LEVELS, Period
-from gridmap.evaluation.models import DailyFigures
+from gridmap.evaluation.models import DailyFigures, SummaryRun
 from gridmap.evaluation.selectors import evaluation_for
-from gridmap.evaluation.summary_figures import city_totals, city_weeks, summary_as_of
+from gridmap.evaluation.summary_figures import STALE_AFTER, city_totals, city_weeks, summary_as_of
 from gridmap.evaluation.weekly import weekly_counts, weeks_between
 from gridmap.problems.models import Problem, ProblemEvent
 from gridmap.problems.selectors import problems_visible_to
@@ -56,11 +56,14 @@ def test_scope_totals_and_weeks_equal_the_grouped_ones(town, admin):
     assert city_weeks(mondays) == weekly_counts(scoped, mondays)
 
 
-def test_a_period_of_part_days_or_a_narrower_scope_is_grouped_from_the_cases(town, admin):
+def test_a_period_of_part_days_a_narrower_scope_or_a_stale_summary_is_grouped_from_the_cases(town, admin):
+    assert summary_as_of(admin, MARCH) is None  # never built
     summary.refresh()
     assert summary_as_of(admin, Period(at(3, 1, 6), at(4, 1))) is None
     assert summary_as_of(town["leader_a"], MARCH) is None
-    assert summary_as_of(admin, MARCH) is not None
+    assert summary_as_of(admin, MARCH) == summary.as_of()
+    SummaryRun.objects.update(started_at=timezone.now() - STALE_AFTER - timedelta(minutes=1))
+    assert summary_as_of(admin, MARCH) is None
 
 
 def test_a_refresh_rewrites_what_changed_and_equals_a_full_rebuild(town, admin):
