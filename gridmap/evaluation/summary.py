@@ -23,6 +23,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
+from functools import reduce
+from operator import or_
 from typing import Any
 
 from django.db import connection, transaction
@@ -166,11 +168,14 @@ def rewrite(*, towns: Iterable[int] | None, days: Iterable[date] | None) -> int:
     old = DailyFigures.objects.all()
     if towns is not None:
         old = old.filter(town__in=towns)
-    if days is not None:
-        old = (
-            old.filter(day__in=sorted(set(days)))
-            if len(ranges or ()) < MAX_RANGES
-            else old.filter(day__gte=min(days), day__lte=max(days))
+    if ranges is not None:  # exactly the days written again
+        tz = timezone.get_current_timezone()
+        old = old.filter(
+            reduce(
+                or_,
+                (Q(day__gte=a.astimezone(tz).date(), day__lt=b.astimezone(tz).date()) for a, b in ranges),
+                Q(pk__in=[]),
+            )
         )
     old._raw_delete(old.db)
     return sum(write_level(level, towns, ranges) for level in UNIT_FIELDS)

@@ -89,40 +89,63 @@ def _leaders(grids: dict[Any, dict[str, int]]) -> dict[Any, dict[str, int]]:
     return found
 
 
-def _open_now(key: str, now: datetime) -> dict[Any, tuple[int, int]]:
-    is_open = Problem.objects.filter(status__in=OPEN_STATUSES).exclude(**{f"{key}__isnull": True})
+def _open_now(levels: Iterable[str], now: datetime) -> dict[str, dict[Any, list[int]]]:
+    """{level: {unit: [open, overdue]}} now, in one scan of the open cases grouped by every
+    level's unit at once (a row per combination of units), summed per level here."""
+    keys = {level: LEVELS[level].key for level in levels}
     rows = (
-        is_open.order_by().values(key).annotate(n=Count("pk"), late=Count("pk", filter=Q(deadline__lt=now)))
+        Problem.objects.filter(status__in=OPEN_STATUSES)
+        .order_by()
+        .values(*sorted(set(keys.values())))
+        .annotate(n=Count("pk"), late=Count("pk", filter=Q(deadline__lt=now)))
     )
-    return {r[key]: (r["n"], r["late"]) for r in rows}
+    found: dict[str, dict[Any, list[int]]] = {level: {} for level in keys}
+    for row in rows:
+        for level, key in keys.items():
+            unit = row[key]
+            if unit is not None:
+                into = found[level].setdefault(unit, [0, 0])
+                into[0] += row["n"]
+                into[1] += row["late"]
+    return found
 
 
-def _closed_live(
-    key: str, period: Period, until: datetime
-) -> tuple[Any, dict[Any, list[float]], dict[Any, int]]:
-    """The timed cases closed in the period (up to ``until``), the middle spans of each unit's
-    (for the median) and each unit's count of those filed in the period (``filed_closed``)."""
-    timed = Problem.objects.filter(
-        closed_at__gte=period.start, closed_at__lt=min(period.end, until), filed_at__isnull=False
-    ).exclude(**{f"{key}__isnull": True})
-    filed_in = Q(filed_at__gte=period.start, filed_at__lt=period.end) & ~Q(status=DUPLICATE)
-    by_unit = [F(key)]
-    middle = (
-        timed.annotate(
-            span=Span(F("closed_at"), F("filed_at")),
-            seq=Window(RowNumber(), partition_by=by_unit, order_by=[Span(F("closed_at"), F("filed_at")).asc(), F("pk").asc()]),
-            n=Window(Count("pk"), partition_by=by_unit),
-            fc=Window(Count("pk", filter=filed_in), partition_by=by_unit),
+class Closed:
+    """The timed cases closed in the period up to the refresh, read live in one query: for every
+    level at once, each unit's middle spans (the median, as in ``selectors.unit_aggregates``) and
+    its count of cases also filed in the period (``filed_closed``). A window per level over one
+    scan; the rows fetched are the middle ones, one or two per unit and level."""
+
+    def __init__(self, levels: Iterable[str], period: Period, until: datetime) -> None:
+        self.timed = Problem.objects.filter(
+            closed_at__gte=period.start, closed_at__lt=min(period.end, until), filed_at__isnull=False
         )
-        .filter(seq__gte=(F("n") + 1) / 2, seq__lte=(F("n") + 2) / 2)
-        .values_list(key, "span", "fc")
-    )  # fmt: skip
-    middles: dict[Any, list[float]] = {}
-    filed_closed: dict[Any, int] = {}
-    for unit, span, fc in middle:
-        middles.setdefault(unit, []).append(_hours(span))
-        filed_closed[unit] = fc
-    return timed, middles, filed_closed
+        self.middles: dict[str, dict[Any, list[float]]] = {}
+        self.filed_closed: dict[str, dict[Any, int]] = {}
+        filed_in = Q(filed_at__gte=period.start, filed_at__lt=period.end) & ~Q(status=DUPLICATE)
+        span = Span(F("closed_at"), F("filed_at"))
+        keys = {level: LEVELS[level].key for level in levels}
+        windows: dict[str, Any] = {"span": span}
+        middle = Q(pk__in=[])
+        for i, key in enumerate(keys.values()):
+            by_unit = [F(key)]
+            windows[f"seq{i}"] = Window(
+                RowNumber(), partition_by=by_unit, order_by=[span.asc(), F("pk").asc()]
+            )
+            windows[f"n{i}"] = Window(Count("pk"), partition_by=by_unit)
+            windows[f"fc{i}"] = Window(Count("pk", filter=filed_in), partition_by=by_unit)
+            middle |= Q(**{f"seq{i}__gte": (F(f"n{i}") + 1) / 2, f"seq{i}__lte": (F(f"n{i}") + 2) / 2})
+        fields = [f for i in range(len(keys)) for f in (f"seq{i}", f"n{i}", f"fc{i}")]
+        rows = self.timed.annotate(**windows).filter(middle).values_list(*keys.values(), "span", *fields)
+        for row in rows:
+            units, spn, rest = row[: len(keys)], row[len(keys)], row[len(keys) + 1 :]
+            for i, level in enumerate(keys):
+                unit, (seq, n, fc) = units[i], rest[3 * i : 3 * i + 3]
+                if unit is None:
+                    continue
+                self.filed_closed.setdefault(level, {})[unit] = fc
+                if (n + 1) // 2 <= seq <= (n + 2) // 2:
+                    self.middles.setdefault(level, {}).setdefault(unit, []).append(_hours(spn))
 
 
 def _labels(level: str, keys: Iterable[Any]) -> dict[Any, tuple[str, str]]:
@@ -143,13 +166,13 @@ def _labels(level: str, keys: Iterable[Any]) -> dict[Any, tuple[str, str]]:
 
 
 def level_figures(
-    level: str, period: Period, now: datetime, until: datetime, summed: dict[str, Any]
+    level: str, summed: dict[str, Any], open_now: dict[Any, list[int]], closed: Closed
 ) -> list[UnitStats]:
     """One level's UnitStats (unsorted, unscored) from the summed rows and the live reads."""
     key = LEVELS[level].key
     rows = _leaders(summed.get("grid", {})) if level == "leader" else summed.get(level, {})
-    open_now = _open_now(key, now)
-    timed, middles, filed_closed = _closed_live(key, period, until)
+    timed = closed.timed
+    middles, filed_closed = closed.middles.get(level, {}), closed.filed_closed.get(level, {})
     keys = set(open_now) | {k for k, r in rows.items() if any(r.values())}
     labels = _labels(level, keys)
     units = []
@@ -180,7 +203,8 @@ def city_figures(
     assert days is not None, "the summary holds whole days"
     stored = {("grid" if lv == "leader" else lv) for lv in levels}
     summed = _summed(stored, *days)
-    return {level: level_figures(level, period, now, until, summed) for level in levels}
+    open_now, closed = _open_now(levels, now), Closed(levels, period, until)
+    return {level: level_figures(level, summed, open_now[level], closed) for level in levels}
 
 
 def city_totals(period: Period, until: datetime) -> dict[str, int]:

@@ -105,3 +105,18 @@ def test_an_edit_outside_the_loop_rebuilds_its_town(town, admin):
 def test_nothing_changed_rewrites_nothing(town):
     summary.refresh()
     assert summary.refresh() == {"towns": 0, "days": 0, "rows": 0}
+
+
+def test_days_too_scattered_are_rewritten_as_one_span(town, admin, monkeypatch):
+    add_cases(town, 120)
+    summary.refresh()
+    monkeypatch.setattr(summary, "MAX_RANGES", 2)
+    now = timezone.now()
+    for case in Problem.objects.filter(status="dispatched").order_by("pk")[:6]:  # filed on scattered days
+        Problem.objects.filter(pk=case.pk).update(status="closed", closed_at=now, closed_on_time=True)
+        ProblemEvent.objects.create(problem=case, action="verify_pass", at=now)
+    assert len(summary.day_ranges(summary.touched_days(now, Problem.objects.count() + 10**6))) == 1
+    summary.refresh()
+    incremental = rows()
+    summary.refresh(full=True)
+    assert rows() == incremental
