@@ -79,12 +79,13 @@ class DailyFigures(models.Model):
 
 class SummaryRun(models.Model):
     """One row: where the last refresh of ``DailyFigures`` left off (the ``problems`` stamp of each
-    town it saw, the time it read the cases, the highest case id it had seen)."""
+    town it saw, the time it read the cases, the highest case and event ids it had seen)."""
 
     started_at = models.DateTimeField(null=True)
     finished_at = models.DateTimeField(null=True)
     stamps = models.JSONField(default=dict)
     max_problem_id = models.BigIntegerField(default=0)
+    max_event_id = models.BigIntegerField(default=0)
 
     class Meta:
         verbose_name = _("evaluation summary run")

@@ -7,12 +7,13 @@ A refresh finds what changed since the last one and rewrites only that:
 
 - the towns whose ``problems`` stamp (``gridmap.core.stamps``) differs from the one it last saw
   (a change in town 0, the shared rows, counts for every town);
-- the days touched: of every case with an event (``ProblemEvent.at``) or a report since the last
-  refresh began (less ``OVERLAP``, for transactions that were still open), or with an id above
-  the highest it had seen (imports with old times), the local days of its filing, closing and
-  report, of every event in its history (a closing undone by a failed look-back leaves its day in
-  the history) and of the reports that recur it. A town whose stamp changed with no such case
-  (an edit outside the loop, in the admin or in SQL) is rebuilt whole; ``--full`` rebuilds all.
+- the days touched: of every case with an event or a report since the last refresh began (less
+  ``OVERLAP``, for transactions that were still open), or with a case or event id above the
+  highest it had seen (imports, events written with old times), the local days of its filing,
+  closing and report, of every event in its history (a closing undone by a failed look-back
+  leaves its day in the history) and of the reports that recur it — in the changed towns where
+  such cases lie. A changed town where none lies (an edit outside the loop, in the admin or in
+  SQL; a case moved to another town) is rebuilt whole; ``--full`` rebuilds all.
 
 Each rewrite deletes the rows of those towns and days and writes them again with one
 ``INSERT … SELECT`` per level, grouped in the database (``UNION ALL`` of the cases grouped by
@@ -207,21 +208,34 @@ def _local_days(qs: QuerySet, column: str) -> set[date]:
     }
 
 
-def touched_days(since: datetime | None, above_id: int) -> set[date]:
-    """The local days whose figures the cases changed since ``since`` (or added above ``above_id``)
-    may have moved (see the module docstring)."""
+def touched_cases(since: datetime | None, above_id: int, above_event: int) -> QuerySet[Problem]:
+    """The cases changed since the last refresh: with an event or a report since ``since``, or an
+    id above those it had seen (an import; an event written with an old time)."""
+    events = ProblemEvent.objects.filter(pk__gt=above_event)
     changed = Q(pk__gt=above_id)
     if since is not None:
-        changed |= Q(reported_at__gte=since) | Q(
-            pk__in=ProblemEvent.objects.filter(at__gte=since).values("problem_id")
-        )
-    cases = Problem.objects.filter(changed)
+        changed |= Q(reported_at__gte=since)
+        events = ProblemEvent.objects.filter(Q(pk__gt=above_event) | Q(at__gte=since))
+    return Problem.objects.filter(changed | Q(pk__in=events.values("problem_id")))
+
+
+def touched_days(cases: QuerySet[Problem]) -> set[date]:
+    """The local days whose figures ``cases`` may have moved (see the module docstring)."""
     days: set[date] = set()
     for column in ("filed_at", "closed_at", "reported_at"):
         days |= _local_days(cases, column)
     days |= _local_days(ProblemEvent.objects.filter(problem__in=cases.values("pk")), "at")
     days |= _local_days(Problem.objects.filter(recurrence_of__in=cases.values("pk")), "reported_at")
     return days
+
+
+def touched_towns(cases: QuerySet[Problem]) -> set[int]:
+    """The towns of ``cases`` and of the cases they recur."""
+    towns = set(cases.annotate(t=_town()).order_by().values_list("t", flat=True).distinct())
+    recurred = Problem.objects.filter(
+        pk__in=cases.filter(recurrence_of__isnull=False).values("recurrence_of_id")
+    )
+    return towns | set(recurred.annotate(t=_town()).order_by().values_list("t", flat=True).distinct())
 
 
 def town_stamps() -> dict[str, int | None]:
@@ -237,25 +251,33 @@ def refresh(*, full: bool = False) -> dict[str, Any]:
         started = timezone.now()
         stamps = town_stamps()
         top = Problem.objects.aggregate(m=Max("pk"))["m"] or 0
-        first = run.finished_at is None
-        if full or first:
-            written = rewrite(towns=None, days=None)
-            towns, days = "all", "all"
+        top_event = ProblemEvent.objects.aggregate(m=Max("pk"))["m"] or 0
+        if full or run.finished_at is None:
+            done = {"towns": "all", "days": "all", "rows": rewrite(towns=None, days=None)}
         else:
-            seen = run.stamps or {}
-            everywhere = seen.get("0") != stamps.get("0")
-            changed = [int(t) for t, s in stamps.items() if everywhere or seen.get(t) != s or s is None]
-            days_set = touched_days(run.started_at - OVERLAP if run.started_at else None, run.max_problem_id)
-            written = 0
-            if changed and days_set:
-                written = rewrite(towns=changed, days=days_set)
-            elif changed:  # changed outside the loop: no event tells the days
-                written = rewrite(towns=changed, days=None)
-            towns, days = len(changed), (len(days_set) if changed and days_set else ("all" if changed else 0))
+            done = _rewrite_changed(run, stamps)
         run.started_at, run.finished_at = started, timezone.now()
-        run.stamps, run.max_problem_id = stamps, top
+        run.stamps, run.max_problem_id, run.max_event_id = stamps, top, top_event
         run.save()
-    return {"towns": towns, "days": days, "rows": written}
+    return done
+
+
+def _rewrite_changed(run: SummaryRun, stamps: dict[str, int | None]) -> dict[str, Any]:
+    """Rewrite the towns whose stamp changed: the touched days where touched cases lie, the whole
+    town where none does (an edit outside the loop, a case moved away)."""
+    seen = run.stamps or {}
+    changed = {int(t) for t, s in stamps.items() if seen.get(t) != s}
+    if not changed:
+        return {"towns": 0, "days": 0, "rows": 0}
+    since = run.started_at - OVERLAP if run.started_at else None
+    cases = touched_cases(since, run.max_problem_id, run.max_event_id)
+    days = touched_days(cases)
+    with_cases = changed & touched_towns(cases) if days else set()
+    rows = rewrite(towns=with_cases, days=days) if with_cases else 0
+    whole = changed - with_cases
+    if whole:
+        rows += rewrite(towns=whole, days=None)
+    return {"towns": len(changed), "days": len(days) if not whole else "all", "rows": rows}
 
 
 def as_of() -> datetime | None:
