@@ -121,3 +121,18 @@ def test_days_too_scattered_are_rewritten_as_one_span(town, admin, monkeypatch):
     incremental = rows()
     summary.refresh(full=True)
     assert rows() == incremental
+
+
+def test_the_task_and_the_command_refresh_it(town):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from gridmap.evaluation.tasks import refresh_summary
+
+    seen = []
+    assert refresh_summary(lambda *a: seen.append(a))["days"] == "all"  # the first run builds it
+    assert seen and refresh_summary(lambda *a: None) == {"towns": 0, "days": 0, "rows": 0}
+    out = StringIO()
+    call_command("refresh_evaluation_summary", "--full", stdout=out)
+    assert out.getvalue().startswith("towns all, days all, rows ") and DailyFigures.objects.exists()
