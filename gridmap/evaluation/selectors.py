@@ -197,6 +197,7 @@ def unit_aggregates(
     by_unit = F(lv.key)
     middle = (
         base.filter(timed)
+        .order_by()
         .annotate(
             span=_time_to_close(),
             seq=Window(RowNumber(), partition_by=[by_unit], order_by=[_time_to_close().asc(), F("pk").asc()]),

@@ -136,7 +136,12 @@ class Closed:
             windows[f"fc{i}"] = Window(Count("pk", filter=filed_in), partition_by=by_unit)
             middle |= Q(**{f"seq{i}__gte": (F(f"n{i}") + 1) / 2, f"seq{i}__lte": (F(f"n{i}") + 2) / 2})
         fields = [f for i in range(len(keys)) for f in (f"seq{i}", f"n{i}", f"fc{i}")]
-        rows = self.timed.annotate(**windows).filter(middle).values_list(*keys.values(), "span", *fields)
+        rows = (
+            self.timed.order_by()
+            .annotate(**windows)
+            .filter(middle)
+            .values_list(*keys.values(), "span", *fields)
+        )
         for row in rows:
             units, spn, rest = row[: len(keys)], row[len(keys)], row[len(keys) + 1 :]
             for i, level in enumerate(keys):
