@@ -317,6 +317,7 @@ GRIDMAP_TASKS_IN_PROCESS = os.environ.get("GRIDMAP_TASKS_IN_PROCESS", "thread")
 GRIDMAP_SCHEDULE: dict[str, dict] = {
     "escalate-overdue": {"task": "problems.escalate_overdue", "every_s": 900},
     "jobs-cleanup": {"task": "core.jobs_cleanup", "every_s": 24 * 3600},
+    "evaluation-summary": {"task": "evaluation.refresh_summary", "every_s": 300},
 }
 for _item in filter(None, (p.strip() for p in os.environ.get("GRIDMAP_SCHEDULE", "").split(","))):
     _entry, _, _seconds = _item.partition("=")

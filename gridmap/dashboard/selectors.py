@@ -19,6 +19,7 @@ from gridmap.accounts.selectors import role_of
 from gridmap.core.dates import local_midnight, month_start, next_month
 from gridmap.evaluation.metrics import Period, UnitStats, rank_units
 from gridmap.evaluation.selectors import score_weights, unit_aggregates
+from gridmap.evaluation.summary_figures import city_figures, city_totals
 from gridmap.geography.models import Grid
 from gridmap.problems.lifecycle import TRANSITIONS
 from gridmap.problems.models import OPEN_STATUSES, ExtensionRequest, Problem, Status
@@ -34,16 +35,27 @@ def month_period(now: datetime) -> Period:
     return Period(local_midnight(first), local_midnight(next_month(first)))
 
 
-def scope_totals(scoped: QuerySet[Problem], period: Period, now: datetime) -> dict[str, Any]:
+def scope_totals(
+    scoped: QuerySet[Problem], period: Period, now: datetime, *, summary_until: datetime | None = None
+) -> dict[str, Any]:
     """Open, overdue, escalated and unassigned cases now; filed, filed-and-closed and closed in
-    ``period`` — the definitions of ``metrics`` (duplicates are not filed) in one query."""
+    ``period`` — the definitions of ``metrics`` (duplicates are not filed) in one query. With
+    ``summary_until`` (the whole city, see ``summary_figures.summary_as_of``), the period's
+    counts come from the daily summary as of that time, and only the open cases are read."""
     is_open = Q(status__in=OPEN_STATUSES)
+    now_counts = {
+        "open": Count("pk", filter=is_open),
+        "overdue": Count("pk", filter=is_open & Q(deadline__lt=now)),
+        "escalated": Count("pk", filter=is_open & Q(escalated_at__isnull=False)),
+        "unassigned": Count("pk", filter=is_open & Q(grid__isnull=True, community__isnull=True)),
+    }
+    if summary_until is not None:
+        totals = {**scoped.filter(is_open).aggregate(**now_counts), **city_totals(period, summary_until)}
+        totals["closure_rate"] = totals["filed_closed"] / totals["filed"] if totals["filed"] else None
+        return totals
     filed = Q(filed_at__gte=period.start, filed_at__lt=period.end) & ~Q(status=Status.DUPLICATE)
     totals = scoped.aggregate(
-        open=Count("pk", filter=is_open),
-        overdue=Count("pk", filter=is_open & Q(deadline__lt=now)),
-        escalated=Count("pk", filter=is_open & Q(escalated_at__isnull=False)),
-        unassigned=Count("pk", filter=is_open & Q(grid__isnull=True, community__isnull=True)),
+        **now_counts,
         filed=Count("pk", filter=filed),
         filed_closed=Count("pk", filter=filed & Q(closed_at__lt=period.end)),
         closed=Count("pk", filter=Q(closed_at__gte=period.start, closed_at__lt=period.end)),
@@ -62,11 +74,20 @@ def status_counts(scoped: QuerySet[Problem]) -> list[tuple[str, str, int]]:
 
 
 def unit_figures(
-    scoped: QuerySet[Problem], *, level: str, period: Period, now: datetime
+    scoped: QuerySet[Problem],
+    *,
+    level: str,
+    period: Period,
+    now: datetime,
+    summary_until: datetime | None = None,
 ) -> dict[Any, UnitStats]:
     """{unit id: scored and ranked UnitStats} of ``level`` over ``scoped`` (grouped in the
-    database; recurrences are not counted here)."""
-    units = unit_aggregates(scoped, level=level, period=period, now=now, recurrences=False)
+    database; recurrences are not counted here). With ``summary_until`` (``scoped`` is the whole
+    city), read from the daily summary as of that time (recurrences included there)."""
+    if summary_until is not None:
+        units = city_figures(period, now, [level], summary_until)[level]
+    else:
+        units = unit_aggregates(scoped, level=level, period=period, now=now, recurrences=False)
     return {u.key: u for u in rank_units(units, score_weights())}
 
 

@@ -21,6 +21,7 @@ from gridmap.accounts.models import Role
 from gridmap.accounts.selectors import role_of
 from gridmap.dashboard import selectors as sel
 from gridmap.evaluation.metrics import Period
+from gridmap.evaluation.summary_figures import summary_as_of
 from gridmap.geography.selectors import grids_visible_to
 from gridmap.problems.selectors import problems_in_role_scope, problems_visible_to
 
@@ -35,9 +36,9 @@ def optional_url(name: str, *args: Any) -> str | None:
         return None
 
 
-def _ranked_communities(scoped, period: Period, now: datetime) -> list[Any]:
+def _ranked_communities(scoped, period: Period, now: datetime, until: datetime | None) -> list[Any]:
     units = sorted(
-        sel.unit_figures(scoped, level="community", period=period, now=now).values(),
+        sel.unit_figures(scoped, level="community", period=period, now=now, summary_until=until).values(),
         key=lambda u: (u.rank is None, u.rank or 0, u.code),
     )
     for unit in units:
@@ -92,19 +93,23 @@ def _inspector(user: Any, now: datetime, period: Period) -> dict[str, Any]:
 
 def _planner(user: Any, now: datetime, period: Period) -> dict[str, Any]:
     scoped = problems_visible_to(user)
+    until = summary_as_of(user, period)
     return {
-        "totals": sel.scope_totals(scoped, period, now),
-        "ranking": _ranked_communities(scoped, period, now),
+        "totals": sel.scope_totals(scoped, period, now, summary_until=until),
+        "ranking": _ranked_communities(scoped, period, now, until),
+        "figures_as_of": until,
         "planner_url": optional_url("planner"),
     }
 
 
 def _admin(user: Any, now: datetime, period: Period) -> dict[str, Any]:
     scoped = problems_visible_to(user)
+    until = summary_as_of(user, period)
     return {
-        "totals": sel.scope_totals(scoped, period, now),
+        "totals": sel.scope_totals(scoped, period, now, summary_until=until),
         "statuses": sel.status_counts(scoped),
-        "ranking": _ranked_communities(scoped, period, now),
+        "ranking": _ranked_communities(scoped, period, now, until),
+        "figures_as_of": until,
         "late": sel.overdue_or_escalated(scoped, now=now),
         "unassigned": sel.unassigned_open(scoped, now=now),
         "extensions": sel.extensions_pending(scoped),

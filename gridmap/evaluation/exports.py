@@ -17,7 +17,7 @@ import csv
 import io
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import IO, Any
 
 from django.utils import timezone
 from openpyxl import Workbook
@@ -120,15 +120,21 @@ def negative_row(p: Problem, evidence: Mapping[str, str], now: datetime) -> list
     ]  # fmt: skip
 
 
-def csv_bytes(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
-    """UTF-8 with BOM, CRLF line ends, formulas neutralised, times as local ``YYYY-MM-DD HH:MM``."""
-    out = io.StringIO()
+def write_csv(out: IO[str], headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """CRLF line ends, formulas neutralised, times as local ``YYYY-MM-DD HH:MM``, row by row
+    (``out`` opened with the ``utf-8-sig`` encoding gets the BOM)."""
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(headers)
     for row in rows:
         writer.writerow(
             [v.strftime("%Y-%m-%d %H:%M") if isinstance(v, datetime) else neutralise(v) for v in row]
         )
+
+
+def csv_bytes(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
+    """UTF-8 with BOM (see ``write_csv``)."""
+    out = io.StringIO()
+    write_csv(out, headers, rows)
     return out.getvalue().encode("utf-8-sig")
 
 
@@ -144,20 +150,28 @@ def _sheet(book: Workbook, title: str, headers: Sequence[str], rows: Iterable[Se
         header_cells.append(cell)
     sheet.append(header_cells)
     for row in rows:
-        cells = []
-        for value in row:
-            cell = WriteOnlyCell(sheet, value=neutralise(value))
-            if isinstance(value, datetime):
-                cell.number_format = DATETIME_FORMAT
-            cells.append(cell)
-        sheet.append(cells)
+        # a cell object (and its style) only where a format is set: plain values cost far less
+        sheet.append([_time_cell(sheet, v) if isinstance(v, datetime) else neutralise(v) for v in row])
 
 
-def xlsx_bytes(sheets: Sequence[tuple[str, Sequence[str], Iterable[Sequence[Any]]]]) -> bytes:
-    """A workbook of (title, headers, rows) sheets, written in streaming mode."""
+def _time_cell(sheet: WriteOnlyWorksheet, value: datetime) -> WriteOnlyCell:
+    cell = WriteOnlyCell(sheet, value=value)
+    cell.number_format = DATETIME_FORMAT
+    return cell
+
+
+def write_xlsx(
+    target: str | IO[bytes], sheets: Sequence[tuple[str, Sequence[str], Iterable[Sequence[Any]]]]
+) -> None:
+    """A workbook of (title, headers, rows) sheets, written in openpyxl's write-only mode: each
+    sheet's rows go to a temporary file as they come, so memory stays flat whatever the rows."""
     book = Workbook(write_only=True)
     for title, headers, rows in sheets:
         _sheet(book, title, headers, rows)
+    book.save(target)
+
+
+def xlsx_bytes(sheets: Sequence[tuple[str, Sequence[str], Iterable[Sequence[Any]]]]) -> bytes:
     buf = io.BytesIO()
-    book.save(buf)
+    write_xlsx(buf, sheets)
     return buf.getvalue()

@@ -38,3 +38,58 @@ class ScoreWeights(models.Model):
             "extension": self.extension,
             "overdue": self.overdue,
         }
+
+
+class DailyFigures(models.Model):
+    """The additive figures of one unit on one local day, among the cases of one town (街道/镇,
+    0: cases with none). Kept by ``evaluation.refresh_summary`` (see ``gridmap.evaluation.summary``);
+    the evaluation pages of a city-wide scope sum these rows instead of grouping the cases.
+
+    ``level`` is "all" (the scope's totals, ``unit`` 0), "grid", "community", "department" or
+    "handler"; the leader level is read through the grid rows (a grid's leader may change).
+    ``day`` is the local day of ``filed_at`` for ``filed`` / ``duplicates``, of ``closed_at`` for
+    the closing figures, of the new report's ``reported_at`` for ``recurrences``."""
+
+    day = models.DateField()
+    town = models.BigIntegerField(default=0)
+    level = models.CharField(max_length=12)
+    unit = models.BigIntegerField()
+    filed = models.IntegerField(default=0)
+    duplicates = models.IntegerField(default=0)  # filed that day but merged away (not "filed")
+    closed = models.IntegerField(default=0)
+    closed_on_time = models.IntegerField(default=0)
+    reworked = models.IntegerField(default=0)
+    reworks = models.IntegerField(default=0)
+    extended = models.IntegerField(default=0)
+    hours_count = models.IntegerField(default=0)  # closed cases that were filed (timed)
+    span_us = models.BigIntegerField(default=0)  # their time to close, summed, in microseconds
+    recurrences = models.IntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("daily evaluation figures")
+        verbose_name_plural = _("daily evaluation figures")
+        constraints = [
+            models.UniqueConstraint(fields=["day", "town", "level", "unit"], name="evaluation_daily_unique")
+        ]
+        indexes = [models.Index(fields=["level", "day"], name="evaluation_daily_level_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.level} {self.unit} (town {self.town})"
+
+
+class SummaryRun(models.Model):
+    """One row: where the last refresh of ``DailyFigures`` left off (the ``problems`` stamp of each
+    town it saw, the time it read the cases, the highest case and event ids it had seen)."""
+
+    started_at = models.DateTimeField(null=True)
+    finished_at = models.DateTimeField(null=True)
+    stamps = models.JSONField(default=dict)
+    max_problem_id = models.BigIntegerField(default=0)
+    max_event_id = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("evaluation summary run")
+        verbose_name_plural = _("evaluation summary runs")
+
+    def __str__(self) -> str:
+        return f"summary as of {self.started_at}"

@@ -197,6 +197,7 @@ def unit_aggregates(
     by_unit = F(lv.key)
     middle = (
         base.filter(timed)
+        .order_by()
         .annotate(
             span=_time_to_close(),
             seq=Window(RowNumber(), partition_by=[by_unit], order_by=[_time_to_close().asc(), F("pk").asc()]),
@@ -238,9 +239,17 @@ def evaluation_for(
     user: AbstractBaseUser | AnonymousUser, period: Period, now: datetime, levels: Iterable[str] = LEVELS
 ) -> dict[str, list[UnitStats]]:
     """The ranked evaluation table of every level asked for (all by default), over what ``user``
-    may see (grouped in the database: a fixed number of queries, rows per unit)."""
-    scoped = problems_visible_to(user)
+    may see: for the whole city, the daily summary's rows (``summary_figures``); for a part of
+    it, grouped from its cases. A fixed number of queries, rows per unit."""
+    # imported here: summary_figures reads this module's span and durations
+    from gridmap.evaluation import summary_figures
+
     weights = score_weights()
+    until = summary_figures.summary_as_of(user, period)
+    if until is not None:
+        tables = summary_figures.city_figures(period, now, levels, until)
+        return {level: rank_units(units, weights) for level, units in tables.items()}
+    scoped = problems_visible_to(user)
     recurrences = recurrences_by_unit(scoped, period)
     return {
         level: rank_units(

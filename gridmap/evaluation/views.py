@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import io
+from collections.abc import Callable
 from datetime import timedelta
 from functools import wraps
 from itertools import accumulate
@@ -12,15 +13,16 @@ from typing import Any
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
+from gridmap.core import jobs
 from gridmap.core.dates import local_midnight
-from gridmap.evaluation import exports
+from gridmap.evaluation import exports, ledger
 from gridmap.evaluation.charts import Series, bar_chart, hbar_chart, line_chart
 from gridmap.evaluation.forms import AreaForm, FiguresForm, PeriodForm
 from gridmap.evaluation.metrics import Period
@@ -28,11 +30,11 @@ from gridmap.evaluation.selectors import (
     area_visible_to,
     closing_evidence,
     evaluation_for,
-    ledger_problems,
     may_evaluate,
     negative_list_problems,
     score_weights,
 )
+from gridmap.evaluation.summary_figures import city_weeks, summary_as_of
 from gridmap.evaluation.weekly import weekly_counts, weeks_between
 from gridmap.problems.selectors import problems_visible_to
 
@@ -72,11 +74,6 @@ def _attachment(body: bytes, content_type: str, filename: str) -> HttpResponse:
     return response
 
 
-def _stem(name: str, period: Period) -> str:
-    last = timezone.localtime(period.end) - timedelta(days=1)
-    return f"{name}-{timezone.localtime(period.start):%Y%m%d}-{last:%Y%m%d}"
-
-
 def _period_view(view: Callable[..., HttpResponse]) -> Callable[[HttpRequest], HttpResponse]:
     """Signed-in evaluators only; the period from the query (400 with the form when invalid)."""
 
@@ -97,29 +94,43 @@ def _period_view(view: Callable[..., HttpResponse]) -> Callable[[HttpRequest], H
 def index(request: HttpRequest, form: PeriodForm, period: Period) -> HttpResponse:
     tables = evaluation_for(request.user, period, timezone.now())
     sections = [(level, LEVEL_TITLES[level], units) for level, units in tables.items()]
-    return _page(request, form, sections=sections, tables=tables, weights=score_weights())
+    as_of = summary_as_of(request.user, period)
+    return _page(request, form, sections=sections, tables=tables, weights=score_weights(), as_of=as_of)
 
 
-def _ledger_rows(request: HttpRequest, period: Period) -> Iterator[list[Any]]:
-    return (exports.ledger_row(p) for p in ledger_problems(request.user, period).iterator(chunk_size=2000))
+def _ledger(request: HttpRequest, form: PeriodForm, period: Period, fmt: str) -> HttpResponse:
+    """The ledger file in the response, or, above ``ledger.DIRECT_LIMIT`` cases, a job writing it
+    and a redirect to the job's page (progress, then the file)."""
+    if ledger.is_large(request.user, period):
+        dates = {k: form.cleaned_data[k].isoformat() for k in ("start", "end")}
+        label = _("Ledger %(start)s – %(end)s (%(format)s)") % {**dates, "format": fmt}
+        job = jobs.submit(
+            "evaluation.export_ledger",
+            user=request.user,
+            label=label,
+            user_id=request.user.pk,
+            fmt=fmt,
+            **dates,
+        )
+        return redirect("job-detail", job.id)
+    name = f"{ledger.stem('ledger', period)}.{fmt}"
+    if fmt == "csv":
+        out = io.StringIO()
+        ledger.write_ledger(out, user=request.user, period=period, fmt="csv", now=timezone.now())
+        return _attachment(out.getvalue().encode("utf-8-sig"), "text/csv; charset=utf-8", name)
+    buf = io.BytesIO()
+    ledger.write_ledger(buf, user=request.user, period=period, fmt="xlsx", now=timezone.now())
+    return _attachment(buf.getvalue(), XLSX, name)
 
 
 @_period_view
 def ledger_xlsx(request: HttpRequest, form: PeriodForm, period: Period) -> HttpResponse:
-    tables = evaluation_for(request.user, period, timezone.now())
-    body = exports.xlsx_bytes(
-        [
-            ("台账", exports.LEDGER_HEADERS, _ledger_rows(request, period)),
-            ("综合评价", exports.EVALUATION_HEADERS, exports.evaluation_rows(tables)),
-        ]
-    )
-    return _attachment(body, XLSX, f"{_stem('ledger', period)}.xlsx")
+    return _ledger(request, form, period, "xlsx")
 
 
 @_period_view
 def ledger_csv(request: HttpRequest, form: PeriodForm, period: Period) -> HttpResponse:
-    body = exports.csv_bytes(exports.LEDGER_HEADERS, _ledger_rows(request, period))
-    return _attachment(body, "text/csv; charset=utf-8", f"{_stem('ledger', period)}.csv")
+    return _ledger(request, form, period, "csv")
 
 
 @login_required
@@ -140,7 +151,7 @@ def negative_list_xlsx(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     rows = (exports.negative_row(p, evidence.get(p.pk, {}), now) for p in problems)
     body = exports.xlsx_bytes([("负面清单", exports.NEGATIVE_HEADERS, rows)])
-    return _attachment(body, XLSX, f"{_stem('negative-list-' + area.code, period)}.xlsx")
+    return _attachment(body, XLSX, f"{ledger.stem('negative-list-' + area.code, period)}.xlsx")
 
 
 def _week_charts(weeks: list[Any]) -> dict[str, Any]:
@@ -179,7 +190,8 @@ def figures(request: HttpRequest) -> HttpResponse:
     data = form.cleaned_data
     mondays = weeks_between(data["start"], data["end"])
     period = Period(local_midnight(mondays[0]), local_midnight(mondays[-1] + timedelta(days=7)))
-    weeks = weekly_counts(problems_visible_to(request.user), mondays)
+    as_of = summary_as_of(request.user, period)
+    weeks = city_weeks(mondays) if as_of else weekly_counts(problems_visible_to(request.user), mondays)
     ranked = evaluation_for(request.user, period, timezone.now(), levels=(data["level"],))[data["level"]]
     scored = [u for u in ranked if u.score is not None]
     shown = scored[:RANKED_IN_CHART]
@@ -201,5 +213,6 @@ def figures(request: HttpRequest) -> HttpResponse:
         "not_shown": len(scored) - len(shown),
         "unscored": len(ranked) - len(scored),
         "weights": score_weights(),
+        "as_of": as_of,
     }
     return render(request, "evaluation/figures.html", context)

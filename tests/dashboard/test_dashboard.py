@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from gridmap.dashboard.selectors import month_period, scope_totals
+from gridmap.evaluation import summary
 from gridmap.evaluation.metrics import unit_stats
 from gridmap.evaluation.selectors import metric_rows
 from gridmap.problems.selectors import problems_in_role_scope, problems_visible_to
@@ -212,3 +213,34 @@ def test_a_head_without_a_community_and_a_handler_without_a_department_see_nothi
     assert head.context["totals"]["open"] == 0 and head.context["grid_rows"] == []
     handler = page(client, user("lost_handler", "department"))
     assert handler.context["queue"] == ([], 0)
+
+
+@pytest.mark.parametrize("who", ["planner", "admin"])
+def test_city_figures_from_the_daily_summary_equal_the_grouped_ones(client, town, who):
+    grouped = page(client, town[who]).context
+    assert grouped["figures_as_of"] is None  # no summary yet: grouped from the cases
+    summary.refresh()
+    summed = page(client, town[who])
+    assert summed.context["figures_as_of"] == summary.as_of()
+    assert summed.context["totals"] == grouped["totals"]
+    figures = ("code", "rank", "score", "filed", "filed_closed", "closed", "open_now", "overdue_now")
+    assert [[getattr(u, f) for f in figures] for u in summed.context["ranking"]] == [
+        [getattr(u, f) for f in figures] for u in grouped["ranking"]
+    ]
+    assert 'class="muted as-of"' in summed.content.decode()
+
+
+@pytest.mark.parametrize("who", ["planner", "admin"])
+def test_the_summary_path_costs_as_many_queries_whatever_the_scope(client, town, who):
+    client.force_login(town[who])
+    _grow(town)
+    summary.refresh()
+    client.get(reverse("dashboard"))
+    with CaptureQueriesContext(connection) as before:
+        assert client.get(reverse("dashboard")).status_code == 200
+    _grow(town, n_grids=2)
+    summary.refresh()
+    with CaptureQueriesContext(connection) as after:
+        assert client.get(reverse("dashboard")).status_code == 200
+    assert len(after.captured_queries) == len(before.captured_queries)
+    assert len(before.captured_queries) <= 18
