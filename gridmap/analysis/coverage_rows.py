@@ -85,7 +85,7 @@ def coverage_state(user: User, kind: FacilityKind, *, refresh: bool = True) -> C
     wanted = towns_in_scope(user)
     sets = list(CoverageSet.objects.filter(kind=kind, town__in=wanted).order_by("town"))
     whole = stamps_of(WHOLE_KINDS)
-    current = all(s.stamps == current_stamps(kind, s.town, whole) for s in sets)
+    current = all(s.stamps == current_stamps(kind, s.town, whole) for s in sets)  # a query per town
     if not sets:
         state = COMPUTING
     elif current and len(sets) == len(wanted):

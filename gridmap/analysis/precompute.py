@@ -67,13 +67,16 @@ def served_uses(kind: FacilityKind) -> list[str]:
     return sorted(coverage_settings()["building_uses_by_kind"].get(kind.code) or [])
 
 
-def current_stamps(kind: FacilityKind, town: int, whole: dict[str, Any] | None = None) -> dict[str, Any]:
-    """What a set of ``kind`` in ``town`` computed now would be stamped with (``whole``: the
-    whole-kind stamps already read, when checking many sets)."""
+def current_stamps(
+    kind: FacilityKind, town: int, whole: dict[str, Any] | None = None, here: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """What a set of ``kind`` in ``town`` computed now would be stamped with (``whole``, ``here``:
+    the whole-kind and the town's stamps already read, when checking many sets)."""
     whole = whole if whole is not None else stamps_of(WHOLE_KINDS)
+    here = here if here is not None else stamps_of(TOWN_KINDS, town)
     config = json.dumps({"uses": served_uses(kind), "radius": kind.service_radius_m}, sort_keys=True)
     return {
-        **stamps_of(TOWN_KINDS, town),
+        **{k: here[k] for k in TOWN_KINDS},
         **{k: whole[k] for k in WHOLE_KINDS},
         "config": hashlib.sha1(config.encode()).hexdigest()[:16],
     }
@@ -119,8 +122,9 @@ def stale_sets(*, kinds: Iterable[str] | None = None, only_towns: Iterable[int] 
     digests: dict[int, str] = {}
     out = []
     for town in places:
+        here = stamps_of(TOWN_KINDS, town)
         for kind in chosen:
-            stored, now = have.get((kind.pk, town)), current_stamps(kind, town, whole)
+            stored, now = have.get((kind.pk, town)), current_stamps(kind, town, whole, here)
             if stored is not None and stored.stamps == now:
                 continue
             if stored is not None and _others_moved(stored, now, digests, kind):
