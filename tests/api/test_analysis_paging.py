@@ -61,3 +61,12 @@ def test_paging_property(sets, as_user, door, name, value):
     if response.status_code == 200:
         body = response.json()
         assert body["type"] == "FeatureCollection" and len(body["features"]) <= 1000
+
+
+def test_a_radius_the_kind_has_not_is_answered_on_the_request(sets, as_user):
+    planner = as_user(sets["planner"])
+    body = planner.get("/api/v1/analysis/coverage/?kind=street_light&radius_m=100").json()
+    assert body["summary"]["rule"] == "radius" and "analysis" not in body
+    assert body["numberMatched"] == 1 and body["features"][0]["properties"]["covered"] is False
+    gaps = planner.get("/api/v1/analysis/gaps/?kind=hydrant&radius_m=10").json()
+    assert "analysis" not in gaps and gaps["features"]  # a what-if radius: computed here

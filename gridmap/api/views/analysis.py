@@ -115,6 +115,11 @@ def _kind(values: dict[str, str]) -> FacilityKind:
     return kind
 
 
+def _precomputed(kind: FacilityKind) -> bool:
+    """Whether the kind has stored coverage sets (a service radius and the radius rule)."""
+    return bool(kind.service_radius_m) and rule_for(kind) == "radius"
+
+
 def _bbox(values: dict[str, str]) -> Any:
     return parse_bbox(values["bbox"]) if "bbox" in values else None
 
@@ -150,7 +155,7 @@ class Coverage(ApiView):
         radius = _number(values, "radius_m", 1, 5000)
         grid, bbox, paging = _grid_in_scope(request, values.get("grid")), _bbox(values), parse_paging(values)
         uncovered = parse_flag(values["uncovered"], "uncovered") if "uncovered" in values else False
-        if rule_for(kind, radius_m=radius) != "radius":
+        if not _precomputed(kind):  # the rules along streets, a radius the kind has none of
             return self._computed(request, values, kind, metric, radius, grid, uncovered, paging)
         radius_m = radius if radius is not None else float(kind.service_radius_m)
         state = coverage_state(request.user, kind)
@@ -206,7 +211,7 @@ class Gaps(ApiView):
         kind, metric = _kind(values), _metric(values)
         radius = _number(values, "radius_m", 1, 5000)
         grid, bbox, paging = _grid_in_scope(request, values.get("grid")), _bbox(values), parse_paging(values)
-        if radius is not None and radius != kind.service_radius_m or rule_for(kind) != "radius":
+        if not _precomputed(kind) or (radius is not None and radius != kind.service_radius_m):
             try:
                 frame = coverage_area(
                     user=request.user, kind=kind.code, metric=metric, radius_m=radius, grid=grid
