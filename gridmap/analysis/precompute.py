@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -239,32 +239,63 @@ def _building_rows(items: gpd.GeoDataFrame, has_network: bool) -> list[BuildingC
 
 
 def refresh_set(kind: FacilityKind, town: int) -> CoverageSet:
-    """Compute the set of ``kind`` in ``town`` and replace the stored one, in one transaction."""
+    """Compute the set of ``kind`` in ``town`` and replace the stored one (see refresh_sets)."""
+    return refresh_sets(kind, [town])[0]
+
+
+def refresh_sets(
+    kind: FacilityKind, places: list[int], progress: Callable[[str], None] | None = None
+) -> list[CoverageSet]:
+    """Compute the sets of ``kind`` in ``places`` and replace the stored ones, each town in one
+    transaction. The buildings of every town are measured in one pass (one snapping to the
+    streets, one walk from the facilities), then cut by town."""
     started = time.monotonic()
-    stamps = current_stamps(kind, town)  # before any row it covers
+    whole = stamps_of(WHOLE_KINDS)
+    stamps = {t: current_stamps(kind, t, whole) for t in places}  # before any row they cover
     digest = facilities_digest(kind)
     radius = float(kind.service_radius_m)
     net = street_network().network
     facilities = facilities_frame(kind)
-    frame = _building_frame(kind, town)
-    items = building_coverage(frame, facilities, radius_m=radius, net=net)
+    frames = [_building_frame(kind, t).assign(town=t) for t in places]
+    items = building_coverage(pd.concat(frames, ignore_index=True), facilities, radius_m=radius, net=net)
+    shared_s = time.monotonic() - started
+    out = []
+    for town in places:
+        begun = time.monotonic()
+        if progress is not None:
+            progress(f"{kind.code} in town {town}")
+        mine = items[items["town"] == town]
+        grid_rows = _town_grid_rows(kind, town, mine, facilities, net)
+        fields = {
+            "radius_m": radius, "building_uses": served_uses(kind), "stamps": stamps[town],
+            "facilities_digest": digest, "buildings": len(mine), "has_network": net is not None,
+        }  # fmt: skip
+        seconds = shared_s * len(mine) / max(len(items), 1) + time.monotonic() - begun
+        try:
+            out.append(
+                _replace(kind, town, fields, grid_rows, _building_rows(mine, net is not None), seconds)
+            )
+        except IntegrityError:  # another worker wrote this set meanwhile: theirs is as current
+            out.append(CoverageSet.objects.get(kind=kind, town=town))
+    return out
+
+
+def _town_grid_rows(
+    kind: FacilityKind, town: int, items: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, net: Any
+) -> list[GridCoverage]:
+    if town == NO_TOWN:
+        return []
+    grids = to_gdf(grids_of_town(town).order_by("code"), ["id", "code"])
+    if not len(grids):
+        return []
+    radius = float(kind.service_radius_m)
     table = gap_table(items) if len(items) else pd.DataFrame()
-    grids = to_gdf(grids_of_town(town).order_by("code"), ["id", "code"]) if town != NO_TOWN else None
-    areas: dict[str, gpd.GeoDataFrame] = {}
-    if grids is not None and len(grids):
-        near = _nearby(facilities, grids, radius)
-        for metric in METRICS[: 1 + (net is not None)]:
-            areas[metric] = uncovered_area(grids, near, radius_m=radius, metric=metric, net=net)
-    grid_rows = _grid_rows(grids, table, areas) if areas else []
-    building_rows = _building_rows(items, net is not None)
-    fields = {
-        "radius_m": radius, "building_uses": served_uses(kind), "stamps": stamps, "facilities_digest": digest,
-        "buildings": len(items), "has_network": net is not None,
-    }  # fmt: skip
-    try:
-        return _replace(kind, town, fields, grid_rows, building_rows, started)
-    except IntegrityError:  # another worker wrote this set meanwhile: theirs is as current
-        return CoverageSet.objects.get(kind=kind, town=town)
+    near = _nearby(facilities, grids, radius)
+    areas = {
+        metric: uncovered_area(grids, near, radius_m=radius, metric=metric, net=net)
+        for metric in METRICS[: 1 + (net is not None)]
+    }
+    return _grid_rows(grids, table, areas)
 
 
 def _replace(
@@ -273,14 +304,13 @@ def _replace(
     fields: dict[str, Any],
     grid_rows: list[GridCoverage],
     building_rows: list[BuildingCoverage],
-    started: float,
+    seconds: float,
 ) -> CoverageSet:
     with transaction.atomic():
         CoverageSet.objects.filter(kind=kind, town=town).delete()
         found = CoverageSet.objects.create(
-            kind=kind, town=town, computed_at=timezone.now(), seconds=round(time.monotonic() - started, 3),
-            **fields,
-        )  # fmt: skip
+            kind=kind, town=town, computed_at=timezone.now(), seconds=round(seconds, 3), **fields
+        )
         for row in (*grid_rows, *building_rows):
             row.set = found
         GridCoverage.objects.bulk_create(grid_rows, batch_size=BATCH)
