@@ -108,9 +108,10 @@ def building_rows(
 ) -> QuerySet[BuildingCoverage]:
     """The stored per-building rows in ``user``'s scope (of ``grid``, touching ``bbox``), ordered
     by building; ``uncovered=(metric, radius_m)`` keeps those farther than the radius by it."""
-    rows = BuildingCoverage.objects.filter(
-        set__in=state.set_ids, building__in=buildings_visible_to(user).values("pk")
-    )
+    rows = BuildingCoverage.objects.filter(set__in=state.set_ids)
+    visible = buildings_visible_to(user)
+    if visible.query.where:  # the city-wide scope is every building: no semi-join over all of them
+        rows = rows.filter(building__in=visible.values("pk"))
     if grid is not None:
         rows = rows.filter(building__grid__code=grid)
     if bbox is not None:

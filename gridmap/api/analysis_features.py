@@ -40,7 +40,7 @@ def _feature(fid: Any, geojson: str | None, properties: dict[str, Any]) -> dict[
     }
 
 
-def building_page(rows: QuerySet, paging: Paging, count: QuerySet) -> Page:
+def building_page(rows: QuerySet, paging: Paging, count: Any) -> Page:  # count: has .count()
     columns = rows.annotate(_gj=AsGeoJSON("building__geom", precision=PRECISION)).values_list(
         *BUILDING_COLUMNS, "_gj"
     )

@@ -115,6 +115,16 @@ def _kind(values: dict[str, str]) -> FacilityKind:
     return kind
 
 
+class _Counted:
+    """A count already known, where ``page_of`` asks a queryset for one."""
+
+    def __init__(self, number: int) -> None:
+        self.number = number
+
+    def count(self) -> int:
+        return self.number
+
+
 def _precomputed(kind: FacilityKind) -> bool:
     """Whether the kind has stored coverage sets (a service radius and the radius rule)."""
     return bool(kind.service_radius_m) and rule_for(kind) == "radius"
@@ -162,11 +172,6 @@ class Coverage(ApiView):
         has_network = any(s.has_network for s in state.sets)
         if metric == "network" and state.sets and not has_network:
             raise bad_request(_("the network metric needs streets; import some first"))
-        rows = building_rows(
-            state, request.user, grid=grid, bbox=bbox, uncovered=(metric, radius_m) if uncovered else None
-        )
-        page = building_page(rows, paging, rows)
-        features = building_features(page.rows, metric=metric, radius_m=radius_m, has_network=has_network)
         key = _summary_key(request, state, grid, radius_m, has_network)
         summary = cache.get(key)
         if summary is None:
@@ -175,6 +180,13 @@ class Coverage(ApiView):
             summary = building_summary(scope, radius_m=radius_m, metrics=metrics)
             summary["building_uses"] = served_uses(kind) or "all"
             cache.set(key, summary, SUMMARY_CACHE_S)
+        rows = building_rows(
+            state, request.user, grid=grid, bbox=bbox, uncovered=(metric, radius_m) if uncovered else None
+        )
+        # without a box the summary has counted the matches already (no COUNT over the scope)
+        known = summary[f"uncovered_{metric}"] if uncovered else summary["buildings"]
+        page = building_page(rows, paging, rows if bbox is not None else _Counted(known))
+        features = building_features(page.rows, metric=metric, radius_m=radius_m, has_network=has_network)
         summary = {"kind": kind.code, "rule": "radius", "metric": metric, **summary}
         return _rows_answer(request, page, features, state, summary=summary)
 
