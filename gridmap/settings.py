@@ -318,6 +318,8 @@ GRIDMAP_SCHEDULE: dict[str, dict] = {
     "escalate-overdue": {"task": "problems.escalate_overdue", "every_s": 900},
     "jobs-cleanup": {"task": "core.jobs_cleanup", "every_s": 24 * 3600},
     "evaluation-summary": {"task": "evaluation.refresh_summary", "every_s": 300},
+    # recompute the stale coverage sets (gridmap.analysis.precompute); a no-op when all are current
+    "analysis-refresh": {"task": "analysis.refresh_coverage", "every_s": 60},
 }
 for _item in filter(None, (p.strip() for p in os.environ.get("GRIDMAP_SCHEDULE", "").split(","))):
     _entry, _, _seconds = _item.partition("=")

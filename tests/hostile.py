@@ -147,3 +147,14 @@ def print_tally():
     ``pytestmark = pytest.mark.usefixtures("print_tally")`` to print the tally after the module."""
     yield
     print("\n" + report_tally())
+
+
+# -- query parameters of the paged analysis answers ---------------------------------------------
+NASTY_BBOX = ["", ",,,", "1,2,3", "1,2,3,4,5", "200,0,201,1", "0,100,1,101", "3,2,1,0", "nan,0,1,1",
+              "inf,0,1,1", "1e400,0,1,1", "120.5,31.1,120.4,31.2", "a,b,c,d", "120,31,120,31"]  # fmt: skip
+hostile_bbox = st.one_of(
+    st.sampled_from(NASTY_BBOX),
+    st.lists(hostile_number.map(str), min_size=0, max_size=6).map(",".join),
+    hostile_text,
+)
+hostile_page = st.one_of(hostile_number.map(str), hostile_text, st.sampled_from(["0", "-1", "1001", "1e3"]))

@@ -6,3 +6,8 @@ class AnalysisConfig(AppConfig):
     name = "gridmap.analysis"
     label = "analysis"
     verbose_name = _("analysis")
+
+    def ready(self) -> None:
+        from gridmap.analysis import signals
+
+        signals.connect()

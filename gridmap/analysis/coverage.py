@@ -134,7 +134,7 @@ def _clip(items: gpd.GeoDataFrame, grids: QuerySet[Grid]) -> gpd.GeoDataFrame:
     return items[items.intersects(area)].reset_index(drop=True)
 
 
-def _facilities(kind: FacilityKind, exclude: tuple[str, ...] = ()) -> gpd.GeoDataFrame:
+def facilities_frame(kind: FacilityKind, exclude: tuple[str, ...] = ()) -> gpd.GeoDataFrame:
     """Every facility of ``kind``, wherever it stands: a hydrant or bin across a grid's edge serves
     that grid's buildings and streets as well, so coverage is measured against all of them (as the
     leader map's analysis does). What a run reports stays in the user's scope."""
@@ -155,6 +155,7 @@ def coverage_run(
     rule: str | None = None,
     exclude_conditions: tuple[str, ...] = (),
     building_uses: tuple[str, ...] | None = None,
+    both_metrics: bool = False,
 ) -> CoverageResult:
     """Run the coverage rule of facility kind ``kind`` for ``user``.
 
@@ -163,8 +164,10 @@ def coverage_run(
     kind : str
         FacilityKind code.
     metric : "straight" or "network"
-        Decides ``covered`` in the per-building result (radius rule); both metrics are
-        always in the columns and the gap table when the town has streets.
+        Decides ``covered`` in the per-building result (radius rule); "network" (or
+        ``both_metrics``, when the town has streets) has both metrics in the columns and the gap
+        table, "straight" the straight line only: snapping every building to the streets takes
+        seconds in a city.
     radius_m, spacing_m : float, optional
         Override the kind's service radius / maximum spacing (metres).
     grid : str, optional
@@ -192,7 +195,8 @@ def coverage_run(
             if building_uses is not None
             else coverage_settings()["building_uses_by_kind"].get(kind)
         )
-        return _radius(user, found, metric, radius_m, grid, exclude_conditions, tuple(uses or ()))
+        walk = metric == "network" or both_metrics
+        return _radius(user, found, metric, radius_m, grid, exclude_conditions, tuple(uses or ()), walk)
     if chosen == "spacing":
         result = _spacing(user, found, spacing_m, exclude_conditions)
     elif chosen == "crossings":
@@ -217,6 +221,7 @@ def _radius(
     grid: str | None,
     exclude: tuple[str, ...],
     uses: tuple[str, ...],
+    walk: bool,
 ) -> CoverageResult:
     radius = radius_m if radius_m is not None else kind.service_radius_m
     if radius is None:
@@ -232,10 +237,11 @@ def _radius(
     )
     frame.insert(0, "id", _label(frame))
     frame = frame.drop(columns=["pk", "source_key"]).rename(columns={"grid_code": "grid"})
-    net = street_network().network
+    # only the walking metric needs the network: snapping every building costs seconds in a city
+    net = street_network().network if walk else None
     if metric == "network" and net is None:
         raise CoverageError("the network metric needs streets; import some first")
-    items = building_coverage(frame, _facilities(kind, exclude), radius_m=float(radius), net=net)
+    items = building_coverage(frame, facilities_frame(kind, exclude), radius_m=float(radius), net=net)
     items["covered"] = items[f"{metric}_covered"]
     table = gap_table(items)
     summary: dict[str, Any] = {
@@ -271,7 +277,7 @@ def _spacing(
     streets = _streets()
     items = spacing_gaps(
         streets,
-        _facilities(kind, exclude),
+        facilities_frame(kind, exclude),
         max_spacing_m=rule,
         snap_m=float(cfg["spacing_snap_m"]),
         street_id_col="label",
@@ -284,7 +290,7 @@ def _crossings(user: User, kind: FacilityKind) -> CoverageResult:
     if cached.network is None:
         raise CoverageError("the crossing check needs streets; import some first")
     within = float(coverage_settings()["curb_ramp_within_m"])
-    items = curb_ramp_gaps(cached.streets, _facilities(kind), within_m=within, net=cached.network)
+    items = curb_ramp_gaps(cached.streets, facilities_frame(kind), within_m=within, net=cached.network)
     return CoverageResult(kind.code, "crossings", None, within, items)
 
 
@@ -298,7 +304,7 @@ def _tactile(user: User, kind: FacilityKind) -> CoverageResult:
     )
     items = tactile_defects(
         cached.streets,
-        _facilities(kind),
+        facilities_frame(kind),
         to_gdf(problems.order_by("pk"), ["pk"]),
         max_gap_m=float(cfg["tactile_max_gap_m"]),
         defect_conditions=tuple(cfg["tactile_defect_conditions"]),
@@ -310,7 +316,7 @@ def _tactile(user: User, kind: FacilityKind) -> CoverageResult:
 
 def _parking(user: User, kind: FacilityKind) -> CoverageResult:
     cfg = coverage_settings()
-    parks = _facilities(kind).drop(columns=["pk", "source_key"])
+    parks = facilities_frame(kind).drop(columns=["pk", "source_key"])
     items = accessible_parking(
         parks,
         share=float(cfg["parking_share"]),
@@ -334,7 +340,7 @@ def coverage_area(
     net = street_network().network if metric == "network" else None
     if metric == "network" and net is None:
         raise CoverageError("the network metric needs streets; import some first")
-    facilities = _facilities(found)
+    facilities = facilities_frame(found)
     return uncovered_area(
         to_gdf(grids.order_by("code"), ["code"]), facilities, radius_m=float(radius), metric=metric, net=net
     )
@@ -347,6 +353,8 @@ __all__ = [
     "CoverageResult",
     "cli_user",
     "coverage_area",
+    "coverage_settings",
+    "facilities_frame",
     "coverage_run",
     "rule_for",
 ]

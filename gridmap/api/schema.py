@@ -102,8 +102,10 @@ ANALYSIS_RESULT = OpenApiResponse(
     description="A GeoJSON FeatureCollection (EPSG:4326); the run's figures under `summary` where given.",
 )
 ANALYSIS_ERRORS = {400: ERROR, 401: ERROR, 403: ERROR, 404: ERROR}
-COVERAGE_PARAMS = [KIND, METRIC, RADIUS, ONE_GRID, query_param("uncovered", "1: the gaps only.")]
-GAPS_PARAMS = [KIND, METRIC, RADIUS, ONE_GRID]
+COVERAGE_PARAMS = [
+    KIND, METRIC, RADIUS, ONE_GRID, query_param("uncovered", "1: the gaps only."), BBOX, *PAGE_PARAMS,
+]  # fmt: skip
+GAPS_PARAMS = [KIND, METRIC, RADIUS, ONE_GRID, BBOX, *PAGE_PARAMS]
 SUGGESTION_PARAMS = [
     KIND,
     ONE_GRID,

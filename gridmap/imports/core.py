@@ -25,6 +25,7 @@ import shapely
 from django.db import connection, transaction
 
 from gridmap.core.geoinput import service_area
+from gridmap.core.jobs import dispatch
 from gridmap.geography.models import Community, District, Subdistrict
 from gridmap.imports.ahead import ahead
 from gridmap.imports.places import Areas, derive_places, place_problems
@@ -240,6 +241,7 @@ def import_frames(
             transaction.set_rollback(True)  # batches written before the first rejection
     report.rejected.sort(key=_rejection_order(list(frames)))
     commit = commit and not refused
+    dispatch("analysis.refresh_coverage")  # recompute the coverage sets this import made stale
     report.committed = commit
     report.outcome = "committed" if commit else "refused" if refused else "dry run"
     if refused:

@@ -17,6 +17,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
 from django.templatetags.static import static
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
@@ -26,6 +27,7 @@ from django.views.decorators.http import require_GET
 from gridmap.accounts.models import Role
 from gridmap.accounts.selectors import role_of
 from gridmap.analysis.coverage import coverage_settings
+from gridmap.analysis.coverage_rows import COMPUTING, FRESH
 from gridmap.core.basemap import tile_source
 from gridmap.facilities.models import FacilityKind
 from gridmap.geography.models import Building, Community
@@ -254,8 +256,20 @@ def planner_page(request: HttpRequest) -> HttpResponse:
             for r in worst.itertuples()
         ],
         "map_url": f"{reverse('planner-map')}?{query}",
+        "analysis_note": analysis_note(data),
     }
     return render(request, "maps/planner.html", context)
+
+
+def analysis_note(data: PlannerData) -> str | None:
+    """What the page says when the coverage shown is not current (see planner_data)."""
+    state = data.analysis
+    if state is None or state.state == FRESH:
+        return None
+    if state.state == COMPUTING:
+        return _("The coverage analysis is being computed; reload the page in a minute.")
+    when = date_format(timezone.localtime(state.as_of), "Y-m-d H:i")
+    return _("Coverage is being updated (figures as of %(time)s).") % {"time": when}
 
 
 @login_required

@@ -115,7 +115,20 @@ def _covered_network(
     pieces = [substring(net.edge_geoms[e], a, b) for e, a, b in zip(edge[sel], lo[sel], hi[sel], strict=True)]
     discs = shapely.buffer(np.asarray(pieces, dtype=object), budget[sel], quad_segs=8)
     # snap-rounding to 1 mm keeps the union of thousands of cell pieces valid
-    return shapely.union_all(shapely.intersection(cells[reached], discs, grid_size=GRID_M), grid_size=GRID_M)
+    covered = shapely.union_all(
+        shapely.intersection(cells[reached], discs, grid_size=GRID_M), grid_size=GRID_M
+    )
+    return polygonal(covered)
+
+
+def polygonal(geom: shapely.Geometry) -> shapely.Geometry:
+    """The polygons of ``geom``: snap-rounding can leave a cell and a disc touching along a line
+    (no area), and GEOS refuses an overlay with a mixed collection ("mixed-dimension")."""
+    parts = shapely.get_parts(geom)
+    keep = parts[
+        np.isin(shapely.get_type_id(parts), [shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON])
+    ]
+    return geom if len(keep) == len(parts) else shapely.union_all(keep, grid_size=GRID_M)
 
 
 def uncovered_area(

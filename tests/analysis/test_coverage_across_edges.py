@@ -15,6 +15,7 @@ from gridmap.facilities.selectors import facilities_visible_to
 from gridmap.geography.models import Building, Street
 from gridmap.maps.planner_data import compute_planner_data
 from gridmap.maps.selectors import area_layers_for_figures
+from tests.analysis.coverage_helpers import refresh_now
 from tests.factories import LAT0, LON0, grid, region_tree, user
 
 pytestmark = pytest.mark.django_db
@@ -58,6 +59,7 @@ def test_the_hydrant_across_the_edge_serves_the_leaders_building(edge):
 def test_the_leader_map_the_service_and_the_planner_agree(edge):
     figures = {c["kind"]: c for c in area_layers_for_figures([edge["mine"]])["coverage"]}
     assert figures["hydrant"]["uncovered"] == 1 and figures["hydrant"]["buildings"] == 2
+    refresh_now()  # the planner reads the stored sets
     planned = compute_planner_data(edge["leader"], FacilityKind.objects.get(code="hydrant"), None)
     row = planned.grids.set_index("code").loc[edge["mine"].code]
     assert (row["served"], row["covered"]) == (2, 1)

@@ -23,9 +23,11 @@ def loaded(demo_town):
 
 def test_coverage_equals_the_service_and_is_scoped(loaded):
     planner = client_for("demo_planner")
-    body = planner.get("/api/v1/analysis/coverage/?kind=hydrant&metric=straight").json()
+    body = planner.get("/api/v1/analysis/coverage/?kind=hydrant&metric=straight&page_size=1000").json()
     service = coverage_run(user=get_user_model().objects.get(username="demo_planner"), kind="hydrant")
-    assert len(body["features"]) == len(service.items) > 1000
+    assert body["numberMatched"] == len(service.items) > 1000 and body["numberReturned"] == 1000
+    first = service.items.set_index("id").loc[[f["properties"]["id"] for f in body["features"]]]
+    assert [f["properties"]["covered"] for f in body["features"]] == first["covered"].tolist()
     uncovered = planner.get("/api/v1/analysis/coverage/?kind=hydrant&uncovered=1").json()["features"]
     assert len(uncovered) == 56  # the planted block in 李市社区 (fixtures/demo_town/README.md)
     leader = get_user_model().objects.get(username="leader_01")

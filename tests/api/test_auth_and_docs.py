@@ -115,7 +115,9 @@ def test_openapi_document_lists_the_endpoints(db):
         assert operation["operationId"] == f"analysis_{name}"
         assert {p["name"] for p in operation["parameters"]} and "400" in operation["responses"]
     coverage = paths["/api/v1/analysis/coverage/"]["get"]
-    assert {"kind", "metric", "radius_m", "grid", "uncovered"} == {p["name"] for p in coverage["parameters"]}
+    assert {"kind", "metric", "radius_m", "grid", "uncovered", "bbox", "page", "page_size"} == {
+        p["name"] for p in coverage["parameters"]
+    }
 
 
 def test_the_docs_page_uses_local_assets_only(db):

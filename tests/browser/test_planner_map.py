@@ -16,6 +16,7 @@ from gridmap.facilities.models import Facility, FacilityKind
 from gridmap.geography.models import Building, Grid, Street
 from gridmap.maps.planner_data import period_start
 from gridmap.problems.models import EventCategory, Problem, Status
+from tests.analysis.coverage_helpers import refresh_now
 from tests.factories import LAT0, LON0, box, grid, region_tree, user
 
 # Playwright's sync API keeps an event loop in this thread; the test's own database calls are
@@ -56,6 +57,7 @@ def town(catalogues):
         Street.objects.create(
             geom=LineString((LON0, y), (LON0 + 4 * W, y)), name=f"路{k}", highway="residential"
         )
+    refresh_now()  # the planner reads the stored coverage sets
     return c1, c2
 
 

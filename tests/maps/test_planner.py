@@ -14,6 +14,7 @@ from gridmap.facilities.models import Facility, FacilityKind
 from gridmap.geography.models import Building
 from gridmap.maps.planner_data import compute_planner_data, period_start
 from gridmap.problems.models import EventCategory, Problem, Status
+from tests.analysis.coverage_helpers import refresh_now
 from tests.factories import LAT0, LON0, box, grid, region_tree, user
 
 pytestmark = pytest.mark.django_db
@@ -58,6 +59,7 @@ def town():
     _problem(g1, Status.REJECTED, 5)  # not counted
     _problem(g1, Status.DISPATCHED, 400)  # before the 365-day period
     _problem(g2, Status.FILED, 3)
+    refresh_now()
     return {"c1": c1, "c2": c2, "g1": g1, "g2": g2, "g3": g3}
 
 
@@ -160,6 +162,7 @@ def test_the_page_links_the_map_with_its_parameters(client, town):
 
 def test_without_a_kind_with_a_radius_the_rate_still_shows(client, town):
     FacilityKind.objects.update(service_radius_m=None)
+    refresh_now()
     _login(client, Role.ADMIN)
     page = client.get(reverse("planner"))
     assert page.status_code == 200 and page.context["kind"] is None

@@ -7,10 +7,11 @@ the run's summary under ``summary``. A grid or community outside the user's scop
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import geopandas as gpd
+import shapely
+from django.core.cache import cache
 from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -20,12 +21,30 @@ from rest_framework.request import Request
 
 from gridmap.accounts.models import Role
 from gridmap.accounts.selectors import role_of
-from gridmap.analysis.coverage import CoverageError, coverage_area, coverage_run
+from gridmap.analysis.coverage import CoverageError, coverage_area, coverage_run, rule_for
+from gridmap.analysis.coverage_rows import (
+    COMPUTING,
+    CoverageState,
+    building_rows,
+    building_summary,
+    coverage_state,
+    grid_rows,
+)
 from gridmap.analysis.hotspots import CellOptions, ProblemFilter, hotspots_clusters, hotspots_gistar
+from gridmap.analysis.precompute import served_uses
 from gridmap.analysis.routes import RouteInputError, _problem_stops, route_plan, route_stops_queryset
 from gridmap.analysis.siting import SitingError, sites_suggest
+from gridmap.api.analysis_features import (
+    building_features,
+    building_page,
+    frame_features,
+    frame_page,
+    gap_features,
+    gap_page,
+)
 from gridmap.api.errors import bad_request
-from gridmap.api.params import check_names
+from gridmap.api.pagination import Page, feature_collection
+from gridmap.api.params import PAGING, check_names, parse_bbox, parse_flag, parse_paging
 from gridmap.api.renderers import geojson_response
 from gridmap.api.schema import (
     ANALYSIS_ERRORS,
@@ -37,6 +56,7 @@ from gridmap.api.schema import (
     SUGGESTION_PARAMS,
 )
 from gridmap.api.views.base import ApiView
+from gridmap.facilities.models import FacilityKind
 from gridmap.geography.selectors import grids_visible_to
 from gridmap.problems.selectors import problems_in_role_scope
 from layers.routes import route_geojson
@@ -45,7 +65,7 @@ METRICS = {"straight", "network"}
 
 
 def _collection(frame: gpd.GeoDataFrame | None, **extra: Any) -> dict[str, Any]:
-    features = json.loads(frame.to_json(drop_id=True, default=str))["features"] if frame is not None else []
+    features = frame_features(frame) if frame is not None else []
     return {"type": "FeatureCollection", "features": features, **extra}
 
 
@@ -77,6 +97,56 @@ def _grid_in_scope(request: Request, code: str | None) -> str | None:
     return code
 
 
+COVERAGE_NAMES = {"kind", "metric", "radius_m", "grid", "uncovered", "bbox", *PAGING}
+GAPS_NAMES = {"kind", "metric", "radius_m", "grid", "bbox", *PAGING}
+SUMMARY_CACHE_S = 600
+
+
+def _kind(values: dict[str, str]) -> FacilityKind:
+    code = values.get("kind")
+    if code is None:
+        raise bad_request(_("kind is required."))
+    kind = FacilityKind.objects.filter(code=code).first()
+    if kind is None:
+        known = ", ".join(FacilityKind.objects.order_by("code").values_list("code", flat=True))
+        raise bad_request(
+            _("unknown facility kind %(kind)r; known: %(known)s") % {"kind": code, "known": known}
+        )
+    return kind
+
+
+class _Counted:
+    """A count already known, where ``page_of`` asks a queryset for one."""
+
+    def __init__(self, number: int) -> None:
+        self.number = number
+
+    def count(self) -> int:
+        return self.number
+
+
+def _precomputed(kind: FacilityKind) -> bool:
+    """Whether the kind has stored coverage sets (a service radius and the radius rule)."""
+    return bool(kind.service_radius_m) and rule_for(kind) == "radius"
+
+
+def _bbox(values: dict[str, str]) -> Any:
+    return parse_bbox(values["bbox"]) if "bbox" in values else None
+
+
+def _rows_answer(
+    request: Request, page: Page, features: list, state: CoverageState, **extra: Any
+) -> HttpResponse:
+    body = feature_collection(request, page, features) | extra | {"analysis": state.as_json()}
+    return geojson_response(body, status=202 if state.state == COMPUTING else 200)
+
+
+def _summary_key(request: Request, state: CoverageState, *parts: Any) -> str:
+    profile = getattr(request.user, "profile", None)
+    scope = f"{request.user.pk}:{role_of(request.user)}:{getattr(profile, 'community_id', None)}"
+    return ":".join(["gridmap:coverage-summary", scope, state.kind.code, state.version, *map(str, parts)])
+
+
 @extend_schema(tags=["analysis"])
 class Coverage(ApiView):
     @extend_schema(
@@ -86,22 +156,57 @@ class Coverage(ApiView):
     )
     def get(self, request: Request) -> HttpResponse:
         """Per building (or per finding, for spacing, crossings, tactile paving and parking rules):
-        the nearest facility of ``kind`` and its distance; ``uncovered=1`` keeps the gaps only."""
-        values = check_names(request.query_params, {"kind", "metric", "radius_m", "grid", "uncovered"})
-        if "kind" not in values:
-            raise bad_request(_("kind is required."))
+        the nearest facility of ``kind`` and its distance; ``uncovered=1`` keeps the gaps only.
+        Paged (``page``, ``page_size``; ``links`` has the next page) and ``bbox``-filtered. Buildings
+        come from the stored coverage (``analysis`` says how current it is: fresh, updating with
+        the time of the rows, or computing, answered 202 with no rows yet)."""
+        values = check_names(request.query_params, COVERAGE_NAMES)
+        kind, metric = _kind(values), _metric(values)
+        radius = _number(values, "radius_m", 1, 5000)
+        grid, bbox, paging = _grid_in_scope(request, values.get("grid")), _bbox(values), parse_paging(values)
+        uncovered = parse_flag(values["uncovered"], "uncovered") if "uncovered" in values else False
+        if not _precomputed(kind):  # the rules along streets, a radius the kind has none of
+            return self._computed(request, values, kind, metric, radius, grid, uncovered, paging)
+        radius_m = radius if radius is not None else float(kind.service_radius_m)
+        state = coverage_state(request.user, kind)
+        has_network = any(s.has_network for s in state.sets)
+        if metric == "network" and state.sets and not has_network:
+            raise bad_request(_("the network metric needs streets; import some first"))
+        key = _summary_key(request, state, grid, radius_m, has_network)
+        summary = cache.get(key)
+        if summary is None:
+            metrics = ("straight", "network") if has_network else ("straight",)
+            scope = building_rows(state, request.user, grid=grid)
+            summary = building_summary(scope, radius_m=radius_m, metrics=metrics)
+            summary["building_uses"] = served_uses(kind) or "all"
+            cache.set(key, summary, SUMMARY_CACHE_S)
+        rows = building_rows(
+            state, request.user, grid=grid, bbox=bbox, uncovered=(metric, radius_m) if uncovered else None
+        )
+        # without a box the summary has counted the matches already (no COUNT over the scope)
+        known = summary[f"uncovered_{metric}"] if uncovered else summary["buildings"]
+        page = building_page(rows, paging, rows if bbox is not None else _Counted(known))
+        features = building_features(page.rows, metric=metric, radius_m=radius_m, has_network=has_network)
+        summary = {"kind": kind.code, "rule": "radius", "metric": metric, **summary}
+        return _rows_answer(request, page, features, state, summary=summary)
+
+    def _computed(self, request, values, kind, metric, radius, grid, uncovered, paging) -> HttpResponse:
+        """The rules along streets: computed on the request, as before, and paged."""
         try:
             result = coverage_run(
-                user=request.user, kind=values["kind"], metric=_metric(values),
-                radius_m=_number(values, "radius_m", 1, 5000), grid=_grid_in_scope(request, values.get("grid")),
+                user=request.user, kind=kind.code, metric=metric, radius_m=radius, grid=grid,
             )  # fmt: skip
         except CoverageError as exc:
             raise bad_request(str(exc)) from None
         items = result.items
-        if values.get("uncovered") == "1" and "covered" in items:
+        if uncovered and "covered" in items:
             items = items[~items["covered"].astype(bool)]
+        bbox = _bbox(values)
+        if bbox is not None and len(items):
+            items = items[items.intersects(shapely.box(*bbox.extent))]
+        page = frame_page(items, paging)
         summary = {"kind": result.kind, "rule": result.rule, "metric": result.metric, **result.summary}
-        return geojson_response(_collection(items, summary=summary))
+        return geojson_response(feature_collection(request, page, page.rows) | {"summary": summary})
 
 
 @extend_schema(tags=["analysis"])
@@ -112,19 +217,30 @@ class Gaps(ApiView):
         responses={200: ANALYSIS_RESULT, **ANALYSIS_ERRORS},
     )
     def get(self, request: Request) -> HttpResponse:
-        """The uncovered area of every grid in scope for ``kind``, as polygons."""
-        values = check_names(request.query_params, {"kind", "metric", "radius_m", "grid"})
-        if "kind" not in values:
-            raise bad_request(_("kind is required."))
-        try:
-            frame = coverage_area(
-                user=request.user, kind=values["kind"], metric=_metric(values),
-                radius_m=_number(values, "radius_m", 1, 5000), grid=_grid_in_scope(request, values.get("grid")),
-            )  # fmt: skip
-        except CoverageError as exc:
-            raise bad_request(str(exc)) from None
-        frame = frame[~(frame.geometry.isna() | frame.geometry.is_empty)]  # fully covered grids
-        return geojson_response(_collection(frame))
+        """The uncovered area of every grid in scope for ``kind``, as polygons, paged and
+        ``bbox``-filtered, from the stored coverage (another ``radius_m`` is computed here)."""
+        values = check_names(request.query_params, GAPS_NAMES)
+        kind, metric = _kind(values), _metric(values)
+        radius = _number(values, "radius_m", 1, 5000)
+        grid, bbox, paging = _grid_in_scope(request, values.get("grid")), _bbox(values), parse_paging(values)
+        if not _precomputed(kind) or (radius is not None and radius != kind.service_radius_m):
+            try:
+                frame = coverage_area(
+                    user=request.user, kind=kind.code, metric=metric, radius_m=radius, grid=grid
+                )
+            except CoverageError as exc:
+                raise bad_request(str(exc)) from None
+            frame = frame[~(frame.geometry.isna() | frame.geometry.is_empty)]  # fully covered grids
+            if bbox is not None:
+                frame = frame[frame.intersects(shapely.box(*bbox.extent))]
+            page = frame_page(frame, paging)
+            return geojson_response(feature_collection(request, page, page.rows))
+        state = coverage_state(request.user, kind)
+        if metric == "network" and state.sets and not any(s.has_network for s in state.sets):
+            raise bad_request(_("the network metric needs streets; import some first"))
+        rows = grid_rows(state, request.user, metric=metric, grid=grid, bbox=bbox)
+        page = gap_page(rows, paging, rows)
+        return _rows_answer(request, page, gap_features(page.rows), state)
 
 
 @extend_schema(tags=["analysis"])

@@ -463,3 +463,18 @@ def test_demo_bin_spacing_tactile_and_parking(demo: dict) -> None:
     ]
     parks = accessible_parking(kind(demo, "car_park"))
     assert parks.loc[parks["compliant"] == False, "id"].tolist() == ["fc-01043"]  # noqa: E712
+
+
+def test_the_walking_cover_keeps_its_polygons_only() -> None:
+    """Snap-rounding can leave a line where a cell touches a disc; an overlay with a mixed
+    collection fails in GEOS ("mixed-dimension"), so the cover keeps its polygons (same area)."""
+    from layers.coverage.area import polygonal
+
+    square = shapely.box(0, 0, 10, 10)
+    mixed = shapely.GeometryCollection([square, shapely.LineString([(20, 0), (30, 0)])])
+    with pytest.raises(shapely.errors.GEOSException):
+        shapely.difference(shapely.box(-5, -5, 40, 40), mixed, grid_size=1e-3)  # as the network overlay
+    kept = polygonal(mixed)
+    assert kept.geom_type == "Polygon" and kept.area == square.area
+    assert shapely.difference(shapely.box(-5, -5, 40, 40), kept).area == 45 * 45 - 100
+    assert polygonal(square) is square

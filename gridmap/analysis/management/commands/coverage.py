@@ -127,6 +127,7 @@ class Command(DocumentedCommand, NoWebCommand):
             area = coverage_area(radius_m=opts["radius_m"], **common)
             return json.dumps(_geojson(area), ensure_ascii=False)
         result = coverage_run(
+            both_metrics=True,  # the report shows the walking figures beside the straight ones
             radius_m=opts["radius_m"],
             spacing_m=opts["spacing_m"],
             rule=opts["rule"],

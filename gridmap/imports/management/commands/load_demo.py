@@ -13,6 +13,12 @@ class Command(NoWebCommand):
 
         report, entries = demo_load()
         self.stdout.write("\n".join(report.lines()))
+        from gridmap.analysis.tasks import refresh_coverage
+        from gridmap.core.jobs import wait_in_process
+
+        wait_in_process(timeout_s=600)  # a refresh the import asked for, if it runs in this process
+        refreshed = refresh_coverage(lambda *_, **__: None)  # the first planner view has figures
+        self.stdout.write(f"Coverage sets computed: {refreshed['refreshed']}")
         password = settings.GRIDMAP["DEMO_PASSWORD"]
         self.stdout.write(f"\nDemo logins (password for all: {password}):")
         seen = set()
