@@ -192,7 +192,11 @@ def negative_items(grids: Sequence[Grid]) -> QuerySet[Problem]:
     return (
         Problem.objects.filter(grid__in=[g.pk for g in grids], status__in=OPEN_STATUSES)
         .select_related("category")
-        .order_by("reported_at", "id")
+        # Ordered by an expression that no index serves: given "the oldest 20", PostgreSQL would
+        # walk the reported_at index from the oldest case and skip the closed ones, but open cases
+        # are the newest (676,864 rows skipped for one community of the city bench, 2.8 s); from
+        # the (grid, status) index it reads only the area's open cases and sorts them.
+        .order_by(Coalesce("reported_at", "reported_at"), "id")
     )
 
 
