@@ -52,12 +52,24 @@ def escalation_due(now: datetime | None = None) -> QuerySet[Problem]:
     return problems_overdue(now).filter(not_escalated_for_deadline())
 
 
-@transaction.atomic
+ESCALATE_CHUNK = 2000
+
+
 def problems_escalate_overdue(now: datetime | None = None) -> int:
-    """Escalate every problem due (``escalation_due``) one level up; returns how many."""
+    """Escalate every problem due (``escalation_due``) one level up; returns how many.
+
+    Each case in its own transaction (``problem_escalate``): a run over a backlog holds no lock
+    on the cases it has done, and what it did stays done if it stops halfway (the next run goes
+    on; the conditional UPDATE keeps it to once per deadline)."""
     now = now or timezone.now()
-    due = escalation_due(now).select_related("community__subdistrict__district")
-    return sum(problem_escalate(problem, now) for problem in due.order_by("pk"))
+    due = escalation_due(now).select_related("community__subdistrict__district").order_by("pk")
+    escalated, after = 0, 0
+    while True:  # in chunks by id: a backlog of 100,000s of cases stays small in memory
+        chunk = list(due.filter(pk__gt=after)[:ESCALATE_CHUNK])
+        escalated += sum(problem_escalate(problem, now) for problem in chunk)
+        if len(chunk) < ESCALATE_CHUNK:
+            return escalated
+        after = chunk[-1].pk
 
 
 def problem_escalate(problem: Problem, now: datetime) -> bool:

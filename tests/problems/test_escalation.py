@@ -151,3 +151,15 @@ def test_concurrent_runs_do_not_double(catalogues, town):
         thread.join(timeout=60)
     assert errors == [] and sum(counts) == 5
     assert ProblemEvent.objects.filter(action="escalate").count() == 5
+
+
+def test_a_backlog_is_escalated_in_chunks_each_case_once(town, monkeypatch):
+    from gridmap.problems import escalation
+
+    now = timezone.now()
+    cases = [dispatched(town, now - timedelta(days=30)) for _ in range(5)]
+    monkeypatch.setattr(escalation, "ESCALATE_CHUNK", 2)  # 2 + 2 + 1
+    assert problems_escalate_overdue(now) == 5
+    assert problems_escalate_overdue(now) == 0
+    for case in cases:
+        assert ProblemEvent.objects.filter(problem=case, action="escalate").count() == 1
