@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.templatetags.static import static
@@ -18,11 +19,17 @@ from layers.maps import MapAssets
 NEGATIVE_SHOWN = 50  # items of the negative list on the page; the map lists them all
 
 
+GRIDS_PER_PAGE = 100
+
+
 @login_required
 def grid_list(request: HttpRequest) -> HttpResponse:
-    grids = grid_list_rows(request.user)
+    """The grids the user may see, a page of GRIDS_PER_PAGE at a time (a city has over a thousand:
+    each row counts its buildings and open problems, so a page costs what it shows)."""
+    pages = Paginator(grid_list_rows(request.user).order_by("code"), GRIDS_PER_PAGE)
+    page = pages.get_page(request.GET.get("page"))  # anything but a page number: the first or last
     communities = communities_visible_to(request.user)
-    return render(request, "maps/grid_list.html", {"grids": grids, "communities": communities})
+    return render(request, "maps/grid_list.html", {"grids": page, "page": page, "communities": communities})
 
 
 @login_required

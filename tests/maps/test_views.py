@@ -127,3 +127,22 @@ def test_the_map_document_links_problems_and_photos_of_the_scope(client, town):
     html = client.get(reverse("grid-map", args=[town["g1"].code])).content.decode()
     assert '"problem":"/problems/{id}/"' in html and '"photo":"/problems/{id}/photos/{photo}/"' in html
     assert "leaflet.heat-0.2.0/leaflet-heat.js" in html
+
+
+def test_the_grid_list_comes_in_pages_of_a_hundred(client):
+    (community,) = region_tree()
+    step = 0.004 / 250
+    for seq in range(1, 231):  # thin slices side by side: 230 grids
+        grid(community, seq, (LON0 + (seq - 1) * step, LAT0, LON0 + seq * step, LAT0 + 0.002))
+    client.force_login(user("office", Role.ADMIN))
+    codes = {}
+    for page in ("1", "2", "3"):
+        html = client.get(reverse("grid-list"), {"page": page}).content.decode()
+        codes[page] = re.findall(r'href="/grids/(\d+)/"', html)
+    assert [len(codes[p]) for p in ("1", "2", "3")] == [100, 100, 30]
+    everything = codes["1"] + codes["2"] + codes["3"]
+    assert everything == sorted(everything) and len(set(everything)) == 230
+    for bad, same_as in (("abc", "1"), ("0", "3"), ("999", "3"), ("-1", "3"), ("1e9", "1")):
+        html = client.get(reverse("grid-list"), {"page": bad})
+        assert html.status_code == 200
+        assert re.findall(r'href="/grids/(\d+)/"', html.content.decode()) == codes[same_as]
