@@ -5,7 +5,8 @@ GDAL, numpy, pandas) are moved out of the cyclic garbage collector's sight with 
 A full collection would otherwise walk all of them — about 80 ms on the machines here, during
 which no request of the process moves — and those pauses made the slowest 1 % of intake
 requests. Objects made while serving requests are collected as before. Under ``--preload`` the
-freeze happens before the fork, so the workers also share those pages.
+freeze happens before the fork, so the workers also share those pages. The street network is
+built first (``network_warm``), so no worker's first route request builds it.
 """
 
 import gc
@@ -17,5 +18,9 @@ from django.urls import get_resolver
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gridmap.settings")
 application = get_wsgi_application()
 get_resolver().url_patterns  # noqa: B018 -- imports every view now, before the freeze
+
+from gridmap.analysis.network_cache import network_warm  # noqa: E402
+
+network_warm()  # under --preload, every worker forks with the street network built
 gc.collect()
 gc.freeze()

@@ -13,6 +13,7 @@ Streets have no town: the cache is keyed by the database alias.
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass
 
@@ -54,6 +55,7 @@ class CachedNetwork:
     streets: gpd.GeoDataFrame  # the rows the network was built from (edge_street positions)
 
 
+log = logging.getLogger(__name__)
 _lock = threading.Lock()
 _cache: dict[str, CachedNetwork] = {}
 
@@ -97,3 +99,20 @@ def network_cache_clear() -> None:
     """Forget every cached network (the next call rebuilds)."""
     with _lock:
         _cache.clear()
+
+
+def network_warm() -> bool:
+    """Build the street network now, before any request asks for it (the WSGI module calls this
+    in gunicorn's master under ``--preload``, so every worker forks with it: a city's network
+    takes seconds to build, which each worker's first route request used to pay). A database
+    that cannot be read leaves it to the first request. Closes the connections it opened, which
+    must not cross a fork. True when a network was built."""
+    from django.db import DatabaseError, connections
+
+    try:
+        return street_network().network is not None
+    except DatabaseError as exc:
+        log.warning("street network not built at start (%s): the first route request builds it", exc)
+        return False
+    finally:
+        connections.close_all()

@@ -196,3 +196,22 @@ def test_network_follows_an_edit_that_keeps_every_count_and_length() -> None:
     second = network_cache.street_network()
     assert second is not first
     assert second.streets.set_index("source_key").geometry["k:0"].coords[0][1] == pytest.approx(31.63)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_network_built_at_start_is_the_one_requests_get(monkeypatch) -> None:
+    network_cache.network_cache_clear()
+    for i in range(2):
+        x = 120.87 + 0.001 * i
+        Street.objects.create(source_key=f"w:{i}", highway="residential",
+                              geom=LineString((x, 31.62), (x + 0.001, 31.62)), length_m=95.0)  # fmt: skip
+    assert network_cache.network_warm() is True
+    warmed = network_cache._cache["default"]
+    assert network_cache.street_network() is warmed  # no request builds it again
+    from django.db import DatabaseError
+
+    def unreadable(**kwargs):
+        raise DatabaseError("no such table: geography_street")
+
+    monkeypatch.setattr(network_cache, "street_network", unreadable)
+    assert network_cache.network_warm() is False  # the start goes on; the first request builds it
