@@ -36,3 +36,13 @@ def refresh_coverage(progress: Progress, kind: str | None = None, town: int | No
         seconds |= {f"{s.kind.code}@{s.town}": s.seconds for s in sets}
     progress(len(stale), len(stale), f"{len(stale)} coverage sets refreshed")
     return {"refreshed": len(stale), "dropped": dropped, "seconds": seconds}
+
+
+@task("analysis.refresh_hotspots")
+def refresh_hotspots(progress: Progress, *, user_id: int, params: dict) -> dict[str, int]:
+    """A kept hotspot result computed again after the problems changed (``hotspot_results``)."""
+    from gridmap.analysis.hotspot_results import hotspots_refresh
+
+    features = hotspots_refresh(user_id=user_id, params=params)
+    progress(1, 1, f"{features} features")
+    return {"features": features}

@@ -120,6 +120,7 @@ HOTSPOT_PARAMS = [
     query_param("min_samples", "DBSCAN core size, 2 to 10000 (default 5).", OpenApiTypes.INT),
     query_param("status", "open (default) or all."),
     query_param("days", "Look back this many days, 1 to 3650 (default 90).", OpenApiTypes.INT),
+    *PAGE_PARAMS,
 ]
 ROUTE_PARAMS = [
     query_param("grid", "One grid code in your scope; inspectors may leave it out for their own route."),

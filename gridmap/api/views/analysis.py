@@ -13,7 +13,6 @@ import geopandas as gpd
 import shapely
 from django.core.cache import cache
 from django.http import HttpResponse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework.exceptions import NotFound
@@ -30,7 +29,7 @@ from gridmap.analysis.coverage_rows import (
     coverage_state,
     grid_rows,
 )
-from gridmap.analysis.hotspots import CellOptions, ProblemFilter, hotspots_clusters, hotspots_gistar
+from gridmap.analysis.hotspot_results import hotspot_result
 from gridmap.analysis.precompute import served_uses
 from gridmap.analysis.routes import RouteInputError, _problem_stops, route_plan, route_stops_queryset
 from gridmap.analysis.siting import SitingError, sites_suggest
@@ -286,26 +285,28 @@ class Hotspots(ApiView):
     def get(self, request: Request) -> HttpResponse:
         """``method=dbscan`` (default; ``eps_m``, ``min_samples``) density clusters, or
         ``method=gistar`` Getis-Ord Gi* on unit grids with z and p per grid; open problems only
-        unless ``status=all``, over the last ``days`` (default 90)."""
-        values = check_names(request.query_params, {"method", "eps_m", "min_samples", "status", "days"})
-        days = int(_number(values, "days", 1, 3650) or 90)
-        status = values.get("status", "open")
-        if status not in {"open", "all"}:
+        unless ``status=all``, over the last ``days`` (default 90). Paged (``page``,
+        ``page_size``). Kept between requests and refreshed by the workers when the problems
+        change: ``analysis`` says whether it is current or being updated, and as of when."""
+        values = check_names(
+            request.query_params, {"method", "eps_m", "min_samples", "status", "days"} | PAGING
+        )
+        paging = parse_paging(values)
+        params = {
+            "days": int(_number(values, "days", 1, 3650) or 90),
+            "status": values.get("status", "open"),
+            "method": values.get("method", "dbscan"),
+            "eps_m": _number(values, "eps_m", 1, 2000) or 50.0,
+            "min_samples": int(_number(values, "min_samples", 2, 10_000) or 5),
+        }
+        if params["status"] not in {"open", "all"}:
             raise bad_request(_("status must be open or all."))
-        end = timezone.now()
-        filters = ProblemFilter(status=status, start=end - timezone.timedelta(days=days), end=end)
-        method = values.get("method", "dbscan")
-        if method == "dbscan":
-            frame = hotspots_clusters(
-                user=request.user, filters=filters, method="dbscan",
-                eps_m=_number(values, "eps_m", 1, 2000) or 50.0,
-                min_samples=int(_number(values, "min_samples", 2, 10_000) or 5),
-            )  # fmt: skip
-        elif method == "gistar":
-            frame = hotspots_gistar(user=request.user, filters=filters, options=CellOptions(cells="grids"))
-        else:
+        if params["method"] not in {"dbscan", "gistar"}:
             raise bad_request(_("method must be dbscan or gistar."))
-        return geojson_response(_collection(frame))
+        result = hotspot_result(user=request.user, params=params)
+        page = frame_page(result.frame, paging)
+        state = {"state": result.state, "computed_at": result.computed_at}
+        return geojson_response(feature_collection(request, page, page.rows) | {"analysis": state})
 
 
 @extend_schema(tags=["analysis"])
