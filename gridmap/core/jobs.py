@@ -50,6 +50,11 @@ _RUNNER_LOCK = threading.Lock()
 PROGRESS_EVERY_S = 0.5
 
 
+# a request waits at most about a second for a broker that does not answer
+SEND_RETRY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.5, "interval_max": 0.5}
+BROKER_DOWN = "the background workers could not be reached; start it again later"
+
+
 class UnknownTask(LookupError):
     pass
 
@@ -112,18 +117,39 @@ def dispatch(name: str, **kwargs: Any) -> None:
 
 
 def _send(name: str, job_id: str | None, kwargs: dict[str, Any]) -> None:
-    if broker_url():
-        from gridmap.core.celery_app import celery_app
-
-        app = celery_app()
-        # the broker of the settings at the time of sending (the app is built once per process)
-        with app.connection_for_write(broker_url()) as conn:
-            app.send_task(name, kwargs={"job_id": job_id, **kwargs}, connection=conn)
-        return
-    # Started only once the caller's transaction commits: the task must see what it wrote.
+    # Started only once the caller's transaction commits: the task must see what it wrote (and
+    # a worker must find the job's row).
     from django.db import transaction
 
-    transaction.on_commit(lambda: _in_process(name, job_id, kwargs))
+    transaction.on_commit(lambda: _start(name, job_id, kwargs))
+
+
+def _start(name: str, job_id: str | None, kwargs: dict[str, Any]) -> None:
+    if not broker_url():
+        _in_process(name, job_id, kwargs)
+        return
+    from gridmap.core.celery_app import celery_app
+
+    app = celery_app()
+    try:
+        # the broker of the settings at the time of sending (the app is built once per process);
+        # what a task returns is kept on its Job row, so a send subscribes to no result
+        with app.connection_for_write(broker_url()) as conn:
+            app.send_task(
+                name,
+                kwargs={"job_id": job_id, **kwargs},
+                connection=conn,
+                retry_policy=SEND_RETRY,
+                ignore_result=True,
+            )
+    except Exception:  # the broker is down: what the caller committed stays; the job says so
+        log.exception("task %s could not be sent (job %s)", name, job_id)
+        if job_id is not None:
+            from gridmap.core.models import Job
+
+            Job.objects.filter(id=job_id, state=Job.State.QUEUED).update(
+                state=Job.State.FAILED, finished_at=timezone.now(), message=BROKER_DOWN
+            )
 
 
 def _in_process(name: str, job_id: str | None, kwargs: dict[str, Any]) -> Future[Any] | None:

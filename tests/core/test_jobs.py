@@ -137,3 +137,11 @@ def test_a_user_follows_only_their_jobs(transactional_db, client):
     assert "导出" in client.get("/dashboard/jobs/").content.decode()
     assert client.get(f"/dashboard/jobs/{uuid.uuid4()}/").status_code == 404
     assert client.get("/dashboard/jobs/not-a-uuid/").status_code == 404
+
+
+def test_a_broker_that_is_down_fails_the_job_not_the_caller(transactional_db, settings):
+    settings.GRIDMAP_BROKER_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+    job = jobs.submit("tests.count_to", n=1)
+    job.refresh_from_db()
+    assert job.state == Job.State.FAILED and job.message == jobs.BROKER_DOWN
+    assert SEEN == []
