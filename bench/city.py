@@ -170,7 +170,9 @@ def report(result: dict, town_result: dict) -> str:
     lines = [f"City bench, {stamp}, commit {result['commit']}, {result['problems']:,} problems; "
              f"load average before {result['load_before']}; {table.misses_count(rows)} rows miss a target.", "",
              "Times: total time of the request as the client sees it over loopback (gunicorn, 2 sync workers). "
-             "Cold: first request after an edit of one problem and one facility of the town shown; "
+             "First: the run's first request of the page for the role (the shared cache emptied at the start: "
+             "nothing kept for it yet; no target). Cold: the request after an edit of one problem and one "
+             "facility of the town shown; "
              "warm: median of the repeats. Town: the demo town, same server settings.", "",
              table.markdown(rows), "", "Not open to the role (403) or outside its scope (404):",
              *table.denied_lines(result["pages"]), "", "Stages: " + ", ".join(f"{k} {v} s" for k, v in result["stages"].items())]  # fmt: skip

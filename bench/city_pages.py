@@ -43,6 +43,7 @@ class Timing:
     role: str
     url: str
     status: int = 0
+    first_s: float | None = None  # the first request of the run (nothing kept yet for it)
     cold_s: float | None = None
     warm_s: float | None = None
     size_bytes: int = 0
@@ -219,14 +220,16 @@ def fetch(session: requests.Session, url: str) -> tuple[int, float, int]:
 
 def time_role(base: str, session: requests.Session, role: str, place: Place, change, *, warm_runs: int,
               only: set[str] | None = None, record=None) -> list[Timing]:  # fmt: skip
-    """Every URL for one role: an edit, the cold request, then the warm repeats."""
+    """Every URL for one role: the first request (the run starts with an empty shared cache, so
+    nothing is kept for it yet), an edit, the cold request, then the warm repeats."""
     out = []
     for work, url, is_file in urls(place):
         if only and work not in only:
             continue
+        _, first, _ = fetch(session, base + url)
         change()
         status, cold, size = fetch(session, base + url)
-        t = Timing(work, role, url, status, cold, None, size, is_file)
+        t = Timing(work, role, url, status, first, cold, None, size, is_file)
         if 200 <= status < 300:
             for _ in range(warm_runs):
                 status_w, took, size = fetch(session, base + url)
@@ -235,7 +238,7 @@ def time_role(base: str, session: requests.Session, role: str, place: Place, cha
                 if took > SLOW_WARM_S:
                     break
             t.warm_s = statistics.median(t.warm_runs)
-        print(f"  {role:<15} {work:<26} {status:>3} cold {cold:7.3f} s warm "
+        print(f"  {role:<15} {work:<26} {status:>3} first {first:7.3f} s cold {cold:7.3f} s warm "
               f"{'' if t.warm_s is None else f'{t.warm_s:7.3f} s'} {t.size_bytes / 1e6:8.3f} MB", flush=True)  # fmt: skip
         out.append(t)
         if record is not None:

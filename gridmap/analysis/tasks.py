@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from gridmap.analysis import hotspot_results  # noqa: F401  (its kept result, refreshed by core.refresh_kept)
 from gridmap.analysis.coverage_rows import refresh_started
 from gridmap.analysis.precompute import Stale, drop_orphans, refresh_sets, stale_sets
 from gridmap.core.jobs import Progress, task
@@ -36,13 +37,3 @@ def refresh_coverage(progress: Progress, kind: str | None = None, town: int | No
         seconds |= {f"{s.kind.code}@{s.town}": s.seconds for s in sets}
     progress(len(stale), len(stale), f"{len(stale)} coverage sets refreshed")
     return {"refreshed": len(stale), "dropped": dropped, "seconds": seconds}
-
-
-@task("analysis.refresh_hotspots")
-def refresh_hotspots(progress: Progress, *, user_id: int, params: dict) -> dict[str, int]:
-    """A kept hotspot result computed again after the problems changed (``hotspot_results``)."""
-    from gridmap.analysis.hotspot_results import hotspots_refresh
-
-    features = hotspots_refresh(user_id=user_id, params=params)
-    progress(1, 1, f"{features} features")
-    return {"features": features}

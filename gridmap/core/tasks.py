@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from gridmap.core import kept  # noqa: F401  (its task: core.refresh_kept)
 from gridmap.core.jobs import Progress, task
 from gridmap.core.models import Job
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from gridmap.evaluation import exports
 from gridmap.evaluation.metrics import Period
-from gridmap.evaluation.selectors import evaluation_for, ledger_problems
+from gridmap.evaluation.selectors import evaluation_of, ledger_problems
 
 # More cases than this in the scope and period: the ledger is written by a worker.
 DIRECT_LIMIT = 5000
@@ -64,7 +64,7 @@ def write_ledger(
     if fmt == "csv":
         exports.write_csv(target, exports.LEDGER_HEADERS, rows)
         return
-    tables = evaluation_for(user, period, now)
+    tables = evaluation_of(user, period, now).tables
     exports.write_xlsx(
         target,
         [

@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import date, datetime
 from typing import Any, overload
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, DurationField, F, Func, Q, QuerySet, Sum, Window
 from django.db.models.functions import Coalesce, RowNumber
+from django.utils import timezone
 
 from gridmap.accounts.models import Role
 from gridmap.accounts.selectors import CITY_WIDE_ROLES, role_of
+from gridmap.core.kept import Kept, keeper
 from gridmap.evaluation.metrics import (
     DUPLICATE,
     LEVELS,
@@ -28,10 +30,17 @@ from gridmap.evaluation.metrics import (
     recurrence_counts,
 )
 from gridmap.evaluation.models import ScoreWeights
+from gridmap.evaluation.weekly import Week, weekly_counts
 from gridmap.geography.models import Community, Grid
 from gridmap.geography.selectors import grids_visible_to
 from gridmap.problems.models import OPEN_STATUSES, Problem, ProblemEvent, ProblemPhoto
-from gridmap.problems.selectors import problems_visible_to
+from gridmap.problems.selectors import problems_visible_to, scope_signature
+
+# What the evaluation of a part of the city is kept under (``gridmap.core.kept``): the cases, the
+# areas and leaders, the categories and departments; and how long it stays current when none of
+# them moved (open and overdue cases are counted as of its time).
+EVALUATION_STAMPS = ("problems", "grids", "categories", "departments")
+FRESH_S = 300
 
 # Who may open the evaluation pages and exports (reporters and users without a role may not).
 EVALUATORS = frozenset(
@@ -235,20 +244,96 @@ def unit_aggregates(
     return units
 
 
-def evaluation_for(
+def _period_params(period: Period) -> dict[str, str]:
+    return {"start": period.start.isoformat(), "end": period.end.isoformat()}
+
+
+def _period_of(params: Mapping[str, Any]) -> Period:
+    return Period(datetime.fromisoformat(params["start"]), datetime.fromisoformat(params["end"]))
+
+
+@keeper("evaluation.tables", scope=scope_signature, stamps=EVALUATION_STAMPS, fresh_s=FRESH_S)
+def kept_tables(user: Any, params: dict[str, Any]) -> dict[str, list[UnitStats]]:
+    """Every level's unranked units over what ``user`` may see, grouped from the cases (a part of
+    the city: ``evaluation_for``), kept between requests. The hours of each unit's cases are left
+    out (the grouped mean and median stand for them), so the value pickles."""
+    period = _period_of(params)
+    scoped = problems_visible_to(user)
+    recurrences = recurrences_by_unit(scoped, period)
+    now = timezone.now()
+    return {
+        level: [
+            replace(u, hours_to_close=())
+            for u in unit_aggregates(
+                scoped, level=level, period=period, now=now, recurrences=recurrences[level]
+            )
+        ]
+        for level in LEVELS
+    }
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """The ranked tables of the levels asked for, and where their figures come from: the daily
+    summary as of ``summary_as_of`` (the whole city), or the kept grouping of the user's cases
+    (``kept``: its time, and whether a refresh is under way)."""
+
+    tables: dict[str, list[UnitStats]]
+    summary_as_of: datetime | None = None
+    kept: Kept[Any] | None = None
+
+
+def evaluation_of(
     user: AbstractBaseUser | AnonymousUser, period: Period, now: datetime, levels: Iterable[str] = LEVELS
-) -> dict[str, list[UnitStats]]:
+) -> Evaluation:
     """The ranked evaluation table of every level asked for (all by default), over what ``user``
-    may see: for the whole city, the daily summary's rows (``summary_figures``); for a part of
-    it, grouped from its cases. A fixed number of queries, rows per unit."""
+    may see, as the pages show it: for the whole city, the daily summary's rows
+    (``summary_figures``); for a part of it, grouped from its cases and kept (``kept_tables``:
+    seconds for a department at city scale). Ranked with the weights of now."""
+    until = _summary_until(user, period)
+    if until is not None:
+        return Evaluation(_summary_tables(period, now, levels, until), summary_as_of=until)
+    kept = kept_tables.get(user, _period_params(period))
+    weights = score_weights()
+    return Evaluation({level: rank_units(kept.value[level], weights) for level in levels}, kept=kept)
+
+
+def _summary_until(user: AbstractBaseUser | AnonymousUser, period: Period) -> datetime | None:
     # imported here: summary_figures reads this module's span and durations
     from gridmap.evaluation import summary_figures
 
+    return summary_figures.summary_as_of(user, period)
+
+
+def _summary_tables(
+    period: Period, now: datetime, levels: Iterable[str], until: datetime
+) -> dict[str, list[UnitStats]]:
+    from gridmap.evaluation import summary_figures
+
     weights = score_weights()
-    until = summary_figures.summary_as_of(user, period)
+    tables = summary_figures.city_figures(period, now, levels, until)
+    return {level: rank_units(units, weights) for level, units in tables.items()}
+
+
+@keeper("evaluation.weeks", scope=scope_signature, stamps=EVALUATION_STAMPS)
+def kept_weeks(user: Any, params: dict[str, Any]) -> list[Week]:
+    """Filed and closed per week (``weekly_counts``) over what ``user`` may see, kept."""
+    return weekly_counts(problems_visible_to(user), [date.fromisoformat(d) for d in params["mondays"]])
+
+
+def weeks_of(user: AbstractBaseUser | AnonymousUser, mondays: list[date]) -> Kept[list[Week]]:
+    return kept_weeks.get(user, {"mondays": [d.isoformat() for d in mondays]})
+
+
+def evaluation_for(
+    user: AbstractBaseUser | AnonymousUser, period: Period, now: datetime, levels: Iterable[str] = LEVELS
+) -> dict[str, list[UnitStats]]:
+    """The ranked evaluation tables computed at ``now``, nothing kept (``evaluation_of`` is what
+    the pages read): the daily summary for the whole city, else grouped from the user's cases."""
+    until = _summary_until(user, period)
     if until is not None:
-        tables = summary_figures.city_figures(period, now, levels, until)
-        return {level: rank_units(units, weights) for level, units in tables.items()}
+        return _summary_tables(period, now, levels, until)
+    weights = score_weights()
     scoped = problems_visible_to(user)
     recurrences = recurrences_by_unit(scoped, period)
     return {

@@ -29,14 +29,14 @@ from gridmap.evaluation.metrics import Period
 from gridmap.evaluation.selectors import (
     area_visible_to,
     closing_evidence,
-    evaluation_for,
+    evaluation_of,
     may_evaluate,
     negative_list_problems,
     score_weights,
+    weeks_of,
 )
-from gridmap.evaluation.summary_figures import city_weeks, summary_as_of
-from gridmap.evaluation.weekly import weekly_counts, weeks_between
-from gridmap.problems.selectors import problems_visible_to
+from gridmap.evaluation.summary_figures import city_weeks
+from gridmap.evaluation.weekly import weeks_between
 
 RANKED_IN_CHART = 20
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -92,10 +92,13 @@ def _period_view(view: Callable[..., HttpResponse]) -> Callable[[HttpRequest], H
 
 @_period_view
 def index(request: HttpRequest, form: PeriodForm, period: Period) -> HttpResponse:
-    tables = evaluation_for(request.user, period, timezone.now())
+    found = evaluation_of(request.user, period, timezone.now())
+    tables = found.tables
     sections = [(level, LEVEL_TITLES[level], units) for level, units in tables.items()]
-    as_of = summary_as_of(request.user, period)
-    return _page(request, form, sections=sections, tables=tables, weights=score_weights(), as_of=as_of)
+    return _page(
+        request, form, sections=sections, tables=tables, weights=score_weights(),
+        as_of=found.summary_as_of, kept=found.kept,
+    )  # fmt: skip
 
 
 def _ledger(request: HttpRequest, form: PeriodForm, period: Period, fmt: str) -> HttpResponse:
@@ -190,9 +193,10 @@ def figures(request: HttpRequest) -> HttpResponse:
     data = form.cleaned_data
     mondays = weeks_between(data["start"], data["end"])
     period = Period(local_midnight(mondays[0]), local_midnight(mondays[-1] + timedelta(days=7)))
-    as_of = summary_as_of(request.user, period)
-    weeks = city_weeks(mondays) if as_of else weekly_counts(problems_visible_to(request.user), mondays)
-    ranked = evaluation_for(request.user, period, timezone.now(), levels=(data["level"],))[data["level"]]
+    found = evaluation_of(request.user, period, timezone.now(), levels=(data["level"],))
+    as_of = found.summary_as_of
+    weeks = city_weeks(mondays) if as_of else weeks_of(request.user, mondays).value
+    ranked = found.tables[data["level"]]
     scored = [u for u in ranked if u.score is not None]
     shown = scored[:RANKED_IN_CHART]
     ranking = hbar_chart(
@@ -214,5 +218,6 @@ def figures(request: HttpRequest) -> HttpResponse:
         "unscored": len(ranked) - len(scored),
         "weights": score_weights(),
         "as_of": as_of,
+        "kept": found.kept,
     }
     return render(request, "evaluation/figures.html", context)

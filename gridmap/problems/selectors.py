@@ -4,6 +4,7 @@ the positive-list sites a user may see."""
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.contrib.gis.geos import Point, Polygon
@@ -72,6 +73,33 @@ def _role_scope(user: AbstractBaseUser, role: str | None) -> Q:
         patrolled = Profile.patrol_communities.through.objects.filter(profile=profile).values("community_id")
         return Q(inspector=user) | Q(community_id__in=patrolled)
     return nothing
+
+
+def scope_signature(user: AbstractBaseUser | AnonymousUser) -> tuple[Any, ...]:
+    """What ``problems_visible_to(user)`` depends on besides the problems themselves, as plain
+    values: a result kept for one signature (``gridmap.core.kept``) is right for every user and
+    moment with the same signature and the same change stamps. The to-many parts of a role's
+    scope are listed (the ids of a leader's grids, a department's categories, an inspector's
+    communities): their tables move no stamp of their own."""
+    role = role_of(user)
+    if role in CITY_WIDE_ROLES:
+        return ("city",)
+    if not user.is_authenticated:
+        return ("nobody",)
+    profile = getattr(user, "profile", None)
+    parts: tuple[Any, ...] = (user.pk, str(role))  # a Role member and its value are the same role
+    if role == Role.COMMUNITY_HEAD:
+        parts += (profile.community_id,)
+    elif role == Role.GRID_LEADER:
+        led = Grid.objects.filter(Q(first_responsible=user) | Q(direct_responsible=user))
+        parts += (sorted(set(led.values_list("pk", flat=True))),)
+    elif role == Role.DEPARTMENT and profile.department_id is not None:
+        handled = Department.categories.through.objects.filter(department_id=profile.department_id)
+        parts += (profile.department_id, sorted(handled.values_list("eventcategory_id", flat=True)))
+    elif role == Role.INSPECTOR:
+        patrolled = Profile.patrol_communities.through.objects.filter(profile=profile)
+        parts += (sorted(patrolled.values_list("community_id", flat=True)),)
+    return parts
 
 
 def metre_bounds(x: float, y: float, radius_m: float) -> tuple[float, float, float, float]:

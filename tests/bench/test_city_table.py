@@ -38,8 +38,12 @@ def test_errors_and_timeouts_miss_and_refusals_are_left_out_of_the_table():
 
 
 def test_town_figures_sit_beside_the_city_ones():
-    rows = table.page_rows([page(cold_s=3.0)], [page(cold_s=0.05, warm_s=0.02)])
-    assert rows[0][2:5] == ["0.05 s / 0.02 s", "3.00 s", "0.20 s"]
+    rows = table.page_rows([page(first_s=4.0, cold_s=3.0)], [page(cold_s=0.05, warm_s=0.02)])
+    assert rows[0][2:6] == ["0.05 s / 0.02 s", "4.00 s", "3.00 s", "0.20 s"]
+
+
+def test_the_first_request_has_no_target():
+    assert table.page_rows([page(first_s=9.0, cold_s=0.5, warm_s=0.2)], [])[0][-1] == "yes"
 
 
 def test_imports_are_flagged_on_speed_and_memory():

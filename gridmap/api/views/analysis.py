@@ -304,7 +304,7 @@ class Hotspots(ApiView):
         if params["method"] not in {"dbscan", "gistar"}:
             raise bad_request(_("method must be dbscan or gistar."))
         result = hotspot_result(user=request.user, params=params)
-        page = frame_page(result.frame, paging)
+        page = frame_page(result.value, paging)
         state = {"state": result.state, "computed_at": result.computed_at}
         return geojson_response(feature_collection(request, page, page.rows) | {"analysis": state})
 
