@@ -32,7 +32,8 @@ from gridmap.analysis.coverage_rows import (
 from gridmap.analysis.hotspot_results import hotspot_result
 from gridmap.analysis.precompute import served_uses
 from gridmap.analysis.routes import RouteInputError, _problem_stops, route_plan, route_stops_queryset
-from gridmap.analysis.siting import SitingError, sites_suggest
+from gridmap.analysis.site_results import suggestion_result
+from gridmap.analysis.siting import SitingError
 from gridmap.api.analysis_features import (
     building_features,
     building_page,
@@ -264,15 +265,20 @@ class Suggestions(ApiView):
         ):
             raise NotFound()
         best = _number(values, "best", 0, 500)
+        params = {
+            "kind": values["kind"],
+            "grid": _grid_in_scope(request, values.get("grid")),
+            "community": community,
+            "best": None if best is None else int(best),
+            "metric": _metric(values),
+            "radius_m": _number(values, "radius_m", 1, 5000),
+        }
         try:
-            result = sites_suggest(
-                user=request.user, kind=values["kind"], grid=_grid_in_scope(request, values.get("grid")),
-                community=community, best=None if best is None else int(best), metric=_metric(values),
-                radius_m=_number(values, "radius_m", 1, 5000), time_limit_s=20,
-            )  # fmt: skip
+            kept = suggestion_result(user=request.user, params=params)
         except SitingError as exc:
             raise bad_request(str(exc)) from None
-        return geojson_response(_collection(result.sites, summary=result.summary))
+        state = {"state": kept.state, "computed_at": kept.computed_at}
+        return geojson_response(_collection(kept.value.sites, summary=kept.value.summary, analysis=state))
 
 
 @extend_schema(tags=["analysis"])
