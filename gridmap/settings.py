@@ -311,6 +311,8 @@ CACHES = _caches(os.environ.get("GRIDMAP_CACHE_URL", ""))
 GRIDMAP_BROKER_URL = os.environ.get("GRIDMAP_BROKER_URL", "").strip()
 if GRIDMAP_BROKER_URL and not GRIDMAP_BROKER_URL.startswith(("redis://", "rediss://", "unix://")):
     raise ImproperlyConfigured("GRIDMAP_BROKER_URL must be a redis://, rediss:// or unix:// URL")
+# "thread" (default), "inline" (tests) or "off": without a broker, a task nobody follows (the
+# refreshes after an import) is not run in this process but left to the schedule's periodic run.
 GRIDMAP_TASKS_IN_PROCESS = os.environ.get("GRIDMAP_TASKS_IN_PROCESS", "thread")
 # Periodic jobs: entry → task and interval (seconds). GRIDMAP_SCHEDULE="entry=seconds,..." changes
 # an interval; 0 turns the entry off.

@@ -157,6 +157,11 @@ def _in_process(name: str, job_id: str | None, kwargs: dict[str, Any]) -> Future
     if mode == "inline":  # tests that need the result before they go on
         run(name, job_id, kwargs)
         return None
+    if mode == "off" and job_id is None:
+        # a short-lived process (a bulk load from the shell) leaves what nobody follows, such as
+        # the refreshes after an import, to the schedule's periodic run of the same task
+        log.info("task %s not run in this process (GRIDMAP_TASKS_IN_PROCESS=off)", name)
+        return None
     global _RUNNER
     with _RUNNER_LOCK:
         if _RUNNER is None:

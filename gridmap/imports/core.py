@@ -241,7 +241,8 @@ def import_frames(
             transaction.set_rollback(True)  # batches written before the first rejection
     report.rejected.sort(key=_rejection_order(list(frames)))
     commit = commit and not refused
-    dispatch("analysis.refresh_coverage")  # recompute the coverage sets this import made stale
+    if commit:
+        dispatch("analysis.refresh_coverage")  # recompute the coverage sets this import made stale
     report.committed = commit
     report.outcome = "committed" if commit else "refused" if refused else "dry run"
     if refused:

@@ -145,3 +145,14 @@ def test_a_broker_that_is_down_fails_the_job_not_the_caller(transactional_db, se
     job.refresh_from_db()
     assert job.state == Job.State.FAILED and job.message == jobs.BROKER_DOWN
     assert SEEN == []
+
+
+@override_settings(GRIDMAP_TASKS_IN_PROCESS="off")
+def test_off_leaves_unfollowed_tasks_to_the_schedule_but_runs_followed_jobs(transactional_db):
+    SEEN.clear()
+    jobs.dispatch("tests.count_to", n=2)  # nobody follows it: a bulk load leaves it to the schedule
+    job = jobs.submit("tests.count_to", label="followed", n=3)  # someone follows it: it runs
+    jobs.wait_in_process()
+    assert SEEN == [("count_to", 3)]
+    job.refresh_from_db()
+    assert job.state == Job.State.DONE
