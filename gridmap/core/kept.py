@@ -10,7 +10,9 @@ scope and the parameters, with the change stamps (``gridmap.core.stamps``) it wa
   with the clock): the kept result at once, ``updating`` with its time, and one refresh sent to
   the workers (``core.refresh_kept``; one at a time per result, a lock in the cache);
 - never computed for this scope and parameters (or dropped from the cache): computed on the
-  request, ``current``.
+  request, ``current``; or, when the caller says the computation is too large for a request
+  (``defer``), sent to the workers at once and answered ``computing`` with no value: the page
+  says so and looks again a few seconds later.
 
 The stamps are read before the data, so a kept result is never newer than its stamps. A keeper
 is declared once, next to its computation (``@keeper("name", stamps=..., ...)``), and its module
@@ -43,18 +45,22 @@ REFRESH_LOCK_S = 600  # a refresh that died frees its lock after this long
 
 @dataclass(frozen=True)
 class Kept(Generic[T]):
-    value: T
-    state: str  # "current" or "updating"
-    computed_at: str  # ISO 8601, seconds
+    value: T | None  # None while "computing"
+    state: str  # "current", "updating" or "computing"
+    computed_at: str | None  # ISO 8601, seconds; None while "computing"
 
     @property
     def updating(self) -> bool:
         return self.state == "updating"
 
     @property
-    def computed(self) -> datetime:
+    def computing(self) -> bool:
+        return self.state == "computing"
+
+    @property
+    def computed(self) -> datetime | None:
         """``computed_at`` as an aware datetime (for templates)."""
-        return datetime.fromisoformat(self.computed_at)
+        return None if self.computed_at is None else datetime.fromisoformat(self.computed_at)
 
 
 @dataclass(frozen=True)
@@ -88,19 +94,26 @@ class Keeper:
         age = timezone.now() - datetime.fromisoformat(kept["computed_at"])
         return age.total_seconds() <= self.fresh_s
 
-    def get(self, user: Any, params: dict[str, Any]) -> Kept[Any]:
-        """The result for ``user`` and ``params``: kept, kept while a refresh runs, or computed."""
+    def get(self, user: Any, params: dict[str, Any], *, defer: bool = False) -> Kept[Any]:
+        """The result for ``user`` and ``params``: kept, kept while a refresh runs, or computed
+        (``defer``: a result never computed is left to the workers and answered "computing")."""
         key = self.key(user, params)
         stamps = stamps_of(self.stamps)  # before the data: a result is never newer than its stamps
         kept = cache.get(key)
+        if kept is None and defer:
+            self._ask_refresh(key, user, params)
+            return Kept(None, "computing", None)
         if kept is None:
             kept = self._store(key, stamps, self.compute(user, params))
             return Kept(kept["value"], "current", kept["computed_at"])
         if self._current(kept, stamps):
             return Kept(kept["value"], "current", kept["computed_at"])
+        self._ask_refresh(key, user, params)
+        return Kept(kept["value"], "updating", kept["computed_at"])
+
+    def _ask_refresh(self, key: str, user: Any, params: dict[str, Any]) -> None:
         if cache.add(f"{key}:refreshing", 1, REFRESH_LOCK_S):  # one refresh at a time per result
             dispatch("core.refresh_kept", kept=self.name, user_id=user.pk, params=params)
-        return Kept(kept["value"], "updating", kept["computed_at"])
 
     def refresh(self, user_id: int, params: dict[str, Any]) -> Any:
         """Compute the result again and keep it (the workers' side); returns the value."""

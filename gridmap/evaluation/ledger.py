@@ -64,7 +64,7 @@ def write_ledger(
     if fmt == "csv":
         exports.write_csv(target, exports.LEDGER_HEADERS, rows)
         return
-    tables = evaluation_of(user, period, now).tables
+    tables = evaluation_of(user, period, now, may_defer=False).tables  # a file is never half made
     exports.write_xlsx(
         target,
         [

@@ -34,7 +34,7 @@ from gridmap.evaluation.weekly import Week, weekly_counts
 from gridmap.geography.models import Community, Grid
 from gridmap.geography.selectors import grids_visible_to
 from gridmap.problems.models import OPEN_STATUSES, Problem, ProblemEvent, ProblemPhoto
-from gridmap.problems.selectors import problems_visible_to, scope_signature
+from gridmap.problems.selectors import problems_visible_to, scope_is_large, scope_signature
 
 # What the evaluation of a part of the city is kept under (``gridmap.core.kept``): the cases, the
 # areas and leaders, the categories and departments; and how long it stays current when none of
@@ -281,21 +281,33 @@ class Evaluation:
     tables: dict[str, list[UnitStats]]
     summary_as_of: datetime | None = None
     kept: Kept[Any] | None = None
+    large: bool = False  # the scope is large: a first computation over it goes to the workers
 
 
 def evaluation_of(
-    user: AbstractBaseUser | AnonymousUser, period: Period, now: datetime, levels: Iterable[str] = LEVELS
+    user: AbstractBaseUser | AnonymousUser,
+    period: Period,
+    now: datetime,
+    levels: Iterable[str] = LEVELS,
+    *,
+    may_defer: bool = True,
 ) -> Evaluation:
     """The ranked evaluation table of every level asked for (all by default), over what ``user``
     may see, as the pages show it: for the whole city, the daily summary's rows
     (``summary_figures``); for a part of it, grouped from its cases and kept (``kept_tables``:
-    seconds for a department at city scale). Ranked with the weights of now."""
+    seconds for a department at city scale). Ranked with the weights of now. The first
+    computation for a large scope (``scope_is_large``) is left to the workers when ``may_defer``
+    (the pages): the tables are then empty and ``kept.computing`` is true."""
     until = _summary_until(user, period)
     if until is not None:
         return Evaluation(_summary_tables(period, now, levels, until), summary_as_of=until)
-    kept = kept_tables.get(user, _period_params(period))
+    defer = may_defer and scope_is_large(user)
+    kept = kept_tables.get(user, _period_params(period), defer=defer)
+    if kept.computing:
+        return Evaluation({level: [] for level in levels}, kept=kept, large=defer)
     weights = score_weights()
-    return Evaluation({level: rank_units(kept.value[level], weights) for level in levels}, kept=kept)
+    tables = {level: rank_units(kept.value[level], weights) for level in levels}
+    return Evaluation(tables, kept=kept, large=defer)
 
 
 def _summary_until(user: AbstractBaseUser | AnonymousUser, period: Period) -> datetime | None:
@@ -321,8 +333,9 @@ def kept_weeks(user: Any, params: dict[str, Any]) -> list[Week]:
     return weekly_counts(problems_visible_to(user), [date.fromisoformat(d) for d in params["mondays"]])
 
 
-def weeks_of(user: AbstractBaseUser | AnonymousUser, mondays: list[date]) -> Kept[list[Week]]:
-    return kept_weeks.get(user, {"mondays": [d.isoformat() for d in mondays]})
+def weeks_of(user: AbstractBaseUser | AnonymousUser, mondays: list[date], *, defer: bool) -> Kept[list[Week]]:
+    """The kept weekly counts (``defer``: left to the workers the first time, for a large scope)."""
+    return kept_weeks.get(user, {"mondays": [d.isoformat() for d in mondays]}, defer=defer)
 
 
 def evaluation_for(

@@ -97,7 +97,7 @@ def index(request: HttpRequest, form: PeriodForm, period: Period) -> HttpRespons
     sections = [(level, LEVEL_TITLES[level], units) for level, units in tables.items()]
     return _page(
         request, form, sections=sections, tables=tables, weights=score_weights(),
-        as_of=found.summary_as_of, kept=found.kept,
+        as_of=found.summary_as_of, kept=found.kept, computing=bool(found.kept and found.kept.computing),
     )  # fmt: skip
 
 
@@ -195,7 +195,11 @@ def figures(request: HttpRequest) -> HttpResponse:
     period = Period(local_midnight(mondays[0]), local_midnight(mondays[-1] + timedelta(days=7)))
     found = evaluation_of(request.user, period, timezone.now(), levels=(data["level"],))
     as_of = found.summary_as_of
-    weeks = city_weeks(mondays) if as_of else weeks_of(request.user, mondays).value
+    if as_of:
+        weeks = city_weeks(mondays)
+    else:
+        kept_weeks = weeks_of(request.user, mondays, defer=found.large)
+        weeks = [] if kept_weeks.computing else kept_weeks.value
     ranked = found.tables[data["level"]]
     scored = [u for u in ranked if u.score is not None]
     shown = scored[:RANKED_IN_CHART]
@@ -219,5 +223,6 @@ def figures(request: HttpRequest) -> HttpResponse:
         "weights": score_weights(),
         "as_of": as_of,
         "kept": found.kept,
+        "computing": bool(found.kept and found.kept.computing) or (not as_of and kept_weeks.computing),
     }
     return render(request, "evaluation/figures.html", context)

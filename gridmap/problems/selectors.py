@@ -78,6 +78,17 @@ def _role_scope(user: AbstractBaseUser, role: str | None) -> Q:
     return nothing
 
 
+# A scope holding more cases than this is "large": figures over it are computed by the workers,
+# not on a request (a department handling most categories sees 829,000 of a city's 1M cases).
+LARGE_SCOPE = 100_000
+
+
+def scope_is_large(user: AbstractBaseUser | AnonymousUser, limit: int | None = None) -> bool:
+    """Whether ``user`` may see more than ``limit`` (``LARGE_SCOPE``) cases, counted no further."""
+    limit = LARGE_SCOPE if limit is None else limit
+    return problems_visible_to(user).order_by()[: limit + 1].count() > limit
+
+
 def scope_signature(user: AbstractBaseUser | AnonymousUser) -> tuple[Any, ...]:
     """What ``problems_visible_to(user)`` depends on besides the problems themselves, as plain
     values: a result kept for one signature (``gridmap.core.kept``) is right for every user and

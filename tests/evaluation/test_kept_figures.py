@@ -57,3 +57,37 @@ def test_the_ledger_sheet_holds_the_kept_figures(client, town):
     in_file = {(row[2], row[5], row[6]) for row in sheet.iter_rows(min_row=2, values_only=True)}
     on_page = {(u.code, u.filed, u.closed) for units in page.context["tables"].values() for u in units}
     assert in_file and in_file == on_page
+
+
+def test_a_large_scope_is_computed_by_the_workers_the_first_time(
+    client, town, monkeypatch, django_capture_on_commit_callbacks
+):
+    from gridmap.problems import selectors
+
+    monkeypatch.setattr(selectors, "LARGE_SCOPE", 5)  # grid A's leader sees 9 cases: "large"
+    leader = signed_in(client, town["leader_a"])
+    with django_capture_on_commit_callbacks(execute=False) as sent:
+        first = leader.get(reverse("evaluation"), MARCH_QUERY)
+        again = leader.get(reverse("evaluation"), MARCH_QUERY)
+    body = first.content.decode()
+    assert first.status_code == 200 and first.context["kept"].state == "computing"
+    assert 'data-kept="computing"' in body and 'http-equiv="refresh"' in body
+    assert town["ga"].code not in body  # no figures yet
+    assert again.context["kept"].state == "computing" and len(sent) == 1  # asked once
+    sent[0]()
+    done = leader.get(reverse("evaluation"), MARCH_QUERY)
+    assert done.context["kept"].state == "current" and filed_of(done, town["ga"].code) == 7
+    assert 'http-equiv="refresh"' not in done.content.decode()
+
+    with django_capture_on_commit_callbacks(execute=False) as sent:
+        charts = leader.get(reverse("evaluation-figures"), {**MARCH_QUERY, "level": "grid"})
+    assert charts.status_code == 200 and charts.context["computing"] and len(sent) == 2  # tables, weeks
+
+
+def test_the_ledger_file_is_never_deferred(client, town, monkeypatch):
+    from gridmap.problems import selectors
+
+    monkeypatch.setattr(selectors, "LARGE_SCOPE", 5)
+    response = signed_in(client, town["leader_a"]).get(reverse("evaluation-ledger-xlsx"), MARCH_QUERY)
+    sheet = load_workbook(io.BytesIO(response.content))["综合评价"]
+    assert any(row[2] == town["ga"].code for row in sheet.iter_rows(min_row=2, values_only=True))
