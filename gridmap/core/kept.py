@@ -94,13 +94,16 @@ class Keeper:
         age = timezone.now() - datetime.fromisoformat(kept["computed_at"])
         return age.total_seconds() <= self.fresh_s
 
-    def get(self, user: Any, params: dict[str, Any], *, defer: bool = False) -> Kept[Any]:
+    def get(
+        self, user: Any, params: dict[str, Any], *, defer: bool | Callable[[], bool] = False
+    ) -> Kept[Any]:
         """The result for ``user`` and ``params``: kept, kept while a refresh runs, or computed
-        (``defer``: a result never computed is left to the workers and answered "computing")."""
+        (``defer``, or a function saying so, asked only when nothing is kept: a result never
+        computed is left to the workers and answered "computing")."""
         key = self.key(user, params)
         stamps = stamps_of(self.stamps)  # before the data: a result is never newer than its stamps
         kept = cache.get(key)
-        if kept is None and defer:
+        if kept is None and (defer() if callable(defer) else defer):
             self._ask_refresh(key, user, params)
             return Kept(None, "computing", None)
         if kept is None:

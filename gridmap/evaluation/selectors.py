@@ -281,7 +281,6 @@ class Evaluation:
     tables: dict[str, list[UnitStats]]
     summary_as_of: datetime | None = None
     kept: Kept[Any] | None = None
-    large: bool = False  # the scope is large: a first computation over it goes to the workers
 
 
 def evaluation_of(
@@ -296,18 +295,17 @@ def evaluation_of(
     may see, as the pages show it: for the whole city, the daily summary's rows
     (``summary_figures``); for a part of it, grouped from its cases and kept (``kept_tables``:
     seconds for a department at city scale). Ranked with the weights of now. The first
-    computation for a large scope (``scope_is_large``) is left to the workers when ``may_defer``
-    (the pages): the tables are then empty and ``kept.computing`` is true."""
+    computation for a large scope (``scope_is_large``, counted only when nothing is kept) is left
+    to the workers when ``may_defer`` (the pages): the tables are then empty and
+    ``kept.computing`` is true."""
     until = _summary_until(user, period)
     if until is not None:
         return Evaluation(_summary_tables(period, now, levels, until), summary_as_of=until)
-    defer = may_defer and scope_is_large(user)
-    kept = kept_tables.get(user, _period_params(period), defer=defer)
+    kept = kept_tables.get(user, _period_params(period), defer=lambda: may_defer and scope_is_large(user))
     if kept.computing:
-        return Evaluation({level: [] for level in levels}, kept=kept, large=defer)
+        return Evaluation({level: [] for level in levels}, kept=kept)
     weights = score_weights()
-    tables = {level: rank_units(kept.value[level], weights) for level in levels}
-    return Evaluation(tables, kept=kept, large=defer)
+    return Evaluation({level: rank_units(kept.value[level], weights) for level in levels}, kept=kept)
 
 
 def _summary_until(user: AbstractBaseUser | AnonymousUser, period: Period) -> datetime | None:
@@ -333,9 +331,10 @@ def kept_weeks(user: Any, params: dict[str, Any]) -> list[Week]:
     return weekly_counts(problems_visible_to(user), [date.fromisoformat(d) for d in params["mondays"]])
 
 
-def weeks_of(user: AbstractBaseUser | AnonymousUser, mondays: list[date], *, defer: bool) -> Kept[list[Week]]:
-    """The kept weekly counts (``defer``: left to the workers the first time, for a large scope)."""
-    return kept_weeks.get(user, {"mondays": [d.isoformat() for d in mondays]}, defer=defer)
+def weeks_of(user: AbstractBaseUser | AnonymousUser, mondays: list[date]) -> Kept[list[Week]]:
+    """The kept weekly counts (left to the workers the first time for a large scope)."""
+    params = {"mondays": [d.isoformat() for d in mondays]}
+    return kept_weeks.get(user, params, defer=lambda: scope_is_large(user))
 
 
 def evaluation_for(

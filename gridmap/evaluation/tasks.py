@@ -19,6 +19,8 @@ from gridmap.core.models import Job
 from gridmap.evaluation import summary
 from gridmap.evaluation.ledger import stem, write_ledger
 from gridmap.evaluation.metrics import Period
+from gridmap.evaluation.negative import write_negative_list
+from gridmap.evaluation.selectors import area_visible_to
 
 
 @task("evaluation.refresh_summary")
@@ -31,7 +33,7 @@ def refresh_summary(progress: Progress, full: bool = False) -> dict[str, Any]:
 
 
 class ExportRefused(Exception):
-    public_message = "the export's user is gone"
+    public_message = "the export's user or area is gone"
 
 
 @task("evaluation.export_ledger")
@@ -59,3 +61,28 @@ def export_ledger(
     finally:
         os.unlink(path)
     return {"file": holder.file.name, "format": suffix}
+
+
+@task("evaluation.export_negative_list")
+def export_negative_list(
+    progress: Progress, *, user_id: int, kind: str, code: str, start: str, end: str
+) -> dict[str, Any]:
+    """The negative list of the grid or community ``code`` (``kind``) as ``user_id`` may see it,
+    over [start, end) (local dates, ISO), as an xlsx file on the job."""
+    user = get_user_model().objects.filter(pk=user_id).select_related("profile").first()
+    if user is None:
+        raise ExportRefused()
+    area = area_visible_to(user, **{kind: code}) if kind in ("grid", "community") else None
+    if area is None:
+        raise ExportRefused()
+    period = Period(local_midnight(date.fromisoformat(start)), local_midnight(date.fromisoformat(end)))
+    handle, path = tempfile.mkstemp(suffix=".xlsx")
+    os.close(handle)
+    try:
+        write_negative_list(path, user=user, area=area, period=period, now=timezone.now(), progress=progress)
+        holder = Job(id=uuid.uuid4())
+        with open(path, "rb") as body:
+            holder.file.save(f"{stem('negative-list-' + area.code, period)}.xlsx", File(body), save=False)
+    finally:
+        os.unlink(path)
+    return {"file": holder.file.name, "format": "xlsx"}

@@ -22,16 +22,14 @@ from django.views.decorators.http import require_GET
 
 from gridmap.core import jobs
 from gridmap.core.dates import local_midnight
-from gridmap.evaluation import exports, ledger
+from gridmap.evaluation import ledger, negative
 from gridmap.evaluation.charts import Series, bar_chart, hbar_chart, line_chart
 from gridmap.evaluation.forms import AreaForm, FiguresForm, PeriodForm
 from gridmap.evaluation.metrics import Period
 from gridmap.evaluation.selectors import (
     area_visible_to,
-    closing_evidence,
     evaluation_of,
     may_evaluate,
-    negative_list_problems,
     score_weights,
     weeks_of,
 )
@@ -139,6 +137,8 @@ def ledger_csv(request: HttpRequest, form: PeriodForm, period: Period) -> HttpRe
 @login_required
 @require_GET
 def negative_list_xlsx(request: HttpRequest) -> HttpResponse:
+    """The negative list of a grid or community as xlsx, or, above ``ledger.DIRECT_LIMIT`` items,
+    a job writing it and a redirect to the job's page (progress, then the file)."""
     _evaluator(request)
     form = AreaForm(request.GET)
     if not form.is_valid():
@@ -149,12 +149,22 @@ def negative_list_xlsx(request: HttpRequest) -> HttpResponse:
     )
     if area is None:
         raise Http404(_("No such grid or community among those you may see."))
-    problems = negative_list_problems(request.user, area, period)
-    evidence = closing_evidence(problems)
-    now = timezone.now()
-    rows = (exports.negative_row(p, evidence.get(p.pk, {}), now) for p in problems)
-    body = exports.xlsx_bytes([("负面清单", exports.NEGATIVE_HEADERS, rows)])
-    return _attachment(body, XLSX, f"{ledger.stem('negative-list-' + area.code, period)}.xlsx")
+    name = f"{ledger.stem('negative-list-' + area.code, period)}.xlsx"
+    if negative.is_large(request.user, area, period):
+        dates = {k: form.cleaned_data[k].isoformat() for k in ("start", "end")}
+        job = jobs.submit(
+            "evaluation.export_negative_list",
+            user=request.user,
+            label=_("Negative list of %(area)s %(start)s – %(end)s") % {"area": area.name, **dates},
+            user_id=request.user.pk,
+            kind=area.kind,
+            code=area.code,
+            **dates,
+        )
+        return redirect("job-detail", job.id)
+    buf = io.BytesIO()
+    negative.write_negative_list(buf, user=request.user, area=area, period=period, now=timezone.now())
+    return _attachment(buf.getvalue(), XLSX, name)
 
 
 def _week_charts(weeks: list[Any]) -> dict[str, Any]:
@@ -198,7 +208,7 @@ def figures(request: HttpRequest) -> HttpResponse:
     if as_of:
         weeks = city_weeks(mondays)
     else:
-        kept_weeks = weeks_of(request.user, mondays, defer=found.large)
+        kept_weeks = weeks_of(request.user, mondays)
         weeks = [] if kept_weeks.computing else kept_weeks.value
     ranked = found.tables[data["level"]]
     scored = [u for u in ranked if u.score is not None]

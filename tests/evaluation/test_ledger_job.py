@@ -89,3 +89,33 @@ def test_the_job_covers_only_what_its_user_may_see(
 def test_the_schedule_names_the_summary_refresh(settings):
     entry = settings.GRIDMAP_SCHEDULE["evaluation-summary"]
     assert jobs.task_fn(entry["task"]) is not None and entry["every_s"] > 0
+
+
+def test_a_long_negative_list_is_written_by_a_job_equal_to_the_direct_file(
+    client, town, inline, monkeypatch, django_capture_on_commit_callbacks
+):
+    add_cases(town, 60)
+    signed_in(client, town["leader_a"])
+    query = {**MARCH_QUERY, "grid": town["ga"].code}
+    direct = client.get("/evaluation/negative-list.xlsx", query)
+    assert direct.status_code == 200 and not Job.objects.exists()
+    monkeypatch.setattr(ledger, "DIRECT_LIMIT", 3)
+    monkeypatch.setattr("gridmap.evaluation.negative.DIRECT_LIMIT", 3)
+    with django_capture_on_commit_callbacks(execute=True):
+        started = client.get("/evaluation/negative-list.xlsx", query)
+    job = Job.objects.get()
+    assert started.status_code == 302 and started["Location"] == f"/dashboard/jobs/{job.id}/"
+    assert job.task == "evaluation.export_negative_list" and job.state == Job.State.DONE, job.message
+    body = b"".join(client.get(f"/dashboard/jobs/{job.id}/file").streaming_content)
+    assert cells(body) == cells(direct.content) and len(cells(body)["负面清单"]) == job.total + 1 > 4
+
+
+def test_a_negative_list_job_for_an_area_no_longer_visible_fails_without_a_file(
+    transactional_db, town, inline
+):
+    from gridmap.evaluation.tasks import export_negative_list
+
+    with pytest.raises(Exception) as refused:
+        export_negative_list(lambda *a: None, user_id=town["leader_b"].pk, kind="grid", code=town["ga"].code,
+                             start="2024-03-01", end="2024-04-01")  # fmt: skip
+    assert "area" in refused.value.public_message
