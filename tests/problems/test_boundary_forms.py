@@ -78,7 +78,7 @@ def test_a_nul_in_a_department_code_is_a_400(town):  # noqa: F811
 
 def test_a_year_1_exif_time_from_the_report_form_is_dropped(town, admin):  # noqa: F811
     response = signed_in(town["reporter"]).post(
-        reverse("problem-report"), form_data(town, photo=jpeg(taken="0001:01:01 00:00:00"))
+        reverse("problem-report"), form_data(town, photos=jpeg(taken="0001:01:01 00:00:00"))
     )
     assert response.status_code == 302
     photo = ProblemPhoto.objects.get()
