@@ -38,7 +38,7 @@ LEDGER_HEADERS = ["编号", "类别", "描述", "网格", "社区", "上报时�
                   "回头看完成时间", "回头看结果"]  # fmt: skip
 EVALUATION_HEADERS = ["层级", "排名", "编码", "名称", "综合得分", "立案数", "结案数", "结案率", "按期结案率", "返工率",
                       "返工次数", "延期率", "平均结案时长(小时)", "结案时长中位数(小时)", "在办数", "当前超期数",
-                      "复发数"]  # fmt: skip
+                      "复发数", "满意度(1-5)", "满意度评价数"]  # fmt: skip
 NEGATIVE_HEADERS = ["编号", "类别", "描述", "网格", "社区", "上报时间", "状态", "处置部门", "期限", "是否超期",
                     "销号(结案)时间", "整改说明", "核查意见", "整改后照片"]  # fmt: skip
 LEVEL_NAMES = {
@@ -128,7 +128,7 @@ def evaluation_rows(tables: Mapping[str, list[UnitStats]]) -> Iterable[list[Any]
                 LEVEL_NAMES.get(level, level), u.rank, u.code, u.name, _round(u.score, 2), u.filed, u.closed,
                 _percent(u.closure_rate), _percent(u.on_time_rate), _percent(u.rework_rate), u.reworks,
                 _percent(u.extension_rate), _round(u.mean_hours), _round(u.median_hours), u.open_now,
-                u.overdue_now, u.recurrences,
+                u.overdue_now, u.recurrences, _round(u.satisfaction, 2), u.rated,
             ]  # fmt: skip
 
 

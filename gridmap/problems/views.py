@@ -68,6 +68,7 @@ EVENT_LABELS = {
     "merge": gettext_lazy("merged a duplicate"),
     "escalate": gettext_lazy("escalated (overdue)"),
     "co_report": gettext_lazy("reported it too (co-reporter)"),
+    "rate": gettext_lazy("rated the handling"),
 }
 PHOTO_TYPES = {"jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
 LIST_PAGE_SIZE = 50

@@ -145,7 +145,12 @@ def problem_rate(*, problem_id: int, user: Any, stars: Any, comment: Any = "") -
         raise TransitionConflict("only a closed case is rated", status=problem.status, allowed=[])
     try:
         with transaction.atomic():
-            return ProblemRating.objects.create(problem=problem, reporter=user, stars=value, comment=text)
+            rating = ProblemRating.objects.create(problem=problem, reporter=user, stars=value, comment=text)
+            # the trail says it too (and the evaluation's daily summary sees the day as touched)
+            ProblemEvent.objects.create(problem=problem, action="rate", from_status=problem.status,
+                                        to_status=problem.status, actor=user, at=rating.at,
+                                        data={"stars": value})  # fmt: skip
+            return rating
     except IntegrityError:
         raise TransitionConflict("already rated", status=problem.status, allowed=[]) from None
 
