@@ -103,7 +103,7 @@ def test_report_form_property(town, admin, spoilt, data):  # noqa: F811
     if "description" in spoilt:
         fields["description"] = data.draw(hostile_text, label="description")
     if "photo" in spoilt:
-        fields["photo"] = jpeg(taken=data.draw(hostile_exif_time, label="exif time"))
+        fields["photos"] = jpeg(taken=data.draw(hostile_exif_time, label="exif time"))
     # the test client cannot encode a lone surrogate; a browser sends U+FFFD (or bytes Django
     # decodes with replacement), so that is what arrives
     fields = {
