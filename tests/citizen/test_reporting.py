@@ -211,3 +211,10 @@ def test_sign_up_needs_csrf(town):
     assert (
         response.status_code == 403 and not get_user_model().objects.filter(username="13800138001").exists()
     )
+
+
+def test_nearby_is_rate_limited_per_user(client, town):
+    c = signed_in(client, town["other"])
+    url = reverse("api:problems-nearby")
+    codes = [c.get(url, {"lon": SPOT[0], "lat": SPOT[1]}).status_code for _ in range(62)]
+    assert codes[:60] == [200] * 60 and codes[60:] == [429, 429]

@@ -9,6 +9,7 @@ from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
+from rest_framework.throttling import UserRateThrottle
 
 from gridmap.api.errors import bad_request
 from gridmap.api.params import check_names
@@ -19,8 +20,17 @@ from gridmap.problems.models import EventCategory
 from gridmap.problems.reporting import NEARBY_M, nearby_reports
 
 
+class NearbyThrottle(UserRateThrottle):
+    """Per user, in the shared cache: a form asks once per pick, so a minute's picks fit well."""
+
+    scope = "nearby"
+    rate = "60/min"
+
+
 @extend_schema(tags=["problems"])
 class NearbyReports(ApiView):
+    throttle_classes = (NearbyThrottle,)
+
     @extend_schema(
         parameters=[
             query_param("lon", "Longitude of the picked place (WGS84)."),
