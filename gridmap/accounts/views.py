@@ -54,9 +54,12 @@ def signup(request: HttpRequest) -> HttpResponse:
 
 
 class LoginView(auth_views.LoginView):
-    """The site's login page, with the link to sign up when the administrator allows it."""
+    """The site's login page, with the links to sign up and to the public map when the
+    administrator opened them."""
 
     authentication_form = LoginForm
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        return {**super().get_context_data(**kwargs), "signup_open": PublicAccess.current().self_signup}
+        access = PublicAccess.current()
+        return {**super().get_context_data(**kwargs), "signup_open": access.self_signup,
+                "public_map_open": access.public_map}  # fmt: skip
