@@ -20,7 +20,7 @@ from django.contrib.gis.db.models.functions import AsGeoJSON
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -44,7 +44,7 @@ from gridmap.problems.lifecycle import (
     allowed_actions,
     problem_transition,
 )
-from gridmap.problems.models import EventCategory, Problem, ProblemPhoto, Status
+from gridmap.problems.models import EventCategory, Problem, ProblemPhoto, ProblemRating, Status
 from gridmap.problems.photos import PhotoInfo, photo_check, problem_photo_attach
 from gridmap.problems.reporting import rating_state
 from gridmap.problems.selectors import problems_visible_to
@@ -230,6 +230,7 @@ def mine(request: HttpRequest) -> HttpResponse:
         problems_visible_to(user)
         .filter(Q(reporter=user) | Q(co_reporters=user))
         .select_related("category", "grid", "community")
+        .annotate(rated=Exists(ProblemRating.objects.filter(problem=OuterRef("pk"), reporter_id=user.pk)))
         .distinct()
         .order_by("-reported_at", "-pk")
     )

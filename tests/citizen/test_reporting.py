@@ -218,3 +218,12 @@ def test_nearby_is_rate_limited_per_user(client, town):
     url = reverse("api:problems-nearby")
     codes = [c.get(url, {"lon": SPOT[0], "lat": SPOT[1]}).status_code for _ in range(62)]
     assert codes[:60] == [200] * 60 and codes[60:] == [429, 429]
+
+
+def test_my_reports_offer_the_rating_of_a_closed_case_until_given(client, town):
+    problem = close(town, report(town))
+    c = signed_in(client, town["reporter"])
+    link = f'href="{reverse("problem-detail", args=[problem.pk])}#rating"'
+    assert link in c.get(reverse("problem-mine")).content.decode()
+    c.post(reverse("problem-rate", args=[problem.pk]), {"stars": "3"})
+    assert link not in c.get(reverse("problem-mine")).content.decode()
