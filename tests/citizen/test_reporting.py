@@ -227,3 +227,23 @@ def test_my_reports_offer_the_rating_of_a_closed_case_until_given(client, town):
     assert link in c.get(reverse("problem-mine")).content.decode()
     c.post(reverse("problem-rate", args=[problem.pk]), {"stars": "3"})
     assert link not in c.get(reverse("problem-mine")).content.decode()
+
+
+def test_the_positive_lists_admin_labels_are_chinese(client, town):
+    from django.utils import translation
+
+    from gridmap.problems.models import PositiveSiteEvent
+
+    with translation.override("zh-hans"):
+        names = [
+            str(PositiveSite._meta.get_field(f).verbose_name) for f in ("grid", "community", "created_by")
+        ]
+        assert names == ["网格", "社区", "创建人"]
+        assert str(PositiveSiteEvent._meta.get_field("actor").verbose_name) == "操作人"
+        assert str(PositiveSite._meta.verbose_name_plural) == "正面清单"
+    admin = get_user_model().objects.create_superuser("root", "root@example.invalid", "pw")
+    client.force_login(admin)
+    body = client.get(
+        reverse("admin:problems_positivesite_add"), HTTP_ACCEPT_LANGUAGE="zh-hans"
+    ).content.decode()
+    assert "创建人" in body and "Created by" not in body
