@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
 
+from gridmap.accounts import views as accounts_views
 from gridmap.api import errors as api_errors
 from gridmap.core import faults
 from gridmap.core.boundary import RefusedRequest
@@ -17,6 +18,7 @@ API, OPEN311 = "api/v1/", "open311/v2/"
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("health/", health, name="health"),
+    path("signup/", accounts_views.signup, name="signup"),
     path("admin/", admin.site.urls),
     path(API, include("gridmap.api.urls")),
     path(OPEN311, include("gridmap.open311.urls")),

@@ -67,11 +67,18 @@ def test_pages_name_the_category_in_the_users_language(client, town, who, url):
 
 def test_the_category_choices_of_the_report_form_and_the_list_filter(client, town):
     category = town["category"]
-    for url in (reverse("problem-report"), reverse("problem-list")):
-        english = page(client, town["leader"], url, "en")
-        assert f">{category.code} {category.name_en}</option>" in english
-        chinese = page(client, town["leader"], url, "zh-hans")
-        assert f">{category.code} {category.name}</option>" in chinese
+    url = reverse("problem-list")
+    english = page(client, town["leader"], url, "en")
+    assert f">{category.code} {category.name_en}</option>" in english
+    chinese = page(client, town["leader"], url, "zh-hans")
+    assert f">{category.code} {category.name}</option>" in chinese
+    # the report form: by name only (no code), with its class's icon
+    english = page(client, town["leader"], reverse("problem-report"), "en")
+    assert (
+        f"<span>{category.name_en}</span>" in english and f"{category.code} {category.name_en}" not in english
+    )
+    chinese = page(client, town["leader"], reverse("problem-report"), "zh-hans")
+    assert f"<span>{category.name}</span>" in chinese and f"class-{category.event_class}.svg" in chinese
 
 
 def test_the_grid_pages_coverage_figures_and_the_planners_kinds(client, town):

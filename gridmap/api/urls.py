@@ -5,7 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from gridmap.api.auth import AUTHENTICATION
 from gridmap.api.errors import not_found
-from gridmap.api.views import analysis, layers, lists, loop, media, problems
+from gridmap.api.views import analysis, citizen, layers, lists, loop, media, problems
 from gridmap.api.views.auth import TokenView
 
 app_name = "api"
@@ -19,6 +19,7 @@ urlpatterns = [
     path("facilities/", layers.FacilityList.as_view(), name="facilities"),
     path("facilities/<int:pk>/", layers.FacilityDetail.as_view(), name="facility"),
     path("problems/", problems.ProblemList.as_view(), name="problems"),
+    path("problems/nearby/", citizen.NearbyReports.as_view(), name="problems-nearby"),
     path("problems/<int:pk>/", problems.ProblemDetail.as_view(), name="problem"),
     path("problems/<int:pk>/photos/", problems.ProblemPhotos.as_view(), name="problem-photos"),
     path("problems/<int:pk>/photos/<int:photo_id>/", media.ProblemPhotoFile.as_view(), name="problem-photo"),

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from gridmap.core.boundary import BoundaryAdminMixin, BoundaryError, RefusedRequest, check_text
 from gridmap.core.geofields import CheckedGeometryAdminMixin
+from gridmap.core.models import PublicAccess
 from gridmap.core.widgets import OfflineMapWidget
 
 
@@ -51,3 +52,13 @@ class MapInline(CheckedInputMixin, CheckedGeometryAdminMixin):
     """Mixed into an inline whose model has a geometry field (``class X(MapInline, TabularInline)``)."""
 
     gis_widget = OfflineMapWidget
+
+
+@admin.register(PublicAccess)
+class PublicAccessAdmin(Admin):
+    """A single row: it can be added once and edited, not multiplied."""
+
+    list_display = ["__str__", "self_signup", "public_map", "updated_at"]
+
+    def has_add_permission(self, request: Any) -> bool:
+        return super().has_add_permission(request) and not PublicAccess.objects.exists()

@@ -66,3 +66,24 @@ class Job(models.Model):
     @property
     def percent(self) -> int | None:
         return round(100 * self.done / self.total) if self.total else None
+
+
+class PublicAccess(models.Model):
+    """What the administrator opens to the public (one row, edited in the admin; no row: all
+    off): self sign-up of reporters, and the anonymous map of reports."""
+
+    self_signup = models.BooleanField(_("reporters may sign up themselves"), default=False)
+    public_map = models.BooleanField(_("public map of reports"), default=False)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("public access")
+        verbose_name_plural = _("public access")
+
+    def __str__(self) -> str:
+        return str(_("public access"))
+
+    @classmethod
+    def current(cls) -> "PublicAccess":
+        """The row in force (an unsaved all-off one when the administrator set none)."""
+        return cls.objects.order_by("pk").first() or cls()

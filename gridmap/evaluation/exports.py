@@ -16,7 +16,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import IO, Any
 
 from django.utils import timezone
@@ -34,10 +34,11 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 
 LEDGER_HEADERS = ["编号", "类别", "描述", "网格", "社区", "上报时间", "立案时间", "派遣时间", "处置部门", "期限",
-                  "处置时间", "结案时间", "是否按期", "返工次数", "延期次数", "复发次数", "状态"]  # fmt: skip
+                  "处置时间", "结案时间", "是否按期", "返工次数", "延期次数", "复发次数", "状态", "回头看到期日",
+                  "回头看完成时间", "回头看结果"]  # fmt: skip
 EVALUATION_HEADERS = ["层级", "排名", "编码", "名称", "综合得分", "立案数", "结案数", "结案率", "按期结案率", "返工率",
                       "返工次数", "延期率", "平均结案时长(小时)", "结案时长中位数(小时)", "在办数", "当前超期数",
-                      "复发数"]  # fmt: skip
+                      "复发数", "满意度(1-5)", "满意度评价数"]  # fmt: skip
 NEGATIVE_HEADERS = ["编号", "类别", "描述", "网格", "社区", "上报时间", "状态", "处置部门", "期限", "是否超期",
                     "销号(结案)时间", "整改说明", "核查意见", "整改后照片"]  # fmt: skip
 LEVEL_NAMES = {
@@ -90,12 +91,33 @@ def _places(p: Problem) -> list[str]:
     return [p.grid.code if p.grid else "", p.community.name if p.community else ""]
 
 
-def ledger_row(p: Problem) -> list[Any]:
+# 回头看 results as the ledger states them (the site's words: 已超期 for overdue).
+LOOKBACK_PASSED, LOOKBACK_FAILED, LOOKBACK_WAITING, LOOKBACK_OVERDUE = (
+    "通过",
+    "不通过（重新派遣）",
+    "待回头看",
+    "已超期",
+)
+
+
+def lookback_result(p: Problem, today: date | None = None) -> str:
+    """The look-back's result read from the case itself: a look-back that passed leaves the case
+    closed with its done time; one that failed sends it back (not closed, done time kept until it
+    is closed again, which sets a new due date and clears the done time). Empty: none due."""
+    if p.lookback_done_at is not None:
+        return LOOKBACK_PASSED if p.status == Status.CLOSED else LOOKBACK_FAILED
+    if p.lookback_due is None or p.status != Status.CLOSED:
+        return ""
+    return LOOKBACK_OVERDUE if p.lookback_due < (today or timezone.localdate()) else LOOKBACK_WAITING
+
+
+def ledger_row(p: Problem, today: date | None = None) -> list[Any]:
     return [
         p.pk, p.category.name, p.description, *_places(p), local(p.reported_at), local(p.filed_at),
         local(p.dispatched_at), p.department.name if p.department else "", local(p.deadline),
         local(p.handled_at), local(p.closed_at), _yes_no(p.closed_on_time), p.rework_count,
         p.extension_count, p.recurrence_count, STATUS_NAMES.get(p.status, p.status),
+        p.lookback_due, local(p.lookback_done_at), lookback_result(p, today),
     ]  # fmt: skip
 
 
@@ -106,7 +128,7 @@ def evaluation_rows(tables: Mapping[str, list[UnitStats]]) -> Iterable[list[Any]
                 LEVEL_NAMES.get(level, level), u.rank, u.code, u.name, _round(u.score, 2), u.filed, u.closed,
                 _percent(u.closure_rate), _percent(u.on_time_rate), _percent(u.rework_rate), u.reworks,
                 _percent(u.extension_rate), _round(u.mean_hours), _round(u.median_hours), u.open_now,
-                u.overdue_now, u.recurrences,
+                u.overdue_now, u.recurrences, _round(u.satisfaction, 2), u.rated,
             ]  # fmt: skip
 
 

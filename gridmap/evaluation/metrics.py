@@ -28,6 +28,8 @@ Counts
     reworks    sum of ``rework_count`` over the closed cases (failed verifications).
     recurrences  new reports made in the period that were linked as a recurrence of a case of
                the unit (``recurrence_of``), counted against the original case's unit.
+    rated / rating_total  the reporters' satisfaction ratings (1–5, ``ProblemRating``) given in
+               the period on cases of the unit, and their stars summed.
 
 Rates (None, shown as "—", when the denominator is 0)
     closure_rate    结案率   = filed_closed / filed. A case filed on the 30th and closed the next
@@ -43,11 +45,13 @@ Rates (None, shown as "—", when the denominator is 0)
                     values). A case closed, reopened by a failed look-back and closed again
                     counts its whole span from filing to the last closing.
     overdue_share   = overdue_now / open_now.
+    satisfaction    满意度 = rating_total / rated, the mean rating (1–5).
 
 Composite score (0–100) and ranking
     components: closure = closure_rate; on_time = on_time_rate; rework = 1 − rework_rate;
     extension = 1 − extension_rate; overdue = 1 − overdue_share (1 when nothing is open; defined
-    only when the unit has filed, closed or open cases).
+    only when the unit has filed, closed or open cases); satisfaction = (mean rating − 1) / 4
+    (weight 0 by default: counted only where a town gives it a weight in its settings).
     score = 100 × Σ wᵢ·cᵢ / Σ wᵢ over the components that are defined and weighted (> 0): a unit
     that closed nothing in the period is scored on what it has, not penalised for a 0/0.
     None when no component is defined. Weights come from ``ScoreWeights`` (admin), else
@@ -73,6 +77,7 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "rework": 0.2,
     "extension": 0.1,
     "overdue": 0.1,
+    "satisfaction": 0.0,
 }
 
 
@@ -139,6 +144,8 @@ class UnitStats:
     open_now: int = 0
     overdue_now: int = 0
     recurrences: int = 0
+    rated: int = 0
+    rating_total: int = 0
     hours_to_close: Sequence[float] = field(default_factory=list, repr=False)
     score: float | None = None
     rank: int | None = None
@@ -163,6 +170,11 @@ class UnitStats:
     @property
     def extension_rate(self) -> float | None:
         return _ratio(self.extended, self.closed)
+
+    @property
+    def satisfaction(self) -> float | None:
+        """The mean satisfaction rating (1–5) given in the period."""
+        return _ratio(self.rating_total, self.rated)
 
     @property
     def overdue_share(self) -> float | None:
@@ -193,6 +205,7 @@ class UnitStats:
             "rework": _invert(self.rework_rate),
             "extension": _invert(self.extension_rate),
             "overdue": (1.0 - (self.overdue_share or 0.0)) if active else None,
+            "satisfaction": None if self.satisfaction is None else (self.satisfaction - 1.0) / 4.0,
         }
 
 
@@ -238,12 +251,15 @@ def unit_stats(
     period: Period,
     now: datetime,
     recurrences: Mapping[int, int] | None = None,
+    ratings: Mapping[int, tuple[int, int]] | None = None,
 ) -> list[UnitStats]:
     """Counts and rates per unit of ``level`` (unsorted, unscored). ``recurrences`` maps a case
-    id to the number of recurrences of it reported in the period."""
+    id to the number of recurrences of it reported in the period; ``ratings`` a case id to the
+    (count, summed stars) of the ratings given on it in the period."""
     lv = LEVELS[level]
     units: dict[Any, UnitStats] = {}
     recurrences = recurrences or {}
+    ratings = ratings or {}
     for row in rows:
         key = row.get(lv.key)
         if key is None:
@@ -253,6 +269,9 @@ def unit_stats(
             stats = units[key] = UnitStats(level, key, *_label(row, lv))
         _add(stats, row, period, now)
         stats.recurrences += recurrences.get(row["id"], 0)
+        rated, total = ratings.get(row["id"], (0, 0))
+        stats.rated += rated
+        stats.rating_total += total
     return list(units.values())
 
 
@@ -295,11 +314,13 @@ def evaluate(
     weights: Mapping[str, float],
     recurrences: Mapping[int, int] | None = None,
     levels: Iterable[str] = LEVELS,
+    ratings: Mapping[int, tuple[int, int]] | None = None,
 ) -> dict[str, list[UnitStats]]:
     """The ranked table of every level: {level: [UnitStats best first]}."""
     return {
         level: rank_units(
-            unit_stats(rows, level=level, period=period, now=now, recurrences=recurrences), weights
+            unit_stats(rows, level=level, period=period, now=now, recurrences=recurrences, ratings=ratings),
+            weights,
         )
         for level in levels
     }
@@ -308,6 +329,15 @@ def evaluate(
 def recurrence_counts(original_ids: Iterable[int | None]) -> dict[int, int]:
     """{case id: recurrences} from the ``recurrence_of_id`` of each new report in the period."""
     return dict(Counter(i for i in original_ids if i is not None))
+
+
+def rating_counts(ratings: Iterable[tuple[int, int]]) -> dict[int, tuple[int, int]]:
+    """{case id: (ratings, summed stars)} from the (case id, stars) of each rating in the period."""
+    found: dict[int, tuple[int, int]] = {}
+    for case, stars in ratings:
+        n, total = found.get(case, (0, 0))
+        found[case] = (n + 1, total + stars)
+    return found
 
 
 def clean_weights(raw: Mapping[str, Any] | None) -> dict[str, float]:

@@ -48,7 +48,8 @@ class DailyFigures(models.Model):
     ``level`` is "all" (the scope's totals, ``unit`` 0), "grid", "community", "department" or
     "handler"; the leader level is read through the grid rows (a grid's leader may change).
     ``day`` is the local day of ``filed_at`` for ``filed`` / ``duplicates``, of ``closed_at`` for
-    the closing figures, of the new report's ``reported_at`` for ``recurrences``."""
+    the closing figures, of the new report's ``reported_at`` for ``recurrences``, of the rating's
+    ``at`` for ``rated`` / ``rating_total``."""
 
     day = models.DateField()
     town = models.BigIntegerField(default=0)
@@ -64,6 +65,8 @@ class DailyFigures(models.Model):
     hours_count = models.IntegerField(default=0)  # closed cases that were filed (timed)
     span_us = models.BigIntegerField(default=0)  # their time to close, summed, in microseconds
     recurrences = models.IntegerField(default=0)
+    rated = models.IntegerField(default=0)  # satisfaction ratings given that day
+    rating_total = models.IntegerField(default=0)  # their stars summed
 
     class Meta:
         verbose_name = _("daily evaluation figures")

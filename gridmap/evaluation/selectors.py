@@ -27,13 +27,14 @@ from gridmap.evaluation.metrics import (
     clean_weights,
     evaluate,
     rank_units,
+    rating_counts,
     recurrence_counts,
 )
 from gridmap.evaluation.models import ScoreWeights
 from gridmap.evaluation.weekly import Week, weekly_counts
 from gridmap.geography.models import Community, Grid
 from gridmap.geography.selectors import grids_visible_to
-from gridmap.problems.models import OPEN_STATUSES, Problem, ProblemEvent, ProblemPhoto
+from gridmap.problems.models import OPEN_STATUSES, Problem, ProblemEvent, ProblemPhoto, ProblemRating
 from gridmap.problems.selectors import problems_visible_to, scope_is_large, scope_signature
 
 # What the evaluation of a part of the city is kept under (``gridmap.core.kept``): the cases, the
@@ -69,13 +70,22 @@ def recurrences_in(scoped: QuerySet[Problem], period: Period) -> QuerySet[Proble
     return Problem.objects.filter(_in("reported_at", period), recurrence_of__in=scoped.values("pk"))
 
 
+def ratings_in(scoped: QuerySet[Problem], period: Period) -> QuerySet[ProblemRating]:
+    """Satisfaction ratings given in the period on a case in ``scoped``."""
+    return ProblemRating.objects.filter(_in("at", period), problem__in=scoped.values("pk"))
+
+
 def metric_rows(scoped: QuerySet[Problem], period: Period) -> list[dict[str, Any]]:
     """The rows ``metrics.unit_stats`` needs, one per case: cases filed or closed in the period,
-    every open case (for overdue now), and the cases that recurred in the period. The pages use
-    ``unit_aggregates`` (one row per unit); these rows are the reference it is tested against."""
+    every open case (for overdue now), and the cases that recurred or were rated in the period.
+    The pages use ``unit_aggregates`` (one row per unit); these rows are the reference it is
+    tested against."""
     recurred = recurrences_in(scoped, period).values("recurrence_of_id")
+    rated = ratings_in(scoped, period).values("problem_id")
     wanted = _in("filed_at", period) | _in("closed_at", period) | Q(status__in=OPEN_STATUSES)
-    return list(scoped.filter(wanted | Q(pk__in=recurred)).values(*ROW_FIELDS).order_by("pk"))
+    return list(
+        scoped.filter(wanted | Q(pk__in=recurred) | Q(pk__in=rated)).values(*ROW_FIELDS).order_by("pk")
+    )
 
 
 def _grouped(scoped: QuerySet[Problem]) -> QuerySet[Problem]:
@@ -159,6 +169,25 @@ def recurrences_by_unit(scoped: QuerySet[Problem], period: Period) -> dict[str, 
     return found
 
 
+def ratings_by_unit(
+    scoped: QuerySet[Problem], period: Period, levels: Iterable[str] = LEVELS
+) -> dict[str, dict[Any, tuple[int, int]]]:
+    """{level: {unit id: (ratings, summed stars)}} of the ratings given in the period, grouped in
+    the database by the rated case's unit: one query per level, one row per unit."""
+    found: dict[str, dict[Any, tuple[int, int]]] = {}
+    for level in levels:
+        unit_field = f"problem__{LEVELS[level].key}"
+        rows = (
+            ratings_in(scoped, period)
+            .exclude(**{f"{unit_field}__isnull": True})
+            .order_by()
+            .values_list(unit_field)
+            .annotate(n=Count("pk"), s=Sum("stars"))
+        )
+        found[level] = {key: (n, int(total or 0)) for key, n, total in rows}
+    return found
+
+
 def unit_aggregates(
     scoped: QuerySet[Problem],
     *,
@@ -166,6 +195,7 @@ def unit_aggregates(
     period: Period,
     now: datetime,
     recurrences: bool | Mapping[Any, int] = True,
+    ratings: bool | Mapping[Any, tuple[int, int]] = True,
 ) -> list[UnitStats]:
     """What ``metrics.unit_stats`` computes over ``metric_rows``, grouped in the database: one
     row per unit of ``level`` (unsorted, unscored), plus one or two rows per unit for the median
@@ -180,6 +210,7 @@ def unit_aggregates(
         | _in("closed_at", period)
         | Q(status__in=OPEN_STATUSES)
         | Q(pk__in=recurred.values("recurrence_of_id"))
+        | Q(pk__in=ratings_in(scoped, period).values("problem_id"))
     )
     filed = _in("filed_at", period) & ~Q(status=DUPLICATE)
     closed = _in("closed_at", period)
@@ -222,6 +253,10 @@ def unit_aggregates(
         counts = recurrences_by_unit(scoped, period)[level] if recurrences else {}
     else:
         counts = recurrences
+    if isinstance(ratings, bool):
+        rated = ratings_by_unit(scoped, period, [level])[level] if ratings else {}
+    else:
+        rated = ratings
     units = []
     for row in groups:
         key = row[lv.key]
@@ -234,7 +269,8 @@ def unit_aggregates(
                 filed=row["filed"], filed_closed=row["filed_closed"], closed=row["closed"],
                 closed_on_time=row["closed_on_time"], reworked=row["reworked"], reworks=row["reworks"],
                 extended=row["extended"], open_now=row["open_now"], overdue_now=row["overdue_now"],
-                recurrences=counts.get(key, 0),
+                recurrences=counts.get(key, 0), rated=rated.get(key, (0, 0))[0],
+                rating_total=rated.get(key, (0, 0))[1],
                 hours_to_close=Durations(base.filter(timed, **{lv.key: key})),
                 hours_count=row["hours_count"],
                 hours_total=None if span is None else _hours(span),
@@ -260,13 +296,19 @@ def kept_tables(user: Any, params: dict[str, Any]) -> dict[str, list[UnitStats]]
     period = _period_of(params)
     scoped = problems_visible_to(user)
     recurrences = recurrences_by_unit(scoped, period)
+    ratings = ratings_by_unit(scoped, period)
     now = timezone.now()
     return {
         level: [
             replace(u, hours_to_close=())
             for u in unit_aggregates(
-                scoped, level=level, period=period, now=now, recurrences=recurrences[level]
-            )
+                scoped,
+                level=level,
+                period=period,
+                now=now,
+                recurrences=recurrences[level],
+                ratings=ratings[level],
+            )  # fmt: skip
         ]
         for level in LEVELS
     }
@@ -348,11 +390,19 @@ def evaluation_for(
     weights = score_weights()
     scoped = problems_visible_to(user)
     recurrences = recurrences_by_unit(scoped, period)
+    ratings = ratings_by_unit(scoped, period)
     return {
         level: rank_units(
-            unit_aggregates(scoped, level=level, period=period, now=now, recurrences=recurrences[level]),
+            unit_aggregates(
+                scoped,
+                level=level,
+                period=period,
+                now=now,
+                recurrences=recurrences[level],
+                ratings=ratings[level],
+            ),
             weights,
-        )
+        )  # fmt: skip
         for level in levels
     }
 
@@ -364,10 +414,12 @@ def evaluation_by_rows(
     the tests and ``bench/evaluation.py``; no page uses it)."""
     scoped = problems_visible_to(user)
     recurrences = recurrence_counts(recurrences_in(scoped, period).values_list("recurrence_of_id", flat=True))
+    ratings = rating_counts(ratings_in(scoped, period).values_list("problem_id", "stars"))
     rows = metric_rows(scoped, period)
     return evaluate(
-        rows, period=period, now=now, weights=score_weights(), recurrences=recurrences, levels=levels
-    )
+        rows, period=period, now=now, weights=score_weights(), recurrences=recurrences, levels=levels,
+        ratings=ratings,
+    )  # fmt: skip
 
 
 def ledger_problems(user: AbstractBaseUser | AnonymousUser, period: Period) -> QuerySet[Problem]:

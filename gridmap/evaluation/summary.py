@@ -17,7 +17,9 @@ A refresh finds what changed since the last one and rewrites only that:
 
 Each rewrite deletes the rows of those towns and days and writes them again with one
 ``INSERT … SELECT`` per level, grouped in the database (``UNION ALL`` of the cases grouped by
-filing day, by closing day, and of the recurrences grouped by report day).
+filing day, by closing day, of the recurrences grouped by report day and of the satisfaction
+ratings grouped by the day they were given; a rating writes a ``rate`` event, so its day is a
+touched day).
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from gridmap.evaluation.metrics import DUPLICATE
 from gridmap.evaluation.models import DailyFigures, SummaryRun
 from gridmap.evaluation.selectors import Span
 from gridmap.geography.models import Subdistrict
-from gridmap.problems.models import Problem, ProblemEvent
+from gridmap.problems.models import Problem, ProblemEvent, ProblemRating
 
 # The column of the case holding the unit of each stored level ("all": the scope's totals).
 UNIT_FIELDS: dict[str, str | None] = {
@@ -50,7 +52,7 @@ UNIT_FIELDS: dict[str, str | None] = {
     "handler": "handled_by_id",
 }
 FIGURES = ("filed", "duplicates", "closed", "closed_on_time", "reworked", "reworks", "extended",
-           "hours_count", "span_us", "recurrences")  # fmt: skip
+           "hours_count", "span_us", "recurrences", "rated", "rating_total")  # fmt: skip
 OVERLAP = timedelta(minutes=5)
 MAX_RANGES = 60  # more scattered days than this: rewrite from the first to the last
 
@@ -136,7 +138,14 @@ def level_selects(
         _town("recurrence_of__"), _unit(field, "recurrence_of__"),
         {"recurrences": Count("pk"), **_zeros("recurrences")},
     ).filter(mine)  # fmt: skip
-    return [filed, closed, recurred]
+    # satisfaction ratings by the day they were given, counted for the rated case's unit (the
+    # filter and the aggregates share the one join to the ratings)
+    rated = _ordered(
+        cases.filter(_within("ratings__at", ranges)), TruncDate("ratings__at", tzinfo=tz), _town(), _unit(field),
+        {"rated": Count("ratings__pk"), "rating_total": Coalesce(Sum("ratings__stars"), 0),
+         **_zeros("rated", "rating_total")},
+    ).filter(mine)  # fmt: skip
+    return [filed, closed, recurred, rated]
 
 
 def write_level(
@@ -214,7 +223,9 @@ def touched_cases(since: datetime | None, above_id: int, above_event: int) -> Qu
     events = ProblemEvent.objects.filter(pk__gt=above_event)
     changed = Q(pk__gt=above_id)
     if since is not None:
-        changed |= Q(reported_at__gte=since)
+        changed |= Q(reported_at__gte=since) | Q(
+            pk__in=ProblemRating.objects.filter(at__gte=since).values("problem_id")
+        )
         events = ProblemEvent.objects.filter(Q(pk__gt=above_event) | Q(at__gte=since))
     return Problem.objects.filter(changed | Q(pk__in=events.values("problem_id")))
 
@@ -225,6 +236,7 @@ def touched_days(cases: QuerySet[Problem]) -> set[date]:
     for column in ("filed_at", "closed_at", "reported_at"):
         days |= _local_days(cases, column)
     days |= _local_days(ProblemEvent.objects.filter(problem__in=cases.values("pk")), "at")
+    days |= _local_days(ProblemRating.objects.filter(problem__in=cases.values("pk")), "at")
     days |= _local_days(Problem.objects.filter(recurrence_of__in=cases.values("pk")), "reported_at")
     return days
 

@@ -7,7 +7,8 @@ city and is grouped from its cases (``selectors.unit_aggregates``).
 
 What comes from where:
 - the summed rows of the period's days: filed, closed, on time, reworked, reworks, extended, the
-  timed cases and their summed time to close (the mean), recurrences — as of the last refresh;
+  timed cases and their summed time to close (the mean), recurrences, satisfaction ratings and
+  their summed stars — as of the last refresh;
 - live, over the cases closed in the period up to that refresh (the partial index on
   ``closed_at``): the median time to close and ``filed_closed`` (the loop closes a case only
   after filing it, so a case filed and closed in time for the period was closed in the period);
@@ -40,7 +41,7 @@ from gridmap.problems.models import OPEN_STATUSES, Problem
 # A summary this old is not used: the schedule refreshes it every 5 minutes, so it has stopped.
 STALE_AFTER = timedelta(hours=1)
 SUMMED = ("filed", "duplicates", "closed", "closed_on_time", "reworked", "reworks", "extended",
-          "hours_count", "span_us", "recurrences")  # fmt: skip
+          "hours_count", "span_us", "recurrences", "rated", "rating_total")  # fmt: skip
 
 
 def whole_days(period: Period) -> tuple[date, date] | None:
@@ -190,7 +191,8 @@ def level_figures(
                 level, unit, code, name, filed=r["filed"], filed_closed=filed_closed.get(unit, 0),
                 closed=r["closed"], closed_on_time=r["closed_on_time"], reworked=r["reworked"],
                 reworks=r["reworks"], extended=r["extended"], open_now=opened, overdue_now=late,
-                recurrences=r["recurrences"], hours_to_close=Durations(timed.filter(**{key: unit})),
+                recurrences=r["recurrences"], rated=r["rated"], rating_total=r["rating_total"],
+                hours_to_close=Durations(timed.filter(**{key: unit})),
                 hours_count=r["hours_count"],
                 hours_total=r["span_us"] / 3.6e9 if r["hours_count"] else None,
                 hours_median=statistics.median(middles[unit]) if unit in middles else None,

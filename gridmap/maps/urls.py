@@ -2,12 +2,12 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 from django.views.generic import RedirectView
 
-from gridmap.accounts.forms import LoginForm
+from gridmap.accounts.views import LoginView
 from gridmap.maps import planner, route, tile_views, vector_tiles, views
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="dashboard"), name="home"),
-    path("login/", auth_views.LoginView.as_view(authentication_form=LoginForm), name="login"),
+    path("login/", LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("grids/", views.grid_list, name="grid-list"),
     path("grids/<str:code>/", views.grid_detail, name="grid-detail"),

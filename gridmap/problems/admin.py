@@ -9,6 +9,7 @@ from gridmap.problems.models import (
     Problem,
     ProblemEvent,
     ProblemPhoto,
+    ProblemRating,
 )
 
 
@@ -24,6 +25,19 @@ class PhotoInline(Inline, admin.TabularInline):
     extra = 0
     exclude = ["geom"]
     raw_id_fields = ["uploaded_by", "event"]
+
+
+class RatingInline(Inline, admin.TabularInline):
+    """The reporters' satisfaction ratings: read here, given only by the reporters themselves."""
+
+    model = ProblemRating
+    extra = 0
+    can_delete = False
+    fields = ["at", "reporter", "stars", "comment"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
 
 class EventInline(Inline, admin.TabularInline):
@@ -53,7 +67,7 @@ class ProblemAdmin(MapAdmin):
                        "extension_count", "reopen_count", "recurrence_count"]  # fmt: skip
     filter_horizontal = ["co_reporters"]
     list_select_related = ["category", "grid", "community", "department"]
-    inlines = [PhotoInline, EventInline]
+    inlines = [PhotoInline, EventInline, RatingInline]
 
 
 @admin.register(ExtensionRequest)

@@ -5,8 +5,14 @@ that reports do not renew it.
 """
 
 from gridmap.core.stamps import watch
-from gridmap.problems.models import EventCategory, Problem
+from gridmap.problems.models import EventCategory, Problem, ProblemRating
 
 watch("problems", EventCategory)
 watch("problems", Problem, towns=("community__subdistrict", "grid__community__subdistrict"))
 watch("categories", EventCategory)
+# a satisfaction rating moves the evaluation of the rated case's town
+watch(
+    "problems",
+    ProblemRating,
+    towns=("problem__community__subdistrict", "problem__grid__community__subdistrict"),
+)

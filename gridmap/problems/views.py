@@ -20,7 +20,7 @@ from django.contrib.gis.db.models.functions import AsGeoJSON
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -33,7 +33,6 @@ from gridmap.accounts.selectors import role_of
 from gridmap.core.basemap import tile_source
 from gridmap.core.boundary import BoundaryError, check_text, text_validator
 from gridmap.core.geoinput import point_from_lonlat
-from gridmap.core.language import LocalNameChoiceField
 from gridmap.geography.models import Street
 from gridmap.geography.selectors import grids_visible_to
 from gridmap.problems.filters import ProblemFilterForm
@@ -45,8 +44,9 @@ from gridmap.problems.lifecycle import (
     allowed_actions,
     problem_transition,
 )
-from gridmap.problems.models import EventCategory, Problem, ProblemPhoto, Status
+from gridmap.problems.models import EventCategory, Problem, ProblemPhoto, ProblemRating, Status
 from gridmap.problems.photos import PhotoInfo, photo_check, problem_photo_attach
+from gridmap.problems.reporting import rating_state
 from gridmap.problems.selectors import problems_visible_to
 
 # The inputs each step's form shows besides the note (what lifecycle_steps reads).
@@ -67,6 +67,8 @@ EVENT_LABELS = {
     "report": gettext_lazy("reported"),
     "merge": gettext_lazy("merged a duplicate"),
     "escalate": gettext_lazy("escalated (overdue)"),
+    "co_report": gettext_lazy("reported it too (co-reporter)"),
+    "rate": gettext_lazy("rated the handling"),
 }
 PHOTO_TYPES = {"jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
 LIST_PAGE_SIZE = 50
@@ -79,29 +81,60 @@ PICKER_MAX_GRIDS = 400
 PICKER_MAX_STREETS = 5000
 
 
+# A report carries at most this many photos, each checked by the one photo path.
+MAX_REPORT_PHOTOS = 6
+
+
+class MultiplePhotoInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class PhotosField(forms.FileField):
+    """Several uploaded files under one name (a list, possibly empty)."""
+
+    widget = MultiplePhotoInput
+
+    def clean(self, data: Any, initial: Any = None) -> list[Any]:
+        files = data if isinstance(data, (list, tuple)) else ([data] if data else [])
+        return [super(PhotosField, self).clean(f, initial) for f in files if f]
+
+
+class CategoryChoiceField(forms.ModelChoiceField):
+    """Categories by their name in the active language (no codes), drawn with their class's icon."""
+
+    widget = forms.RadioSelect
+
+    def label_from_instance(self, obj: Any) -> str:
+        return obj.local_name
+
+
 class ReportForm(forms.Form):
     """Coordinates stay text until ``point_from_lonlat`` has checked them as numbers (NaN, 1e308,
     words and out-of-range values are refused before any geometry exists)."""
 
-    category = LocalNameChoiceField(
-        queryset=EventCategory.objects.filter(active=True), label=gettext_lazy("Category")
-    )
+    category = CategoryChoiceField(
+        queryset=EventCategory.objects.filter(active=True), label=gettext_lazy("What is the problem?"),
+        empty_label=None,
+    )  # fmt: skip
     description = forms.CharField(
         label=gettext_lazy("Description"), max_length=4000, required=False, widget=forms.Textarea({"rows": 4}),
         validators=[text_validator],
     )  # fmt: skip
     lon = forms.CharField(label=gettext_lazy("Longitude"), max_length=40)
     lat = forms.CharField(label=gettext_lazy("Latitude"), max_length=40)
-    photo = forms.FileField(label=gettext_lazy("Photo (optional)"), required=False)
+    photos = PhotosField(label=gettext_lazy("Photos (optional, up to 6)"), required=False)
     client_uuid = forms.UUIDField(required=False, widget=forms.HiddenInput)
 
-    photo_info: PhotoInfo | None = None
+    photo_infos: list[PhotoInfo] = []
 
-    def clean_photo(self) -> Any:
-        upload = self.cleaned_data.get("photo")
-        if upload:
-            self.photo_info = photo_check(upload, size=upload.size)
-        return upload
+    def clean_photos(self) -> Any:
+        uploads = self.cleaned_data.get("photos") or []
+        if len(uploads) > MAX_REPORT_PHOTOS:
+            raise ValidationError(
+                _("At most %(n)s photos per report.") % {"n": MAX_REPORT_PHOTOS}, code="too_many_photos"
+            )
+        self.photo_infos = [photo_check(upload, size=upload.size) for upload in uploads]
+        return uploads
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -177,13 +210,15 @@ def report(request: HttpRequest) -> HttpResponse:
                 lon=data["lon"], lat=data["lat"], category=data["category"], description=data["description"],
                 reporter=request.user, client_uuid=data["client_uuid"],
             )  # fmt: skip
-            if created and data["photo"] and form.photo_info:
-                problem_photo_attach(problem, data["photo"], event=problem.events.get(action="report"),
-                                     user=request.user, where=problem.geom, info=form.photo_info)  # fmt: skip
+            if created and data["photos"]:
+                event = problem.events.get(action="report")
+                for upload, info in zip(data["photos"], form.photo_infos, strict=True):
+                    problem_photo_attach(problem, upload, event=event, user=request.user, where=problem.geom,
+                                         info=info)  # fmt: skip
     except ValidationError as exc:
         form.add_error(None, exc)
         return _report_page(request, form, status=400)
-    return redirect("problem-mine")
+    return redirect("problem-reported", pk=problem.pk)
 
 
 @login_required
@@ -195,6 +230,7 @@ def mine(request: HttpRequest) -> HttpResponse:
         problems_visible_to(user)
         .filter(Q(reporter=user) | Q(co_reporters=user))
         .select_related("category", "grid", "community")
+        .annotate(rated=Exists(ProblemRating.objects.filter(problem=OuterRef("pk"), reporter_id=user.pk)))
         .distinct()
         .order_by("-reported_at", "-pk")
     )
@@ -249,6 +285,7 @@ def _detail_page(request: HttpRequest, problem: Problem, status: int = 200, **ex
         "actions": actions,
         "is_staff_role": role_of(request.user) not in (None, Role.REPORTER),
         "departments": Department.objects.all() if any("department" in a["fields"] for a in actions) else (),
+        "rating": rating_state(problem, request.user),
         "location": {
             "center": [problem.geom.x, problem.geom.y],
             "tiles": tile_config(),

@@ -33,12 +33,12 @@ def test_every_project_model_is_registered():
     models = {m for a in PROJECT_APPS for m in apps.get_app_config(a).get_models()}
     from gridmap.accounts.models import Profile
     from gridmap.geography.models import AreaStamp
-    from gridmap.problems.models import PositiveSiteEvent, ProblemEvent, ProblemPhoto
+    from gridmap.problems.models import PositiveSiteEvent, ProblemEvent, ProblemPhoto, ProblemRating
 
-    # Profiles are edited inline on their user; photos and the audit trail inline on their problem
-    # (a site's trail on its site); the area stamp is written by database triggers only (intake's
-    # in-memory location cache).
-    expected = {Profile, ProblemPhoto, ProblemEvent, PositiveSiteEvent, AreaStamp}
+    # Profiles are edited inline on their user; photos, the audit trail and the reporters' ratings
+    # inline on their problem (a site's trail on its site); the area stamp is written by database
+    # triggers only (intake's in-memory location cache).
+    expected = {Profile, ProblemPhoto, ProblemEvent, ProblemRating, PositiveSiteEvent, AreaStamp}
     assert models - set(admin.site._registry) == expected
 
 

@@ -12,19 +12,21 @@ from django.db.models.sql import compiler
 from django.test.utils import CaptureQueriesContext
 
 from gridmap.dashboard.selectors import grid_figures, scope_totals, unit_figures
-from gridmap.evaluation.metrics import LEVELS, Period, UnitStats, recurrence_counts, unit_stats
+from gridmap.evaluation.metrics import LEVELS, Period, UnitStats, rating_counts, recurrence_counts, unit_stats
 from gridmap.evaluation.selectors import (
     evaluation_by_rows,
     evaluation_for,
     metric_rows,
+    ratings_in,
     recurrences_in,
     unit_aggregates,
 )
 from gridmap.evaluation.weekly import bucket, weekly_counts, weeks_between
 from gridmap.geography.models import Grid
-from gridmap.problems.models import Problem
+from gridmap.problems.models import Problem, ProblemRating
 from gridmap.problems.selectors import problems_visible_to
 from tests.evaluation.conftest import APRIL, MARCH, NOW, at
+from tests.factories import user
 
 pytestmark = pytest.mark.django_db
 
@@ -61,7 +63,27 @@ def add_cases(town, n, seed=13):
                 recurrence_of=template if rng.random() < 0.05 else None,
             )
         )  # fmt: skip
+    before = Problem.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     Problem.objects.bulk_create(cases)
+    # satisfaction ratings on some of the new closed cases, given around March and April
+    raters = [user(f"rater{seed}-{i}") for i in range(3)]
+    closed = (
+        Problem.objects.filter(status="closed", pk__gt=before).order_by("pk").values_list("pk", flat=True)
+    )
+    ProblemRating.objects.bulk_create(
+        [
+            ProblemRating(
+                problem_id=pk,
+                reporter=r,
+                stars=rng.randint(1, 5),
+                at=at(2, 25) + timedelta(hours=rng.randrange(24 * 60)),
+            )
+            for pk in closed
+            for r in raters
+            if rng.random() < 0.3
+        ],  # fmt: skip
+        ignore_conflicts=True,
+    )
 
 
 @contextmanager
@@ -121,11 +143,12 @@ def test_rows_fetched_do_not_grow_with_the_cases(town, admin):
 def reference(scoped, level, period):
     rows = metric_rows(scoped, period)
     recurrences = recurrence_counts(recurrences_in(scoped, period).values_list("recurrence_of_id", flat=True))
-    return unit_stats(rows, level=level, period=period, now=NOW, recurrences=recurrences)
+    ratings = rating_counts(ratings_in(scoped, period).values_list("problem_id", "stars"))
+    return unit_stats(rows, level=level, period=period, now=NOW, recurrences=recurrences, ratings=ratings)
 
 
 COUNTS = ("code", "name", "filed", "filed_closed", "closed", "closed_on_time", "reworked", "reworks",
-          "extended", "open_now", "overdue_now", "recurrences")  # fmt: skip
+          "extended", "open_now", "overdue_now", "recurrences", "rated", "rating_total", "satisfaction")  # fmt: skip
 
 
 def same(grouped: list[UnitStats], expected: list[UnitStats]) -> None:

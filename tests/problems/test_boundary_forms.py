@@ -78,7 +78,7 @@ def test_a_nul_in_a_department_code_is_a_400(town):  # noqa: F811
 
 def test_a_year_1_exif_time_from_the_report_form_is_dropped(town, admin):  # noqa: F811
     response = signed_in(town["reporter"]).post(
-        reverse("problem-report"), form_data(town, photo=jpeg(taken="0001:01:01 00:00:00"))
+        reverse("problem-report"), form_data(town, photos=jpeg(taken="0001:01:01 00:00:00"))
     )
     assert response.status_code == 302
     photo = ProblemPhoto.objects.get()
@@ -103,7 +103,7 @@ def test_report_form_property(town, admin, spoilt, data):  # noqa: F811
     if "description" in spoilt:
         fields["description"] = data.draw(hostile_text, label="description")
     if "photo" in spoilt:
-        fields["photo"] = jpeg(taken=data.draw(hostile_exif_time, label="exif time"))
+        fields["photos"] = jpeg(taken=data.draw(hostile_exif_time, label="exif time"))
     # the test client cannot encode a lone surrogate; a browser sends U+FFFD (or bytes Django
     # decodes with replacement), so that is what arrives
     fields = {

@@ -231,7 +231,7 @@ def test_the_report_form_still_works_without_script(client, town):
     client.force_login(town["reporter"])
     client.get(reverse("problem-report"))
     data = {"category": town["cats"]["0301"].pk, "lon": f"{SPOT[0]:.6f}", "lat": f"{SPOT[1]:.6f}",
-            "description": "路灯不亮", "photo": jpeg(lonlat=SPOT)}  # fmt: skip
+            "description": "路灯不亮", "photos": jpeg(lonlat=SPOT)}  # fmt: skip
     response = client.post(reverse("problem-report"), data)
     assert response.status_code == 302
     problem = Problem.objects.get()

@@ -54,7 +54,7 @@ def page(town: dict[str, Any], upload: Any) -> tuple[bool, Any, str]:
     client = Client()
     client.force_login(town["reporter"])
     form = {"category": town["category"].pk, "description": "占道", "lon": str(SPOT[0]), "lat": str(SPOT[1]),
-            "client_uuid": str(uuid.uuid4()), "photo": upload}  # fmt: skip
+            "client_uuid": str(uuid.uuid4()), "photos": upload}  # fmt: skip
     return client.post(reverse("problem-report"), form).status_code == 302, town["reporter"], "report"
 
 

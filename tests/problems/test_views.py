@@ -66,8 +66,10 @@ def test_report_page_has_a_client_id_and_a_location_button(client, town):
 
 def test_report_creates_a_problem_with_its_photo(client, town):
     c = as_user(client, town["reporter"])
-    response = c.post(reverse("problem-report"), form_data(town, photo=jpeg("scene.jpg", lonlat=SPOT)))
-    assert response.status_code == 302 and response["Location"] == reverse("problem-mine")
+    response = c.post(reverse("problem-report"), form_data(town, photos=jpeg("scene.jpg", lonlat=SPOT)))
+    assert response.status_code == 302 and response["Location"] == reverse(
+        "problem-reported", args=[Problem.objects.get().pk]
+    )
     problem = Problem.objects.get()
     assert (problem.reporter, problem.grid, problem.status) == (
         town["reporter"],
@@ -85,8 +87,8 @@ def test_report_creates_a_problem_with_its_photo(client, town):
 def test_a_double_submit_returns_the_first_problem(client, town):
     c = as_user(client, town["reporter"])
     data = form_data(town)
-    first = c.post(reverse("problem-report"), {**data, "photo": jpeg()})
-    again = c.post(reverse("problem-report"), {**data, "photo": jpeg(), "description": "改了"})
+    first = c.post(reverse("problem-report"), {**data, "photos": jpeg()})
+    again = c.post(reverse("problem-report"), {**data, "photos": jpeg(), "description": "改了"})
     assert first.status_code == again.status_code == 302
     assert Problem.objects.count() == 1 and ProblemPhoto.objects.count() == 1
     assert Problem.objects.get().description == "路口占道经营"
@@ -99,7 +101,7 @@ def test_a_double_submit_returns_the_first_problem(client, town):
 )  # fmt: skip
 def test_bad_coordinates_are_a_400_and_write_nothing(client, town, lon, lat):
     c = as_user(client, town["reporter"])
-    response = c.post(reverse("problem-report"), form_data(town, lon=lon, lat=lat, photo=jpeg()))
+    response = c.post(reverse("problem-report"), form_data(town, lon=lon, lat=lat, photos=jpeg()))
     assert response.status_code == 400
     assert response.context["form"].errors["lon"]
     assert 'class="error"' in response.content.decode()
@@ -108,8 +110,8 @@ def test_bad_coordinates_are_a_400_and_write_nothing(client, town, lon, lat):
 
 def test_a_file_that_is_not_a_photo_is_a_400(client, town):
     fake = SimpleUploadedFile("x.jpg", b"<svg onload=alert(1)>", content_type="image/jpeg")
-    response = as_user(client, town["reporter"]).post(reverse("problem-report"), form_data(town, photo=fake))
-    assert response.status_code == 400 and response.context["form"].errors["photo"]
+    response = as_user(client, town["reporter"]).post(reverse("problem-report"), form_data(town, photos=fake))
+    assert response.status_code == 400 and response.context["form"].errors["photos"]
     assert not Problem.objects.exists()
 
 

@@ -1,6 +1,7 @@
 """Problems and the closed loop; one module per concern, re-exported here for Django."""
 
 from gridmap.problems.models.catalogue import EventCategory, EventClass
+from gridmap.problems.models.citizen import ProblemRating
 from gridmap.problems.models.loop import ExtensionRequest, PositiveSite, PositiveSiteEvent, ProblemEvent
 from gridmap.problems.models.problem import (
     DONE_STATUSES,
@@ -22,6 +23,7 @@ __all__ = [
     "Problem",
     "ProblemEvent",
     "ProblemPhoto",
+    "ProblemRating",
     "Status",
     "photo_path",
 ]

@@ -68,15 +68,18 @@ class PositiveSite(models.Model):
     description = models.TextField(_("description"), blank=True, max_length=4000)
     geom = models.PointField(_("location"), srid=4326)
     grid = models.ForeignKey(
-        "geography.Grid", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+        "geography.Grid", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        verbose_name=_("grid"),
+    )  # fmt: skip
     community = models.ForeignKey(
-        "geography.Community", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+        "geography.Community", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        verbose_name=_("community"),
+    )  # fmt: skip
     photo = models.FileField(_("photo"), upload_to="positive/", blank=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+",
+        verbose_name=_("created by"),
+    )  # fmt: skip
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
@@ -91,11 +94,14 @@ class PositiveSite(models.Model):
 class PositiveSiteEvent(models.Model):
     """One change to a positive-list site (created, photo set), written in the same transaction."""
 
-    site = models.ForeignKey(PositiveSite, on_delete=models.CASCADE, related_name="events")
+    site = models.ForeignKey(
+        PositiveSite, on_delete=models.CASCADE, related_name="events", verbose_name=_("positive-list site")
+    )
     action = models.CharField(_("action"), max_length=30)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+",
+        verbose_name=_("actor"),
+    )  # fmt: skip
     at = models.DateTimeField(_("at"), default=timezone.now)
     data = models.JSONField(_("details"), default=dict, blank=True)
 

@@ -148,6 +148,7 @@
       var at = proj.real(latlng.wrap());
       lon.value = at[0].toFixed(6);
       lat.value = at[1].toFixed(6);
+      lon.dispatchEvent(new CustomEvent("gridmap:picked", {bubbles: true}));  // report_nearby.js
     }
     function place(latlng, pan) {
       if (marker === null) {
