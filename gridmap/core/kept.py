@@ -114,6 +114,10 @@ class Keeper:
         self._ask_refresh(key, user, params)
         return Kept(kept["value"], "updating", kept["computed_at"])
 
+    def has(self, user: Any, params: dict[str, Any]) -> bool:
+        """Whether a result (current or not) is kept for ``user`` and ``params``."""
+        return cache.has_key(self.key(user, params))
+
     def _ask_refresh(self, key: str, user: Any, params: dict[str, Any]) -> None:
         if cache.add(f"{key}:refreshing", 1, REFRESH_LOCK_S):  # one refresh at a time per result
             dispatch("core.refresh_kept", kept=self.name, user_id=user.pk, params=params)

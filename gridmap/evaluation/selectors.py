@@ -289,19 +289,24 @@ def _period_of(params: Mapping[str, Any]) -> Period:
 
 
 @keeper("evaluation.tables", scope=scope_signature, stamps=EVALUATION_STAMPS, fresh_s=FRESH_S)
-def kept_tables(user: Any, params: dict[str, Any]) -> dict[str, list[UnitStats]]:
-    """Every level's unranked units over what ``user`` may see, grouped from the cases (a part of
-    the city: ``evaluation_for``), kept between requests. The hours of each unit's cases are left
-    out (the grouped mean and median stand for them), so the value pickles."""
+def kept_tables(user: Any, params: dict[str, Any]) -> dict[str, Any]:
+    """Every level's unranked units over what ``user`` may see, kept between requests: for the
+    whole city from the daily summary (``summary_figures``; its time in ``summary_until``), for a
+    part of it grouped from the cases. The hours of each unit's cases are left out (the grouped
+    mean and median stand for them), so the value pickles."""
     period = _period_of(params)
-    scoped = problems_visible_to(user)
-    recurrences = recurrences_by_unit(scoped, period)
-    ratings = ratings_by_unit(scoped, period)
     now = timezone.now()
-    return {
-        level: [
-            replace(u, hours_to_close=())
-            for u in unit_aggregates(
+    until = _summary_until(user, period)
+    if until is not None:
+        from gridmap.evaluation import summary_figures
+
+        tables = summary_figures.city_figures(period, now, LEVELS, until)
+    else:
+        scoped = problems_visible_to(user)
+        recurrences = recurrences_by_unit(scoped, period)
+        ratings = ratings_by_unit(scoped, period)
+        tables = {
+            level: unit_aggregates(
                 scoped,
                 level=level,
                 period=period,
@@ -309,9 +314,10 @@ def kept_tables(user: Any, params: dict[str, Any]) -> dict[str, list[UnitStats]]
                 recurrences=recurrences[level],
                 ratings=ratings[level],
             )  # fmt: skip
-        ]
-        for level in LEVELS
-    }
+            for level in LEVELS
+        }
+    stripped = {level: [replace(u, hours_to_close=()) for u in units] for level, units in tables.items()}
+    return {"tables": stripped, "summary_until": until}
 
 
 @dataclass(frozen=True)
@@ -334,20 +340,31 @@ def evaluation_of(
     may_defer: bool = True,
 ) -> Evaluation:
     """The ranked evaluation table of every level asked for (all by default), over what ``user``
-    may see, as the pages show it: for the whole city, the daily summary's rows
-    (``summary_figures``); for a part of it, grouped from its cases and kept (``kept_tables``:
-    seconds for a department at city scale). Ranked with the weights of now. The first
+    may see, as the pages show it, kept (``kept_tables``): for the whole city from the daily
+    summary's rows (``summary_as_of`` is then set and ``kept`` None), for a part of it grouped
+    from its cases (seconds for a department at city scale; ``kept`` says as of when). Ranked with the weights of now. The first
     computation for a large scope (``scope_is_large``, counted only when nothing is kept) is left
     to the workers when ``may_defer`` (the pages): the tables are then empty and
     ``kept.computing`` is true."""
-    until = _summary_until(user, period)
-    if until is not None:
-        return Evaluation(_summary_tables(period, now, levels, until), summary_as_of=until)
-    kept = kept_tables.get(user, _period_params(period), defer=lambda: may_defer and scope_is_large(user))
+    kept = kept_tables.get(user, _period_params(period), defer=lambda: may_defer and _too_large(user, period))
     if kept.computing:
         return Evaluation({level: [] for level in levels}, kept=kept)
     weights = score_weights()
-    return Evaluation({level: rank_units(kept.value[level], weights) for level in levels}, kept=kept)
+    tables = {level: rank_units(kept.value["tables"][level], weights) for level in levels}
+    until = kept.value["summary_until"]
+    return Evaluation(tables, summary_as_of=until, kept=None if until is not None else kept)
+
+
+def _too_large(user: AbstractBaseUser | AnonymousUser, period: Period) -> bool:
+    """Grouping ``user``'s cases would take seconds: no daily summary serves them and the scope is
+    large (``scope_is_large``)."""
+    return _summary_until(user, period) is None and scope_is_large(user)
+
+
+def evaluation_at_hand(user: AbstractBaseUser | AnonymousUser, period: Period) -> bool:
+    """Whether ``evaluation_of`` answers at once for ``user`` and ``period`` (kept, or cheap to
+    compute): the ledger's evaluation sheet is written in the request only then."""
+    return kept_tables.has(user, _period_params(period)) or not _too_large(user, period)
 
 
 def _summary_until(user: AbstractBaseUser | AnonymousUser, period: Period) -> datetime | None:

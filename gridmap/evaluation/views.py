@@ -28,6 +28,7 @@ from gridmap.evaluation.forms import AreaForm, FiguresForm, PeriodForm
 from gridmap.evaluation.metrics import Period
 from gridmap.evaluation.selectors import (
     area_visible_to,
+    evaluation_at_hand,
     evaluation_of,
     may_evaluate,
     score_weights,
@@ -100,9 +101,11 @@ def index(request: HttpRequest, form: PeriodForm, period: Period) -> HttpRespons
 
 
 def _ledger(request: HttpRequest, form: PeriodForm, period: Period, fmt: str) -> HttpResponse:
-    """The ledger file in the response, or, above ``ledger.DIRECT_LIMIT`` cases, a job writing it
+    """The ledger file in the response, or, above ``ledger.DIRECT_LIMIT`` cases (or when the
+    workbook's evaluation sheet would have to be computed for a large scope), a job writing it
     and a redirect to the job's page (progress, then the file)."""
-    if ledger.is_large(request.user, period):
+    sheet_waits = fmt == "xlsx" and not evaluation_at_hand(request.user, period)
+    if sheet_waits or ledger.is_large(request.user, period):
         dates = {k: form.cleaned_data[k].isoformat() for k in ("start", "end")}
         label = _("Ledger %(start)s – %(end)s (%(format)s)") % {**dates, "format": fmt}
         job = jobs.submit(

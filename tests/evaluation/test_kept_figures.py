@@ -84,10 +84,40 @@ def test_a_large_scope_is_computed_by_the_workers_the_first_time(
     assert charts.status_code == 200 and charts.context["computing"] and len(sent) == 2  # tables, weeks
 
 
-def test_the_ledger_file_is_never_deferred(client, town, monkeypatch):
+def test_a_large_scope_ledger_is_direct_once_its_sheet_is_kept(
+    client, town, monkeypatch, django_capture_on_commit_callbacks
+):
     from gridmap.problems import selectors
 
     monkeypatch.setattr(selectors, "LARGE_SCOPE", 5)
-    response = signed_in(client, town["leader_a"]).get(reverse("evaluation-ledger-xlsx"), MARCH_QUERY)
+    leader = signed_in(client, town["leader_a"])
+    with django_capture_on_commit_callbacks(execute=True):  # the workers compute the figures
+        assert leader.get(reverse("evaluation"), MARCH_QUERY).context["kept"].state == "computing"
+    response = leader.get(reverse("evaluation-ledger-xlsx"), MARCH_QUERY)
     sheet = load_workbook(io.BytesIO(response.content))["综合评价"]
     assert any(row[2] == town["ga"].code for row in sheet.iter_rows(min_row=2, values_only=True))
+
+
+def test_a_large_scope_ledger_waits_for_no_sheet_in_the_request(
+    client, town, monkeypatch, settings, tmp_path
+):
+    from gridmap.core.models import Job
+    from gridmap.problems import selectors
+
+    settings.MEDIA_ROOT = str(tmp_path)
+    monkeypatch.setattr(selectors, "LARGE_SCOPE", 5)
+    leader = signed_in(client, town["leader_a"])
+    started = leader.get(reverse("evaluation-ledger-xlsx"), MARCH_QUERY)  # nothing kept: a job
+    assert started.status_code == 302 and Job.objects.get().task == "evaluation.export_ledger"
+    assert leader.get(reverse("evaluation-ledger-csv"), MARCH_QUERY).status_code == 200  # no sheet in a csv
+
+
+def test_city_wide_figures_are_kept_too(client, town, admin, django_capture_on_commit_callbacks):
+    page = signed_in(client, admin).get(reverse("evaluation"), MARCH_QUERY)
+    assert page.status_code == 200
+    Problem.objects.filter(pk=town["p"][8].pk).update(status="closed")
+    with django_capture_on_commit_callbacks(execute=False) as sent:
+        again = client.get(reverse("evaluation"), MARCH_QUERY)
+    assert (
+        len(sent) == 1 and again.context["tables"]["grid"][0].code == page.context["tables"]["grid"][0].code
+    )
