@@ -25,7 +25,7 @@ class Kind(models.TextChoices):
     ESCALATED = "escalated", _("overdue case escalated to me")
     EXTENSION_REQUESTED = "extension_requested", _("extension to decide")
     EXTENSION_DECIDED = "extension_decided", _("decision on my extension request")
-    LOOKBACK_DUE = "lookback_due", _("look-back due")
+    LOOKBACK_DUE = "lookback_due", _("look-back falling due")
     REPORT_NEWS = "report_news", _("news of my reports")
 
 

@@ -19,7 +19,7 @@ def step_name(action: str) -> str:
         "lookback_pass": _("look-back passed"),
         "lookback_fail": _("look-back failed, dispatched again"),
     }
-    return names.get(action, action)
+    return names.get(action) or _("updated")
 
 
 def notification_text(note: Notification) -> str:

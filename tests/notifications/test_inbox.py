@@ -180,3 +180,23 @@ def test_with_the_background_thread_the_page_answers_before_the_gateway(
     jobs.wait_in_process(30)
     assert len(receiver.accepted) == 1 and receiver.accepted[0]["json"]["recipient"]["username"] == "reporter"
     assert Delivery.objects.get().state == Delivery.State.SENT
+
+
+@pytest.mark.parametrize("action", ["report", "file", "dispatch", "handle", "verify_fail", "escalate",
+                                    "request_extension", "decide_extension", "lookback_due"])  # fmt: skip
+def test_every_kind_reads_in_both_languages(town, news, action):
+    from django.utils import translation
+
+    from gridmap.notifications.models import Kind
+    from gridmap.notifications.text import notification_text
+
+    for kind in Kind.values:
+        note = Notification(recipient=town["stranger"], kind=kind, action=action, problem=news,
+                            data={"hours": 24, "approved": True})  # fmt: skip
+        with translation.override("en"):
+            english = notification_text(note)
+        with translation.override("zh-hans"):
+            chinese = notification_text(note)
+        assert f"#{news.pk}" in english and f"#{news.pk}" in chinese
+        assert not re.search(r"[A-Za-z]{3,}", chinese.replace(news.category.name_en or "-", "")), chinese
+        assert english != chinese

@@ -20,7 +20,7 @@ class Migration(migrations.Migration):
             name='Notification',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('new_report', 'new report in my grid'), ('dispatched', 'case dispatched to my department'), ('to_verify', 'fix to verify'), ('rework', 'case sent back for rework'), ('escalated', 'overdue case escalated to me'), ('extension_requested', 'extension to decide'), ('extension_decided', 'decision on my extension request'), ('lookback_due', 'look-back due'), ('report_news', 'news of my reports')], max_length=30, verbose_name='kind')),
+                ('kind', models.CharField(choices=[('new_report', 'new report in my grid'), ('dispatched', 'case dispatched to my department'), ('to_verify', 'fix to verify'), ('rework', 'case sent back for rework'), ('escalated', 'overdue case escalated to me'), ('extension_requested', 'extension to decide'), ('extension_decided', 'decision on my extension request'), ('lookback_due', 'look-back falling due'), ('report_news', 'news of my reports')], max_length=30, verbose_name='kind')),
                 ('action', models.CharField(max_length=30, verbose_name='action')),
                 ('source', models.CharField(max_length=80, verbose_name='source')),
                 ('data', models.JSONField(blank=True, default=dict, verbose_name='details')),
