@@ -62,7 +62,7 @@ def mark_all_read(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def preferences(request: HttpRequest) -> HttpResponse:
     pref = Preference.objects.filter(user=request.user).first() or Preference(user=request.user)
-    form = PreferenceForm(request.POST or None, instance=pref)
+    form = PreferenceForm(request.POST or None, instance=pref, user=request.user)
     if request.method == "POST" and form.is_valid():
         form.save()
         return redirect("notification-preferences")

@@ -157,3 +157,17 @@ def test_preferences_choose_channels_and_kinds(
     # the inbox has everything all the same
     assert Notification.objects.filter(recipient=t["leader"], problem=p).count() == 1
     assert Notification.objects.filter(recipient=t["handler"], problem=p).count() == 1
+
+
+def test_a_delivery_left_sending_by_a_dead_worker_is_taken_again_later(town, settings, receiver_factory,
+                                                                        django_capture_on_commit_callbacks):  # fmt: skip
+    receiver = receiver_factory()
+    notify_settings(settings, webhook_url=receiver.url)
+    with django_capture_on_commit_callbacks(execute=False):
+        report(town)
+    now = timezone.now()
+    Delivery.objects.update(state=Delivery.State.SENDING, attempts=1, claimed_at=now - timedelta(minutes=5))
+    assert deliver_due(now)["sent"] == 0  # maybe still sending: left alone
+    assert deliver_due(now + timedelta(minutes=6))["sent"] == 1  # claimed 11 minutes before: taken again
+    delivery = Delivery.objects.get()
+    assert delivery.state == Delivery.State.SENT and delivery.attempts == 2 and len(receiver.accepted) == 1

@@ -104,7 +104,10 @@ def test_the_header_count_is_one_query(client, town, news, django_assert_num_que
 
 def test_preferences_page_saves_the_choice(client, town):
     client.force_login(town["handler"])
-    assert client.get(reverse("notification-preferences")).status_code == 200
+    page = client.get(reverse("notification-preferences"))
+    assert page.status_code == 200
+    offered = [value for value, _ in page.context["form"].fields["kinds"].choices]
+    assert offered == ["dispatched", "rework", "extension_decided", "report_news"]  # a department's kinds
     response = client.post(
         reverse("notification-preferences"), {"webhook": "on", "kinds": ["dispatched", "rework"]}
     )
@@ -112,6 +115,7 @@ def test_preferences_page_saves_the_choice(client, town):
     pref = Preference.objects.get(user=town["handler"])
     assert pref.email is False and pref.webhook is True and pref.kinds == ["dispatched", "rework"]
     bad = client.post(reverse("notification-preferences"), {"kinds": ["nonsense"]})
+    assert client.post(reverse("notification-preferences"), {"kinds": ["to_verify"]}).status_code == 200
     assert bad.status_code == 200 and Preference.objects.get(user=town["handler"]).kinds == [
         "dispatched",
         "rework",
