@@ -357,8 +357,13 @@ GRIDMAP_NOTIFY = {
     # the site's address for links in messages (https://gridmap.example.gov.cn); none: paths only
     "SITE_URL": os.environ.get("GRIDMAP_SITE_URL", "").strip(),
 }
-if GRIDMAP_NOTIFY["WEBHOOK_URL"] and not GRIDMAP_NOTIFY["WEBHOOK_URL"].startswith(("http://", "https://")):
-    raise ImproperlyConfigured("GRIDMAP_NOTIFY_WEBHOOK_URL must be an http:// or https:// URL")
+if GRIDMAP_NOTIFY["WEBHOOK_URL"]:
+    if not GRIDMAP_NOTIFY["WEBHOOK_URL"].startswith(("http://", "https://")):
+        raise ImproperlyConfigured("GRIDMAP_NOTIFY_WEBHOOK_URL must be an http:// or https:// URL")
+    if not GRIDMAP_NOTIFY["WEBHOOK_SECRET"]:
+        raise ImproperlyConfigured(
+            "GRIDMAP_NOTIFY_WEBHOOK_URL needs GRIDMAP_NOTIFY_WEBHOOK_SECRET (the signing key)"
+        )
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
