@@ -102,4 +102,16 @@ def test_the_loop_through_the_pages_reaches_each_next_inbox(browser_page, live_s
     # the reporter heard of every step of their report: filed, dispatched, fixed, closed
     finds_it(browser_page, live_server, t["reporter"], p)
     assert t["reporter"].notifications.count() == 4
+    # the preferences page on the phone: the reporter turns email off
+    page = browser_page.page
+    page.goto(f"{live_server.url}/inbox/preferences/")
+    page.locator("#id_email").uncheck()
+    page.locator("form.preferences button[type=submit]").click()
+    page.wait_for_load_state("load")
+    assert page.locator("form.preferences").bounding_box()["width"] <= PHONE["width"]
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "inbox-preferences-phone.png"), full_page=True)
+    pref = t["reporter"].notification_preference
+    assert pref.email is False and pref.webhook is True
+    assert browser_page.problems == {}, browser_page.problems
     assert all(r.startswith(live_server.url) or r.startswith("data:") for r in browser_page.requests)
