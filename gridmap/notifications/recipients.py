@@ -39,11 +39,10 @@ def grid_leaders(problem: Problem) -> list[int]:
     fallback): the community's head(s)."""
     if problem.grid_id is None:
         return community_heads(problem)
-    first = Grid.objects.filter(pk=problem.grid_id).values_list("first_responsible_id", flat=True)
-    direct = Grid.direct_responsible.through.objects.filter(grid_id=problem.grid_id).values_list(
-        "user_id", flat=True
-    )
-    return [*first, *direct]
+    first = Grid.objects.filter(pk=problem.grid_id).values("first_responsible_id")
+    direct = Grid.direct_responsible.through.objects.filter(grid_id=problem.grid_id).values("user_id")
+    leaders = get_user_model().objects.filter(Q(pk__in=first) | Q(pk__in=direct))  # one query
+    return list(leaders.values_list("pk", flat=True))
 
 
 def community_heads(problem: Problem) -> list[int]:

@@ -9,7 +9,7 @@ from datetime import date
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
@@ -22,6 +22,8 @@ from gridmap.problems.models import Problem, ProblemEvent, Status
 TOLD_ACTIONS = NEWS_ACTIONS | {"report", "escalate", "request_extension", "decide_extension"}
 # what the text needs from an event's details
 DATA_KEYS = ("hours", "approved", "level")
+# what the recipients' rules read of a problem
+PROBLEM_FIELDS = ("pk", "grid_id", "community_id", "department_id", "inspector_id", "reporter_id", "status")
 
 
 def config() -> dict[str, Any]:
@@ -42,8 +44,9 @@ def event_recorded(event: ProblemEvent) -> list[Notification]:
     """Tell everyone ``event`` concerns (``recipients.event_recipients``)."""
     if event.action not in TOLD_ACTIONS:
         return []
-    with transaction.atomic():
-        problem = Problem.objects.get(pk=event.problem_id)
+    with transaction.atomic(savepoint=False):
+        # as the step left it (the step's own copy was read before its UPDATE)
+        problem = Problem.objects.only(*PROBLEM_FIELDS).get(pk=event.problem_id)
         people = event_recipients(event, problem)
         data = {k: event.data[k] for k in DATA_KEYS if k in (event.data or {})}
         return record(problem, people, source=f"event:{event.pk}", action=event.action, event=event,
@@ -60,22 +63,34 @@ def record(
     data: dict[str, Any] | None = None,
     at: Any = None,
 ) -> list[Notification]:
-    """One notification per person for ``source`` (a second call adds none), with a delivery per
-    channel the operator configured and the person wants; the deliveries start after commit."""
-    made: list[Notification] = []
-    with transaction.atomic():
-        for person, kind in people:
-            note, created = Notification.objects.get_or_create(
-                source=source, recipient=person,
-                defaults={"kind": kind, "action": action, "problem": problem, "event": event,
-                          "data": data or {}, "created_at": at or timezone.now()},
-            )  # fmt: skip
-            if created:
-                made.append(note)
+    """One notification per person for ``source`` (a second call adds none; two at the same
+    moment: the unique constraint fails one), with a delivery per channel the operator configured
+    and the person wants; the deliveries start after commit."""
+    if not people:
+        return []
+    with transaction.atomic(savepoint=False):  # the caller's transaction when there is one
+        told = set(
+            Notification.objects.filter(source=source, recipient__in=[p.pk for p, _ in people]).values_list(
+                "recipient_id", flat=True
+            )
+        )
+        made = [
+            Notification(recipient=person, kind=kind, action=action, problem=problem, event=event,
+                         data=data or {}, created_at=at or timezone.now(), source=source)
+            for person, kind in people
+            if person.pk not in told
+        ]  # fmt: skip
+        if not made:
+            return []
+        made = Notification.objects.bulk_create(made)
+        if any(n.pk is None for n in made):  # a backend that returns no ids from a bulk insert
+            by_user = dict(Notification.objects.filter(source=source).values_list("recipient_id", "pk"))
+            for note in made:
+                note.pk = by_user[note.recipient_id]
         deliveries = _deliveries(made)
         if deliveries:
             ids = [d.pk for d in Delivery.objects.bulk_create(deliveries)]
-            if None in ids:  # a backend that returns no ids from a bulk insert
+            if None in ids:
                 ids = list(Delivery.objects.filter(notification__in=made).values_list("pk", flat=True))
             jobs.dispatch("notifications.deliver", delivery_ids=ids)
     return made
@@ -112,6 +127,10 @@ def lookback_reminders(today: date | None = None) -> int:
     for problem in due.iterator(chunk_size=500):
         people = scoped(problem, [(Kind.LOOKBACK_DUE, inspectors(problem))], actor_id=None)
         key = f"lookback:{problem.pk}:{problem.lookback_due.isoformat()}"
-        count += len(record(problem, people, source=key, action="lookback_due",
-                            data={"due": problem.lookback_due.isoformat()}))  # fmt: skip
+        try:
+            with transaction.atomic():  # a second run at the same moment: its insert fails here alone
+                count += len(record(problem, people, source=key, action="lookback_due",
+                                    data={"due": problem.lookback_due.isoformat()}))  # fmt: skip
+        except IntegrityError:
+            continue
     return count
