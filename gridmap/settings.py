@@ -328,6 +328,8 @@ GRIDMAP_SCHEDULE: dict[str, dict] = {
     "notifications-retry": {"task": "notifications.retry_due", "every_s": 60},
     # the inspector told once when a look-back falls due
     "lookback-reminders": {"task": "notifications.lookback_reminders", "every_s": 3600},
+    # notifications read more than GRIDMAP_NOTIFY_KEEP_DAYS ago are deleted
+    "notifications-cleanup": {"task": "notifications.cleanup", "every_s": 24 * 3600},
 }
 for _item in filter(None, (p.strip() for p in os.environ.get("GRIDMAP_SCHEDULE", "").split(","))):
     _entry, _, _seconds = _item.partition("=")
@@ -354,6 +356,7 @@ GRIDMAP_NOTIFY = {
     "WEBHOOK_TIMEOUT_S": float(os.environ.get("GRIDMAP_NOTIFY_WEBHOOK_TIMEOUT_S", "5")),
     "MAX_ATTEMPTS": int(os.environ.get("GRIDMAP_NOTIFY_MAX_ATTEMPTS", "6")),
     "RETRY_BASE_S": float(os.environ.get("GRIDMAP_NOTIFY_RETRY_BASE_S", "60")),
+    "KEEP_DAYS": int(os.environ.get("GRIDMAP_NOTIFY_KEEP_DAYS", "180")),
     # the site's address for links in messages (https://gridmap.example.gov.cn); none: paths only
     "SITE_URL": os.environ.get("GRIDMAP_SITE_URL", "").strip(),
 }

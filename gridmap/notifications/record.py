@@ -5,7 +5,7 @@ background workers (``jobs.dispatch``): no page waits on a mail server or a gate
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -134,3 +134,13 @@ def lookback_reminders(today: date | None = None) -> int:
         except IntegrityError:
             continue
     return count
+
+
+def forget_old(now: Any = None) -> int:
+    """Delete notifications read more than ``KEEP_DAYS`` ago (with their deliveries); unread ones
+    stay whatever their age. Returns how many went."""
+    now = now or timezone.now()
+    keep_days = int(config().get("KEEP_DAYS", 180))
+    old = Notification.objects.filter(read_at__lt=now - timedelta(days=keep_days))
+    deleted, per_model = old.delete()
+    return per_model.get(Notification._meta.label, 0)

@@ -27,3 +27,10 @@ def lookback_reminders(progress: Progress, **_: Any) -> dict[str, int]:
     told = record.lookback_reminders()
     progress(1, 1, f"{told} told")
     return {"told": told}
+
+
+@task("notifications.cleanup")
+def cleanup(progress: Progress, **_: Any) -> dict[str, int]:
+    removed = record.forget_old()
+    progress(1, 1, f"{removed} removed")
+    return {"removed": removed}

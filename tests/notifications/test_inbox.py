@@ -204,3 +204,19 @@ def test_every_kind_reads_in_both_languages(town, news, action):
         assert f"#{news.pk}" in english and f"#{news.pk}" in chinese
         assert not re.search(r"[A-Za-z]{3,}", chinese.replace(news.category.name_en or "-", "")), chinese
         assert english != chinese
+
+
+def test_read_notifications_are_forgotten_after_the_keeping_time(town, news):
+    from gridmap.core import jobs as core_jobs
+    from gridmap.notifications.record import forget_old
+
+    old, recent = Notification.objects.filter(recipient=town["reporter"])
+    now = timezone.now()
+    Notification.objects.filter(pk=old.pk).update(read_at=now - timedelta(days=181))
+    Notification.objects.filter(pk=recent.pk).update(read_at=now - timedelta(days=179))
+    unread = Notification.objects.filter(read_at__isnull=True).count()
+    assert unread >= 1  # the leader's, never read
+    assert forget_old(now) == 1
+    assert set(Notification.objects.filter(recipient=town["reporter"])) == {recent}
+    assert Notification.objects.filter(read_at__isnull=True).count() == unread
+    assert core_jobs.run("notifications.cleanup", None, {}) == {"removed": 0}
