@@ -12,6 +12,8 @@ GRIDMAP_LOGIN_LIMITS  failed logins before a wait, "pair:5,account:20,address:10
 GRIDMAP_BROKER_URL  redis://host:6379/1: background work (analysis refreshes, exports, imports,
                the schedule) on Celery workers; default: none, tasks run in the serving process
 GRIDMAP_SCHEDULE  "entry=seconds,...": change how often a periodic job runs (0: never)
+GRIDMAP_NOTIFY_WEBHOOK_URL  a messaging gateway that notifications are POSTed to (signed with
+               GRIDMAP_NOTIFY_WEBHOOK_SECRET); EMAIL_HOST (and Django's EMAIL_* settings) for email
 GRIDMAP_REPLICA_URLS  comma-separated postgis:// URLs of streaming replicas: GET/HEAD reads go there
                (GRIDMAP_REPLICA_MAX_LAG_S, GRIDMAP_REPLICA_CHECK_S, GRIDMAP_PRIMARY_AFTER_WRITE_S)
 GRIDMAP_PGBOUNCER  "transaction" behind PgBouncer in transaction mode (GRIDMAP_DB_PREPARED=0 then)
@@ -83,6 +85,7 @@ INSTALLED_APPS = [
     "gridmap.evaluation",
     "gridmap.analysis",
     "gridmap.dashboard",
+    "gridmap.notifications",
 ]
 
 MIDDLEWARE = [
@@ -113,6 +116,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "gridmap.notifications.context_processors.unread",
             ],
         },
     },
@@ -322,6 +326,12 @@ GRIDMAP_SCHEDULE: dict[str, dict] = {
     "evaluation-summary": {"task": "evaluation.refresh_summary", "every_s": 300},
     # recompute the stale coverage sets (gridmap.analysis.precompute); a no-op when all are current
     "analysis-refresh": {"task": "analysis.refresh_coverage", "every_s": 60},
+    # notifications whose last attempt failed, tried again when their wait is over
+    "notifications-retry": {"task": "notifications.retry_due", "every_s": 60},
+    # the inspector told once when a look-back falls due
+    "lookback-reminders": {"task": "notifications.lookback_reminders", "every_s": 3600},
+    # notifications read more than GRIDMAP_NOTIFY_KEEP_DAYS ago are deleted
+    "notifications-cleanup": {"task": "notifications.cleanup", "every_s": 24 * 3600},
 }
 for _item in filter(None, (p.strip() for p in os.environ.get("GRIDMAP_SCHEDULE", "").split(","))):
     _entry, _, _seconds = _item.partition("=")
@@ -330,6 +340,35 @@ for _item in filter(None, (p.strip() for p in os.environ.get("GRIDMAP_SCHEDULE",
     ):
         raise ImproperlyConfigured(f"GRIDMAP_SCHEDULE: {_item!r} is not <entry>=<seconds> of a known entry")
     GRIDMAP_SCHEDULE[_entry.strip()]["every_s"] = int(_seconds)
+
+# Notifications (gridmap/notifications): the inbox always; email when EMAIL_HOST is set (Django's
+# SMTP settings below); a messaging gateway when GRIDMAP_NOTIFY_WEBHOOK_URL is set.
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "").strip()
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = _flag("EMAIL_USE_TLS")
+EMAIL_USE_SSL = _flag("EMAIL_USE_SSL")
+EMAIL_TIMEOUT = float(os.environ.get("EMAIL_TIMEOUT", "10"))
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "gridmap@localhost")
+GRIDMAP_NOTIFY = {
+    "EMAIL": bool(EMAIL_HOST),
+    "WEBHOOK_URL": os.environ.get("GRIDMAP_NOTIFY_WEBHOOK_URL", "").strip(),
+    "WEBHOOK_SECRET": os.environ.get("GRIDMAP_NOTIFY_WEBHOOK_SECRET", ""),
+    "WEBHOOK_TIMEOUT_S": float(os.environ.get("GRIDMAP_NOTIFY_WEBHOOK_TIMEOUT_S", "5")),
+    "MAX_ATTEMPTS": int(os.environ.get("GRIDMAP_NOTIFY_MAX_ATTEMPTS", "6")),
+    "RETRY_BASE_S": float(os.environ.get("GRIDMAP_NOTIFY_RETRY_BASE_S", "60")),
+    "KEEP_DAYS": int(os.environ.get("GRIDMAP_NOTIFY_KEEP_DAYS", "180")),
+    # the site's address for links in messages (https://gridmap.example.gov.cn); none: paths only
+    "SITE_URL": os.environ.get("GRIDMAP_SITE_URL", "").strip(),
+}
+if GRIDMAP_NOTIFY["WEBHOOK_URL"]:
+    if not GRIDMAP_NOTIFY["WEBHOOK_URL"].startswith(("http://", "https://")):
+        raise ImproperlyConfigured("GRIDMAP_NOTIFY_WEBHOOK_URL must be an http:// or https:// URL")
+    if not GRIDMAP_NOTIFY["WEBHOOK_SECRET"]:
+        raise ImproperlyConfigured(
+            "GRIDMAP_NOTIFY_WEBHOOK_URL needs GRIDMAP_NOTIFY_WEBHOOK_SECRET (the signing key)"
+        )
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -26,6 +26,7 @@ urlpatterns = [
     path("problems/", include("gridmap.problems.urls")),
     path("dashboard/", include("gridmap.dashboard.urls")),
     path("imports/", include("gridmap.imports.urls")),
+    path("inbox/", include("gridmap.notifications.urls")),
     path("", include("gridmap.maps.urls")),
 ]
 if settings.DEBUG:
