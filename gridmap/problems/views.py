@@ -20,9 +20,10 @@ from django.contrib.gis.db.models.functions import AsGeoJSON
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, FloatField, Func, Min, OuterRef, Q, Subquery
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -34,7 +35,7 @@ from gridmap.core.basemap import tile_source
 from gridmap.core.boundary import BoundaryError, check_text, text_validator
 from gridmap.core.geoinput import point_from_lonlat
 from gridmap.core.language import LocalNameChoiceField
-from gridmap.geography.models import Street
+from gridmap.geography.models import Building, Street
 from gridmap.geography.selectors import grids_visible_to
 from gridmap.problems.filters import ProblemFilterForm
 from gridmap.problems.intake import problem_create
@@ -45,9 +46,9 @@ from gridmap.problems.lifecycle import (
     allowed_actions,
     problem_transition,
 )
-from gridmap.problems.models import EventCategory, Problem, ProblemPhoto, Status
+from gridmap.problems.models import OPEN_STATUSES, EventCategory, Problem, ProblemPhoto, Status
 from gridmap.problems.photos import PhotoInfo, photo_check, problem_photo_attach
-from gridmap.problems.selectors import problems_visible_to
+from gridmap.problems.selectors import problems_in_role_scope, problems_visible_to
 
 # The inputs each step's form shows besides the note (what lifecycle_steps reads).
 ACTION_FIELDS: dict[str, tuple[str, ...]] = {
@@ -202,23 +203,81 @@ def mine(request: HttpRequest) -> HttpResponse:
     return render(request, "problems/mine.html", {"page": page})
 
 
+# The list's map draws at most this many of the matching cases (the nearest deadlines first).
+LIST_MAP_MAX = 500
+
+
+def nearest_address() -> Subquery:
+    """The address of the building nearest a case within its grid (a scalar subquery over the
+    grid's buildings, read for the rows of one page only). Planar distance in degrees: enough
+    to tell the nearest of a grid's buildings apart, and the same function on both databases.
+    SQLite allows no outer column in a subquery's ORDER BY: the nearest is the one whose
+    distance equals the smallest (a nested subquery)."""
+
+    def apart(outer: Any) -> Func:
+        return Func(F("geom"), outer, function="ST_Distance", output_field=FloatField())
+
+    addressed = Building.objects.exclude(address="")
+    smallest = (
+        addressed.filter(grid=OuterRef(OuterRef("grid")))
+        .annotate(d=apart(OuterRef(OuterRef("geom"))))
+        .order_by()
+        .values("grid")
+        .annotate(m=Min("d"))
+        .values("m")
+    )
+    near = (
+        addressed.filter(grid=OuterRef("grid"))
+        .annotate(d=apart(OuterRef("geom")))
+        .filter(d=Subquery(smallest))
+        .order_by("pk")
+        .values("address")[:1]
+    )
+    return Subquery(near)
+
+
+def _case_points(problems: Any, now: Any) -> list[list[Any]]:
+    """[id, lon, lat, status, overdue] of at most LIST_MAP_MAX cases, for the list's map."""
+    rows = problems.order_by(F("deadline").asc(nulls_last=True), "-pk").values_list(
+        "pk", "geom", "status", "deadline"
+    )[:LIST_MAP_MAX]
+    return [
+        [pk, round(geom.x, 6), round(geom.y, 6), status,
+         bool(deadline and deadline < now and status in OPEN_STATUSES)]
+        for pk, geom, status, deadline in rows
+    ]  # fmt: skip
+
+
 @login_required
 @require_GET
 def problem_list(request: HttpRequest) -> HttpResponse:
-    """The problems in the user's scope, filtered, sorted and paged; bad filters answer 400."""
+    """The problems in the user's scope, filtered, sorted and paged; bad filters answer 400.
+    Each row shows the nearest building's address and the grid; a map shows the matching cases."""
+    user = request.user
     form = ProblemFilterForm(request.GET)
-    grids = grids_visible_to(request.user).order_by("code").values_list("code", "name")
+    grids = grids_visible_to(user).order_by("code").values_list("code", "name")
     context: dict[str, Any] = {"form": form, "grids": grids, "page": None}
     if not form.is_valid():
         return render(request, "problems/list.html", context, status=400)
+    now = timezone.now()
     problems = form.apply(
-        problems_visible_to(request.user).select_related("category", "grid", "community", "department"),
-        now=timezone.now(),
+        problems_visible_to(user), now=now, user=user, role_scope=problems_in_role_scope(user)
     )
     query = request.GET.copy()
     query.pop("page", None)
-    context["page"] = Paginator(problems, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
+    listed = problems.select_related("category", "grid", "community", "department").annotate(
+        address=nearest_address()
+    )
+    context["page"] = Paginator(listed, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
     context["query"] = query.urlencode()
+    context["cases_map"] = {
+        "tiles": tile_config(),
+        "cases": _case_points(problems, now),
+        "max": LIST_MAP_MAX,
+        "detail": reverse("problem-detail", args=[0]),
+        "statuses": dict(Status.choices),
+    }
+    context["departments"] = Department.objects.order_by("code").values_list("code", "name")
     return render(request, "problems/list.html", context)
 
 
