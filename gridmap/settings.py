@@ -316,6 +316,8 @@ GRIDMAP_TASKS_IN_PROCESS = os.environ.get("GRIDMAP_TASKS_IN_PROCESS", "thread")
 # an interval; 0 turns the entry off.
 GRIDMAP_SCHEDULE: dict[str, dict] = {
     "escalate-overdue": {"task": "problems.escalate_overdue", "every_s": 900},
+    # one lookback_remind event per case whose look-back day has come (gridmap.problems.reminders)
+    "lookback-reminders": {"task": "problems.remind_lookbacks", "every_s": 3600},
     "jobs-cleanup": {"task": "core.jobs_cleanup", "every_s": 24 * 3600},
     "evaluation-summary": {"task": "evaluation.refresh_summary", "every_s": 300},
     # recompute the stale coverage sets (gridmap.analysis.precompute); a no-op when all are current

@@ -29,7 +29,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from gridmap.accounts.models import Department, Role
+from gridmap.accounts.models import Department, Profile, Role
 from gridmap.accounts.selectors import role_of
 from gridmap.core.basemap import tile_source
 from gridmap.core.boundary import BoundaryError, check_text, text_validator
@@ -38,17 +38,17 @@ from gridmap.core.language import LocalNameChoiceField
 from gridmap.geography.models import Building, Street
 from gridmap.geography.selectors import grids_visible_to
 from gridmap.problems.filters import ProblemFilterForm
-from gridmap.problems.intake import problem_create
+from gridmap.problems.intake import duplicates_of, problem_create
 from gridmap.problems.lifecycle import (
     TRANSITIONS,
     TransitionConflict,
     TransitionForbidden,
-    allowed_actions,
+    offered_actions,
     problem_transition,
 )
 from gridmap.problems.models import OPEN_STATUSES, EventCategory, Problem, ProblemPhoto, Status
 from gridmap.problems.photos import PhotoInfo, photo_check, problem_photo_attach
-from gridmap.problems.selectors import problems_in_role_scope, problems_visible_to
+from gridmap.problems.selectors import metre_box, problems_in_role_scope, problems_visible_to
 
 # The inputs each step's form shows besides the note (what lifecycle_steps reads).
 ACTION_FIELDS: dict[str, tuple[str, ...]] = {
@@ -68,6 +68,7 @@ EVENT_LABELS = {
     "report": gettext_lazy("reported"),
     "merge": gettext_lazy("merged a duplicate"),
     "escalate": gettext_lazy("escalated (overdue)"),
+    "lookback_remind": gettext_lazy("look-back reminder"),
 }
 PHOTO_TYPES = {"jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
 LIST_PAGE_SIZE = 50
@@ -288,7 +289,69 @@ def _visible(request: HttpRequest, pk: int) -> Problem:
     return get_object_or_404(qs, pk=pk)
 
 
+# The fix form's map draws the streets within this distance of the case (no tiles: a reference).
+FIX_STREETS_M = 400
+POSTED_FIELDS = (
+    "action",
+    "note",
+    "lon",
+    "lat",
+    "duplicate_of",
+    "department",
+    "inspector",
+    "hours",
+    "approve",
+)
+
+
+def _streets_near(point: Any) -> list[dict[str, Any]]:
+    """Street centrelines near ``point`` as GeoJSON features (the fix form's picker)."""
+    near = Street.objects.filter(geom__intersects=metre_box(point, FIX_STREETS_M)).order_by("pk")
+    rows = near.annotate(shape=AsGeoJSON("geom", precision=5)).values_list("name", "shape")[
+        :PICKER_MAX_STREETS
+    ]
+    return [{"type": "Feature", "properties": {"name": n}, "geometry": json.loads(g)} for n, g in rows]
+
+
+def _fix_picker(problem: Problem) -> dict[str, Any]:
+    """picker.js's settings for the fix form: the case's grid, the streets around it."""
+    tiles = tile_config()
+    grid = (
+        [{"type": "Feature", "properties": {"code": problem.grid.code, "name": problem.grid.name},
+          "geometry": json.loads(problem.grid.geom.geojson)}]
+        if problem.grid else []
+    )  # fmt: skip
+    return {
+        "center": [problem.geom.x, problem.geom.y],
+        "grids": {"type": "FeatureCollection", "features": grid},
+        "streets": {"type": "FeatureCollection", "features": [] if tiles else _streets_near(problem.geom)},
+        "tiles": tiles,
+    }
+
+
+def inspectors_for(problem: Problem) -> list[tuple[str, str]]:
+    """(username, name) of the inspectors to pick from when dispatching ``problem``: those
+    patrolling its community, or every inspector when none does (or it has no community)."""
+    inspectors = Profile.objects.filter(role=Role.INSPECTOR).select_related("user").order_by("user__username")
+    if problem.community_id:
+        patrolling = inspectors.filter(patrol_communities=problem.community_id)
+        if patrolling.exists():
+            inspectors = patrolling
+    return [(p.user.get_username(), p.display_name or p.user.get_username()) for p in inspectors]
+
+
+def _duplicates(problem: Problem, user: Any) -> list[dict[str, Any]]:
+    """Open cases of the same category close by that ``user`` may see, to merge this one into."""
+    found = duplicates_of(problem)
+    if not found:
+        return []
+    visible = problems_visible_to(user).select_related("category", "grid").in_bulk([d["id"] for d in found])
+    return [{"problem": visible[d["id"]], "distance_m": d["distance_m"]} for d in found if d["id"] in visible]
+
+
 def _detail_page(request: HttpRequest, problem: Problem, status: int = 200, **extra: Any) -> HttpResponse:
+    """The case page. After a refused step (``extra["posted"]``) the step's form shows what was
+    typed again (a chosen photo cannot be: browsers do not keep files, and the form says so)."""
     events = list(problem.events.select_related("actor__profile").prefetch_related("photos"))
     for event in events:
         step = TRANSITIONS.get(event.action)
@@ -296,9 +359,9 @@ def _detail_page(request: HttpRequest, problem: Problem, status: int = 200, **ex
         event.from_label = STATUS_NAMES.get(event.from_status, "")
         event.to_label = STATUS_NAMES.get(event.to_status, "")
     photos = list(problem.photos.order_by("pk"))
+    offered = offered_actions(problem, request.user)
     actions = [
-        {"action": a, "label": TRANSITIONS[a].label, "fields": ACTION_FIELDS.get(a, ())}
-        for a in allowed_actions(problem, request.user)
+        {"action": a, "label": TRANSITIONS[a].label, "fields": ACTION_FIELDS.get(a, ())} for a in offered
     ]
     context = {
         "problem": problem,
@@ -307,7 +370,11 @@ def _detail_page(request: HttpRequest, problem: Problem, status: int = 200, **ex
         "after": [p for p in photos if p.stage == ProblemPhoto.Stage.AFTER],
         "actions": actions,
         "is_staff_role": role_of(request.user) not in (None, Role.REPORTER),
-        "departments": Department.objects.all() if any("department" in a["fields"] for a in actions) else (),
+        "departments": Department.objects.all() if "dispatch" in offered else (),
+        "inspectors": inspectors_for(problem) if "dispatch" in offered else (),
+        "duplicates": _duplicates(problem, request.user) if "mark_duplicate" in offered else (),
+        "fix_picker": _fix_picker(problem) if "handle" in offered else None,
+        "posted": {},
         "location": {
             "center": [problem.geom.x, problem.geom.y],
             "tiles": tile_config(),
@@ -351,10 +418,13 @@ def transition(request: HttpRequest, pk: int) -> HttpResponse:
     allowed from the current status (the allowed steps listed), 400 a failed check."""
     problem = _visible(request, pk)
     post = request.POST
+    # what was typed, shown again in the step's form after a refusal (text only, cut short)
+    posted = {name: post.get(name, "")[:2000] for name in POSTED_FIELDS}
     try:
         note = check_text(post.get("note", ""), max_chars=2000)
     except BoundaryError as exc:
-        return _detail_page(request, problem, status=400, error=_("Note: %(error)s") % {"error": exc.message})
+        return _detail_page(request, problem, status=400, error=_("Note: %(error)s") % {"error": exc.message},
+                            posted=posted)  # fmt: skip
     try:
         problem_transition(
             problem_id=problem.pk, action=post.get("action", ""), actor=request.user, note=note,
@@ -373,5 +443,5 @@ def transition(request: HttpRequest, pk: int) -> HttpResponse:
         }
         return _detail_page(request, problem, status=409, error=message, allowed_now=allowed)
     except ValidationError as exc:
-        return _detail_page(request, problem, status=400, error=" ".join(exc.messages))
+        return _detail_page(request, problem, status=400, error=" ".join(exc.messages), posted=posted)
     return redirect("problem-detail", pk=problem.pk)
