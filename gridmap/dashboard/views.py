@@ -46,16 +46,19 @@ def _month(period: Period) -> str:
     return timezone.localtime(period.start).strftime("%Y-%m")
 
 
-def count_links(period: Period, **base: Any) -> dict[str, str]:
-    """The list of each figure of ``scope_totals`` (and a unit's figures), filtered as counted."""
+def count_links(period: Period, *, as_of: datetime | None = None, **base: Any) -> dict[str, str]:
+    """The list of each figure of ``scope_totals`` (and a unit's figures), filtered as counted.
+    ``as_of``: the period's figures were read from the daily summary at that moment (the list
+    counts filed and closed cases up to it)."""
     month = _month(period)
+    period_base = {**base, "asof": int(as_of.timestamp())} if as_of else base
     return {
         "open": list_url(**base, open=1),
         "overdue": list_url(**base, overdue=1),
         "escalated": list_url(**base, escalated=1),
         "unassigned": list_url(**base, unassigned=1),
-        "filed": list_url(**base, filed=month),
-        "closed": list_url(**base, closed=month),
+        "filed": list_url(**period_base, filed=month),
+        "closed": list_url(**period_base, closed=month),
     }
 
 
@@ -66,7 +69,7 @@ def _ranked_communities(scoped, period: Period, now: datetime, until: datetime |
     )
     for unit in units:
         unit.url = optional_url("community-detail", unit.code)
-        unit.links = count_links(period, community=unit.code)
+        unit.links = count_links(period, as_of=until, community=unit.code)
     return units
 
 
@@ -136,7 +139,7 @@ def _planner(user: Any, now: datetime, period: Period) -> dict[str, Any]:
     until = summary_as_of(user, period)
     return {
         "totals": sel.scope_totals(scoped, period, now, summary_until=until),
-        "links": count_links(period),
+        "links": count_links(period, as_of=until),
         "ranking": _ranked_communities(scoped, period, now, until),
         "figures_as_of": until,
         "planner_url": optional_url("planner"),
@@ -148,7 +151,7 @@ def _admin(user: Any, now: datetime, period: Period) -> dict[str, Any]:
     until = summary_as_of(user, period)
     return {
         "totals": sel.scope_totals(scoped, period, now, summary_until=until),
-        "links": count_links(period),
+        "links": count_links(period, as_of=until),
         "statuses": sel.status_counts(scoped),
         "ranking": _ranked_communities(scoped, period, now, until),
         "figures_as_of": until,

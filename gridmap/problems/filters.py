@@ -10,7 +10,7 @@ the user acts on through their role, without those they only see because they re
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from django import forms
@@ -41,6 +41,7 @@ SORT_CHOICES = [
 ]
 SCOPE_CHOICES = [("", _("everything I may see")), ("role", _("only the cases I act on"))]
 MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
+AS_OF_MAX = 4_102_444_800  # 2100-01-01
 
 
 class ProblemFilterForm(forms.Form):
@@ -84,6 +85,9 @@ class ProblemFilterForm(forms.Form):
         error_messages={"invalid": _("Give a month as YYYY-MM.")},
     )  # fmt: skip
     scope = forms.ChoiceField(label=_("Cases"), choices=SCOPE_CHOICES, required=False)
+    # ``filed``/``closed`` as of a moment (seconds since 1970): a figure read from the daily
+    # summary links with the moment it was read at, so the list counts what the figure counted
+    asof = forms.IntegerField(min_value=0, max_value=AS_OF_MAX, required=False, widget=forms.HiddenInput)
     start = forms.DateField(label=_("Reported from"), required=False, input_formats=["%Y-%m-%d"])
     end = forms.DateField(label=_("Reported until"), required=False, input_formats=["%Y-%m-%d"])
     q = forms.CharField(label=_("Text or number"), max_length=100, required=False, strip=True)
@@ -137,10 +141,12 @@ class ProblemFilterForm(forms.Form):
             problems = problems.filter(department__code=data["department"])
         if data.get("community"):
             problems = problems.filter(community__code=data["community"])
+        as_of = None if data.get("asof") is None else datetime.fromtimestamp(data["asof"], tz=UTC)
         for name, q in (("filed", queues.filed_in_q), ("closed", queues.closed_in_q)):
             if data.get(name):
                 first = date(int(data[name][:4]), int(data[name][5:7]), 1)
-                problems = problems.filter(q(local_midnight(first), local_midnight(next_month(first))))
+                end = local_midnight(next_month(first))
+                problems = problems.filter(q(local_midnight(first), min(end, as_of) if as_of else end))
         if data.get("status"):
             problems = problems.filter(status__in=data["status"])
         if data.get("category"):

@@ -65,3 +65,22 @@ def test_the_leaders_queue_link_lists_the_queue_in_its_order(client, town):
     items, total = client.get(reverse("dashboard")).context["queue"]
     assert listed == [p.pk for p in items] and len(listed) == total
     assert listed[0] == town["p"]["reported"].pk  # the new report comes first
+
+
+@pytest.mark.parametrize("who", ["planner", "admin"])
+def test_figures_from_the_daily_summary_link_to_lists_as_of_then(client, town, who):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from gridmap.evaluation import summary
+    from gridmap.problems.models import Problem
+
+    summary.refresh()
+    # filed after the summary was read: the summary's figure does not count it, nor does its list
+    p = town["p"]["reported"]
+    Problem.objects.filter(pk=p.pk).update(status="filed", filed_at=timezone.now() + timedelta(seconds=1))
+    links = links_on_dashboard(client, town[who])
+    assert any("asof=" in href for _, href, _ in links)
+    for name, href, n in links:
+        assert rows_of_list(client, href) == n, (who, name, href)
