@@ -12,6 +12,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from gridmap.accounts.models import Role
 from gridmap.problems.intake import problem_create
@@ -286,3 +289,43 @@ def test_each_role_lists_exactly_what_it_may_see(client, town, role):
     if far.pk not in expected:
         client.force_login(who)
         assert client.get(reverse("problem-detail", args=[far.pk])).status_code == 404
+
+
+# --- the filters that express the dashboards' counts -------------------------------------------
+
+
+NEW_FILTERS = ("open", "escalated", "late", "unassigned", "lookback", "extension", "queue", "department",
+               "community", "filed", "closed", "scope", "asof", "sort")  # fmt: skip
+
+
+@hsettings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(values=st.dictionaries(st.sampled_from(NEW_FILTERS), st.text(max_size=30), max_size=5))
+def test_any_value_of_the_new_filters_is_a_list_or_a_400(client, town, values):
+    client.force_login(town["leader"])
+    response = client.get(reverse("problem-list"), values)
+    assert response.status_code in (200, 400)
+
+
+@pytest.mark.parametrize(
+    "query", ["filed=2026-13", "closed=1999-01", "asof=-1", "asof=99999999999", "community=12ab", "scope=all"]
+)
+def test_bad_values_of_the_new_filters_are_a_400(client, town, query):
+    client.force_login(town["leader"])
+    assert client.get(reverse("problem-list") + "?" + query).status_code == 400
+
+
+def test_a_month_filter_counts_by_local_month(client, town):
+    from gridmap.core.dates import local_midnight
+    from gridmap.problems.filters import ProblemFilterForm
+
+    first = timezone.localdate().replace(day=1)
+    inside = case(town["mine"], town["cats"]["0301"], status="filed", filed_at=local_midnight(first))
+    case(
+        town["mine"],
+        town["cats"]["0301"],
+        status="filed",
+        filed_at=local_midnight(first) - timedelta(seconds=1),
+    )
+    form = ProblemFilterForm({"filed": first.strftime("%Y-%m")})
+    assert form.is_valid()
+    assert [p.pk for p in form.apply(Problem.objects.all())] == [inside.pk]
