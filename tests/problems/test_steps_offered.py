@@ -270,3 +270,26 @@ def test_my_grids_of_a_department_and_an_inspector_are_theirs(client, town):
     assert list(client.get(reverse("grid-list")).context["grids"]) == []
     client.force_login(town["head"])  # a community head still sees the community's grids
     assert [g.code for g in client.get(reverse("grid-list")).context["grids"]] == [town["grid"].code]
+
+
+def test_my_grids_cost_as_many_queries_whatever_the_number_of_grids(client, town):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    dispatched(town)
+
+    def queries(who):
+        client.force_login(who)
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(reverse("grid-list")).status_code == 200
+        return len(captured.captured_queries)
+
+    before = {who: queries(town[who]) for who in ("handler", "inspector")}
+    for i in range(2, 12):
+        grid(town["c1"], i, (LON0 - 0.002 * i, LAT0, LON0 - 0.002 * i + 0.002, LAT0 + 0.002))
+    after = {who: queries(town[who]) for who in ("handler", "inspector")}
+    assert after == before and max(after.values()) <= 8
+    client.force_login(town["inspector"])  # the patrolled community's new grids are listed
+    assert len(client.get(reverse("grid-list")).context["grids"]) == 11
+    body = client.get(reverse("grid-list")).content.decode()
+    assert town["c1"].name in body
