@@ -46,7 +46,14 @@ from gridmap.problems.lifecycle import (
     offered_actions,
     problem_transition,
 )
-from gridmap.problems.models import OPEN_STATUSES, EventCategory, Problem, ProblemPhoto, Status
+from gridmap.problems.models import (
+    OPEN_STATUSES,
+    EventCategory,
+    ExtensionRequest,
+    Problem,
+    ProblemPhoto,
+    Status,
+)
 from gridmap.problems.photos import PhotoInfo, photo_check, problem_photo_attach
 from gridmap.problems.selectors import metre_box, problems_in_role_scope, problems_visible_to
 
@@ -374,6 +381,11 @@ def _detail_page(request: HttpRequest, problem: Problem, status: int = 200, **ex
         "inspectors": inspectors_for(problem) if "dispatch" in offered else (),
         "duplicates": _duplicates(problem, request.user) if "mark_duplicate" in offered else (),
         "fix_picker": _fix_picker(problem) if "handle" in offered else None,
+        "pending_extension": (
+            problem.extensions.filter(decision=ExtensionRequest.Decision.PENDING).first()
+            if "decide_extension" in offered
+            else None
+        ),
         "posted": {},
         "location": {
             "center": [problem.geom.x, problem.geom.y],

@@ -97,6 +97,8 @@ def test_an_extension_is_decided_only_while_a_request_waits(client, town):
     assert "request_extension" in offered(client, town["handler"], p)
     step(p, "request_extension", town["handler"], note="需采购配件", params={"hours": 24})
     assert "decide_extension" in offered(client, town["head"], p)
+    assert "申请延期 24 小时：" in page(client, town["head"], p).content.decode()  # what is asked, and why
+    assert "需采购配件" in page(client, town["head"], p).content.decode()
     assert "request_extension" not in offered(client, town["handler"], p)  # one waits already
     step(p, "decide_extension", town["head"], params={"approve": True})
     assert "decide_extension" not in offered(client, town["head"], p)
