@@ -103,6 +103,7 @@ def _community_head(user: Any, now: datetime, period: Period) -> dict[str, Any]:
         "totals": sel.scope_totals(scoped, period, now),
         "links": count_links(period, scope="role"),
         "grid_rows": _grid_rows(user, scoped, period, now),
+        "queue": sel.queue_for(user, now=now),
         "late": sel.overdue_or_escalated(scoped, now=now),
         "extensions": sel.extensions_pending(scoped),
         "section_scope": "scope=role&",

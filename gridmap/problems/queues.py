@@ -72,15 +72,27 @@ def actionable_statuses(role: str | None) -> list[str]:
     return sorted({s for t in TRANSITIONS.values() if role in t.roles for s in t.sources})
 
 
+def _only_decides_extensions(role: str | None, status: str) -> bool:
+    """True when ``role``'s only step from ``status`` is deciding an extension."""
+    steps = {a for a, t in TRANSITIONS.items() if status in t.sources and role in t.roles}
+    return steps == {"decide_extension"}
+
+
 def queue_of(user: Any, scoped: QuerySet[Problem], *, now: datetime) -> QuerySet[Problem]:
     """The cases needing ``user``'s action through their role, from ``scoped`` (their role's
     scope): open cases in a status their role can move on (a department's: those dispatched to
-    it), and closed cases whose look-back is due (when their role does look-backs)."""
+    it), cases whose only step for the role is an extension decision when a request waits (a
+    community head and dispatched cases), and closed cases whose look-back is due (when their
+    role does look-backs)."""
     role = role_of(user)
     statuses = actionable_statuses(role)
-    wanted = Q(status__in=[s for s in statuses if s != Status.CLOSED])
+    plain = [s for s in statuses if s != Status.CLOSED and not _only_decides_extensions(role, s)]
+    wanted = Q(status__in=plain)
     if Status.CLOSED in statuses:
         wanted |= lookback_due_q(timezone.localdate(now))
+    waiting = [s for s in statuses if _only_decides_extensions(role, s)]
+    if waiting:  # a case waiting on someone else needs this role only when an extension waits
+        wanted |= Q(status__in=waiting) & extension_pending_q()
     problems = scoped.filter(wanted)
     if role == Role.DEPARTMENT:
         problems = problems.filter(department_id=user.profile.department_id)

@@ -84,3 +84,14 @@ def test_figures_from_the_daily_summary_link_to_lists_as_of_then(client, town, w
     assert any("asof=" in href for _, href, _ in links)
     for name, href, n in links:
         assert rows_of_list(client, href) == n, (who, name, href)
+
+
+def test_the_heads_queue_holds_what_waits_on_the_head(client, town):
+    """New and filed reports, fixes to verify, look-backs due, and of the dispatched cases only
+    the one with an extension request waiting (the others wait on a department)."""
+    p = town["p"]
+    client.force_login(town["head"])
+    items, total = client.get(reverse("dashboard")).context["queue"]
+    # new first, then by deadline, then the rest (the look-back due first, then the oldest report)
+    expected = ["reported", "soon", "closed", "filed", "handled", "fallback"]
+    assert [i.pk for i in items] == [p[k].pk for k in expected] and total == len(expected)
