@@ -329,3 +329,27 @@ def test_a_month_filter_counts_by_local_month(client, town):
     form = ProblemFilterForm({"filed": first.strftime("%Y-%m")})
     assert form.is_valid()
     assert [p.pk for p in form.apply(Problem.objects.all())] == [inside.pk]
+
+
+def test_each_row_shows_its_grid_and_the_nearest_buildings_address_and_the_map_its_cases(client, town):
+    from django.contrib.gis.geos import MultiPolygon, Polygon
+
+    from gridmap.geography.models import Building
+
+    def building(x, y, address):
+        box = Polygon.from_bbox((x, y, x + 0.0001, y + 0.0001))
+        return Building.objects.create(geom=MultiPolygon(box, srid=4326), address=address, grid=town["mine"])
+
+    building(LON0 + 0.0011, LAT0 + 0.0011, "幸福路 1 号")
+    building(LON0 + 0.0017, LAT0 + 0.0017, "幸福路 9 号")
+    building(LON0 + 0.00105, LAT0 + 0.00105, "")  # the nearest has no address: not named
+    p = case(town["mine"], town["cats"]["0301"], status="filed", geom=Point(*SPOT, srid=4326))
+    client.force_login(town["leader"])
+    response = client.get(reverse("problem-list"))
+    (row,) = response.context["page"].object_list
+    assert row.address == "幸福路 1 号"
+    body = response.content.decode()
+    assert "幸福路 1 号" in body and town["mine"].code in body and 'id="cases-map"' in body
+    assert response.context["cases_map"]["cases"] == [
+        [p.pk, round(SPOT[0], 6), round(SPOT[1], 6), "filed", False]
+    ]
