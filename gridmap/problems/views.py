@@ -69,6 +69,7 @@ ACTION_FIELDS: dict[str, tuple[str, ...]] = {
     "lookback_pass": ("photos",),
     "lookback_fail": ("photos",),
 }
+SIDE_STEPS = frozenset({"request_extension", "decide_extension"})
 PARAM_NAMES = ("duplicate_of", "department", "inspector", "hours")
 STATUS_NAMES = dict(Status.choices)
 EVENT_LABELS = {
@@ -213,6 +214,8 @@ def mine(request: HttpRequest) -> HttpResponse:
 
 # The list's map draws at most this many of the matching cases (the nearest deadlines first).
 LIST_MAP_MAX = 500
+# the list's filters folded under "more filters" unless one is set
+MORE_FLAGS = ("open", "escalated", "late", "unassigned", "lookback", "extension", "queue")
 
 
 def nearest_address() -> Subquery:
@@ -264,7 +267,10 @@ def problem_list(request: HttpRequest) -> HttpResponse:
     user = request.user
     form = ProblemFilterForm(request.GET)
     grids = grids_visible_to(user).order_by("code").values_list("code", "name")
-    context: dict[str, Any] = {"form": form, "grids": grids, "page": None}
+    more = ("department", "community", "filed", "closed", "scope", *MORE_FLAGS)
+    context: dict[str, Any] = {"form": form, "grids": grids, "page": None,
+                               "more_filters": any(request.GET.get(name) for name in more),
+                               "departments": Department.objects.order_by("code").values_list("code", "name")}  # fmt: skip
     if not form.is_valid():
         return render(request, "problems/list.html", context, status=400)
     now = timezone.now()
@@ -285,7 +291,6 @@ def problem_list(request: HttpRequest) -> HttpResponse:
         "detail": reverse("problem-detail", args=[0]),
         "statuses": dict(Status.choices),
     }
-    context["departments"] = Department.objects.order_by("code").values_list("code", "name")
     return render(request, "problems/list.html", context)
 
 
@@ -366,7 +371,8 @@ def _detail_page(request: HttpRequest, problem: Problem, status: int = 200, **ex
         event.from_label = STATUS_NAMES.get(event.from_status, "")
         event.to_label = STATUS_NAMES.get(event.to_status, "")
     photos = list(problem.photos.order_by("pk"))
-    offered = offered_actions(problem, request.user)
+    # the step that moves the case on first; asking for (or deciding) more time after it
+    offered = sorted(offered_actions(problem, request.user), key=lambda a: a in SIDE_STEPS)
     actions = [
         {"action": a, "label": TRANSITIONS[a].label, "fields": ACTION_FIELDS.get(a, ())} for a in offered
     ]

@@ -5,6 +5,7 @@ case is fixed; and a dashboard count, followed in the browser, opens a list of a
 import os
 import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -24,6 +25,7 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PICKER_READY = "() => window.gridmapPicker && window.gridmapPicker.ready === true"
 PHONE = {"width": 390, "height": 844}
+SHOTS = Path(__file__).resolve().parents[2] / "data" / "screenshots"
 SPOT = (LON0 + 0.001, LAT0 + 0.001)
 
 
@@ -70,6 +72,9 @@ def test_the_fix_form_on_a_phone_takes_my_location_and_the_map(browser_page, liv
     page.wait_for_function(PICKER_READY)
     overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 1
+    page.locator("#step-handle").scroll_into_view_if_needed()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "fix-form-phone.png"))
     # use my location: the fields and the marker take the browser's position
     page.click("#locate")
     page.wait_for_function("() => document.getElementById('id_lon').value !== ''")
@@ -137,4 +142,6 @@ def test_a_dashboard_count_opens_a_list_of_as_many_rows(browser_page, live_serve
         assert int(page.locator("#list-count").get_attribute("data-count")) == shown, name
         assert len(page.locator("table.problems tbody tr").all()) == shown
         assert re.search(r"/problems/\?", page.url)
+        if name == "open":
+            page.screenshot(path=str(SHOTS / "department-list-phone.png"), full_page=True)
     assert browser_page.problems == {}, browser_page.problems
