@@ -25,7 +25,7 @@ def sign_in(bp, live_server, who):
     )  # fmt: skip
 
 
-def test_every_count_clicked_opens_a_list_of_as_many_rows(browser_page, live_server, town):  # noqa: F811
+def test_every_count_clicked_opens_a_list_of_as_many_rows(browser_page, live_server, catalogues, town):  # noqa: F811
     page = browser_page.page
     page.set_viewport_size(PHONE)
     followed = 0
