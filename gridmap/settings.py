@@ -328,7 +328,8 @@ GRIDMAP_SCHEDULE: dict[str, dict] = {
     "analysis-refresh": {"task": "analysis.refresh_coverage", "every_s": 60},
     # notifications whose last attempt failed, tried again when their wait is over
     "notifications-retry": {"task": "notifications.retry_due", "every_s": 60},
-    # the inspector told once when a look-back falls due
+    # one lookback_remind event per case whose look-back day has come (gridmap.problems.reminders),
+    # and its inspectors told of it once (gridmap.notifications)
     "lookback-reminders": {"task": "notifications.lookback_reminders", "every_s": 3600},
     # notifications read more than GRIDMAP_NOTIFY_KEEP_DAYS ago are deleted
     "notifications-cleanup": {"task": "notifications.cleanup", "every_s": 24 * 3600},

@@ -14,14 +14,12 @@ from typing import Any
 from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
 
-from gridmap.accounts.models import Role
-from gridmap.accounts.selectors import role_of
 from gridmap.core.dates import local_midnight, month_start, next_month
 from gridmap.evaluation.metrics import Period, UnitStats, rank_units
 from gridmap.evaluation.selectors import score_weights, unit_aggregates
 from gridmap.evaluation.summary_figures import city_figures, city_totals
 from gridmap.geography.models import Grid
-from gridmap.problems.lifecycle import TRANSITIONS
+from gridmap.problems import queues
 from gridmap.problems.models import OPEN_STATUSES, ExtensionRequest, Problem, Status
 from gridmap.problems.selectors import problems_in_role_scope, problems_visible_to
 
@@ -42,23 +40,23 @@ def scope_totals(
     ``period`` — the definitions of ``metrics`` (duplicates are not filed) in one query. With
     ``summary_until`` (the whole city, see ``summary_figures.summary_as_of``), the period's
     counts come from the daily summary as of that time, and only the open cases are read."""
-    is_open = Q(status__in=OPEN_STATUSES)
+    is_open = queues.IS_OPEN
     now_counts = {
         "open": Count("pk", filter=is_open),
-        "overdue": Count("pk", filter=is_open & Q(deadline__lt=now)),
-        "escalated": Count("pk", filter=is_open & Q(escalated_at__isnull=False)),
-        "unassigned": Count("pk", filter=is_open & Q(grid__isnull=True, community__isnull=True)),
+        "overdue": Count("pk", filter=queues.overdue_q(now)),
+        "escalated": Count("pk", filter=queues.escalated_q()),
+        "unassigned": Count("pk", filter=queues.UNASSIGNED),
     }
     if summary_until is not None:
         totals = {**scoped.filter(is_open).aggregate(**now_counts), **city_totals(period, summary_until)}
         totals["closure_rate"] = totals["filed_closed"] / totals["filed"] if totals["filed"] else None
         return totals
-    filed = Q(filed_at__gte=period.start, filed_at__lt=period.end) & ~Q(status=Status.DUPLICATE)
+    filed = queues.filed_in_q(period.start, period.end)
     totals = scoped.aggregate(
         **now_counts,
         filed=Count("pk", filter=filed),
         filed_closed=Count("pk", filter=filed & Q(closed_at__lt=period.end)),
-        closed=Count("pk", filter=Q(closed_at__gte=period.start, closed_at__lt=period.end)),
+        closed=Count("pk", filter=queues.closed_in_q(period.start, period.end)),
     )
     totals["closure_rate"] = totals["filed_closed"] / totals["filed"] if totals["filed"] else None
     return totals
@@ -121,37 +119,26 @@ def _page(problems: QuerySet[Problem], limit: int) -> tuple[list[Problem], int]:
     return items, (problems.count() if len(items) == limit else len(items))
 
 
-def actionable_statuses(role: str | None) -> list[str]:
-    """The statuses from which ``role`` may take some step of the loop."""
-    return sorted({s for t in TRANSITIONS.values() if role in t.roles for s in t.sources})
+actionable_statuses = queues.actionable_statuses
 
 
 def queue_for(user: Any, *, now: datetime, limit: int = LIST_SIZE) -> tuple[list[Problem], int]:
-    """Cases needing the user's action through their role: open cases in a status their role can
-    move on (a department's: those dispatched to it), and closed cases with a look-back still due;
-    overdue first, then by deadline."""
-    role = role_of(user)
-    statuses = actionable_statuses(role)
-    wanted = Q(status__in=[s for s in statuses if s != Status.CLOSED])
-    if Status.CLOSED in statuses:
-        wanted |= Q(status=Status.CLOSED, lookback_due__isnull=False, lookback_done_at__isnull=True)
-    problems = problems_in_role_scope(user).filter(wanted)
-    if role == Role.DEPARTMENT:
-        problems = problems.filter(department_id=user.profile.department_id)
-    return _page(_by_urgency(problems, now), limit)
+    """The user's queue (``queues.queue_of`` over their role's scope) in the order of
+    ``queues.by_need``: new unfiled reports first, then by deadline (overdue, then due soonest),
+    then the rest. The list's ``?queue=1`` is the same filter and order."""
+    problems = queues.queue_of(user, problems_in_role_scope(user), now=now)
+    return _page(queues.by_need(problems.select_related(*LIST_RELATED)), limit)
 
 
 def overdue_or_escalated(
     scoped: QuerySet[Problem], *, now: datetime, limit: int = LIST_SIZE
 ) -> tuple[list[Problem], int]:
-    late = Q(deadline__lt=now) | Q(escalated_at__isnull=False)
-    return _page(_by_urgency(scoped.filter(late, status__in=OPEN_STATUSES), now), limit)
+    return _page(_by_urgency(scoped.filter(queues.late_q(now)), now), limit)
 
 
 def unassigned_open(scoped: QuerySet[Problem], *, now: datetime, limit: int = LIST_SIZE):
     """Open cases outside every grid and community (the administrator's queue)."""
-    problems = scoped.filter(status__in=OPEN_STATUSES, grid__isnull=True, community__isnull=True)
-    return _page(_by_urgency(problems, now), limit)
+    return _page(_by_urgency(scoped.filter(queues.UNASSIGNED), now), limit)
 
 
 def awaiting_verification(user: Any, *, now: datetime, limit: int = LIST_SIZE):
@@ -159,11 +146,15 @@ def awaiting_verification(user: Any, *, now: datetime, limit: int = LIST_SIZE):
     return _page(_by_urgency(problems, now), limit)
 
 
-def lookbacks_due(user: Any, *, limit: int = LIST_SIZE) -> tuple[list[Problem], int]:
-    """Closed cases whose look-back is not done, the earliest due first."""
+def lookbacks_due(
+    user: Any, *, now: datetime | None = None, limit: int = LIST_SIZE
+) -> tuple[list[Problem], int]:
+    """Closed cases whose look-back is due today or earlier and not done, the earliest due first
+    (one not yet due is not listed: no look-back step is offered on it)."""
+    today = timezone.localdate(now or timezone.now())
     problems = (
         problems_in_role_scope(user)
-        .filter(status=Status.CLOSED, lookback_due__isnull=False, lookback_done_at__isnull=True)
+        .filter(queues.lookback_due_q(today))
         .select_related(*LIST_RELATED)
         .order_by("lookback_due", "pk")
     )

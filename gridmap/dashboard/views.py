@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -36,6 +37,31 @@ def optional_url(name: str, *args: Any) -> str | None:
         return None
 
 
+def list_url(**filters: Any) -> str:
+    """The problem list with ``filters`` (see ``gridmap.problems.filters``): where a count links."""
+    return f"{reverse('problem-list')}?{urlencode(filters)}"
+
+
+def _month(period: Period) -> str:
+    return timezone.localtime(period.start).strftime("%Y-%m")
+
+
+def count_links(period: Period, *, as_of: datetime | None = None, **base: Any) -> dict[str, str]:
+    """The list of each figure of ``scope_totals`` (and a unit's figures), filtered as counted.
+    ``as_of``: the period's figures were read from the daily summary at that moment (the list
+    counts filed and closed cases up to it)."""
+    month = _month(period)
+    period_base = {**base, "asof": int(as_of.timestamp())} if as_of else base
+    return {
+        "open": list_url(**base, open=1),
+        "overdue": list_url(**base, overdue=1),
+        "escalated": list_url(**base, escalated=1),
+        "unassigned": list_url(**base, unassigned=1),
+        "filed": list_url(**period_base, filed=month),
+        "closed": list_url(**period_base, closed=month),
+    }
+
+
 def _ranked_communities(scoped, period: Period, now: datetime, until: datetime | None) -> list[Any]:
     units = sorted(
         sel.unit_figures(scoped, level="community", period=period, now=now, summary_until=until).values(),
@@ -43,12 +69,21 @@ def _ranked_communities(scoped, period: Period, now: datetime, until: datetime |
     )
     for unit in units:
         unit.url = optional_url("community-detail", unit.code)
+        unit.links = count_links(period, as_of=until, community=unit.code)
     return units
 
 
 def _grid_rows(user: Any, scoped, period: Period, now: datetime) -> list[Any]:
     rows = sel.grid_figures(scoped, list(grids_visible_to(user)), period=period, now=now)
-    return [{"grid": g, "stats": s, "map_url": optional_url("grid-map", g.code)} for g, s in rows]
+    return [
+        {
+            "grid": g,
+            "stats": s,
+            "map_url": optional_url("grid-map", g.code),
+            "links": count_links(period, grid=g.code),
+        }
+        for g, s in rows
+    ]
 
 
 def _grid_leader(user: Any, now: datetime, period: Period) -> dict[str, Any]:
@@ -66,18 +101,25 @@ def _community_head(user: Any, now: datetime, period: Period) -> dict[str, Any]:
         "community": community,
         "community_url": optional_url("community-detail", community.code) if community else None,
         "totals": sel.scope_totals(scoped, period, now),
+        "links": count_links(period, scope="role"),
         "grid_rows": _grid_rows(user, scoped, period, now),
+        "queue": sel.queue_for(user, now=now),
         "late": sel.overdue_or_escalated(scoped, now=now),
         "extensions": sel.extensions_pending(scoped),
+        "section_scope": "scope=role&",
     }
 
 
 def _department(user: Any, now: datetime, period: Period) -> dict[str, Any]:
     department = user.profile.department
+    # One definition of "our cases": those dispatched to the department (the cards, the list
+    # ?department=<code> and its map); the queue is the part of them waiting for a fix.
     mine = problems_in_role_scope(user).filter(department=department)
     return {
         "department": department,
         "totals": sel.scope_totals(mine, period, now),
+        "links": count_links(period, department=department.code) if department else {},
+        "department_url": list_url(department=department.code, open=1) if department else None,
         "queue": sel.queue_for(user, now=now),
     }
 
@@ -85,8 +127,10 @@ def _department(user: Any, now: datetime, period: Period) -> dict[str, Any]:
 def _inspector(user: Any, now: datetime, period: Period) -> dict[str, Any]:
     return {
         "totals": sel.scope_totals(problems_in_role_scope(user), period, now),
+        "links": count_links(period, scope="role"),
         "verify": sel.awaiting_verification(user, now=now),
-        "lookbacks": sel.lookbacks_due(user),
+        "lookbacks": sel.lookbacks_due(user, now=now),
+        "section_scope": "scope=role&",
         "route_url": optional_url("route"),
     }
 
@@ -96,6 +140,7 @@ def _planner(user: Any, now: datetime, period: Period) -> dict[str, Any]:
     until = summary_as_of(user, period)
     return {
         "totals": sel.scope_totals(scoped, period, now, summary_until=until),
+        "links": count_links(period, as_of=until),
         "ranking": _ranked_communities(scoped, period, now, until),
         "figures_as_of": until,
         "planner_url": optional_url("planner"),
@@ -107,6 +152,7 @@ def _admin(user: Any, now: datetime, period: Period) -> dict[str, Any]:
     until = summary_as_of(user, period)
     return {
         "totals": sel.scope_totals(scoped, period, now, summary_until=until),
+        "links": count_links(period, as_of=until),
         "statuses": sel.status_counts(scoped),
         "ranking": _ranked_communities(scoped, period, now, until),
         "figures_as_of": until,

@@ -13,6 +13,8 @@ from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, QueryS
 from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
 
+from gridmap.accounts.models import Profile, Role
+from gridmap.accounts.selectors import role_of
 from gridmap.core.gdf import to_gdf
 from gridmap.core.language import english
 from gridmap.facilities.models import Facility, FacilityKind
@@ -21,6 +23,7 @@ from gridmap.geography.selectors import grids_visible_to
 from gridmap.maps.analysis import area_analysis
 from gridmap.maps.labels import localized_kinds
 from gridmap.problems.models import OPEN_STATUSES, Problem, ProblemPhoto, Status
+from gridmap.problems.selectors import problems_in_role_scope
 
 PROBLEM_COLUMNS = ["id", "category_code", "category_name", "status", "reported_at", "deadline", "description"]
 PHOTOS_PER_PROBLEM = 3
@@ -42,17 +45,30 @@ def grid_list_rows(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Grid]:
     """The grids ``user`` may see, for the list page: with ``building_count`` and
     ``open_problems``, and without the boundaries (the list shows no shape).
 
+    A department and an inspector see every grid (they work across areas), but their list is
+    theirs: the grids holding their open cases (a department's: those dispatched to it; an
+    inspector's: those in their role's scope) and, for an inspector, the grids of the
+    communities they patrol; ``open_problems`` counts their open cases there.
+
     Each figure is its own correlated subquery (counted over the index on its ``grid_id``), so a
     grid costs its own buildings plus its own problems; two counts over joins of both relations
     would count their product (every building paired with every problem) and then ``distinct``
     it away."""
-    return (
-        grids_visible_to(user)
-        .defer("geom", "community__geom")
-        .annotate(
-            building_count=_count_per_grid(Building.objects.all()),
-            open_problems=_count_per_grid(Problem.objects.filter(status__in=OPEN_STATUSES)),
-        )
+    grids = grids_visible_to(user)
+    open_rows = Problem.objects.filter(status__in=OPEN_STATUSES)
+    role = role_of(user)
+    if role in {Role.DEPARTMENT, Role.INSPECTOR}:
+        open_rows = problems_in_role_scope(user).filter(status__in=OPEN_STATUSES)
+        if role == Role.DEPARTMENT:
+            open_rows = open_rows.filter(department_id=user.profile.department_id)
+        keep = Q(pk__in=open_rows.filter(grid__isnull=False).values("grid_id"))
+        if role == Role.INSPECTOR:
+            patrolled = Profile.patrol_communities.through.objects.filter(profile=user.profile)
+            keep |= Q(community_id__in=patrolled.values("community_id"))
+        grids = grids.filter(keep)
+    return grids.defer("geom", "community__geom").annotate(
+        building_count=_count_per_grid(Building.objects.all()),
+        open_problems=_count_per_grid(open_rows),
     )
 
 

@@ -26,9 +26,11 @@ GRIDS_PER_PAGE = 100
 def grid_list(request: HttpRequest) -> HttpResponse:
     """The grids the user may see, a page of GRIDS_PER_PAGE at a time (a city has over a thousand:
     each row counts its buildings and open problems, so a page costs what it shows)."""
-    pages = Paginator(grid_list_rows(request.user).order_by("code"), GRIDS_PER_PAGE)
+    rows = grid_list_rows(request.user)
+    pages = Paginator(rows.order_by("code"), GRIDS_PER_PAGE)
     page = pages.get_page(request.GET.get("page"))  # anything but a page number: the first or last
-    communities = communities_visible_to(request.user)
+    # the communities of the grids listed (a department's or an inspector's, not the city's)
+    communities = communities_visible_to(request.user).filter(pk__in=rows.values("community_id"))
     return render(request, "maps/grid_list.html", {"grids": page, "page": page, "communities": communities})
 
 

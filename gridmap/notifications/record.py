@@ -5,18 +5,17 @@ background workers (``jobs.dispatch``): no page waits on a mail server or a gate
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from gridmap.core import jobs
 from gridmap.notifications.models import Channel, Delivery, Kind, Notification, Preference
 from gridmap.notifications.recipients import NEWS_ACTIONS, event_recipients, inspectors, scoped
-from gridmap.problems.models import Problem, ProblemEvent, Status
+from gridmap.problems.models import Problem, ProblemEvent
 
 # the steps that tell someone something (recipients.py); other events (photos, merges) tell nobody
 TOLD_ACTIONS = NEWS_ACTIONS | {"report", "escalate", "request_extension", "decide_extension"}
@@ -113,18 +112,18 @@ def _deliveries(notes: list[Notification]) -> list[Delivery]:
 
 
 def lookback_reminders(today: date | None = None) -> int:
-    """Tell the inspector of each closed case whose look-back is due and not done, once per
-    due date (the source key holds the date); returns how many were told."""
-    today = today or timezone.localdate()
-    told = Notification.objects.filter(problem=OuterRef("pk"), kind=Kind.LOOKBACK_DUE,
-                                       created_at__gte=OuterRef("closed_at"))  # fmt: skip
-    due = (
-        Problem.objects.filter(status=Status.CLOSED, lookback_due__lte=today, lookback_done_at__isnull=True)
-        .exclude(Exists(told))
-        .order_by("pk")
-    )
+    """Tell the inspectors of each closed case whose look-back has come: the loop records one
+    ``lookback_remind`` event per closing (``problems.reminders``, the one rule of when a
+    reminder is due; its timeline shows it) and each new event is told once per due date (the
+    source key holds the date). Returns how many were told."""
+    from gridmap.problems.reminders import problems_remind_lookbacks
+
+    now = None if today is None else timezone.make_aware(datetime.combine(today, time(12)))
+    events = problems_remind_lookbacks(now)
+    problems = Problem.objects.in_bulk([e.problem_id for e in events])
     count = 0
-    for problem in due.iterator(chunk_size=500):
+    for event in events:
+        problem = problems[event.problem_id]
         people = scoped(problem, [(Kind.LOOKBACK_DUE, inspectors(problem))], actor_id=None)
         key = f"lookback:{problem.pk}:{problem.lookback_due.isoformat()}"
         try:

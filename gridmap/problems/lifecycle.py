@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from gridmap.accounts.models import Role
 from gridmap.accounts.selectors import role_of
 from gridmap.problems.lifecycle_steps import STEP_CHECKS, StepContext
-from gridmap.problems.models import Problem, ProblemEvent, Status
+from gridmap.problems.models import ExtensionRequest, Problem, ProblemEvent, Status
 from gridmap.problems.selectors import problems_in_role_scope, problems_visible_to
 
 S = Status
@@ -82,6 +82,34 @@ def allowed_actions(problem: Problem, user: Any) -> list[str]:
     """The steps ``user`` could take on ``problem`` now (status and role; not the step checks)."""
     role = role_of(user)
     return [a for a, t in TRANSITIONS.items() if problem.status in t.sources and role in t.roles]
+
+
+def offered_actions(problem: Problem, user: Any, now: Any = None) -> list[str]:
+    """The steps to offer ``user`` on ``problem``'s page: ``allowed_actions`` minus those whose
+    own check would refuse them whatever is typed in — a look-back before its day or after it
+    was done, an extension decision with no request waiting (or a second request while one
+    waits), the verification of one's own fix. The step checks still decide (a race, a form
+    posted from an old page)."""
+    actions = allowed_actions(problem, user)
+    today = timezone.localdate(now or timezone.now())
+    pending = None
+    if {"request_extension", "decide_extension"} & set(actions):
+        pending = problem.extensions.filter(decision=ExtensionRequest.Decision.PENDING).exists()
+    lookback_due = (
+        problem.lookback_due is not None
+        and problem.lookback_done_at is None
+        and problem.lookback_due <= today
+    )
+    own_fix = problem.handled_by_id is not None and problem.handled_by_id == user.pk
+    refused = {
+        "lookback_pass": not lookback_due,
+        "lookback_fail": not lookback_due,
+        "decide_extension": pending is False,
+        "request_extension": pending is True,
+        "verify_pass": own_fix,
+        "verify_fail": own_fix,
+    }
+    return [a for a in actions if not refused.get(a, False)]
 
 
 LOOP_ROLES = frozenset().union(*(t.roles for t in TRANSITIONS.values()))  # roles with some step

@@ -195,7 +195,9 @@ def step_decide_extension(ctx: StepContext) -> None:
     if not isinstance(approve, bool):
         raise ValidationError(_("approve must be true or false."), code="bad_param")
     if approve:
-        base = ctx.problem.deadline or ctx.now
+        # Counted from the decision: an extension approved after the deadline passed must not
+        # leave the case overdue at once. A deadline still ahead is never shortened.
+        base = max(ctx.problem.deadline or ctx.now, ctx.now)
         ctx.updates.update(
             deadline=base + timedelta(hours=pending.hours), extension_count=F("extension_count") + 1
         )
@@ -218,7 +220,11 @@ def step_handle(ctx: StepContext) -> None:
     max_m = settings.GRIDMAP["AFTER_PHOTO_MAX_M"]
     where = next((Point(*i.lonlat, srid=4326) for i in infos if i.lonlat), ctx.point)
     if where is None:
-        raise ValidationError(_("Say where the after-photo was taken (lon, lat) or send one with GPS."))
+        raise ValidationError(
+            _(
+                "Say where the after-photo was taken: tap the map, use your location, or send a photo carrying its GPS position."
+            )
+        )
     if not nearest_within_m(where, Problem.objects.filter(pk=ctx.problem.pk), max_m):
         raise ValidationError(
             _("The after-photo was taken more than %(m)s m from the problem.") % {"m": int(max_m)},

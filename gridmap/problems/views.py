@@ -20,34 +20,43 @@ from django.contrib.gis.db.models.functions import AsGeoJSON
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, F, FloatField, Func, Min, OuterRef, Q, Subquery
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from gridmap.accounts.models import Department, Role
+from gridmap.accounts.models import Department, Profile, Role
 from gridmap.accounts.selectors import role_of
 from gridmap.core.basemap import tile_source
 from gridmap.core.boundary import BoundaryError, check_text, text_validator
 from gridmap.core.geoinput import point_from_lonlat
-from gridmap.geography.models import Street
+from gridmap.geography.models import Building, Street
 from gridmap.geography.selectors import grids_visible_to
 from gridmap.problems.filters import ProblemFilterForm
-from gridmap.problems.intake import problem_create
+from gridmap.problems.intake import duplicates_of, problem_create
 from gridmap.problems.lifecycle import (
     TRANSITIONS,
     TransitionConflict,
     TransitionForbidden,
-    allowed_actions,
+    offered_actions,
     problem_transition,
 )
-from gridmap.problems.models import EventCategory, Problem, ProblemPhoto, ProblemRating, Status
+from gridmap.problems.models import (
+    OPEN_STATUSES,
+    EventCategory,
+    ExtensionRequest,
+    Problem,
+    ProblemPhoto,
+    ProblemRating,
+    Status,
+)
 from gridmap.problems.photos import PhotoInfo, photo_check, problem_photo_attach
 from gridmap.problems.reporting import rating_state
-from gridmap.problems.selectors import problems_visible_to
+from gridmap.problems.selectors import metre_box, problems_in_role_scope, problems_visible_to
 
 # The inputs each step's form shows besides the note (what lifecycle_steps reads).
 ACTION_FIELDS: dict[str, tuple[str, ...]] = {
@@ -61,6 +70,7 @@ ACTION_FIELDS: dict[str, tuple[str, ...]] = {
     "lookback_pass": ("photos",),
     "lookback_fail": ("photos",),
 }
+SIDE_STEPS = frozenset({"request_extension", "decide_extension"})
 PARAM_NAMES = ("duplicate_of", "department", "inspector", "hours")
 STATUS_NAMES = dict(Status.choices)
 EVENT_LABELS = {
@@ -69,6 +79,7 @@ EVENT_LABELS = {
     "escalate": gettext_lazy("escalated (overdue)"),
     "co_report": gettext_lazy("reported it too (co-reporter)"),
     "rate": gettext_lazy("rated the handling"),
+    "lookback_remind": gettext_lazy("look-back reminder"),
 }
 PHOTO_TYPES = {"jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
 LIST_PAGE_SIZE = 50
@@ -238,23 +249,85 @@ def mine(request: HttpRequest) -> HttpResponse:
     return render(request, "problems/mine.html", {"page": page})
 
 
+# The list's map draws at most this many of the matching cases (the nearest deadlines first).
+LIST_MAP_MAX = 500
+# the list's filters folded under "more filters" unless one is set
+MORE_FLAGS = ("open", "escalated", "late", "unassigned", "lookback", "extension", "queue")
+
+
+def nearest_address() -> Subquery:
+    """The address of the building nearest a case within its grid (a scalar subquery over the
+    grid's buildings, read for the rows of one page only). Planar distance in degrees: enough
+    to tell the nearest of a grid's buildings apart, and the same function on both databases.
+    SQLite allows no outer column in a subquery's ORDER BY: the nearest is the one whose
+    distance equals the smallest (a nested subquery)."""
+
+    def apart(outer: Any) -> Func:
+        return Func(F("geom"), outer, function="ST_Distance", output_field=FloatField())
+
+    addressed = Building.objects.exclude(address="")
+    smallest = (
+        addressed.filter(grid=OuterRef(OuterRef("grid")))
+        .annotate(d=apart(OuterRef(OuterRef("geom"))))
+        .order_by()
+        .values("grid")
+        .annotate(m=Min("d"))
+        .values("m")
+    )
+    near = (
+        addressed.filter(grid=OuterRef("grid"))
+        .annotate(d=apart(OuterRef("geom")))
+        .filter(d=Subquery(smallest))
+        .order_by("pk")
+        .values("address")[:1]
+    )
+    return Subquery(near)
+
+
+def _case_points(problems: Any, now: Any) -> list[list[Any]]:
+    """[id, lon, lat, status, overdue] of at most LIST_MAP_MAX cases, for the list's map."""
+    rows = problems.order_by(F("deadline").asc(nulls_last=True), "-pk").values_list(
+        "pk", "geom", "status", "deadline"
+    )[:LIST_MAP_MAX]
+    return [
+        [pk, round(geom.x, 6), round(geom.y, 6), status,
+         bool(deadline and deadline < now and status in OPEN_STATUSES)]
+        for pk, geom, status, deadline in rows
+    ]  # fmt: skip
+
+
 @login_required
 @require_GET
 def problem_list(request: HttpRequest) -> HttpResponse:
-    """The problems in the user's scope, filtered, sorted and paged; bad filters answer 400."""
+    """The problems in the user's scope, filtered, sorted and paged; bad filters answer 400.
+    Each row shows the nearest building's address and the grid; a map shows the matching cases."""
+    user = request.user
     form = ProblemFilterForm(request.GET)
-    grids = grids_visible_to(request.user).order_by("code").values_list("code", "name")
-    context: dict[str, Any] = {"form": form, "grids": grids, "page": None}
+    grids = grids_visible_to(user).order_by("code").values_list("code", "name")
+    more = ("department", "community", "filed", "closed", "scope", *MORE_FLAGS)
+    context: dict[str, Any] = {"form": form, "grids": grids, "page": None,
+                               "more_filters": any(request.GET.get(name) for name in more),
+                               "departments": Department.objects.order_by("code").values_list("code", "name")}  # fmt: skip
     if not form.is_valid():
         return render(request, "problems/list.html", context, status=400)
+    now = timezone.now()
     problems = form.apply(
-        problems_visible_to(request.user).select_related("category", "grid", "community", "department"),
-        now=timezone.now(),
+        problems_visible_to(user), now=now, user=user, role_scope=problems_in_role_scope(user)
     )
     query = request.GET.copy()
     query.pop("page", None)
-    context["page"] = Paginator(problems, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
+    listed = problems.select_related("category", "grid", "community", "department").annotate(
+        address=nearest_address()
+    )
+    context["page"] = Paginator(listed, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
     context["query"] = query.urlencode()
+    context["cases_map"] = {
+        "tiles": tile_config(),
+        "cases": _case_points(problems, now),
+        "max": LIST_MAP_MAX,
+        "detail": reverse("problem-detail", args=[0]),
+        "statuses": dict(Status.choices),
+    }
     return render(request, "problems/list.html", context)
 
 
@@ -265,7 +338,69 @@ def _visible(request: HttpRequest, pk: int) -> Problem:
     return get_object_or_404(qs, pk=pk)
 
 
+# The fix form's map draws the streets within this distance of the case (no tiles: a reference).
+FIX_STREETS_M = 400
+POSTED_FIELDS = (
+    "action",
+    "note",
+    "lon",
+    "lat",
+    "duplicate_of",
+    "department",
+    "inspector",
+    "hours",
+    "approve",
+)
+
+
+def _streets_near(point: Any) -> list[dict[str, Any]]:
+    """Street centrelines near ``point`` as GeoJSON features (the fix form's picker)."""
+    near = Street.objects.filter(geom__intersects=metre_box(point, FIX_STREETS_M)).order_by("pk")
+    rows = near.annotate(shape=AsGeoJSON("geom", precision=5)).values_list("name", "shape")[
+        :PICKER_MAX_STREETS
+    ]
+    return [{"type": "Feature", "properties": {"name": n}, "geometry": json.loads(g)} for n, g in rows]
+
+
+def _fix_picker(problem: Problem) -> dict[str, Any]:
+    """picker.js's settings for the fix form: the case's grid, the streets around it."""
+    tiles = tile_config()
+    grid = (
+        [{"type": "Feature", "properties": {"code": problem.grid.code, "name": problem.grid.name},
+          "geometry": json.loads(problem.grid.geom.geojson)}]
+        if problem.grid else []
+    )  # fmt: skip
+    return {
+        "center": [problem.geom.x, problem.geom.y],
+        "grids": {"type": "FeatureCollection", "features": grid},
+        "streets": {"type": "FeatureCollection", "features": [] if tiles else _streets_near(problem.geom)},
+        "tiles": tiles,
+    }
+
+
+def inspectors_for(problem: Problem) -> list[tuple[str, str]]:
+    """(username, name) of the inspectors to pick from when dispatching ``problem``: those
+    patrolling its community, or every inspector when none does (or it has no community)."""
+    inspectors = Profile.objects.filter(role=Role.INSPECTOR).select_related("user").order_by("user__username")
+    if problem.community_id:
+        patrolling = inspectors.filter(patrol_communities=problem.community_id)
+        if patrolling.exists():
+            inspectors = patrolling
+    return [(p.user.get_username(), p.display_name or p.user.get_username()) for p in inspectors]
+
+
+def _duplicates(problem: Problem, user: Any) -> list[dict[str, Any]]:
+    """Open cases of the same category close by that ``user`` may see, to merge this one into."""
+    found = duplicates_of(problem)
+    if not found:
+        return []
+    visible = problems_visible_to(user).select_related("category", "grid").in_bulk([d["id"] for d in found])
+    return [{"problem": visible[d["id"]], "distance_m": d["distance_m"]} for d in found if d["id"] in visible]
+
+
 def _detail_page(request: HttpRequest, problem: Problem, status: int = 200, **extra: Any) -> HttpResponse:
+    """The case page. After a refused step (``extra["posted"]``) the step's form shows what was
+    typed again (a chosen photo cannot be: browsers do not keep files, and the form says so)."""
     events = list(problem.events.select_related("actor__profile").prefetch_related("photos"))
     for event in events:
         step = TRANSITIONS.get(event.action)
@@ -273,9 +408,10 @@ def _detail_page(request: HttpRequest, problem: Problem, status: int = 200, **ex
         event.from_label = STATUS_NAMES.get(event.from_status, "")
         event.to_label = STATUS_NAMES.get(event.to_status, "")
     photos = list(problem.photos.order_by("pk"))
+    # the step that moves the case on first; asking for (or deciding) more time after it
+    offered = sorted(offered_actions(problem, request.user), key=lambda a: a in SIDE_STEPS)
     actions = [
-        {"action": a, "label": TRANSITIONS[a].label, "fields": ACTION_FIELDS.get(a, ())}
-        for a in allowed_actions(problem, request.user)
+        {"action": a, "label": TRANSITIONS[a].label, "fields": ACTION_FIELDS.get(a, ())} for a in offered
     ]
     context = {
         "problem": problem,
@@ -284,7 +420,16 @@ def _detail_page(request: HttpRequest, problem: Problem, status: int = 200, **ex
         "after": [p for p in photos if p.stage == ProblemPhoto.Stage.AFTER],
         "actions": actions,
         "is_staff_role": role_of(request.user) not in (None, Role.REPORTER),
-        "departments": Department.objects.all() if any("department" in a["fields"] for a in actions) else (),
+        "departments": Department.objects.all() if "dispatch" in offered else (),
+        "inspectors": inspectors_for(problem) if "dispatch" in offered else (),
+        "duplicates": _duplicates(problem, request.user) if "mark_duplicate" in offered else (),
+        "fix_picker": _fix_picker(problem) if "handle" in offered else None,
+        "pending_extension": (
+            problem.extensions.filter(decision=ExtensionRequest.Decision.PENDING).first()
+            if "decide_extension" in offered
+            else None
+        ),
+        "posted": {},
         "rating": rating_state(problem, request.user),
         "location": {
             "center": [problem.geom.x, problem.geom.y],
@@ -329,10 +474,13 @@ def transition(request: HttpRequest, pk: int) -> HttpResponse:
     allowed from the current status (the allowed steps listed), 400 a failed check."""
     problem = _visible(request, pk)
     post = request.POST
+    # what was typed, shown again in the step's form after a refusal (text only, cut short)
+    posted = {name: post.get(name, "")[:2000] for name in POSTED_FIELDS}
     try:
         note = check_text(post.get("note", ""), max_chars=2000)
     except BoundaryError as exc:
-        return _detail_page(request, problem, status=400, error=_("Note: %(error)s") % {"error": exc.message})
+        return _detail_page(request, problem, status=400, error=_("Note: %(error)s") % {"error": exc.message},
+                            posted=posted)  # fmt: skip
     try:
         problem_transition(
             problem_id=problem.pk, action=post.get("action", ""), actor=request.user, note=note,
@@ -351,5 +499,5 @@ def transition(request: HttpRequest, pk: int) -> HttpResponse:
         }
         return _detail_page(request, problem, status=409, error=message, allowed_now=allowed)
     except ValidationError as exc:
-        return _detail_page(request, problem, status=400, error=" ".join(exc.messages))
+        return _detail_page(request, problem, status=400, error=" ".join(exc.messages), posted=posted)
     return redirect("problem-detail", pk=problem.pk)

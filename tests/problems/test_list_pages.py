@@ -12,6 +12,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from gridmap.accounts.models import Role
 from gridmap.problems.intake import problem_create
@@ -146,7 +149,9 @@ def test_list_queries_do_not_grow_with_the_rows(client, town):
     few = queries()
     for _ in range(45):
         case(town["mine"], town["cats"]["0101"], status="filed")
-    assert queries() == few <= 10  # the scope reads its id lists first (problems.selectors._role_scope)
+    assert (
+        queries() == few <= 13
+    )  # the scope's id lists, the map's points, the departments to filter by, the unread count
 
 
 def test_detail_shows_the_timeline_photos_and_a_map(client, town):
@@ -286,3 +291,67 @@ def test_each_role_lists_exactly_what_it_may_see(client, town, role):
     if far.pk not in expected:
         client.force_login(who)
         assert client.get(reverse("problem-detail", args=[far.pk])).status_code == 404
+
+
+# --- the filters that express the dashboards' counts -------------------------------------------
+
+
+NEW_FILTERS = ("open", "escalated", "late", "unassigned", "lookback", "extension", "queue", "department",
+               "community", "filed", "closed", "scope", "asof", "sort")  # fmt: skip
+
+
+@hsettings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(values=st.dictionaries(st.sampled_from(NEW_FILTERS), st.text(max_size=30), max_size=5))
+def test_any_value_of_the_new_filters_is_a_list_or_a_400(client, town, values):
+    client.force_login(town["leader"])
+    response = client.get(reverse("problem-list"), values)
+    assert response.status_code in (200, 400)
+
+
+@pytest.mark.parametrize(
+    "query", ["filed=2026-13", "closed=1999-01", "asof=-1", "asof=99999999999", "community=12ab", "scope=all"]
+)
+def test_bad_values_of_the_new_filters_are_a_400(client, town, query):
+    client.force_login(town["leader"])
+    assert client.get(reverse("problem-list") + "?" + query).status_code == 400
+
+
+def test_a_month_filter_counts_by_local_month(client, town):
+    from gridmap.core.dates import local_midnight
+    from gridmap.problems.filters import ProblemFilterForm
+
+    first = timezone.localdate().replace(day=1)
+    inside = case(town["mine"], town["cats"]["0301"], status="filed", filed_at=local_midnight(first))
+    case(
+        town["mine"],
+        town["cats"]["0301"],
+        status="filed",
+        filed_at=local_midnight(first) - timedelta(seconds=1),
+    )
+    form = ProblemFilterForm({"filed": first.strftime("%Y-%m")})
+    assert form.is_valid()
+    assert [p.pk for p in form.apply(Problem.objects.all())] == [inside.pk]
+
+
+def test_each_row_shows_its_grid_and_the_nearest_buildings_address_and_the_map_its_cases(client, town):
+    from django.contrib.gis.geos import MultiPolygon, Polygon
+
+    from gridmap.geography.models import Building
+
+    def building(x, y, address):
+        box = Polygon.from_bbox((x, y, x + 0.0001, y + 0.0001))
+        return Building.objects.create(geom=MultiPolygon(box, srid=4326), address=address, grid=town["mine"])
+
+    building(LON0 + 0.0011, LAT0 + 0.0011, "幸福路 1 号")
+    building(LON0 + 0.0017, LAT0 + 0.0017, "幸福路 9 号")
+    building(LON0 + 0.00105, LAT0 + 0.00105, "")  # the nearest has no address: not named
+    p = case(town["mine"], town["cats"]["0301"], status="filed", geom=Point(*SPOT, srid=4326))
+    client.force_login(town["leader"])
+    response = client.get(reverse("problem-list"))
+    (row,) = response.context["page"].object_list
+    assert row.address == "幸福路 1 号"
+    body = response.content.decode()
+    assert "幸福路 1 号" in body and town["mine"].code in body and 'id="cases-map"' in body
+    assert response.context["cases_map"]["cases"] == [
+        [p.pk, round(SPOT[0], 6), round(SPOT[1], 6), "filed", False]
+    ]

@@ -21,26 +21,11 @@ from gridmap.api.schema import ERROR, FEATURE, FEATURE_COLLECTION, INTAKE, PAGE_
 from gridmap.api.selectors import photos_of
 from gridmap.api.views.base import ApiView
 from gridmap.core.boundary import BoundaryError, whole_number
-from gridmap.problems.intake import possible_duplicates, problem_intake
-from gridmap.problems.models import Problem
-from gridmap.problems.selectors import problems_open_nearby, problems_visible_to
+from gridmap.problems.intake import duplicates_of, problem_intake
+from gridmap.problems.selectors import problems_visible_to
 from gridmap.problems.services import problem_photo_add
 
 MAX_PHOTO_BODY = 12 * 1024 * 1024
-
-
-def duplicates_of(problem: Problem) -> list[dict[str, float]]:
-    """Open problems of the same category close by (services.possible_duplicates), not itself.
-
-    Usually there are none: one cheap query on the candidates' box says so before the service
-    measures distances in metres (which costs milliseconds, mostly building a GeoDataFrame)."""
-    if not problems_open_nearby(problem.geom, problem.category).exclude(pk=problem.pk).exists():
-        return []
-    return [
-        {"id": other.pk, "distance_m": round(metres, 1)}
-        for other, metres in possible_duplicates(problem.geom, problem.category)
-        if other.pk != problem.pk
-    ]
 
 
 @extend_schema(tags=["problems"])

@@ -9,6 +9,7 @@ database's features allow (``features``, ``write``).
 from gridmap.problems.intake.batch import Held, problems_held, problems_insert, problems_place
 from gridmap.problems.intake.nearby import (
     Nearby,
+    duplicates_of,
     nearest_facility,
     nearest_in_rows,
     nearest_within_m,
@@ -22,6 +23,7 @@ __all__ = [
     "Held",
     "Intake",
     "Nearby",
+    "duplicates_of",
     "nearest_facility",
     "nearest_in_rows",
     "nearest_within_m",

@@ -82,6 +82,21 @@ def possible_duplicates(point: Point, category: EventCategory) -> list[tuple[Pro
     return [(problems[i], d) for i, d in found]
 
 
+def duplicates_of(problem: Problem) -> list[dict[str, float]]:
+    """Open problems of the same category close by (``possible_duplicates``), not itself, as
+    ``{"id", "distance_m"}`` nearest first: what the API and the case page suggest merging.
+
+    Usually there are none: one cheap query on the candidates' box says so before the service
+    measures distances in metres (which costs milliseconds, mostly building a GeoDataFrame)."""
+    if not problems_open_nearby(problem.geom, problem.category).exclude(pk=problem.pk).exists():
+        return []
+    return [
+        {"id": other.pk, "distance_m": round(metres, 1)}
+        for other, metres in possible_duplicates(problem.geom, problem.category)
+        if other.pk != problem.pk
+    ]
+
+
 @dataclass(frozen=True)
 class Nearby:
     """What intake decides from the one read around the point."""
