@@ -107,9 +107,25 @@
   // Street names and grid codes written on the map from our own data (with no tiles nothing else
   // names a place): shown from LABEL_ZOOM on, each hidden when it would overlap one shown before.
   var LABEL_ZOOM = 16;
-  function middle(latlngs) {  // the vertex halfway along a line (its flattened points)
-    var flat = L.LineUtil.isFlat(latlngs) ? latlngs : [].concat.apply([], latlngs);
-    return flat.length ? flat[Math.floor(flat.length / 2)] : null;
+  function middle(latlngs) {  // the point halfway along a line (of its longest part)
+    var parts = L.LineUtil.isFlat(latlngs) ? [latlngs] : latlngs, best = null, bestLength = -1;
+    parts.forEach(function (line) {
+      var total = 0;
+      for (var i = 1; i < line.length; i++) total += line[i - 1].distanceTo(line[i]);
+      if (total > bestLength) { best = line; bestLength = total; }
+    });
+    if (!best || !best.length) return null;
+    var half = bestLength / 2;
+    for (var j = 1; j < best.length; j++) {
+      var step = best[j - 1].distanceTo(best[j]);
+      if (step >= half && step > 0) {
+        var f = half / step;
+        return L.latLng(best[j - 1].lat + f * (best[j].lat - best[j - 1].lat),
+                        best[j - 1].lng + f * (best[j].lng - best[j - 1].lng));
+      }
+      half -= step;
+    }
+    return best[0];
   }
   function placeLabels(map, grids, streets) {
     var items = [], seen = {};
