@@ -46,7 +46,7 @@ def town(catalogues):
     network_cache_clear()
     mine, _ = region_tree(n=2)
     leader = user("leader", Role.GRID_LEADER)
-    head = user("head", Role.COMMUNITY_HEAD, community=mine)
+    user("head", Role.COMMUNITY_HEAD, community=mine)
     inspector = user("inspector", Role.INSPECTOR)
     inspector.profile.patrol_communities.add(mine)
     user("reporter", Role.REPORTER)
