@@ -25,6 +25,7 @@ from typing import Any
 import folium
 import geopandas as gpd
 import numpy as np
+from folium.utilities import JsCode
 
 from layers.chinacoords import gcj02_for_display
 from layers.maps.assets import MapAssets, TileSource
@@ -53,6 +54,8 @@ SITE_STYLE: dict[str, Any] = {
     "fillOpacity": 1,
 }
 LABELS: dict[str, str] = {
+    "legend": "Legend",
+    "classes_legend": "Classes",
     "coverage": "Coverage share",
     "problem_rate": "Problem rate",
     "gaps": "Uncovered area",
@@ -236,9 +239,12 @@ def planner_map(
         SitesControl(sites_url, communities, text).add_to(m)
     Legend(
         [(text["gaps_legend"], GAP_STYLE["fillColor"], "polygon"), *legend]
-        + ([(text["sites"], SITE_STYLE["fillColor"], "point")] if sites_url is not None else [])
+        + ([(text["sites"], SITE_STYLE["fillColor"], "point")] if sites_url is not None else []),
+        title=text["legend"],
     ).add_to(m)
-    folium.LayerControl(collapsed=False).add_to(m)
-    ChoroplethLegend([(key, title, entries) for key, title, entries, _ in sections]).add_to(m)
+    folium.LayerControl(collapsed=JsCode("gridmap.small()")).add_to(m)  # folded on a phone only
+    ChoroplethLegend(
+        [(key, title, entries) for key, title, entries, _ in sections], text["classes_legend"]
+    ).add_to(m)
     MapReady().add_to(m)  # last: its script runs once every layer is built
     return m
