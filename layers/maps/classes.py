@@ -53,17 +53,17 @@ def count_breaks(values: np.ndarray, classes: int = 5) -> list[float]:
 
     Natural breaks (:func:`natural_breaks`) rounded up to whole numbers, so each class is a range
     the data really has gaps around (quantiles of counts bunched on a few values gave "1–24, 25,
-    26, 27"). Two single-value classes are never left side by side: the lower joins the next.
+    26, 27"). Classes run from 1 (or the bound before) to their bound, and two single-value
+    classes are never left side by side: the lower joins the next ("1–2, 3–4, 5–100", not "1, 2,
+    3, 4, 5–100").
     """
     v = np.asarray(values, dtype=float)
     positive = v[np.isfinite(v) & (v > 0)]
     if len(positive) == 0:
         return []
     breaks = sorted({float(np.ceil(b)) for b in natural_breaks(positive, classes)})
-    if len(np.unique(np.ceil(positive))) <= classes:
-        return breaks  # few values: one class each is the honest legend
-    while True:
-        lows = [float(np.ceil(positive.min()))] + [b + 1 for b in breaks[:-1]]
+    while True:  # classes run from 1 (the legend's first class starts there) to their bound
+        lows = [1.0] + [b + 1 for b in breaks[:-1]]
         single = [i for i, (lo, b) in enumerate(zip(lows, breaks, strict=True)) if lo >= b]
         pair = next((i for i in single if i + 1 in single), None)
         if pair is None:

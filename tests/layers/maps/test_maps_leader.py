@@ -134,9 +134,10 @@ def test_buildings_are_shaded_in_graduated_classes_with_a_legend(leader: dict[st
     assert layer["data"]["props"]["_s"][0] == 0  # no households: the neutral shade
     assert len({layer["styles"][i]["fillColor"] for i in layer["data"]["props"]["_s"]}) == 3
     assert "0 户" in legend_labels(page) and "建筑物（按户数）" in map_spec(page)["legend"]
-    # five values or fewer: a class each; else natural breaks in whole numbers, never two
-    # single-value classes side by side (quantiles of bunched counts gave "1–24, 25, 26, 27")
-    assert graduated_breaks(pd.Series([0, 1, 2, 3, 4, 100]).to_numpy()) == [1.0, 2.0, 3.0, 4.0, 100.0]
+    # natural breaks in whole numbers, never two single-value classes side by side (quantiles of
+    # bunched counts gave "1–24, 25, 26, 27"): 1–2, 3–4, 5–100
+    assert graduated_breaks(pd.Series([0, 1, 2, 3, 4, 100]).to_numpy()) == [2.0, 4.0, 100.0]
+    assert graduated_breaks(np.array([21, 24, 25, 26, 29])) == [21.0, 24.0, 26.0, 29.0]
     bunched = np.concatenate([np.full(500, v) for v in (24, 25, 26, 27)] + [[1, 30]])
     assert graduated_breaks(bunched) == [1.0, 24.0, 26.0, 30.0]
     assert graduated_breaks(pd.Series([0, 0]).to_numpy()) == []

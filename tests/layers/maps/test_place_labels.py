@@ -63,7 +63,8 @@ def test_classes_of_bunched_counts_are_ranges_not_single_values() -> None:
     assert not any(i + 1 in singles for i in singles)  # never "25 户, 26 户" side by side
     spread = np.concatenate([np.arange(1, 200), np.full(300, 3)])
     assert len(count_breaks(spread)) == 5 and all(float(b).is_integer() for b in count_breaks(spread))
-    assert count_breaks(np.array([0, 2, 2, 7])) == [2.0, 7.0]  # few values: a class each
+    assert count_breaks(np.array([0, 2, 2, 7])) == [2.0, 7.0]  # 1–2, 3–7
+    assert count_breaks(np.array([0, 1, 2, 3, 4, 5])) == [2.0, 4.0, 5.0]  # 1–2, 3–4, 5
     assert count_breaks(np.array([0.0, np.nan])) == []
 
 
