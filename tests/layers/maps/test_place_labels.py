@@ -114,3 +114,15 @@ def test_without_streets_only_the_grid_codes_are_labels_and_every_plain_layer_is
     assert "streets" not in layers
     assert [label["cls"] for label in layers["place_labels"]["labels"]] == ["grid-code"]
     assert all(layer["show"] for layer in layers.values())
+
+
+def test_tiled_layers_show_the_texts_of_coded_values_too() -> None:
+    page = grid_map(
+        **_frames(), kinds=KINDS, assets=MapAssets(), tiles=None,
+        tiled={"buildings": "/tiles/vt/buildings/{z}/{x}/{y}.pbf?grid=1",
+               "facilities": "/tiles/vt/facilities/{z}/{x}/{y}.pbf?grid=1"},
+        choices={"use": {"residential": "住宅"}, "condition": {"damaged": "损坏"}},
+    ).get_root().render()  # fmt: skip
+    layers = {layer["key"]: layer for layer in map_spec(page)["layers"]}
+    assert layers["buildings"]["derived"]["use"] == ["use", {"residential": "住宅"}]
+    assert layers["facility:hydrant"]["derived"]["condition"] == ["condition", {"damaged": "损坏"}]
