@@ -335,6 +335,7 @@ def _add_layer(
                 fields=list(shown),
                 aliases=list(shown.values()),
                 localize=False,
+                min_width=220,  # label/value rows stay readable (the page's popups use gridmap.popupOptions)
                 max_width=360,
                 max_height=320,
             )

@@ -74,7 +74,7 @@ class GridPopup(_Script):
                 return div;
             }
             {{ this.keys|tojson }}.forEach(function (key) {
-                gridmap.layers[key].bindPopup(popup, {maxWidth: 360, minWidth: 280});
+                gridmap.layers[key].bindPopup(popup, gridmap.popupOptions({minWidth: Math.min(280, (window.innerWidth || 320) - 40)}));
             });
         })({{ this.fields|tojson }}, {{ this.aliases|tojson }}, {{ this.url|tojson }}, {{ this.link|tojson }});
         {% endmacro %}
