@@ -94,7 +94,7 @@ def ready(bp, frame) -> None:
 def map_frame(bp, path: str):
     frame = None
     for _ in range(100):
-        frame = next((f for f in bp.page.frames if f.url.endswith(path)), None)
+        frame = next((f for f in bp.page.frames if f.url.split("?")[0].endswith(path)), None)
         if frame is not None:
             break
         bp.page.wait_for_timeout(100)
@@ -170,6 +170,25 @@ def test_the_community_map_on_a_phone_opens_on_a_few_layers(browser_page, live_s
     assert "problems" in on and "buildings" not in on
     assert 0 < len(facilities_on) <= 4 < len(facilities_all)
     check_phone_map(browser_page, frame)
+    assert browser_page.blocked == [] and browser_page.problems == {}, browser_page.problems
+
+
+def test_the_planner_map_on_a_phone_folds_its_controls(browser_page, live_server, town):
+    user("planner", Role.PLANNER)
+    page = browser_page.page
+    page.set_viewport_size(PHONE)
+    login(browser_page, live_server, "planner")
+    page.goto(f"{live_server.url}/planner/")
+    frame = map_frame(browser_page, "/planner/map/")
+    iframe = page.locator("iframe").first.bounding_box()
+    assert iframe["y"] < PHONE["height"] / 2 and iframe["height"] >= PHONE["height"] / 3
+    shares = frame.evaluate(CONTROLS_JS)
+    assert shares["controls"] and all(share <= 1 / 3 for _, share in shares["controls"]), shares
+    assert frame.locator(".leaflet-control-layers-expanded").count() == 0  # the layer list is folded
+    assert (
+        frame.locator(".gridmap-legend-toggle").count() == 2
+        and frame.locator(".gridmap-legend-box .gridmap-legend:visible").count() == 0
+    )
     assert browser_page.blocked == [] and browser_page.problems == {}, browser_page.problems
 
 
