@@ -211,6 +211,7 @@ def _map_labels() -> dict[str, str]:
         "locate_failed": _("Position not available"),
         "no_geolocation": _("This browser cannot tell its position"), "position": _("My position"),
         "visited": _("Visited"), "legend": pgettext("leader map", "Legend"),
+        "visit": _("Mark as visited"), "unvisit": _("Not visited after all"),
         "replan_rest": _("Plan the rest of the walk from here"),
     }  # fmt: skip
 

@@ -74,6 +74,8 @@ DEFAULT_LABELS: dict[str, str] = {
     "no_geolocation": "此浏览器不能定位",
     "position": "我的位置",
     "visited": "已巡查",
+    "visit": "标记为已巡查",
+    "unvisit": "取消已巡查",
     "legend": "图例",
     "replan_rest": "从这里规划剩余路线",
 }
@@ -92,6 +94,8 @@ ROUTE_CSS = f"""<style>
 .route-popup h3 {{ margin: 0 0 4px; font-size: 14px; }}
 .route-popup p {{ margin: 2px 0; white-space: pre-wrap; word-break: break-word; }}
 .leaflet-container .route-popup a {{ display: inline-block; margin-top: 6px; padding: 8px 10px; }}
+.route-popup .route-tick {{ display: block; width: 100%; min-height: 44px; margin-top: 6px; border: 1px solid #1a9850;
+    background: #fff; color: #1a9850; border-radius: 4px; font: bold 14px sans-serif; cursor: pointer; }}
 </style>"""
 
 
@@ -224,6 +228,13 @@ function popup(layer) {
         }
     });
     if (p.state === 'visited') { text(div, 'p', '\u2713 ' + labels.visited); }
+    var li = item(p.seq), form = li && li.querySelector('form.stop-visit');
+    if (form && form.requestSubmit) {  // the page's tick for this stop (gridmap/static/gridmap/route.js)
+        var tick = text(div, 'button', p.state === 'visited' ? labels.unvisit : labels.visit);
+        tick.type = 'button';
+        tick.className = 'route-tick';
+        L.DomEvent.on(tick, 'click', function () { form.requestSubmit(); map.closePopup(); });
+    }
     if (typeof p.url === 'string' && /^\/[^\/\\]/.test(p.url)) {
         var a = text(div, 'a', labels.open_problem); a.href = p.url;
     }

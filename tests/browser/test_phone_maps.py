@@ -236,6 +236,14 @@ def test_a_route_of_75_stops_on_one_street_keeps_its_numbers_apart_and_its_ticks
         .find(l => l.feature.properties.id === {problem_id}).feature.properties.state""")
     assert state == "visited"
     assert page.locator("#route-visited-count").inner_text() == "1"
+    # the stop's popup ticks it too (the same form, sent by the page's script)
+    third = int(page.locator("#route-stop-3").get_attribute("data-problem"))
+    page.evaluate("() => gridmap.route.focus(3)")
+    with page.expect_response("**/route/visits/"):
+        page.locator(".leaflet-popup-content .route-tick").click()
+    page.wait_for_function("() => document.querySelector('#route-stop-3').classList.contains('visited')")
+    assert page.locator("#route-visited-count").inner_text() == "2"
+    assert set(RouteVisit.objects.values_list("problem_id", flat=True)) == {problem_id, third}
 
     # the rest of the walk from where the inspector stands leaves the visited stop out
     page.locator(".route-locate-button").click()
@@ -244,7 +252,7 @@ def test_a_route_of_75_stops_on_one_street_keeps_its_numbers_apart_and_its_ticks
     page.wait_for_url("**remaining=1**")
     ready(browser_page, page)
     ids = page.evaluate("gridmap.layers.stops.getLayers().map(l => l.feature.properties.id)")
-    assert len(ids) == STOPS - 1 and problem_id not in ids
+    assert len(ids) == STOPS - 2 and problem_id not in ids and third not in ids
     assert page.evaluate("gridmap.count('start')") == 1
     assert "remaining=1" in page.locator("#route-gpx").get_attribute("href")
     assert browser_page.blocked == [] and browser_page.problems == {}, browser_page.problems
