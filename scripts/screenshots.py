@@ -138,6 +138,7 @@ SHOTS = [
     ("leader_01", "/dashboard/", "dashboard-leader", DESKTOP),
     ("leader_01", _first_link(r"/grids/\d+/", "/grids/"), "grid-map", DESKTOP),
     ("head_1", _first_link(r"/communities/\d+/", "/dashboard/"), "community-map", DESKTOP),
+    ("leader_01", _first_link(r"/grids/\d+/", "/grids/"), "grid-map-phone", PHONE),
     ("demo_planner", "/planner/", "planner-map", DESKTOP),
     ("inspector_1", "/route/", "route-phone", PHONE),
     ("dept_cg", "/problems/", "problem-list", DESKTOP),

@@ -12,6 +12,7 @@ rows in one transaction: readers see the old set or the new one, never half of e
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.gis.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -80,4 +81,23 @@ class BuildingCoverage(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["set", "building"], name="building_coverage_set_building")
+        ]
+
+
+class RouteVisit(models.Model):
+    """A stop of a user's route ticked off as visited on a day (the day's route is the plan: it is
+    planned again whenever data change, and a stop keeps its tick through that). Kept on the
+    server, so a reload or another device resumes the walk; ``route_plans`` plans the rest of the
+    walk over the stops not yet visited (``gridmap.analysis.visits``)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="route_visits")
+    problem = models.ForeignKey("problems.Problem", on_delete=models.CASCADE, related_name="route_visits")
+    day = models.DateField(_("day"))  # the local date of the route
+    visited_at = models.DateTimeField(_("visited at"))
+
+    class Meta:
+        verbose_name = _("route visit")
+        verbose_name_plural = _("route visits")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "day", "problem"], name="route_visit_user_day_problem")
         ]

@@ -122,7 +122,9 @@ def _scope_key(user: Any) -> dict[str, Any]:
     }
 
 
-def plan_key(user: Any, *, start: LonLat | None, budget_min: float | None) -> str | None:
+def plan_key(
+    user: Any, *, start: LonLat | None, budget_min: float | None, skip: frozenset[int] = frozenset()
+) -> str | None:
     """The cache key of this user's plan for this query; None when a stamp is missing."""
     stamps = stamps_of(STAMP_KINDS)
     if any(v is None for v in stamps.values()):
@@ -131,6 +133,7 @@ def plan_key(user: Any, *, start: LonLat | None, budget_min: float | None) -> st
         "v": PLAN_VERSION, "scope": _scope_key(user), "stamps": stamps, "budget": budget_min,
         "start": [round(c, 7) for c in start] if start else None,
         "speed": SPEED_KMH, "service": SERVICE_MIN, "today": str(timezone.localdate()),
+        "skip": sorted(skip),
     }  # fmt: skip
     digest = hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
     return f"gridmap:route-plan:{digest}"
@@ -202,10 +205,15 @@ def _empty(start: LonLat | None, budget_min: float | None, in_scope: int, net: b
     )
 
 
-def compute_plan(user: Any, *, start: LonLat | None, budget_min: float | None) -> RoutePlan:
-    """Plan the user's walk (no cache); RouteError when the query cannot be walked."""
+def compute_plan(
+    user: Any, *, start: LonLat | None, budget_min: float | None, skip: frozenset[int] = frozenset()
+) -> RoutePlan:
+    """Plan the user's walk (no cache) over their stops but those of ``skip`` (the stops already
+    visited, when the rest of a walk is planned); RouteError when the query cannot be walked."""
     now = timezone.now()
     stops = problems_in_role_scope(user).filter(stop_filter(timezone.localdate()))
+    if skip:
+        stops = stops.exclude(pk__in=sorted(skip))
     in_scope, rows = _fetch(stops, start, now)
     network = street_network().network if rows else None
     if not rows:
@@ -245,17 +253,20 @@ def compute_plan(user: Any, *, start: LonLat | None, budget_min: float | None) -
     )
 
 
-def user_route_plan(user: Any, *, start: LonLat | None, budget_min: float | None) -> RoutePlan:
+def user_route_plan(
+    user: Any, *, start: LonLat | None, budget_min: float | None, skip: frozenset[int] = frozenset()
+) -> RoutePlan:
     """The user's plan for this query: from the shared cache, else planned and kept there.
+    ``skip``: stops left out (those visited, for the rest of a walk; part of the key).
 
     Raises RouteError when the query cannot be walked (the message is for the user).
     """
-    key = plan_key(user, start=start, budget_min=budget_min)
+    key = plan_key(user, start=start, budget_min=budget_min, skip=skip)
     if key is not None:
         plan = cache.get(key)
         if isinstance(plan, RoutePlan):
             return plan
-    plan = compute_plan(user, start=start, budget_min=budget_min)
+    plan = compute_plan(user, start=start, budget_min=budget_min, skip=skip)
     if key is not None:
         cache.set(key, plan, PLAN_TTL_S)
     return plan

@@ -44,6 +44,14 @@ def grids_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Grid]:
     return grids.none()
 
 
+def grid_outlines_for(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Grid]:
+    """Grids whose outline (code, name and shape: no people, no figures) a map may draw for
+    ``user`` as a reference: those they may see, or every grid for a user who sees none (a
+    reporter placing a problem needs to see which grid a place lies in)."""
+    visible = grids_visible_to(user)
+    return visible if visible.exists() else Grid.objects.all()
+
+
 def buildings_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Building]:
     """Buildings in the grids ``user`` may see (all of them for city-wide roles)."""
     role = role_of(user)

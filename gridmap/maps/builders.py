@@ -9,21 +9,23 @@ hands them to :func:`layers.maps.grid_map`, with its texts in the active languag
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import folium
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.urls import reverse
 
-from gridmap.facilities.models import FacilityKind
+from gridmap.facilities.models import Facility, FacilityKind
 from gridmap.facilities.selectors import facilities_visible_to
-from gridmap.geography.models import Grid
+from gridmap.geography.models import Building, Grid
 from gridmap.geography.selectors import buildings_visible_to
 from gridmap.maps.labels import localized_kinds, map_labels
 from gridmap.maps.mvt import DETAIL_ZOOM, LAYERS, features
-from gridmap.maps.selectors import area_layers, facility_kinds
+from gridmap.maps.selectors import area_layers, area_streets, facility_kinds
 from gridmap.maps.tiles import add_overlays, display_frames
-from gridmap.problems.models import Status
+from gridmap.problems.models import OPEN_STATUSES, Status
 from layers.maps import BboxSource, MapAssets, MapLinks, StyleRule, TileSource, VectorSource, grid_map
 
 STATUS_COLORS = {
@@ -37,9 +39,11 @@ STATUS_COLORS = {
 }
 
 
-def status_styles() -> dict[str, dict[str, str]]:
-    """Problem status code -> its (translated) name and map colour."""
-    return {s.value: {"name": str(s.label), "color": STATUS_COLORS[s]} for s in Status}
+def status_styles() -> dict[str, dict[str, Any]]:
+    """Problem status code -> its (translated) name, map colour and whether it is open work."""
+    return {
+        s.value: {"name": str(s.label), "color": STATUS_COLORS[s], "open": s in OPEN_STATUSES} for s in Status
+    }
 
 
 def problem_links() -> MapLinks:
@@ -53,20 +57,49 @@ def problem_links() -> MapLinks:
     )  # the link's text is the map's "problem_link" label
 
 
+# Facility kinds switched on when a map opens (the others are one tick away in the layer list):
+# those a grid's daily round looks at first. GRIDMAP["MAP_KINDS_ON"] may name others.
+KINDS_ON = ("litter_bin", "refuse_point", "hydrant", "toilet")
+
+
+def shown_layers(grids: Sequence[Grid], kinds: Sequence[str]) -> set[str]:
+    """The layers a map opens with: the open work (problems), the grid outlines, the streets and
+    their names, a few facility kinds and, on one grid's map, its buildings (on a community's
+    map, dozens of grids of buildings bury the problems). The rest is in the layer list, off."""
+    on = settings.GRIDMAP.get("MAP_KINDS_ON") or KINDS_ON
+    keys = {"streets", "boundary", "problems", "place_labels"} | {f"facility:{k}" for k in kinds if k in on}
+    if len(grids) == 1:
+        keys.add("buildings")
+    return keys
+
+
+def choice_texts() -> dict[str, dict[str, str]]:
+    """Coded columns of the map's popups -> their texts in the active language."""
+    return {
+        "use": {k: str(v) for k, v in Building.Use.choices},
+        "condition": {k: str(v) for k, v in Facility.Condition.choices},
+    }
+
+
 def area_map(grids: Sequence[Grid], *, assets: MapAssets, tiles: TileSource | None) -> folium.Map:
     """The map of ``grids`` (one grid leader's, or a community's)."""
     frames = area_layers(grids)
+    kinds = facility_kinds()
     tiled = tiled_layers(grids, {k: len(frames[k]) for k in TILED}, assets=assets, tiles=tiles)
     m = grid_map(
         **display_frames(frames, tiles),  # moved to GCJ-02 over such tiles, for display only
         tiled=tiled,
         tiled_zooms={k: (LAYERS[k].min_zoom, DETAIL_ZOOM) for k in tiled},
-        kinds=localized_kinds(facility_kinds()),
+        kinds=localized_kinds(kinds),
         assets=assets,
         tiles=tiles,
         statuses=status_styles(),
         links=None if assets.inline else problem_links(),  # a file opened from disk has no server
         labels=map_labels(),  # the map's texts in the active language
+        # with no tiles the streets and their names say where a place is (drawn from our data)
+        streets=area_streets(grids) if tiles is None else None,
+        shown=shown_layers(grids, list(kinds)),
+        choices=choice_texts(),
     )
     return add_overlays(m, tiles)  # e.g. Tianditu's labels over its map
 

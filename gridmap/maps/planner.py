@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET
 
@@ -203,7 +204,8 @@ def _labels(kind: FacilityKind | None) -> dict[str, str]:
         else _("Uncovered area")
     )
     return {
-        "gaps_legend": gaps,
+        "gaps_legend": gaps, "legend": pgettext("leader map", "Legend"),
+        "classes_legend": pgettext("leader map", "Classes"),
         "coverage": _("Coverage share"), "problem_rate": _("Problem rate"),
         "gaps": _("Uncovered area"), "sites": _("Suggested sites"), "no_data": _("no data"),
         "code": _("Code"), "name": _("Name"), "community": _("Community"),

@@ -4,7 +4,10 @@ Whose stops: the open problems and due look-backs (``route_stops_queryset``) amo
 the user acts on through their role (``problems_in_role_scope``): an inspector's assignments and
 patrol communities, a grid leader's grids, a community head's community. Other roles have no
 route of their own (403). Query: ``start=LON,LAT`` (checked as raw numbers; the walk begins
-there) and ``budget_min`` (minutes; the most urgent stops that fit are kept). Bad input is 400;
+there), ``budget_min`` (minutes; the most urgent stops that fit are kept) and ``remaining=1``
+(the rest of the walk: the stops ticked off as visited today are left out, so with the walker's
+position as ``start`` it is the remaining walk from where they stand). Stops are ticked off by a
+POST to ``/route/visits/`` (:func:`route_visit`), kept on the server per user and day. Bad input is 400;
 too many problems never is: the plan (:mod:`gridmap.analysis.route_plans`) narrows them to those
 the budget reaches, most urgent first, and the page says how many were in scope, how many the
 walk takes and how many were out of reach. The page and the GPX read the same cached plan.
@@ -25,7 +28,15 @@ import pandas as pd
 from django.contrib.auth.decorators import login_required
 from django.contrib.gis.db.models import Extent
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseNotAllowed,
+    HttpResponseRedirect,
+    JsonResponse,
+)
 from django.shortcuts import render
 from django.templatetags.static import static
 from django.urls import reverse
@@ -33,6 +44,7 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from shapely.geometry import LineString
 
 from gridmap.accounts.selectors import role_of
@@ -45,7 +57,9 @@ from gridmap.analysis.route_plans import (
     user_route_plan,
 )
 from gridmap.analysis.routes import RouteInputError, parse_lonlat
+from gridmap.analysis.visits import NotAStop, route_visit_set, visited_ids
 from gridmap.core.basemap import tile_source
+from gridmap.core.boundary import BoundaryError, whole_number
 from gridmap.core.gdf import to_gdf
 from gridmap.geography.selectors import grids_visible_to
 from gridmap.maps.selectors import category_name
@@ -74,11 +88,20 @@ class PlannedStops:
     start: tuple[float, float] | None
     budget_min: float | None
     route: RoutePlan  # the cached plan both the page and the GPX are drawn from
+    remaining: bool = False  # the rest of the walk: the stops visited today left out
+    visited: frozenset[int] = frozenset()  # the stops ticked off as visited today
 
 
 def _check_role(user: Any) -> None:
     if role_of(user) not in ROUTE_ROLES:
         raise PermissionDenied(_("Only inspectors, grid leaders and community heads have a route."))
+
+
+def _remaining(request: HttpRequest) -> bool:
+    raw = request.GET.get("remaining")
+    if raw not in (None, "", "0", "1"):
+        raise BadRouteInput(_("remaining must be 0 or 1."))
+    return raw == "1"
 
 
 def _query(request: HttpRequest) -> tuple[tuple[float, float] | None, float | None]:
@@ -122,12 +145,20 @@ def _describe(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return frame.assign(
         id=frame["pk"].astype(int),
         task=task,
-        category=frame["category__code"] + " " + frame["category_label"],
-        status=[str(labels.get(s, s)) for s in frame["status"]],
-        deadline=due,
-        description=frame["description"].fillna("").str.slice(0, POPUP_DESCRIPTION_CHARS),
+        category=[" ".join(t for t in (_text(c), _text(n)) if t) for c, n in
+                  zip(frame["category__code"], frame["category_label"], strict=True)],
+        status=[_text(labels.get(s, s)) for s in frame["status"]],
+        deadline=pd.Series([_text(d) for d in due], index=frame.index, dtype=object),
+        description=[(_text(d) or "")[:POPUP_DESCRIPTION_CHARS] for d in frame["description"]],
         url=[reverse("problem-detail", args=[int(pk)]) for pk in frame["pk"]],
-    )
+    )  # fmt: skip
+
+
+def _text(value: Any) -> str | None:
+    """A shown text, or None for nothing (None, NaN, NaT): never the word "nan" on a page."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    return str(value)
 
 
 def _rows(user: Any, ids: list[int]) -> gpd.GeoDataFrame:
@@ -140,9 +171,13 @@ def _rows(user: Any, ids: list[int]) -> gpd.GeoDataFrame:
 def plan_for(request: HttpRequest) -> PlannedStops:
     """The signed-in user's route for this request's query (the shared plan, see route_plans)."""
     start, budget = _query(request)
+    remaining = _remaining(request)
     _check_role(request.user)
+    visited = frozenset(visited_ids(request.user))
     try:
-        plan = user_route_plan(request.user, start=start, budget_min=budget)
+        plan = user_route_plan(
+            request.user, start=start, budget_min=budget, skip=visited if remaining else frozenset()
+        )
     except RouteError as exc:
         raise BadRouteInput(str(exc)) from None
     frame = _rows(request.user, plan.ids + plan.left_out)
@@ -153,10 +188,11 @@ def plan_for(request: HttpRequest) -> PlannedStops:
         seq=range(1, len(ordered) + 1),
         leg_m=pd.Series([round(legs[i].length_m) if legs[i] else None for i in shown], dtype=object),
         straight=[bool(legs[i] and not legs[i].on_streets) for i in shown],
+        visited=[i in visited for i in shown],
     )
     left = [i for i in plan.left_out if i in frame.index]
     dropped = frame.loc[left].reset_index(drop=True)
-    return PlannedStops(ordered, plan.walk, dropped, start, budget, plan)
+    return PlannedStops(ordered, plan.walk, dropped, start, budget, plan, remaining, visited)
 
 
 def _bad(exc: Exception) -> HttpResponse:
@@ -174,6 +210,9 @@ def _map_labels() -> dict[str, str]:
         "accuracy": _("Accuracy ± %(m)s m"), "replan": _("Plan the route from here"),
         "locate_failed": _("Position not available"),
         "no_geolocation": _("This browser cannot tell its position"), "position": _("My position"),
+        "visited": _("Visited"), "legend": pgettext("leader map", "Legend"),
+        "visit": _("Mark as visited"), "unvisit": _("Not visited after all"),
+        "replan_rest": _("Plan the rest of the walk from here"),
     }  # fmt: skip
 
 
@@ -218,6 +257,8 @@ def _same_query(plan: PlannedStops) -> str:
     if plan.start:
         params["start"] = f"{plan.start[0]:.6f},{plan.start[1]:.6f}"
     params["budget_min"] = "all" if plan.budget_min is None else f"{plan.budget_min:g}"
+    if plan.remaining:
+        params["remaining"] = "1"
     return ("?" + urlencode(params)) if params else ""
 
 
@@ -245,6 +286,10 @@ def route_page(request: HttpRequest) -> HttpResponse:
         "not_in_walk": plan.route.not_in_walk,
         "gpx_url": reverse("route-gpx") + _same_query(plan),
         "budget_choices": BUDGET_CHOICES,
+        "visited_count": len(plan.visited),
+        "visited_in_walk": int(plan.stops["visited"].sum()) if len(plan.stops) else 0,
+        "rest_url": reverse("route") + "?" + urlencode({"budget_min": _budget_param(plan), "remaining": "1"}),
+        "self_url": reverse("route") + _same_query(plan),
         "map": _map_parts(plan, request.user),
     }
     return render(request, "maps/route.html", context)
@@ -271,3 +316,41 @@ def route_gpx(request: HttpRequest) -> HttpResponse:
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = f'attachment; filename="route-{stamp}.gpx"'
     return response
+
+
+def _budget_param(plan: PlannedStops) -> str:
+    return "all" if plan.budget_min is None else f"{plan.budget_min:g}"
+
+
+MAX_PROBLEM_ID = 2**63 - 1
+
+
+@login_required
+def route_visit(request: HttpRequest) -> HttpResponse:
+    """Tick off (``visited=1``) or untick (``visited=0``) the stop ``problem`` of the user's
+    route today. JSON for the page's script; without script, back to the route page (``next``,
+    a path of this site's route page only). 400 for bad input, 404 for a problem that is not
+    one of the user's stops, 403 for a role without a route."""
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    _check_role(request.user)
+    try:
+        problem_id = whole_number(request.POST.get("problem", ""), lo=1, hi=MAX_PROBLEM_ID)
+    except BoundaryError as exc:
+        return _bad(BadRouteInput(_("problem: %(error)s") % {"error": exc.message}))
+    raw = request.POST.get("visited", "1")
+    if raw not in ("0", "1"):
+        return _bad(BadRouteInput(_("visited must be 0 or 1.")))
+    try:
+        ticked = route_visit_set(user=request.user, problem_id=problem_id, visited=raw == "1")
+    except NotAStop:
+        raise Http404(_("This problem is not a stop of your route today.")) from None
+    wants_json = "application/json" in request.headers.get("Accept", "")
+    if wants_json:
+        return JsonResponse(
+            {"problem": problem_id, "visited": ticked, "visited_today": len(visited_ids(request.user))}
+        )
+    back = request.POST.get("next", "")
+    if not (back.startswith(reverse("route")) and "//" not in back and "\\" not in back):
+        back = reverse("route")
+    return HttpResponseRedirect(back)

@@ -9,6 +9,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.gis.geos import Polygon
 from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
@@ -18,7 +19,7 @@ from gridmap.accounts.selectors import role_of
 from gridmap.core.gdf import to_gdf
 from gridmap.core.language import english
 from gridmap.facilities.models import Facility, FacilityKind
-from gridmap.geography.models import Building, Community, Grid
+from gridmap.geography.models import Building, Community, Grid, Street
 from gridmap.geography.selectors import grids_visible_to
 from gridmap.maps.analysis import area_analysis
 from gridmap.maps.labels import localized_kinds
@@ -118,6 +119,23 @@ def area_layers(grids: Sequence[Grid]) -> dict[str, gpd.GeoDataFrame]:
         "uncovered_buildings": analysis["uncovered_buildings"],
         "negative_list": negative,
     }
+
+
+STREET_MARGIN_DEG = 0.0005  # about 50 m: the streets just outside the grids still frame them
+
+
+def area_streets(grids: Sequence[Grid]) -> gpd.GeoDataFrame:
+    """The streets (centreline, name) within the box of ``grids`` and a margin: the town's
+    network is public (as on the report picker), the box keeps a community's map small."""
+    if not grids:
+        return to_gdf(Street.objects.none(), ["name"])
+    extents = [g.geom.extent for g in grids]
+    box = Polygon.from_bbox((
+        min(e[0] for e in extents) - STREET_MARGIN_DEG, min(e[1] for e in extents) - STREET_MARGIN_DEG,
+        max(e[2] for e in extents) + STREET_MARGIN_DEG, max(e[3] for e in extents) + STREET_MARGIN_DEG,
+    ))  # fmt: skip
+    box.srid = 4326
+    return to_gdf(Street.objects.filter(geom__intersects=box).order_by("pk"), ["name"])
 
 
 def category_name() -> Coalesce | F:
@@ -229,4 +247,11 @@ def grid_layers(grid: Grid) -> dict[str, gpd.GeoDataFrame]:
     return area_layers([grid])
 
 
-__all__ = ["area_figures", "area_layers", "communities_visible_to", "facility_kinds", "negative_items"]
+__all__ = [
+    "area_figures",
+    "area_layers",
+    "area_streets",
+    "communities_visible_to",
+    "facility_kinds",
+    "negative_items",
+]

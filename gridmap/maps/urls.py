@@ -18,6 +18,7 @@ urlpatterns = [
     path("planner/map/", planner.planner_map_html, name="planner-map"),
     path("route/", route.route_page, name="route"),
     path("route.gpx", route.route_gpx, name="route-gpx"),
+    path("route/visits/", route.route_visit, name="route-visit"),
     path("tiles/vt/<str:layer>/<int:z>/<int:x>/<int:y>.pbf", vector_tiles.vector_tile, name="vector-tile"),
     path("tiles/<int:z>/<int:x>/<int:y>.<str:ext>", tile_views.tile, name="tiles"),
 ]

@@ -35,7 +35,7 @@ from gridmap.core.basemap import tile_source
 from gridmap.core.boundary import BoundaryError, check_text, text_validator
 from gridmap.core.geoinput import point_from_lonlat
 from gridmap.geography.models import Building, Street
-from gridmap.geography.selectors import grids_visible_to
+from gridmap.geography.selectors import grid_outlines_for, grids_visible_to
 from gridmap.problems.filters import ProblemFilterForm
 from gridmap.problems.intake import duplicates_of, problem_create
 from gridmap.problems.lifecycle import (
@@ -169,8 +169,10 @@ def tile_config() -> dict[str, Any] | None:
 
 
 def _grid_features(user: Any) -> list[dict[str, Any]]:
-    """The user's grid boundaries as GeoJSON features (made by the database, 6 decimals)."""
-    grids = grids_visible_to(user).order_by("code").annotate(shape=AsGeoJSON("geom", precision=6))
+    """The grid outlines drawn for the user (``grid_outlines_for``) as GeoJSON features (made by the
+    database, 6 decimals)."""
+    # a reporter sees no grid of their own: the outlines of all say where a place lies
+    grids = grid_outlines_for(user).order_by("code").annotate(shape=AsGeoJSON("geom", precision=6))
     rows = list(grids.values_list("code", "name", "shape")[: PICKER_MAX_GRIDS + 1])
     if len(rows) > PICKER_MAX_GRIDS:
         return []

@@ -123,7 +123,7 @@ class BboxGeoJson(OverlayLayer):
         + STYLED_LAYER_JS
         + """
         {% if this.fields %}{{ this.get_name() }}.bindPopup(gridmap.detail(
-            {{ this.fields|tojson }}, {{ this.aliases|tojson }}, true), {maxWidth: 360, maxHeight: 320});
+            {{ this.fields|tojson }}, {{ this.aliases|tojson }}, true), gridmap.popupOptions({maxHeight: 320}));
         {% endif %}gridmap.layers[{{ this.key|tojson }}] = {{ this.get_name() }};
         (gridmap.bboxSources = gridmap.bboxSources || []).push(
             {key: {{ this.key|tojson }}, url: {{ this.url|tojson }}, layer: {{ this.get_name() }}});

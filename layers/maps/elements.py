@@ -80,6 +80,81 @@ window.gridmap = {
         });
         return {type: 'FeatureCollection', features: features};
     },
+    small: function () {  // a phone: controls start folded (the same width as SMALL_SCREEN_PX)
+        return window.matchMedia ? window.matchMedia('(max-width: 600px)').matches : window.innerWidth <= 600;
+    },
+    popupOptions: function (extra) {  // readable popups: never narrower than 200 px, never off a phone
+        var w = Math.max(window.innerWidth || 0, 260);
+        return L.extend({minWidth: Math.min(240, w - 40), maxWidth: Math.min(360, w - 40), maxHeight: 360,
+                         autoPanPadding: [8, 8]}, extra || {});
+    },
+    legend: function (map, html, title, position) {  // a legend behind a button (folded on a phone)
+        var control = L.control({position: position || 'bottomleft'});
+        control.onAdd = function () {
+            var box = L.DomUtil.create('div', 'gridmap-legend-box');
+            var button = L.DomUtil.create('button', 'gridmap-legend-toggle', box);
+            var body = L.DomUtil.create('div', 'gridmap-legend', box);
+            button.type = 'button';
+            button.textContent = title;
+            body.innerHTML = html;  // built and escaped on the server
+            control.body = body;
+            control.open = function (on) {
+                body.hidden = !on;
+                button.setAttribute('aria-expanded', String(on));
+                L.DomUtil[on ? 'addClass' : 'removeClass'](box, 'open');
+            };
+            control.open(!gridmap.small());
+            L.DomEvent.on(button, 'click', function () { control.open(body.hidden); });
+            L.DomEvent.disableClickPropagation(box);
+            L.DomEvent.disableScrollPropagation(box);
+            return box;
+        };
+        control.addTo(map);
+        gridmap.legends.push(control);
+        return control;
+    },
+    legends: [],
+    declutter: function (tips) {  // hides each label that would overlap one shown before it
+        var placed = [];
+        tips.forEach(function (t) {
+            var el = t.getElement ? t.getElement() : null;
+            if (!el) { return; }
+            el.style.visibility = '';
+            var r = el.getBoundingClientRect();
+            var hit = placed.some(function (p) {
+                return r.left < p.right + 2 && r.right > p.left - 2 && r.top < p.bottom + 2 && r.bottom > p.top - 2;
+            });
+            if (hit) { el.style.visibility = 'hidden'; } else { placed.push(r); }
+        });
+    },
+    labelLayer: function (map, items) {  // layers.maps.place_labels: text on the map, by zoom
+        var group = L.layerGroup(), tips = items.map(function (it) {
+            var span = document.createElement('span');
+            span.textContent = it.text;  // names are data, never markup
+            var t = L.tooltip({permanent: true, direction: 'center', interactive: false,
+                               className: 'gridmap-label ' + (it.cls || '')});
+            t.setLatLng(L.latLng(it.at[0], it.at[1])).setContent(span);
+            t.minZoom = it.min_zoom || 0;
+            return t;
+        });
+        function refresh() {
+            if (!map.hasLayer(group)) { return; }
+            var z = map.getZoom(), view = map.getBounds().pad(0.1), keep = [];
+            tips.forEach(function (t) { if (z >= t.minZoom && view.contains(t.getLatLng())) { keep.push(t); } });
+            group.eachLayer(function (t) { if (keep.indexOf(t) < 0) { group.removeLayer(t); } });
+            keep.forEach(function (t) { if (!group.hasLayer(t)) { group.addLayer(t); } });
+            gridmap.declutter(keep);
+        }
+        group.on('add', refresh);
+        map.on('zoomend moveend', refresh);
+        group.refresh = refresh;
+        group.shown = function () {
+            return group.getLayers().filter(function (t) {
+                var el = t.getElement(); return el && el.style.visibility !== 'hidden';
+            }).map(function (t) { return t.getElement().textContent; });
+        };
+        return group;
+    },
     detail: function (fields, aliases, labels) {
         return function (layer) {
             var div = L.DomUtil.create('div', 'gridmap-detail');
@@ -99,8 +174,26 @@ window.gridmap = {
 """
 
 PAGE_CSS = f"""<style>
-.gridmap-detail td {{ white-space: pre-wrap; word-break: break-word; }}
-.gridmap-detail th {{ text-align: left; padding-right: 8px; white-space: nowrap; }}
+.gridmap-detail table {{ border-collapse: collapse; width: 100%; }}
+.gridmap-detail th, .gridmap-detail td {{ vertical-align: top; padding: 2px 0; border-bottom: 1px solid #eee; }}
+.gridmap-detail td {{ white-space: pre-line; overflow-wrap: anywhere; }}
+.leaflet-tooltip .gridmap-detail td {{ white-space: nowrap; }}
+.gridmap-detail th {{ text-align: left; padding-right: 10px; white-space: nowrap; color: #555;
+    font-weight: normal; width: 1%; }}
+.gridmap-legend-box {{ background: rgba(255,255,255,.92); border-radius: 4px;
+    box-shadow: 0 1px 4px rgba(0,0,0,.3); }}
+.gridmap-legend-toggle {{ display: block; min-height: 36px; min-width: 44px; padding: 4px 10px; border: 0;
+    background: none; font: bold 13px sans-serif; cursor: pointer; }}
+.gridmap-legend-box.open .gridmap-legend-toggle {{ padding-bottom: 0; min-height: 28px; }}
+.leaflet-container .gridmap-legend-box .gridmap-legend {{ background: none; box-shadow: none; }}
+.leaflet-tooltip.gridmap-label {{ background: transparent; border: 0; box-shadow: none; padding: 0; color: #333;
+    font: 12px/1.1 sans-serif; text-shadow: 0 0 2px #fff, 0 0 2px #fff, 0 0 3px #fff; white-space: nowrap; }}
+.leaflet-tooltip.gridmap-label::before {{ display: none; }}
+.leaflet-tooltip.gridmap-label.grid-code {{ color: #880e4f; font-weight: bold; }}
+@media (max-width: 600px) {{
+  .gridmap-legend {{ max-height: 28vh; max-width: 60vw; }}
+  .gridmap-negative {{ max-width: 60vw; max-height: 28vh; }}
+}}
 .folium-map.leaflet-container {{ background: {BACKGROUND_COLOR}; }}
 .gridmap-legend {{ background: rgba(255,255,255,.92); padding: 6px 8px; border-radius: 4px;
     box-shadow: 0 1px 4px rgba(0,0,0,.3); font-size: 12px; line-height: 18px; max-height: 50vh;
@@ -317,7 +410,8 @@ class SafeGeoJsonTooltip(GeoJsonTooltip):
 
 
 class Legend(MacroElement):
-    """A legend control; ``entries`` are (label, CSS colour, shape: point, line or polygon).
+    """A legend control behind a button named ``title`` (folded at first on a phone, see
+    ``gridmap.legend``); ``entries`` are (label, CSS colour, shape: point, line or polygon).
 
     Colours must already be checked (they go into inline CSS); labels are escaped here.
     """
@@ -325,26 +419,32 @@ class Legend(MacroElement):
     _template = Template(
         """
         {% macro script(this, kwargs) %}
-        (function () {
-            var legend = L.control({position: 'bottomleft'});
-            legend.onAdd = function () {
-                var div = L.DomUtil.create('div', 'gridmap-legend');
-                div.innerHTML = {{ this.html|tojson }};
-                return div;
-            };
-            legend.addTo({{ this._parent.get_name() }});
-        })();
+        gridmap.legend({{ this._parent.get_name() }}, {{ this.html|tojson }}, {{ this.title|tojson }});
         {% endmacro %}
         """
     )
 
-    def __init__(self, entries: Sequence[tuple[str, str, str]]) -> None:
+    def __init__(self, entries: Sequence[tuple[str, str, str]], title: str = "图例") -> None:
         super().__init__()
         self._name = "Legend"
+        self.title = str(title)
         self.html = "<br>".join(
             f'<i class="{html.escape(shape)}" style="background:{html.escape(color)}"></i>{html_text(label)}'
             for label, color, shape in entries
         )
+
+    def render(self, **kwargs: Any) -> None:  # type: ignore[override]  # as MacroElement.render
+        render_once(self, **kwargs)
+
+
+class MetricScale(MacroElement):
+    """Leaflet's scale bar in metres only (folium's ``control_scale`` adds feet and miles too)."""
+
+    _template = Template(
+        "{% macro script(this, kwargs) %}"
+        "L.control.scale({imperial: false, metric: true}).addTo({{ this._parent.get_name() }});"
+        "{% endmacro %}"
+    )
 
     def render(self, **kwargs: Any) -> None:  # type: ignore[override]  # as MacroElement.render
         render_once(self, **kwargs)

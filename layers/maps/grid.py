@@ -29,7 +29,7 @@ Keys of :func:`grid_map` (hidden ones are off until ticked in the layer control)
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import folium
@@ -47,6 +47,7 @@ from layers.maps.elements import (
     GridGeoJson,
     Legend,
     MapReady,
+    MetricScale,
     RawElement,
     SafeGeoJsonPopup,
     SafeGeoJsonTooltip,
@@ -74,6 +75,7 @@ from layers.maps.leader_layers import (
     problem_layers,
 )
 from layers.maps.leader_tiles import tile_specs
+from layers.maps.place_labels import grid_labels, street_labels
 from layers.maps.symbols import glyph_js, line_swatch
 from layers.maps.vector_tiles import VECTOR_JS
 
@@ -92,6 +94,7 @@ __all__ = [
 ]
 
 DEFAULT_MAX_ZOOM = 20
+STREET_STYLE: dict[str, Any] = {"color": "#b0aaa0", "weight": 3, "opacity": 0.9, "interactive": False}
 # Closed-loop states (GB/T 30428: 上报 → 立案 → 派遣 → 处置 → 核查 → 结案, 返工 on a failed check).
 DEFAULT_STATUSES: dict[str, dict[str, str]] = {
     "reported": {"name": "已上报", "color": "#d7191c"},
@@ -114,7 +117,7 @@ def grid_map(
     kinds: Mapping[str, Mapping[str, str]],
     assets: MapAssets,
     tiles: TileSource | None,
-    statuses: Mapping[str, Mapping[str, str]] | None = None,
+    statuses: Mapping[str, Mapping[str, Any]] | None = None,
     heat: gpd.GeoDataFrame | None = None,
     hotspots: gpd.GeoDataFrame | None = None,
     coverage_gaps: gpd.GeoDataFrame | None = None,
@@ -124,6 +127,9 @@ def grid_map(
     labels: Mapping[str, str] | None = None,
     tiled: Mapping[str, str] | None = None,
     tiled_zooms: Mapping[str, tuple[int, int]] | None = None,
+    streets: gpd.GeoDataFrame | None = None,
+    shown: Collection[str] | None = None,
+    choices: Mapping[str, Mapping[str, str]] | None = None,
 ) -> folium.Map:
     """Build the map of one grid (or of a community's grids).
 
@@ -150,7 +156,9 @@ def grid_map(
     tiles
         Background tiles, or None for no tile layer at all (plain background, no tile requests).
     statuses
-        Problem status code -> ``{"name": str, "color": str}``; defaults to :data:`DEFAULT_STATUSES`.
+        Problem status code -> ``{"name": str, "color": str}`` and optionally ``"open": bool``
+        (problems of statuses marked not open are drawn in a layer of their own, ``problems_closed``,
+        off at first, unless problems come from tiles); defaults to :data:`DEFAULT_STATUSES`.
         Unknown statuses are grey and labelled by their code.
     heat
         Points (open problems) for a heat layer (leaflet.heat), hidden at first; None: no layer.
@@ -171,6 +179,16 @@ def grid_map(
         whose tiles hold the same rows; their frames still give the legend and the style rule.
         ``tiled_zooms``: per layer, the smallest zoom its tiles have and the first whose tiles
         carry the popup's properties.
+    streets
+        Street centrelines with ``name`` (give them when there are no tiles): drawn as thin grey
+        lines under everything (``"streets"``) and named by labels (``"place_labels"``, with the
+        grid codes; :mod:`layers.maps.place_labels`). Without them only the grid codes are labels.
+    choices
+        Column -> {stored value: the text shown} for coded columns of the buildings and facilities
+        (``use``, ``condition``): popups show the text (a value missing from it stays as it is).
+    shown
+        The keys of the layers switched on at first (the rest are in the layer control, off);
+        None: every layer but the analysis ones (heat, hotspots, gaps, uncovered, negative list).
     labels
         The map's texts by key, over :data:`~layers.maps.labels.DEFAULT_LABELS` (the Chinese
         defaults); keys left out keep their default. Texts with ``%(name)s`` placeholders keep them.
@@ -186,6 +204,7 @@ def grid_map(
     boundary, buildings, facilities, problems = (
         _clean(g) for g in (boundary, buildings, facilities, problems)
     )
+    buildings, facilities = (_named_choices(g, choices or {}) for g in (buildings, facilities))
     bounds = _bounds(boundary) or _bounds(pd.concat([buildings, facilities, problems]))
     plugins = ("heat",) * (heat is not None) + ("vectorgrid",) * bool(tiled)
     m = _base_map(bounds, assets, tiles, plugins=plugins, base_name=text["base_map"])
@@ -193,17 +212,21 @@ def grid_map(
     figure.header.add_child(RawElement(LEADER_CSS), name="gridmap_leader_css")
     figure.script.add_child(RawElement(glyph_js() + BUILD_JS), name="gridmap_leader_js")
     boundary_fields = fields("boundary", text)
-    specs = [
+    specs = []
+    if streets is not None:
+        streets = _clean(streets)
+        specs.append(plain_layer(streets, key="streets", name=text["streets"], fields={}, style=STREET_STYLE))
+    specs.append(
         plain_layer(
             boundary, key="boundary", name=text["boundary"], fields=boundary_fields, style=BOUNDARY_STYLE
         )
-    ]
+    )
     boundary_line = (line_swatch(BOUNDARY_STYLE["color"], dash="4 2"), html_text(text["boundary"]))
     sections: list[Section] = [(text["grid_section"], [boundary_line])]
     for part, section in (building_layers(buildings, text), facility_layers(facilities, kinds, text)):
         specs += part
         sections.append(section)
-    part, problem_sections = problem_layers(problems, statuses, text)
+    part, problem_sections = problem_layers(problems, statuses, text, split="problems" not in (tiled or {}))
     specs += part
     sections += problem_sections
     if heat is not None:
@@ -221,7 +244,13 @@ def grid_map(
         )
         specs += part
         sections.append(section)
-    spec: dict[str, Any] = {"layers": specs, "legend": legend_html(sections)}
+    place = street_labels(streets) if streets is not None else []
+    specs.append({"key": "place_labels", "name": html_text(text["place_labels"]), "show": True,
+                  "labels": place + grid_labels(boundary)})  # fmt: skip
+    if shown is not None:
+        for s in specs:
+            s["show"] = s["key"] in shown
+    spec: dict[str, Any] = {"layers": specs, "legend": legend_html(sections), "legend_title": text["legend"]}
     if negative_list is not None:
         part, spec["negative"] = negative_layers(_clean(negative_list), statuses, text)
         specs += part
@@ -230,7 +259,7 @@ def grid_map(
         spec["links"] = {"problem": links.problem, "photo": links.photo, "label": label}
     if tiled:
         spec["layers"] = tile_specs(specs, tiled, buildings=buildings, problems=problems, statuses=statuses,
-                                    labels=text, zooms=tiled_zooms)  # fmt: skip
+                                    labels=text, zooms=tiled_zooms, choices=choices)  # fmt: skip
         figure.script.add_child(RawElement(VECTOR_JS), name="gridmap_vector_js")
     LeaderLayers(spec).add_to(m)
     MapReady().add_to(m)  # last: its script runs once every layer is built
@@ -252,7 +281,7 @@ def _base_map(
     fetched twice.
     """
     center = [(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2] if bounds else None
-    m = folium.Map(location=center, zoom_start=16, tiles=None, prefer_canvas=True, control_scale=True)
+    m = folium.Map(location=center, zoom_start=16, tiles=None, prefer_canvas=True)
     if bounds:
         m.fit_bounds(bounds)
         for child in m._children.values():  # fit at once: a zoom animation still running when
@@ -263,6 +292,7 @@ def _base_map(
     figure = _figure(m)
     figure.header.add_child(RawElement(PAGE_CSS), name="gridmap_css")
     figure.script.add_child(RawElement(REGISTRY_JS), name="gridmap_registry")
+    MetricScale().add_to(m)  # metres only
     if tiles is not None:
         folium.TileLayer(
             tiles=tiles.url_template,
@@ -305,6 +335,7 @@ def _add_layer(
                 fields=list(shown),
                 aliases=list(shown.values()),
                 localize=False,
+                min_width=220,  # label/value rows stay readable (the page's popups use gridmap.popupOptions)
                 max_width=360,
                 max_height=320,
             )
@@ -334,6 +365,17 @@ def _clean(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     geoms = np.asarray(gdf.geometry.values)
     keep = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
     return gdf if keep.all() else gdf[keep]
+
+
+def _named_choices(gdf: gpd.GeoDataFrame, choices: Mapping[str, Mapping[str, str]]) -> gpd.GeoDataFrame:
+    """``gdf`` with each coded column of ``choices`` shown as its text (unknown codes kept)."""
+    named = {c: m for c, m in choices.items() if c in gdf.columns}
+    if not named:
+        return gdf
+    gdf = gdf.copy()
+    for column, texts in named.items():
+        gdf[column] = [None if v is None or v != v else texts.get(str(v), v) for v in gdf[column].tolist()]
+    return gdf
 
 
 def _bounds(gdf: gpd.GeoDataFrame) -> list[list[float]] | None:

@@ -148,6 +148,7 @@ LEADER_CSS = """<style>
     border-radius: 3px; }
 .gridmap-detail a.gridmap-link { display: inline-block; margin-top: 4px; }
 .gridmap-legend { max-height: 40vh; }  /* leaves the top left to the negative list */
+@media (max-width: 600px) { .gridmap-legend { max-height: 28vh; } }
 .gridmap-legend h4 { margin: 4px 0 2px; font-size: 12px; }
 .gridmap-legend svg { vertical-align: -3px; margin-right: 6px; }
 .gridmap-negative { background: rgba(255,255,255,.95); padding: 6px 8px; border-radius: 4px;
@@ -187,10 +188,12 @@ gridmap.popup = function (p, links) {
     };
 };
 gridmap.build = function (map, spec) {
-    var control = L.control.layers(null, null, {collapsed: !!spec.collapsed});
+    var control = L.control.layers(null, null, {collapsed: !!spec.collapsed || gridmap.small()});
     spec.layers.forEach(function (s) {
         var layer;
-        if (s.heat) {
+        if (s.labels) {  // layers.maps.place_labels
+            layer = gridmap.labelLayer(map, s.labels);
+        } else if (s.heat) {
             layer = L.heatLayer(s.heat, s.options);
         } else if (s.tiles) {  // layers.maps.vector_tiles
             layer = gridmap.vectorLayer(map, s, spec.links);
@@ -201,7 +204,7 @@ gridmap.build = function (map, spec) {
                 style: function (feature) { return styles[feature.properties._s || 0]; }
             });
             if (s.popup) {
-                layer.bindPopup(gridmap.popup(s.popup, spec.links), {maxWidth: 360, maxHeight: 360});
+                layer.bindPopup(gridmap.popup(s.popup, spec.links), gridmap.popupOptions());
             }
             if (s.tooltip) { layer.bindTooltip(gridmap.detail([s.tooltip], [''], false), {sticky: false}); }
         }
@@ -210,15 +213,9 @@ gridmap.build = function (map, spec) {
         if (s.show) { layer.addTo(map); }
     });
     control.addTo(map);
-    if (spec.legend) {
-        var legend = L.control({position: 'bottomleft'});
-        legend.onAdd = function () {
-            var div = L.DomUtil.create('div', 'gridmap-legend');
-            div.innerHTML = spec.legend;  // built and escaped by layers.map_leader_legend
-            L.DomEvent.disableScrollPropagation(div);
-            return div;
-        };
-        legend.addTo(map);
+    gridmap.control = control;
+    if (spec.legend) {  // built and escaped by legend_html
+        gridmap.legend(map, spec.legend, spec.legend_title || '');
     }
     if (spec.negative && gridmap.layers[spec.negative.key]) { gridmap.negativePanel(map, spec.negative); }
 };

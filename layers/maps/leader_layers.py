@@ -16,6 +16,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from layers.maps.classes import count_breaks
 from layers.maps.elements import html_text
 from layers.maps.labels import DEFAULT_LABELS, HOTSPOT_KEYS, class_name, fields, label
 from layers.maps.leader import Columns, display_values, heat_spec, layer_spec
@@ -101,12 +102,9 @@ def building_layers(
 
 
 def graduated_breaks(values: np.ndarray, classes: int = 5) -> list[float]:
-    """Upper bounds of up to ``classes`` classes of the positive values (quantiles, whole numbers)."""
-    positive = values[values > 0]
-    if len(positive) == 0:
-        return []
-    qs = np.quantile(positive, np.linspace(0, 1, classes + 1)[1:])
-    return sorted({float(np.ceil(q)) for q in qs})
+    """Upper bounds of up to ``classes`` classes of the positive values: natural breaks in whole
+    numbers (:func:`layers.maps.classes.count_breaks`)."""
+    return count_breaks(values, classes)
 
 
 def facility_layers(
@@ -145,9 +143,15 @@ def facility_layers(
 
 
 def problem_layers(
-    problems: gpd.GeoDataFrame, statuses: Mapping[str, Mapping[str, str]], labels: Labels = DEFAULT_LABELS
+    problems: gpd.GeoDataFrame,
+    statuses: Mapping[str, Mapping[str, Any]],
+    labels: Labels = DEFAULT_LABELS,
+    *,
+    split: bool = True,
 ) -> tuple[list, list[Section]]:
-    """Problems coloured by status, shaped by category class, ringed when overdue."""
+    """Problems coloured by status, shaped by category class, ringed when overdue. With ``split``
+    and statuses marked ``"open": False``, problems of those statuses go in a second layer,
+    ``problems_closed`` (off at first), so a map opens on the open work."""
     status = (
         problems["status"].astype(str).to_numpy()
         if len(problems) and "status" in problems
@@ -179,9 +183,20 @@ def problem_layers(
         [*field_labels, "category", "status", "photos", "overdue"],
         problem_labels(problems, statuses, labels),
     )
-    spec = layer_spec(_styled(columns, np.asarray(index)), key="problems", name=labels["problems"],
-                      styles=styles or [{"radius": 6}], fields=field_labels, tooltip="category_name",
-                      problem=True)  # fmt: skip
+    index = np.asarray(index)
+    kept = {s for s, v in statuses.items() if v.get("open") is False}  # closed, rejected, duplicate
+    done = np.isin(status, list(kept)) if kept and split else np.zeros(len(status), bool)
+    common = {"styles": styles or [{"radius": 6}], "fields": field_labels, "tooltip": "category_name",
+              "problem": True}  # fmt: skip
+    if not done.any():
+        specs = [layer_spec(_styled(columns, index), key="problems", name=labels["problems"], **common)]
+    else:  # open problems on, the finished ones in a layer of their own (off at first)
+        specs = [
+            layer_spec(_styled(columns, index, np.flatnonzero(~done)), key="problems", name=labels["problems"],
+                       **common),
+            layer_spec(_styled(columns, index, np.flatnonzero(done)), key="problems_closed",
+                       name=labels["problems_closed"], show=False, **common),
+        ]  # fmt: skip
     present = list(dict.fromkeys(status.tolist()))
     ordered = [s for s in statuses if s in present] + [s for s in present if s not in statuses]
     by_status = [(swatch("circle", css_color(statuses.get(s, {}).get("color", FALLBACK_COLOR))),
@@ -190,7 +205,7 @@ def problem_layers(
                 for c in sorted(set(classes.tolist()))]  # fmt: skip
     if overdue.any():
         by_class.append((swatch("circle", "#9e9e9e", ring=RING_COLOR), html_text(labels["overdue"])))
-    return [spec], [(labels["problem_status"], by_status), (labels["problem_class"], by_class)]
+    return specs, [(labels["problem_status"], by_status), (labels["problem_class"], by_class)]
 
 
 def problem_labels(

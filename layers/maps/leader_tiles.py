@@ -68,10 +68,12 @@ def tile_specs(
     statuses: Mapping[str, Mapping[str, str]],
     labels: Labels = DEFAULT_LABELS,
     zooms: Mapping[str, tuple[int, int]] | None = None,
+    choices: Mapping[str, Mapping[str, str]] | None = None,
 ) -> list[dict[str, Any]]:
     """``specs`` with the entries of ``urls``' keys (``buildings``, ``problems``, ``facilities``)
     drawn from those tile URL templates (``{z}/{x}/{y}``; facilities get ``kind=<code>`` added);
-    ``zooms``: per key, the tiles' smallest zoom and the first with the popup's properties."""
+    ``zooms``: per key, the tiles' smallest zoom and the first with the popup's properties;
+    ``choices``: coded properties (``use``, ``condition``) shown as their texts in the popups."""
     zooms = dict(zooms or {})
     out = []
     for spec in specs:
@@ -81,12 +83,16 @@ def tile_specs(
             out.append(spec)
             continue
         url = urls[family]
-        rule, derived, layer = StyleRule(), {}, family
+        rule, layer = StyleRule(), family
+        shown = set(spec.get("popup", {}).get("fields", []))
+        derived: dict[str, tuple[str, Mapping[str, str]]] = {
+            c: (c, m) for c, m in (choices or {}).items() if c in shown
+        }
         if family == "buildings":
             rule = building_rule(buildings)
         elif family == "problems":
             rule = problem_rule(problems)
-            derived = {"status_name": ("status", {s: v.get("name", s) for s, v in statuses.items()}),
+            derived |= {"status_name": ("status", {s: v.get("name", s) for s, v in statuses.items()}),
                        "overdue_label": ("overdue", {"true": labels["overdue"]})}  # fmt: skip
         else:
             url += ("&" if "?" in url else "?") + "kind=" + key.split(":", 1)[1]

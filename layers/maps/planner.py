@@ -25,10 +25,12 @@ from typing import Any
 import folium
 import geopandas as gpd
 import numpy as np
+from folium.utilities import JsCode
 
 from layers.chinacoords import gcj02_for_display
 from layers.maps.assets import MapAssets, TileSource
 from layers.maps.bbox import DEFAULT_MIN_ZOOM, BboxSource, add_bbox_layers
+from layers.maps.classes import natural_breaks
 from layers.maps.elements import RawElement
 from layers.maps.grid import Legend, MapReady, _add_layer, _base_map, _bounds, _clean
 from layers.maps.planner_elements import ChoroplethLegend, DerivedGeoJson, GridPopup, SitesControl
@@ -52,6 +54,8 @@ SITE_STYLE: dict[str, Any] = {
     "fillOpacity": 1,
 }
 LABELS: dict[str, str] = {
+    "legend": "Legend",
+    "classes_legend": "Classes",
     "coverage": "Coverage share",
     "problem_rate": "Problem rate",
     "gaps": "Uncovered area",
@@ -83,47 +87,6 @@ PLANNER_CSS = """<style>
 </style>"""
 GRID_FIELDS = ("name", "code", "community", "coverage_text", "rate_text", "gap_text")
 SITE_FIELDS = ("site", "street_name", "buildings", "households", "max_distance_m")
-
-
-def natural_breaks(values: Sequence[float] | np.ndarray, k: int = 5) -> list[float]:
-    """Upper class bounds of Fisher's natural breaks (Jenks) of the finite ``values``.
-
-    The exact optimum: of all ways to cut the sorted values into at most ``k`` runs, the one with
-    the least sum of squared deviations from the run means (dynamic programming over the distinct
-    values, weighted by their counts; O(k n) vector steps for n distinct values). Fewer distinct
-    values than ``k`` give one class per value.
-    """
-    v = np.asarray(values, dtype=float)
-    v = v[np.isfinite(v)]
-    if v.size == 0 or k < 1:
-        return []
-    x, w = np.unique(v, return_counts=True)
-    n, k = len(x), min(k, len(x))
-    if k == n:
-        return x.tolist()
-    s0 = np.concatenate([[0.0], np.cumsum(w)])
-    s1 = np.concatenate([[0.0], np.cumsum(w * x)])
-    s2 = np.concatenate([[0.0], np.cumsum(w * x * x)])
-
-    def ssd(a: np.ndarray, b: int) -> np.ndarray:  # runs x[a:b] for every a
-        return (s2[b] - s2[a]) - (s1[b] - s1[a]) ** 2 / (s0[b] - s0[a])
-
-    cost = np.full(n + 1, np.inf)
-    cost[1:] = ssd(np.zeros(n, dtype=int), np.arange(1, n + 1)) if n else []
-    cuts = np.zeros((k + 1, n + 1), dtype=int)
-    for c in range(2, k + 1):
-        nxt = np.full(n + 1, np.inf)
-        for b in range(c, n + 1):
-            a = np.arange(c - 1, b)
-            total = cost[a] + ssd(a, b)
-            best = int(np.argmin(total))
-            nxt[b], cuts[c, b] = total[best], a[best]
-        cost = nxt
-    bounds, b = [], n
-    for c in range(k, 0, -1):
-        bounds.append(float(x[b - 1]))
-        b = cuts[c, b] if c > 1 else 0
-    return sorted(bounds)
 
 
 def classify(values: Sequence[float] | np.ndarray, breaks: Sequence[float]) -> np.ndarray:
@@ -276,9 +239,12 @@ def planner_map(
         SitesControl(sites_url, communities, text).add_to(m)
     Legend(
         [(text["gaps_legend"], GAP_STYLE["fillColor"], "polygon"), *legend]
-        + ([(text["sites"], SITE_STYLE["fillColor"], "point")] if sites_url is not None else [])
+        + ([(text["sites"], SITE_STYLE["fillColor"], "point")] if sites_url is not None else []),
+        title=text["legend"],
     ).add_to(m)
-    folium.LayerControl(collapsed=False).add_to(m)
-    ChoroplethLegend([(key, title, entries) for key, title, entries, _ in sections]).add_to(m)
+    folium.LayerControl(collapsed=JsCode("gridmap.small()")).add_to(m)  # folded on a phone only
+    ChoroplethLegend(
+        [(key, title, entries) for key, title, entries, _ in sections], text["classes_legend"]
+    ).add_to(m)
     MapReady().add_to(m)  # last: its script runs once every layer is built
     return m

@@ -74,7 +74,7 @@ class GridPopup(_Script):
                 return div;
             }
             {{ this.keys|tojson }}.forEach(function (key) {
-                gridmap.layers[key].bindPopup(popup, {maxWidth: 360, minWidth: 280});
+                gridmap.layers[key].bindPopup(popup, gridmap.popupOptions({minWidth: Math.min(280, (window.innerWidth || 320) - 40)}));
             });
         })({{ this.fields|tojson }}, {{ this.aliases|tojson }}, {{ this.url|tojson }}, {{ this.link|tojson }});
         {% endmacro %}
@@ -95,15 +95,13 @@ class ChoroplethLegend(_Script):
     _template = Template(
         """
         {% macro script(this, kwargs) %}
-        (function (map, sections) {
-            var div, control = L.control({position: 'bottomright'});
-            control.onAdd = function () { div = L.DomUtil.create('div', 'gridmap-legend'); return div; };
-            control.addTo(map);
+        (function (map, sections, title) {
+            var control = gridmap.legend(map, '', title, 'bottomright'), div = control.body;
             function layer(s) { return gridmap.layers[s.key]; }
             function draw() {
                 div.innerHTML = sections.filter(function (s) { return map.hasLayer(layer(s)); })
                     .map(function (s) { return s.html; }).join('<hr>');
-                div.style.display = div.innerHTML ? '' : 'none';
+                control.getContainer().style.display = div.innerHTML ? '' : 'none';
             }
             map.on('overlayadd', function (e) {
                 var hit = sections.some(function (s) { return layer(s) === e.layer; });
@@ -118,14 +116,17 @@ class ChoroplethLegend(_Script):
             map.on('overlayremove', draw);
             sections.slice(1).forEach(function (s) { map.removeLayer(layer(s)); });
             draw();
-        })({{ this._parent.get_name() }}, {{ this.sections|tojson }});
+        })({{ this._parent.get_name() }}, {{ this.sections|tojson }}, {{ this.title|tojson }});
         {% endmacro %}
         """
     )
 
-    def __init__(self, sections: Sequence[tuple[str, str, Sequence[tuple[str, str]]]]) -> None:
+    def __init__(
+        self, sections: Sequence[tuple[str, str, Sequence[tuple[str, str]]]], title: str = "图例"
+    ) -> None:
         super().__init__()
         self._name = "ChoroplethLegend"
+        self.title = str(title)
         self.sections = [
             {
                 "key": key,

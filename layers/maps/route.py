@@ -3,9 +3,11 @@
 Built from the helpers of :mod:`layers.maps.grid` (packed layer data, canvas drawing, the
 ``window.gridmap`` registry, local assets only). Layers (registry keys):
 
-- ``"stops"``: one circle per stop, coloured by its task (overdue, open, look-back), numbered
-  in walking order. Numbers are Leaflet tooltips bound only to the stops in view, and only
-  while at most :data:`MAX_LABELS` are in view, so a route of a thousand stops stays cheap.
+- ``"stops"``: one circle per stop, coloured by its task (overdue, open, look-back) or grey when
+  ticked off as visited, numbered in walking order. Numbers are Leaflet tooltips bound only to
+  the stops in view, and only while at most :data:`MAX_LABELS` are in view, so a route of a
+  thousand stops stays cheap; a number that would overlap one of an earlier stop is hidden
+  (``gridmap.declutter``), so 75 stops along one street never print over each other.
 - ``"path"``: the walk, street runs drawn solid and legs with no street path drawn as straight
   dashed lines (property ``kind`` = ``"street"`` or ``"straight"``).
 - ``"start"``: where the walk begins, when it has a fixed start.
@@ -41,6 +43,7 @@ __all__ = ["DEFAULT_LABELS", "MAX_LABELS", "PATH_STYLES", "TASK_COLORS", "route_
 MAX_LABELS = 150  # stop numbers shown at once; more in view and only the circles are drawn
 WORLD_BOUNDS = [[-60.0, -170.0], [75.0, 170.0]]
 TASK_COLORS = {"overdue": "#d7191c", "open": "#f28e2b", "lookback": "#1a9850"}
+VISITED_COLOR = "#9e9e9e"
 STOP_RADIUS = 12  # px: a finger-sized target that still holds a three-digit number
 PATH_COLOR = "#1f5fbf"
 PATH_STYLES: dict[str, dict[str, Any]] = {
@@ -48,7 +51,7 @@ PATH_STYLES: dict[str, dict[str, Any]] = {
     "straight": {"color": PATH_COLOR, "weight": 3, "opacity": 0.8, "dashArray": "8 8"},
 }
 START_STYLE = {"radius": 9, "color": "#222222", "weight": 3, "fillColor": "#ffffff", "fillOpacity": 1}
-STOP_COLUMNS = ("seq", "id", "task", "category", "status", "deadline", "description", "url")
+STOP_COLUMNS = ("seq", "id", "task", "state", "category", "status", "deadline", "description", "url")
 DEFAULT_LABELS: dict[str, str] = {
     "stops": "巡查点",
     "path": "路线",
@@ -70,6 +73,11 @@ DEFAULT_LABELS: dict[str, str] = {
     "locate_failed": "无法定位",
     "no_geolocation": "此浏览器不能定位",
     "position": "我的位置",
+    "visited": "已巡查",
+    "visit": "标记为已巡查",
+    "unvisit": "取消已巡查",
+    "legend": "图例",
+    "replan_rest": "从这里规划剩余路线",
 }
 
 ROUTE_CSS = f"""<style>
@@ -86,6 +94,8 @@ ROUTE_CSS = f"""<style>
 .route-popup h3 {{ margin: 0 0 4px; font-size: 14px; }}
 .route-popup p {{ margin: 2px 0; white-space: pre-wrap; word-break: break-word; }}
 .leaflet-container .route-popup a {{ display: inline-block; margin-top: 6px; padding: 8px 10px; }}
+.route-popup .route-tick {{ display: block; width: 100%; min-height: 44px; margin-top: 6px; border: 1px solid #1a9850;
+    background: #fff; color: #1a9850; border-radius: 4px; font: bold 14px sans-serif; cursor: pointer; }}
 </style>"""
 
 
@@ -98,13 +108,20 @@ class RouteScript(MacroElement):
         "{{ '}' }})({{ this._parent.get_name() }}, {{ this.config }});{% endmacro %}"
     )
 
-    def __init__(self, labels: Mapping[str, str], item_prefix: str, datum: str = "wgs84") -> None:
+    def __init__(
+        self,
+        labels: Mapping[str, str],
+        item_prefix: str,
+        datum: str = "wgs84",
+        styles: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> None:
         super().__init__()
         self._name = "RouteScript"
         self.js = ROUTE_JS
-        self.config = script_json(
-            {"labels": dict(labels), "itemPrefix": item_prefix, "maxLabels": MAX_LABELS, "datum": datum}
-        )
+        self.config = script_json({
+            "labels": dict(labels), "itemPrefix": item_prefix, "maxLabels": MAX_LABELS, "datum": datum,
+            "styles": {k: dict(v) for k, v in (styles or {}).items()},
+        })  # fmt: skip
 
     def render(self, **kwargs: Any) -> None:  # type: ignore[override]  # as MacroElement.render
         render_once(self, **kwargs)
@@ -146,6 +163,10 @@ def route_map(
     """
     texts = {**DEFAULT_LABELS, **(labels or {})}
     stops = _clean(stops)
+    task = stops["task"] if "task" in stops else pd.Series("open", index=stops.index)
+    if "visited" in stops:  # a stop ticked off as visited is drawn grey
+        task = task.where(~stops["visited"].fillna(False).astype(bool), "visited")
+    stops = stops.assign(state=task)
     path = _clean(path)
     datum = tiles.datum if tiles is not None else "wgs84"
     if datum == "gcj02":  # drawn where GCJ-02 tiles show the place; the data stay WGS84
@@ -170,16 +191,18 @@ def route_map(
             m, start_frame, key="start", name=texts["start"], fields={}, style=START_STYLE, extra=("name",)
         )
     styles = {task: _stop_style(color) for task, color in TASK_COLORS.items()}
+    styles["visited"] = _stop_style(VISITED_COLOR) | {"fillOpacity": 0.6}
     _add_layer(
         m, stops, key="stops", name=texts["stops"], fields={}, style=styles["open"],
-        style_key="task", styles=styles, extra=STOP_COLUMNS,
+        style_key="state", styles=styles, extra=STOP_COLUMNS,
     )  # fmt: skip
     legend = [(texts[task], color, "point") for task, color in TASK_COLORS.items()]
+    legend.append((texts["visited"], VISITED_COLOR, "point"))
     legend += [(texts["street"], PATH_COLOR, "line"), (texts["straight"], PATH_COLOR, "line")]
     if start:
         legend.append((texts["start"], START_STYLE["color"], "point"))
-    Legend(legend).add_to(m)
-    RouteScript(texts, item_prefix, datum).add_to(m)
+    Legend(legend, title=texts["legend"]).add_to(m)
+    RouteScript(texts, item_prefix, datum, styles).add_to(m)
     MapReady().add_to(m)  # last: its script runs once every layer is built
     return m
 
@@ -194,13 +217,24 @@ function text(parent, tag, value) {
     var el = L.DomUtil.create(tag, '', parent); el.textContent = value; return el;
 }
 function popup(layer) {
-    var p = layer.feature.properties, div = L.DomUtil.create('div', 'route-popup');
+    var p = layer.feature.properties, div = L.DomUtil.create('div', 'route-popup gridmap-detail');
     text(div, 'h3', p.seq + '. ' + (p.category || ''));
+    var table = L.DomUtil.create('table', '', div);
     [['status', p.status], ['deadline', p.deadline], ['description', p.description]].forEach(function (row) {
         if (row[1] !== null && row[1] !== undefined && row[1] !== '') {
-            text(div, 'p', labels[row[0]] + ': ' + row[1]);
+            var tr = L.DomUtil.create('tr', '', table);
+            text(tr, 'th', labels[row[0]]);
+            text(tr, 'td', row[1]);
         }
     });
+    if (p.state === 'visited') { text(div, 'p', '\u2713 ' + labels.visited); }
+    var li = item(p.seq), form = li && li.querySelector('form.stop-visit');
+    if (form && form.requestSubmit) {  // the page's tick for this stop (gridmap/static/gridmap/route.js)
+        var tick = text(div, 'button', p.state === 'visited' ? labels.unvisit : labels.visit);
+        tick.type = 'button';
+        tick.className = 'route-tick';
+        L.DomEvent.on(tick, 'click', function () { form.requestSubmit(); map.closePopup(); });
+    }
     if (typeof p.url === 'string' && /^\/[^\/\\]/.test(p.url)) {
         var a = text(div, 'a', labels.open_problem); a.href = p.url;
     }
@@ -220,6 +254,23 @@ function refreshNumbers() {
     shown.forEach(function (l) { if (keep.indexOf(l) < 0) { l.unbindTooltip(); } });
     keep.forEach(number);
     shown = keep;
+    // the focused stop first, then walking order: a number over an earlier one is hidden
+    var order = keep.slice().sort(function (a, b) {
+        return (b === active) - (a === active) || a.feature.properties.seq - b.feature.properties.seq;
+    });
+    gridmap.declutter(order.map(function (l) { return l.getTooltip(); }));
+}
+function setVisited(id, on) {  // the page's tick (gridmap/static/gridmap/route.js) restyles the stop
+    var hit = null;
+    stops.eachLayer(function (l) {
+        var p = l.feature.properties;
+        if (Number(p.id) === Number(id)) {
+            p.state = on ? 'visited' : p.task;
+            l.setStyle(cfg.styles[p.state] || {});
+            hit = l;
+        }
+    });
+    return hit !== null;
 }
 function mark(layer) {
     if (active) {
@@ -245,7 +296,7 @@ function focus(seq) {
 }
 stops.eachLayer(function (l) {
     bySeq[l.feature.properties.seq] = l;
-    l.bindPopup(popup, {maxWidth: 280});
+    l.bindPopup(popup, gridmap.popupOptions({maxWidth: Math.min(300, (window.innerWidth || 320) - 40)}));
     l.on('click', function () {
         var li = mark(l);
         if (li && li.scrollIntoView) { li.scrollIntoView({block: 'nearest'}); }
@@ -282,7 +333,8 @@ function located(pos) {
     say(labels.accuracy.replace('%(m)s', String(Math.round(acc))));
     var url = new URL(window.location.href);
     url.searchParams.set('start', lon.toFixed(6) + ',' + lat.toFixed(6));
-    var link = text(note, 'a', labels.replan);
+    url.searchParams.set('remaining', '1');  // the rest of the walk: the stops not yet visited
+    var link = text(note, 'a', labels.replan_rest);
     link.href = url.pathname + url.search;
     link.className = 'route-replan';
     button.disabled = false;
@@ -316,5 +368,14 @@ var Locate = L.Control.extend({
     }
 });
 new Locate().addTo(map);
-gridmap.route = {focus: focus, locate: locate, labels: function () { return shown.length; }};
+gridmap.route = {
+    focus: focus, locate: locate, setVisited: setVisited,
+    labels: function () { return shown.length; },
+    visibleLabels: function () {  // the numbers shown and not hidden as overlapping
+        return shown.filter(function (l) {
+            var el = l.getTooltip() && l.getTooltip().getElement();
+            return el && el.style.visibility !== 'hidden';
+        }).map(function (l) { return l.feature.properties.seq; });
+    }
+};
 """

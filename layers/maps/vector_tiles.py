@@ -214,7 +214,7 @@ gridmap.vtPopup = function (map, v, props, latlng) {
     var s = v.s, dz = s.detailZoom;
     var content = s.popup.problem ? gridmap.popup(s.popup, v.links) : gridmap.detail(s.popup.fields, s.popup.aliases, true);
     function show(p) {
-        L.popup({maxWidth: 360, maxHeight: 360}).setLatLng(latlng)
+        L.popup(gridmap.popupOptions()).setLatLng(latlng)
             .setContent(content({feature: {properties: gridmap.vtDerive(s, p)}})).openOn(map);
     }
     if (!dz || map.getZoom() >= dz || props.id === undefined) { return show(props); }

@@ -158,7 +158,10 @@ def test_the_map_picker_sets_the_fields_on_click_and_follows_typing(browser_page
 def problems_on_the_grid_map(bp, live_server, code):
     visit(bp, f"{live_server.url}/grids/{code}/map/")
     bp.page.wait_for_function(MAP_READY, timeout=20_000)
-    return bp.page.evaluate('() => window.gridmap.count("problems")')
+    # open and finished problems (the finished ones in a layer of their own)
+    return bp.page.evaluate(
+        '() => window.gridmap.count("problems") + (window.gridmap.count("problems_closed") || 0)'
+    )
 
 
 def test_a_report_sent_from_the_browser_shows_on_the_grid_map(browser_page, live_server, town, tmp_path):

@@ -67,6 +67,9 @@ def test_the_community_map_draws_its_large_layers_from_vector_tiles(browser_page
         assert not tile_answers and "VectorGrid" not in html
         assert not bp.problems, bp.problems
         return
+    # a community's map opens without its buildings (they bury the problems): switched on here
+    assert not page.evaluate("gridmap.map.hasLayer(gridmap.layers.buildings)")
+    page.evaluate("() => { gridmap.map.addLayer(gridmap.layers.buildings); }")
     page.wait_for_function(
         "() => ['buildings', 'problems'].every(k => gridmap.vt[k] && gridmap.vt[k].loaded > 0) && gridmap.vtIdle()",
         timeout=20_000,

@@ -3,9 +3,10 @@
  * Plain script on the vendored Leaflet (static/vendor/leaflet-1.9.4), loaded with `defer`; no
  * inline script and no framework (CSP-friendly). Each page puts its settings in a JSON block
  * (`<script type="application/json" id="picker-config">` or `id="location-config"`):
- *   picker:   {center: [lon, lat], grids: FeatureCollection, streets: FeatureCollection (only
- *              with no tiles: a reference), tiles: {url, attribution, maxZoom,
- *              subdomains} | null}
+ *   picker:   {center: [lon, lat], grids: FeatureCollection (the user's grids, or every grid
+ *              for a user who sees none), streets: FeatureCollection (only with no tiles: a
+ *              reference, named on the map), tiles: {url, attribution, maxZoom, subdomains} | null}
+ * Grid codes and street names are written on the picker from zoom 16 on (placeLabels).
  *   location: {center: [lon, lat], grid: GeoJSON geometry | null, tiles: ... | null}
  * With no tiles the map shows its layers on a plain background. The forms work without script:
  * the picker only reads and writes the longitude and latitude fields (6 decimals, about 0.1 m).
@@ -103,6 +104,64 @@
     return span;
   }
 
+  // Street names and grid codes written on the map from our own data (with no tiles nothing else
+  // names a place): shown from LABEL_ZOOM on, each hidden when it would overlap one shown before.
+  var LABEL_ZOOM = 16;
+  function middle(latlngs) {  // the point halfway along a line (of its longest part)
+    var parts = L.LineUtil.isFlat(latlngs) ? [latlngs] : latlngs, best = null, bestLength = -1;
+    parts.forEach(function (line) {
+      var total = 0;
+      for (var i = 1; i < line.length; i++) total += line[i - 1].distanceTo(line[i]);
+      if (total > bestLength) { best = line; bestLength = total; }
+    });
+    if (!best || !best.length) return null;
+    var half = bestLength / 2;
+    for (var j = 1; j < best.length; j++) {
+      var step = best[j - 1].distanceTo(best[j]);
+      if (step >= half && step > 0) {
+        var f = half / step;
+        return L.latLng(best[j - 1].lat + f * (best[j].lat - best[j - 1].lat),
+                        best[j - 1].lng + f * (best[j].lng - best[j - 1].lng));
+      }
+      half -= step;
+    }
+    return best[0];
+  }
+  function placeLabels(map, grids, streets) {
+    var items = [], seen = {};
+    streets.eachLayer(function (layer) {
+      var name = (layer.feature.properties || {}).name, at = middle(layer.getLatLngs());
+      if (!name || !at || seen[name]) return;
+      seen[name] = true;  // one label a street name
+      items.push({at: at, text: name, cls: "street"});
+    });
+    grids.eachLayer(function (layer) {
+      var code = (layer.feature.properties || {}).code;
+      if (code) items.push({at: layer.getBounds().getCenter(), text: code, cls: "grid-code"});
+    });
+    var group = L.layerGroup().addTo(map), tips = items.map(function (it) {
+      return L.tooltip({permanent: true, direction: "center", interactive: false,
+                        className: "place-label " + it.cls}).setLatLng(it.at).setContent(label(it.text));
+    });
+    function refresh() {
+      group.clearLayers();
+      if (map.getZoom() < LABEL_ZOOM) return;
+      var view = map.getBounds(), placed = [];
+      tips.forEach(function (t) {
+        if (!view.contains(t.getLatLng())) return;
+        group.addLayer(t);
+        var el = t.getElement(), r = el.getBoundingClientRect();
+        var hit = placed.some(function (p) {
+          return r.left < p.right && r.right > p.left && r.top < p.bottom && r.bottom > p.top;
+        });
+        if (hit) { group.removeLayer(t); } else { placed.push(r); }
+      });
+    }
+    map.on("zoomend moveend", refresh);
+    refresh();
+    return group;
+  }
+
   function initPicker() {
     var config = readConfig("picker-config");
     var box = document.getElementById("picker-map");
@@ -142,6 +201,7 @@
     }
     streets.addTo(map);
     grids.addTo(map);
+    var labels = placeLabels(map, grids, streets);
 
     var marker = null;
     function write(latlng) {  // a drawn position → the WGS84 fields
@@ -178,6 +238,9 @@
       map: map,
       grids: grids,
       streets: streets,
+      labels: function () {
+        return labels.getLayers().map(function (t) { return t.getElement().textContent; });
+      },
       marker: function () { return marker; },
       place: function (x, y) { place(proj.show(x, y), true); lon.value = x.toFixed(6); lat.value = y.toFixed(6); },
       datum: proj.gcj ? "gcj02" : "wgs84",

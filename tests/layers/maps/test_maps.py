@@ -252,7 +252,17 @@ def test_user_text_travels_as_data_and_is_never_markup(grid: dict[str, Any]) -> 
     assert "bindPopup(gridmap.popup(" in page and "innerHTML=table" not in page.replace(" ", "")
     # the layer control shows names with innerHTML: they are escaped
     names = [layer["name"] for layer in spec["layers"]]
-    assert names == ["网格边界", "建筑物", "果皮箱", "消火栓", "盲道&lt;b&gt;", "停车场", "mystery", "问题"]
+    assert names == [
+        "网格边界",
+        "建筑物",
+        "果皮箱",
+        "消火栓",
+        "盲道&lt;b&gt;",
+        "停车场",
+        "mystery",
+        "问题",
+        "街道名称与网格编码",
+    ]
 
 
 def legend_labels(page: str) -> list[str]:

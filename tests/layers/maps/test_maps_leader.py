@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pytest
 from shapely.geometry import Point
@@ -78,11 +79,12 @@ def layers_of(page: str) -> dict[str, dict[str, Any]]:
 
 def test_every_layer_is_present_and_analysis_layers_start_hidden(leader: dict[str, Any]) -> None:
     layers = layers_of(render(leader))
-    counts = {k: len(v["heat"]) if "heat" in v else v["data"]["n"] for k, v in layers.items()}
+    counts = {k: len(v.get("heat", v.get("labels", []))) if "data" not in v else v["data"]["n"]
+              for k, v in layers.items()}  # fmt: skip
     assert counts == {
         "boundary": 1, "buildings": 3, "facility:litter_bin": 2, "facility:hydrant": 1,
         "facility:tactile_paving": 1, "facility:car_park": 1, "facility:mystery": 1, "problems": 4,
-        "heat": 2, "hotspots": 3, "gaps:hydrant": 1, "uncovered:hydrant": 1, "negative_list": 2,
+        "heat": 2, "hotspots": 3, "gaps:hydrant": 1, "uncovered:hydrant": 1, "negative_list": 2, "place_labels": 1,
     }  # fmt: skip
     hidden = {k for k, v in layers.items() if not v["show"]}
     assert hidden == {"heat", "hotspots", "gaps:hydrant", "uncovered:hydrant", "negative_list"}
@@ -120,9 +122,9 @@ def test_overdue_problems_are_ringed_and_shaped_by_class(leader: dict[str, Any])
     assert [s["ring"] is not None for s in styles] == [True, False, False, False]
     assert [s["shape"] for s in styles] == ["square", "triangle", "circle", "circle"]  # 02, 03, 01, 01
     page = render(leader)
-    assert "已逾期" in legend_labels(page)
+    assert "已超期" in legend_labels(page)
     props = unpack_features(layer["data"])[0]["properties"]
-    assert props["overdue_label"] == "已逾期" and props["deadline"] == "2024-05-02 09:30"
+    assert props["overdue_label"] == "已超期" and props["deadline"] == "2024-05-02 09:30"
     assert props["photos"] == "11,12"
 
 
@@ -132,13 +134,12 @@ def test_buildings_are_shaded_in_graduated_classes_with_a_legend(leader: dict[st
     assert layer["data"]["props"]["_s"][0] == 0  # no households: the neutral shade
     assert len({layer["styles"][i]["fillColor"] for i in layer["data"]["props"]["_s"]}) == 3
     assert "0 户" in legend_labels(page) and "建筑物（按户数）" in map_spec(page)["legend"]
-    assert graduated_breaks(pd.Series([0, 1, 2, 3, 4, 100]).to_numpy()) == [
-        2.0,
-        3.0,
-        4.0,
-        24.0,
-        100.0,
-    ]  # quintiles, whole
+    # natural breaks in whole numbers, never two single-value classes side by side (quantiles of
+    # bunched counts gave "1–24, 25, 26, 27"): 1–2, 3–4, 5–100
+    assert graduated_breaks(pd.Series([0, 1, 2, 3, 4, 100]).to_numpy()) == [2.0, 4.0, 100.0]
+    assert graduated_breaks(np.array([21, 24, 25, 26, 29])) == [21.0, 24.0, 26.0, 29.0]
+    bunched = np.concatenate([np.full(500, v) for v in (24, 25, 26, 27)] + [[1, 30]])
+    assert graduated_breaks(bunched) == [1.0, 24.0, 26.0, 30.0]
     assert graduated_breaks(pd.Series([0, 0]).to_numpy()) == []
 
 
