@@ -22,7 +22,6 @@ from gridmap.accounts.models import Role
 from gridmap.accounts.selectors import role_of
 from gridmap.dashboard import selectors as sel
 from gridmap.evaluation.metrics import Period
-from gridmap.evaluation.summary_figures import summary_as_of
 from gridmap.geography.selectors import grids_visible_to
 from gridmap.problems.selectors import problems_in_role_scope, problems_visible_to
 
@@ -135,32 +134,28 @@ def _inspector(user: Any, now: datetime, period: Period) -> dict[str, Any]:
     }
 
 
-def _planner(user: Any, now: datetime, period: Period) -> dict[str, Any]:
-    scoped = problems_visible_to(user)
-    until = summary_as_of(user, period)
+def _city(user: Any, role: str) -> dict[str, Any]:
+    """The whole city's sections, kept for a minute (``selectors.kept_city``), with their links."""
+    kept = sel.city_sections(user, role)
+    found = dict(kept.value)
+    period, until = found.pop("period"), found["figures_as_of"]
+    for unit in found["ranking"]:
+        unit.url = optional_url("community-detail", unit.code)
+        unit.links = count_links(period, as_of=until, community=unit.code)
     return {
-        "totals": sel.scope_totals(scoped, period, now, summary_until=until),
+        **found,
         "links": count_links(period, as_of=until),
-        "ranking": _ranked_communities(scoped, period, now, until),
-        "figures_as_of": until,
+        "kept": kept,
         "planner_url": optional_url("planner"),
     }
+
+
+def _planner(user: Any, now: datetime, period: Period) -> dict[str, Any]:
+    return _city(user, Role.PLANNER)
 
 
 def _admin(user: Any, now: datetime, period: Period) -> dict[str, Any]:
-    scoped = problems_visible_to(user)
-    until = summary_as_of(user, period)
-    return {
-        "totals": sel.scope_totals(scoped, period, now, summary_until=until),
-        "links": count_links(period, as_of=until),
-        "statuses": sel.status_counts(scoped),
-        "ranking": _ranked_communities(scoped, period, now, until),
-        "figures_as_of": until,
-        "late": sel.overdue_or_escalated(scoped, now=now),
-        "unassigned": sel.unassigned_open(scoped, now=now),
-        "extensions": sel.extensions_pending(scoped),
-        "planner_url": optional_url("planner"),
-    }
+    return _city(user, Role.ADMIN)
 
 
 def _reporter(user: Any, now: datetime, period: Period) -> dict[str, Any]:

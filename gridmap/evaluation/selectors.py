@@ -40,7 +40,7 @@ from gridmap.problems.selectors import problems_visible_to, scope_is_large, scop
 # What the evaluation of a part of the city is kept under (``gridmap.core.kept``): the cases, the
 # areas and leaders, the categories and departments; and how long it stays current when none of
 # them moved (open and overdue cases are counted as of its time).
-EVALUATION_STAMPS = ("problems", "grids", "categories", "departments")
+EVALUATION_STAMPS = ("problems", "grids", "categories", "departments", "summary")
 FRESH_S = 300
 
 # Who may open the evaluation pages and exports (reporters and users without a role may not).

@@ -98,7 +98,13 @@ def test_a_failed_refresh_frees_its_lock(place, django_capture_on_commit_callbac
 
 def test_a_worker_that_loads_the_tasks_knows_every_kept_result():
     assert "core.refresh_kept" in jobs.load_task_modules()
-    assert {"analysis.hotspots", "evaluation.tables", "evaluation.weeks"} <= set(kept._KEEPERS)
+    assert {
+        "analysis.hotspots",
+        "analysis.suggestions",
+        "evaluation.tables",
+        "evaluation.weeks",
+        "dashboard.city",
+    } <= set(kept._KEEPERS)
 
 
 def test_scope_signature_follows_what_the_scope_is_made_of(place):

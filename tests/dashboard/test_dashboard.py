@@ -217,10 +217,14 @@ def test_a_head_without_a_community_and_a_handler_without_a_department_see_nothi
 
 
 @pytest.mark.parametrize("who", ["planner", "admin"])
-def test_city_figures_from_the_daily_summary_equal_the_grouped_ones(client, town, who):
+def test_city_figures_from_the_daily_summary_equal_the_grouped_ones(
+    client, town, who, django_capture_on_commit_callbacks
+):
     grouped = page(client, town[who]).context
     assert grouped["figures_as_of"] is None  # no summary yet: grouped from the cases
     summary.refresh()
+    with django_capture_on_commit_callbacks(execute=True):  # the kept figures: refreshed by a worker
+        assert page(client, town[who]).context["kept"].state == "updating"
     summed = page(client, town[who])
     assert summed.context["figures_as_of"] == summary.as_of()
     assert summed.context["totals"] == grouped["totals"]
