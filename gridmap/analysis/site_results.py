@@ -14,7 +14,7 @@ from typing import Any
 
 from gridmap.analysis.siting import sites_suggest
 from gridmap.core.kept import Kept, keeper
-from layers.siting.sites import SitingResult
+from layers.siting import SitingResult
 
 STAMP_KINDS = ("buildings", "facilities", "streets", "grids")
 TIME_LIMIT_S = 20.0
