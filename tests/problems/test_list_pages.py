@@ -201,13 +201,14 @@ def test_report_form_carries_the_map_picker_settings(client, town):
     assert "onclick" not in body and "onchange" not in body
 
 
-def test_a_reporter_picks_on_the_map_without_grids(client, town):
+def test_a_reporter_picks_on_the_map_with_grid_outlines_and_nothing_more(client, town):
     client.force_login(town["reporter"])
     body = client.get(reverse("problem-report")).content.decode()
     config = json.loads(
         re.search(r'id="picker-config" type="application/json">(.*?)</script>', body).group(1)
     )
-    assert config["grids"]["features"] == []
+    features = config["grids"]["features"]
+    assert features and all(set(f["properties"]) == {"code", "name"} for f in features)
 
 
 def test_with_no_tiles_the_picker_draws_the_streets_for_reference(client, town, settings):
