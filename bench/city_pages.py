@@ -209,10 +209,13 @@ def login(base: str, username: str, password: str) -> requests.Session:
     return session
 
 
-def fetch(session: requests.Session, url: str) -> tuple[int, float, int]:
+def fetch(session: requests.Session, url: str, follow: bool = False) -> tuple[int, float, int]:
+    """Status, seconds and size of one GET. ``follow``: a file the service writes by a job answers
+    a redirect to the job's page, which is what its user then sees: follow it (the time includes
+    both; the file itself comes from the worker later)."""
     began = time.perf_counter()
     try:
-        answer = session.get(url, timeout=TIMEOUT_S + 10, allow_redirects=False)
+        answer = session.get(url, timeout=TIMEOUT_S + 10, allow_redirects=follow)
     except requests.RequestException:
         return 0, time.perf_counter() - began, 0
     return answer.status_code, time.perf_counter() - began, len(answer.content)
@@ -226,13 +229,13 @@ def time_role(base: str, session: requests.Session, role: str, place: Place, cha
     for work, url, is_file in urls(place):
         if only and work not in only:
             continue
-        _, first, _ = fetch(session, base + url)
+        _, first, _ = fetch(session, base + url, is_file)
         change()
-        status, cold, size = fetch(session, base + url)
+        status, cold, size = fetch(session, base + url, is_file)
         t = Timing(work, role, url, status, first, cold, None, size, is_file)
         if 200 <= status < 300:
             for _ in range(warm_runs):
-                status_w, took, size = fetch(session, base + url)
+                status_w, took, size = fetch(session, base + url, is_file)
                 t.warm_runs.append(took)
                 t.size_bytes = max(t.size_bytes, size)
                 if took > SLOW_WARM_S:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from gridmap.analysis import hotspot_results, site_results  # noqa: F401  (kept results: core.refresh_kept)
+from gridmap.analysis import hotspot_results, route_results, site_results  # noqa: F401  (kept results: core.refresh_kept)
 from gridmap.analysis.coverage_rows import refresh_started
 from gridmap.analysis.precompute import Stale, drop_orphans, refresh_sets, stale_sets
 from gridmap.core.jobs import Progress, task

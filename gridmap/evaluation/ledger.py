@@ -17,8 +17,8 @@ from gridmap.evaluation.metrics import Period
 from gridmap.evaluation.selectors import evaluation_of, ledger_problems
 
 # More rows than this: the ledger (or a negative list) is written by a worker, not in the request
-# (openpyxl writes about 2,000 rows a second: 3,000 rows of an inspector's month took 1.2 s).
-DIRECT_LIMIT = 1000
+# (openpyxl writes about 2,000 rows a second: 1,000 rows of a city-wide ledger took 1.2 s).
+DIRECT_LIMIT = 500
 CHUNK = 2000
 PROGRESS_EVERY = 1000
 

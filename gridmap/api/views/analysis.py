@@ -31,7 +31,8 @@ from gridmap.analysis.coverage_rows import (
 )
 from gridmap.analysis.hotspot_results import hotspot_result
 from gridmap.analysis.precompute import served_uses
-from gridmap.analysis.routes import RouteInputError, _problem_stops, route_plan, route_stops_queryset
+from gridmap.analysis.route_results import route_result
+from gridmap.analysis.routes import RouteInputError
 from gridmap.analysis.site_results import suggestion_result
 from gridmap.analysis.siting import SitingError
 from gridmap.api.analysis_features import (
@@ -58,8 +59,6 @@ from gridmap.api.schema import (
 from gridmap.api.views.base import ApiView
 from gridmap.facilities.models import FacilityKind
 from gridmap.geography.selectors import grids_visible_to
-from gridmap.problems.selectors import problems_in_role_scope
-from layers.routes import route_geojson
 
 METRICS = {"straight", "network"}
 
@@ -328,21 +327,17 @@ class Route(ApiView):
         most valuable stops that fit."""
         values = check_names(request.query_params, {"grid", "metric", "budget_min"})
         code = _grid_in_scope(request, values.get("grid"))
-        if code is not None:
-            scope = grids_visible_to(request.user).get(code=code).problems.all()
-        elif role_of(request.user) == Role.INSPECTOR:
-            scope = problems_in_role_scope(request.user)
-        else:
+        if code is None and role_of(request.user) != Role.INSPECTOR:
             raise bad_request(_("Give a grid (inspectors may leave it out for their own route)."))
-        stops = _problem_stops(route_stops_queryset(scope))
-        if not stops:
-            return geojson_response(
-                {"type": "FeatureCollection", "features": [], "length_m": 0, "duration_min": 0}
-            )
+        params = {
+            "grid": code,
+            "metric": _metric(values),
+            "budget_min": _number(values, "budget_min", 1, 24 * 60),
+        }
         try:
-            route = route_plan(
-                stops, metric=_metric(values), budget_min=_number(values, "budget_min", 1, 24 * 60)
-            )
+            kept = route_result(user=request.user, params=params)
         except RouteInputError as exc:
             raise bad_request(str(exc)) from None
-        return geojson_response(route_geojson(route))
+        return geojson_response(
+            {**kept.value, "analysis": {"state": kept.state, "computed_at": kept.computed_at}}
+        )
