@@ -71,3 +71,16 @@ def test_commands_take_their_own_statement_timeout(argv, env, expected):
         capture_output=True, text=True, timeout=120, check=True, cwd=settings.BASE_DIR,
     )  # fmt: skip
     assert out.stdout.strip().splitlines()[-1] == expected, out.stderr[-2000:]
+
+
+@pytest.mark.django_db
+def test_postgis_connections_compile_no_jit():
+    """A page's query with a high estimated cost (a correlated subquery over a city's cases) was
+    JIT-compiled for 0.8 s to run for 30 ms: the connections turn JIT off."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("a PostgreSQL setting")
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone()[0] == "off"
