@@ -102,9 +102,13 @@ def index(request: HttpRequest, form: PeriodForm, period: Period) -> HttpRespons
 
 def _ledger(request: HttpRequest, form: PeriodForm, period: Period, fmt: str) -> HttpResponse:
     """The ledger file in the response, or, above ``ledger.DIRECT_LIMIT`` cases (or when the
-    workbook's evaluation sheet would have to be computed for a large scope), a job writing it
+    workbook's evaluation sheet would have to be computed for a large scope, or holds more than
+    ``DIRECT_LIMIT`` units), a job writing it
     and a redirect to the job's page (progress, then the file)."""
     sheet_waits = fmt == "xlsx" and not evaluation_at_hand(request.user, period)
+    if not sheet_waits and fmt == "xlsx":  # the sheet is kept: count its rows (a city's: 2,400)
+        tables = evaluation_of(request.user, period, timezone.now(), may_defer=False).tables
+        sheet_waits = sum(len(units) for units in tables.values()) > ledger.DIRECT_LIMIT
     if sheet_waits or ledger.is_large(request.user, period):
         dates = {k: form.cleaned_data[k].isoformat() for k in ("start", "end")}
         label = _("Ledger %(start)s – %(end)s (%(format)s)") % {**dates, "format": fmt}

@@ -119,3 +119,12 @@ def test_a_negative_list_job_for_an_area_no_longer_visible_fails_without_a_file(
         export_negative_list(lambda *a: None, user_id=town["leader_b"].pk, kind="grid", code=town["ga"].code,
                              start="2024-03-01", end="2024-04-01")  # fmt: skip
     assert "area" in refused.value.public_message
+
+
+def test_a_workbook_whose_evaluation_sheet_is_long_goes_to_a_job(client, town, admin, inline, monkeypatch):
+    signed_in(client, admin)
+    client.get("/evaluation/", MARCH_QUERY)  # the evaluation is kept
+    monkeypatch.setattr(ledger, "DIRECT_LIMIT", 5)  # fewer than the units of the sheet, more cases
+    monkeypatch.setattr(ledger, "is_large", lambda user, period: False)
+    assert client.get("/evaluation/ledger.xlsx", MARCH_QUERY).status_code == 302
+    assert client.get("/evaluation/ledger.csv", MARCH_QUERY).status_code == 200  # no sheet in a csv
