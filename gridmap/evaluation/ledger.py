@@ -13,8 +13,9 @@ from typing import IO, Any
 from django.utils import timezone
 
 from gridmap.evaluation import exports
+from gridmap.evaluation.kept_figures import evaluation_of
 from gridmap.evaluation.metrics import Period
-from gridmap.evaluation.selectors import evaluation_of, ledger_problems
+from gridmap.evaluation.selectors import ledger_problems
 
 # More rows than this: the ledger (or a negative list) is written by a worker, not in the request
 # (openpyxl writes about 2,000 rows a second: 1,000 rows of a city-wide ledger took 1.2 s).

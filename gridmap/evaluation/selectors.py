@@ -5,19 +5,17 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, overload
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, DurationField, F, Func, Q, QuerySet, Sum, Window
 from django.db.models.functions import Coalesce, RowNumber
-from django.utils import timezone
 
 from gridmap.accounts.models import Role
 from gridmap.accounts.selectors import CITY_WIDE_ROLES, role_of
-from gridmap.core.kept import Kept, keeper
 from gridmap.evaluation.metrics import (
     DUPLICATE,
     LEVELS,
@@ -31,17 +29,10 @@ from gridmap.evaluation.metrics import (
     recurrence_counts,
 )
 from gridmap.evaluation.models import ScoreWeights
-from gridmap.evaluation.weekly import Week, weekly_counts
 from gridmap.geography.models import Community, Grid
 from gridmap.geography.selectors import grids_visible_to
 from gridmap.problems.models import OPEN_STATUSES, Problem, ProblemEvent, ProblemPhoto, ProblemRating
-from gridmap.problems.selectors import problems_visible_to, scope_is_large, scope_signature
-
-# What the evaluation of a part of the city is kept under (``gridmap.core.kept``): the cases, the
-# areas and leaders, the categories and departments; and how long it stays current when none of
-# them moved (open and overdue cases are counted as of its time).
-EVALUATION_STAMPS = ("problems", "grids", "categories", "departments", "summary")
-FRESH_S = 300
+from gridmap.problems.selectors import problems_visible_to
 
 # Who may open the evaluation pages and exports (reporters and users without a role may not).
 EVALUATORS = frozenset(
@@ -280,93 +271,6 @@ def unit_aggregates(
     return units
 
 
-def _period_params(period: Period) -> dict[str, str]:
-    return {"start": period.start.isoformat(), "end": period.end.isoformat()}
-
-
-def _period_of(params: Mapping[str, Any]) -> Period:
-    return Period(datetime.fromisoformat(params["start"]), datetime.fromisoformat(params["end"]))
-
-
-@keeper("evaluation.tables", scope=scope_signature, stamps=EVALUATION_STAMPS, fresh_s=FRESH_S)
-def kept_tables(user: Any, params: dict[str, Any]) -> dict[str, Any]:
-    """Every level's unranked units over what ``user`` may see, kept between requests: for the
-    whole city from the daily summary (``summary_figures``; its time in ``summary_until``), for a
-    part of it grouped from the cases. The hours of each unit's cases are left out (the grouped
-    mean and median stand for them), so the value pickles."""
-    period = _period_of(params)
-    now = timezone.now()
-    until = _summary_until(user, period)
-    if until is not None:
-        from gridmap.evaluation import summary_figures
-
-        tables = summary_figures.city_figures(period, now, LEVELS, until)
-    else:
-        scoped = problems_visible_to(user)
-        recurrences = recurrences_by_unit(scoped, period)
-        ratings = ratings_by_unit(scoped, period)
-        tables = {
-            level: unit_aggregates(
-                scoped,
-                level=level,
-                period=period,
-                now=now,
-                recurrences=recurrences[level],
-                ratings=ratings[level],
-            )  # fmt: skip
-            for level in LEVELS
-        }
-    stripped = {level: [replace(u, hours_to_close=()) for u in units] for level, units in tables.items()}
-    return {"tables": stripped, "summary_until": until}
-
-
-@dataclass(frozen=True)
-class Evaluation:
-    """The ranked tables of the levels asked for, and where their figures come from: the daily
-    summary as of ``summary_as_of`` (the whole city), or the kept grouping of the user's cases
-    (``kept``: its time, and whether a refresh is under way)."""
-
-    tables: dict[str, list[UnitStats]]
-    summary_as_of: datetime | None = None
-    kept: Kept[Any] | None = None
-
-
-def evaluation_of(
-    user: AbstractBaseUser | AnonymousUser,
-    period: Period,
-    now: datetime,
-    levels: Iterable[str] = LEVELS,
-    *,
-    may_defer: bool = True,
-) -> Evaluation:
-    """The ranked evaluation table of every level asked for (all by default), over what ``user``
-    may see, as the pages show it, kept (``kept_tables``): for the whole city from the daily
-    summary's rows (``summary_as_of`` is then set and ``kept`` None), for a part of it grouped
-    from its cases (seconds for a department at city scale; ``kept`` says as of when). Ranked with the weights of now. The first
-    computation for a large scope (``scope_is_large``, counted only when nothing is kept) is left
-    to the workers when ``may_defer`` (the pages): the tables are then empty and
-    ``kept.computing`` is true."""
-    kept = kept_tables.get(user, _period_params(period), defer=lambda: may_defer and _too_large(user, period))
-    if kept.computing:
-        return Evaluation({level: [] for level in levels}, kept=kept)
-    weights = score_weights()
-    tables = {level: rank_units(kept.value["tables"][level], weights) for level in levels}
-    until = kept.value["summary_until"]
-    return Evaluation(tables, summary_as_of=until, kept=None if until is not None else kept)
-
-
-def _too_large(user: AbstractBaseUser | AnonymousUser, period: Period) -> bool:
-    """Grouping ``user``'s cases would take seconds: no daily summary serves them and the scope is
-    large (``scope_is_large``)."""
-    return _summary_until(user, period) is None and scope_is_large(user)
-
-
-def evaluation_at_hand(user: AbstractBaseUser | AnonymousUser, period: Period) -> bool:
-    """Whether ``evaluation_of`` answers at once for ``user`` and ``period`` (kept, or cheap to
-    compute): the ledger's evaluation sheet is written in the request only then."""
-    return kept_tables.has(user, _period_params(period)) or not _too_large(user, period)
-
-
 def _summary_until(user: AbstractBaseUser | AnonymousUser, period: Period) -> datetime | None:
     # imported here: summary_figures reads this module's span and durations
     from gridmap.evaluation import summary_figures
@@ -382,18 +286,6 @@ def _summary_tables(
     weights = score_weights()
     tables = summary_figures.city_figures(period, now, levels, until)
     return {level: rank_units(units, weights) for level, units in tables.items()}
-
-
-@keeper("evaluation.weeks", scope=scope_signature, stamps=EVALUATION_STAMPS)
-def kept_weeks(user: Any, params: dict[str, Any]) -> list[Week]:
-    """Filed and closed per week (``weekly_counts``) over what ``user`` may see, kept."""
-    return weekly_counts(problems_visible_to(user), [date.fromisoformat(d) for d in params["mondays"]])
-
-
-def weeks_of(user: AbstractBaseUser | AnonymousUser, mondays: list[date]) -> Kept[list[Week]]:
-    """The kept weekly counts (left to the workers the first time for a large scope)."""
-    params = {"mondays": [d.isoformat() for d in mondays]}
-    return kept_weeks.get(user, params, defer=lambda: scope_is_large(user))
 
 
 def evaluation_for(

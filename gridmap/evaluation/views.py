@@ -25,15 +25,9 @@ from gridmap.core.dates import local_midnight
 from gridmap.evaluation import ledger, negative
 from gridmap.evaluation.charts import Series, bar_chart, hbar_chart, line_chart
 from gridmap.evaluation.forms import AreaForm, FiguresForm, PeriodForm
+from gridmap.evaluation.kept_figures import evaluation_at_hand, evaluation_of, weeks_of
 from gridmap.evaluation.metrics import Period
-from gridmap.evaluation.selectors import (
-    area_visible_to,
-    evaluation_at_hand,
-    evaluation_of,
-    may_evaluate,
-    score_weights,
-    weeks_of,
-)
+from gridmap.evaluation.selectors import area_visible_to, may_evaluate, score_weights
 from gridmap.evaluation.summary_figures import city_weeks
 from gridmap.evaluation.weekly import weeks_between
 
