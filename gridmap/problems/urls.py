@@ -1,10 +1,11 @@
 from django.urls import path
 
 from gridmap.problems import views
+from gridmap.problems.listing import views as listing_views
 from gridmap.problems.reporting import views as reporting
 
 urlpatterns = [
-    path("", views.problem_list, name="problem-list"),
+    path("", listing_views.problem_list, name="problem-list"),
     path("report/", views.report, name="problem-report"),
     path("mine/", views.mine, name="problem-mine"),
     path("join/", reporting.join, name="problem-join"),

@@ -20,11 +20,9 @@ from django.contrib.gis.db.models.functions import AsGeoJSON
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Exists, F, FloatField, Func, Min, OuterRef, Q, Subquery
+from django.db.models import Exists, OuterRef, Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -34,9 +32,8 @@ from gridmap.accounts.selectors import role_of
 from gridmap.core.basemap import tile_source
 from gridmap.core.boundary import BoundaryError, check_text, text_validator
 from gridmap.core.geoinput import point_from_lonlat
-from gridmap.geography.models import Building, Street
-from gridmap.geography.selectors import grid_outlines_for, grids_visible_to
-from gridmap.problems.filters import ProblemFilterForm
+from gridmap.geography.models import Street
+from gridmap.geography.selectors import grid_outlines_for
 from gridmap.problems.intake import duplicates_of, problem_create
 from gridmap.problems.lifecycle import (
     TRANSITIONS,
@@ -46,7 +43,6 @@ from gridmap.problems.lifecycle import (
     problem_transition,
 )
 from gridmap.problems.models import (
-    OPEN_STATUSES,
     EventCategory,
     ExtensionRequest,
     Problem,
@@ -56,7 +52,7 @@ from gridmap.problems.models import (
 )
 from gridmap.problems.photos import PhotoInfo, photo_check, problem_photo_attach
 from gridmap.problems.reporting import rating_state
-from gridmap.problems.selectors import metre_box, problems_in_role_scope, problems_visible_to
+from gridmap.problems.selectors import metre_box, problems_visible_to
 
 # The inputs each step's form shows besides the note (what lifecycle_steps reads).
 ACTION_FIELDS: dict[str, tuple[str, ...]] = {
@@ -82,7 +78,6 @@ EVENT_LABELS = {
     "lookback_remind": gettext_lazy("look-back reminder"),
 }
 PHOTO_TYPES = {"jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
-LIST_PAGE_SIZE = 50
 # The report form's map draws the user's grids when there are at most this many (a city-wide
 # user picks on the tiles and sees the grid the problem fell in on its page).
 PICKER_MAX_GRIDS = 400
@@ -249,93 +244,6 @@ def mine(request: HttpRequest) -> HttpResponse:
     )
     page = Paginator(problems, 50).get_page(request.GET.get("page"))
     return render(request, "problems/mine.html", {"page": page})
-
-
-# The list's map draws at most this many of the matching cases (the nearest deadlines first).
-LIST_MAP_MAX = 500
-# the list's filters folded under "more filters" unless one is set
-MORE_FLAGS = ("open", "escalated", "late", "unassigned", "lookback", "extension", "queue")
-
-
-def nearest_address() -> Subquery:
-    """The address of the building nearest a case within its grid (a scalar subquery over the
-    grid's buildings, read for the rows of one page only). Planar distance in degrees: enough
-    to tell the nearest of a grid's buildings apart, and the same function on both databases.
-    SQLite allows no outer column in a subquery's ORDER BY: the nearest is the one whose
-    distance equals the smallest (a nested subquery)."""
-
-    def apart(outer: Any) -> Func:
-        return Func(F("geom"), outer, function="ST_Distance", output_field=FloatField())
-
-    addressed = Building.objects.exclude(address="")
-    smallest = (
-        addressed.filter(grid=OuterRef(OuterRef("grid")))
-        .annotate(d=apart(OuterRef(OuterRef("geom"))))
-        .order_by()
-        .values("grid")
-        .annotate(m=Min("d"))
-        .values("m")
-    )
-    near = (
-        addressed.filter(grid=OuterRef("grid"))
-        .annotate(d=apart(OuterRef("geom")))
-        .filter(d=Subquery(smallest))
-        .order_by("pk")
-        .values("address")[:1]
-    )
-    return Subquery(near)
-
-
-def _case_points(problems: Any, now: Any) -> list[list[Any]]:
-    """[id, lon, lat, status, overdue] of at most LIST_MAP_MAX cases, for the list's map: the
-    nearest deadlines first, then cases without one, newest first. Read as two queries, each of
-    which an index serves (a single ORDER BY deadline NULLS LAST sorted a city's million cases)."""
-    fields = ("pk", "geom", "status", "deadline")
-    dated = problems.filter(deadline__isnull=False).order_by("deadline", "-pk").values_list(*fields)
-    rows = list(dated[:LIST_MAP_MAX])
-    if len(rows) < LIST_MAP_MAX:
-        undated = problems.filter(deadline__isnull=True).order_by("-pk").values_list(*fields)
-        rows += list(undated[: LIST_MAP_MAX - len(rows)])
-    return [
-        [pk, round(geom.x, 6), round(geom.y, 6), status,
-         bool(deadline and deadline < now and status in OPEN_STATUSES)]
-        for pk, geom, status, deadline in rows
-    ]  # fmt: skip
-
-
-@login_required
-@require_GET
-def problem_list(request: HttpRequest) -> HttpResponse:
-    """The problems in the user's scope, filtered, sorted and paged; bad filters answer 400.
-    Each row shows the nearest building's address and the grid; a map shows the matching cases."""
-    user = request.user
-    form = ProblemFilterForm(request.GET)
-    grids = grids_visible_to(user).order_by("code").values_list("code", "name")
-    more = ("department", "community", "filed", "closed", "scope", *MORE_FLAGS)
-    context: dict[str, Any] = {"form": form, "grids": grids, "page": None,
-                               "more_filters": any(request.GET.get(name) for name in more),
-                               "departments": Department.objects.order_by("code").values_list("code", "name")}  # fmt: skip
-    if not form.is_valid():
-        return render(request, "problems/list.html", context, status=400)
-    now = timezone.now()
-    problems = form.apply(
-        problems_visible_to(user), now=now, user=user, role_scope=problems_in_role_scope(user)
-    )
-    query = request.GET.copy()
-    query.pop("page", None)
-    listed = problems.select_related("category", "grid", "community", "department").annotate(
-        address=nearest_address()
-    )
-    context["page"] = Paginator(listed, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
-    context["query"] = query.urlencode()
-    context["cases_map"] = {
-        "tiles": tile_config(),
-        "cases": _case_points(problems, now),
-        "max": LIST_MAP_MAX,
-        "detail": reverse("problem-detail", args=[0]),
-        "statuses": dict(Status.choices),
-    }
-    return render(request, "problems/list.html", context)
 
 
 def _visible(request: HttpRequest, pk: int) -> Problem:

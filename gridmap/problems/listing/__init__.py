@@ -1,0 +1,1 @@
+"""The problem list page (``views``)."""
