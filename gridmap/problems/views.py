@@ -29,11 +29,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from gridmap.accounts.models import Department, Profile, Role
 from gridmap.accounts.selectors import role_of
-from gridmap.core.basemap import tile_source
 from gridmap.core.boundary import BoundaryError, check_text, text_validator
 from gridmap.core.geoinput import point_from_lonlat
 from gridmap.geography.models import Street
-from gridmap.geography.selectors import grid_outlines_for
 from gridmap.problems.intake import duplicates_of, problem_create
 from gridmap.problems.lifecycle import (
     TRANSITIONS,
@@ -51,6 +49,7 @@ from gridmap.problems.models import (
     Status,
 )
 from gridmap.problems.photos import PhotoInfo, photo_check, problem_photo_attach
+from gridmap.problems.picker_data import PICKER_MAX_STREETS, grid_features, picker_tiles, street_features
 from gridmap.problems.reporting import rating_state
 from gridmap.problems.selectors import metre_box, problems_visible_to
 
@@ -78,13 +77,6 @@ EVENT_LABELS = {
     "lookback_remind": gettext_lazy("look-back reminder"),
 }
 PHOTO_TYPES = {"jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
-# The report form's map draws the user's grids when there are at most this many (a city-wide
-# user picks on the tiles and sees the grid the problem fell in on its page).
-PICKER_MAX_GRIDS = 400
-# Street centrelines drawn under the picker as a reference (streets are public, not scoped): with
-# no background tiles they are what tells a reporter where they are. A town's few thousand
-# segments at 5 decimals (about 1 m) are a few hundred kB; past this many, none are drawn.
-PICKER_MAX_STREETS = 5000
 
 
 # A report carries at most this many photos, each checked by the one photo path.
@@ -152,51 +144,14 @@ class ReportForm(forms.Form):
         return data
 
 
-def tile_config() -> dict[str, Any] | None:
-    """The configured background tiles for picker.js (None: a plain background). With a GCJ-02
-    source (``datum``) the script moves what it draws to GCJ-02 and a clicked place back."""
-    tiles = tile_source()
-    if tiles is None:
-        return None
-    return {"url": tiles.url_template, "attribution": tiles.attribution, "maxZoom": tiles.max_zoom,
-            "subdomains": tiles.subdomains, "datum": tiles.datum,
-            "overlays": list(tiles.overlays)}  # fmt: skip
-
-
-def _grid_features(user: Any) -> list[dict[str, Any]]:
-    """The grid outlines drawn for the user (``grid_outlines_for``) as GeoJSON features (made by the
-    database, 6 decimals)."""
-    # a reporter sees no grid of their own: the outlines of all say where a place lies
-    grids = grid_outlines_for(user).order_by("code").annotate(shape=AsGeoJSON("geom", precision=6))
-    rows = list(grids.values_list("code", "name", "shape")[: PICKER_MAX_GRIDS + 1])
-    if len(rows) > PICKER_MAX_GRIDS:
-        return []
-    return [
-        {"type": "Feature", "properties": {"code": code, "name": name}, "geometry": json.loads(shape)}
-        for code, name, shape in rows
-    ]
-
-
-def _street_features() -> list[dict[str, Any]]:
-    """Street centrelines as GeoJSON features with their names (made by the database, 5 decimals)."""
-    streets = Street.objects.order_by("pk").annotate(shape=AsGeoJSON("geom", precision=5))
-    rows = list(streets.values_list("name", "shape")[: PICKER_MAX_STREETS + 1])
-    if len(rows) > PICKER_MAX_STREETS:
-        return []
-    return [
-        {"type": "Feature", "properties": {"name": name}, "geometry": json.loads(shape)}
-        for name, shape in rows
-    ]
-
-
 def _report_page(request: HttpRequest, form: ReportForm, status: int = 200) -> HttpResponse:
     center = settings.GRIDMAP.get("MAP_CENTER") or (0.0, 0.0)
-    tiles = tile_config()
+    tiles = picker_tiles()
     picker = {
         "center": [float(center[0]), float(center[1])],
-        "grids": {"type": "FeatureCollection", "features": _grid_features(request.user)},
+        "grids": {"type": "FeatureCollection", "features": grid_features(request.user)},
         # with tiles the background shows the streets already
-        "streets": {"type": "FeatureCollection", "features": [] if tiles else _street_features()},
+        "streets": {"type": "FeatureCollection", "features": [] if tiles else street_features()},
         "tiles": tiles,
     }
     return render(request, "problems/report.html", {"form": form, "picker": picker}, status=status)
@@ -279,7 +234,7 @@ def _streets_near(point: Any) -> list[dict[str, Any]]:
 
 def _fix_picker(problem: Problem) -> dict[str, Any]:
     """picker.js's settings for the fix form: the case's grid, the streets around it."""
-    tiles = tile_config()
+    tiles = picker_tiles()
     grid = (
         [{"type": "Feature", "properties": {"code": problem.grid.code, "name": problem.grid.name},
           "geometry": json.loads(problem.grid.geom.geojson)}]
@@ -348,7 +303,7 @@ def _detail_page(request: HttpRequest, problem: Problem, status: int = 200, **ex
         "rating": rating_state(problem, request.user),
         "location": {
             "center": [problem.geom.x, problem.geom.y],
-            "tiles": tile_config(),
+            "tiles": picker_tiles(),
             "grid": json.loads(problem.grid.geom.geojson) if problem.grid else None,
         },  # fmt: skip
         **extra,

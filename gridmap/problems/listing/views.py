@@ -20,8 +20,8 @@ from gridmap.geography.models import Building
 from gridmap.geography.selectors import grids_visible_to
 from gridmap.problems.filters import ProblemFilterForm
 from gridmap.problems.models import OPEN_STATUSES, Status
+from gridmap.problems.picker_data import picker_tiles
 from gridmap.problems.selectors import problems_in_role_scope, problems_visible_to
-from gridmap.problems.views import tile_config
 
 LIST_PAGE_SIZE = 50
 # The list's map draws at most this many of the matching cases (the nearest deadlines first).
@@ -102,7 +102,7 @@ def problem_list(request: HttpRequest) -> HttpResponse:
     context["page"] = Paginator(listed, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
     context["query"] = query.urlencode()
     context["cases_map"] = {
-        "tiles": tile_config(),
+        "tiles": picker_tiles(),
         "cases": _case_points(problems, now),
         "max": LIST_MAP_MAX,
         "detail": reverse("problem-detail", args=[0]),

@@ -27,9 +27,9 @@ from gridmap.core.language import local_name
 from gridmap.core.models import PublicAccess
 from gridmap.problems.lifecycle import TransitionConflict, TransitionForbidden
 from gridmap.problems.models import DONE_STATUSES, Problem, Status
+from gridmap.problems.picker_data import picker_tiles, street_features
 from gridmap.problems.reporting import problem_co_report, problem_rate, promised_deadline
 from gridmap.problems.selectors import positive_sites_visible_to, problems_visible_to
-from gridmap.problems.views import _street_features, tile_config
 
 # The public map: reports of the last this many days, at most this many, placed to 3 decimals
 # of a degree (about 100 m): never a house.
@@ -122,7 +122,7 @@ def positive_list(request: HttpRequest) -> HttpResponse:
 
 def _streets() -> dict[str, Any]:
     """The report picker's street centrelines (only with no background tiles)."""
-    return {"type": "FeatureCollection", "features": [] if tile_config() else _street_features()}
+    return {"type": "FeatureCollection", "features": [] if picker_tiles() else street_features()}
 
 
 def public_reports() -> list[dict[str, Any]]:
