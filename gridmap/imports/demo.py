@@ -16,6 +16,7 @@ from gridmap.geography.models import Community
 from gridmap.imports.core import ImportReport, import_frames
 from gridmap.imports.demo_history import demo_history_fill
 from gridmap.problems.models import EventCategory
+from gridmap.tensteps.demo import demo_fill as tensteps_demo_fill
 from layers.io import read_layer
 
 DEMO_DIR = settings.BASE_DIR / "fixtures" / "demo_town"
@@ -79,4 +80,5 @@ def demo_load(directory: Path = DEMO_DIR) -> tuple[ImportReport, list[dict[str, 
             if target == "regions":
                 communities_link(entries)
         demo_history_fill()
+        tensteps_demo_fill(entries)
     return report, entries
