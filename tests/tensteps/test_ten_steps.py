@@ -234,3 +234,18 @@ def test_the_dashboards_show_the_progress(client, town):
     planner = client.get(reverse("dashboard"))
     assert planner.context["steps"] == {"communities": 2, "all_accepted": 0, "share": 2}  # 2 of 98
     assert reverse("tensteps") in planner.content.decode()
+
+
+def test_the_figures_page_draws_the_progress_of_the_users_communities(client, town):
+    for n in (1, 2, 3):
+        post_item(client, town, "admin", item=_item(3, n), community="c2")
+    client.force_login(town["planner"])
+    page = client.get(reverse("evaluation-figures")).content.decode()
+    assert 'id="ten-steps"' in page and "3 / 49" in page
+    assert page.index(town["c2"].name, page.index('id="ten-steps"')) < page.index(
+        town["c1"].name, page.index('id="ten-steps"')
+    )  # the furthest first
+    client.force_login(town["head"])
+    head = client.get(reverse("evaluation-figures")).content.decode()
+    section = head[head.index('id="ten-steps"') :]
+    assert town["c1"].name in section and town["c2"].name not in section
