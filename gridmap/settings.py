@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "gridmap.dashboard",
     "gridmap.notifications",
     "gridmap.tensteps",
+    "gridmap.patrols",
 ]
 
 MIDDLEWARE = [
@@ -332,6 +333,8 @@ GRIDMAP_SCHEDULE: dict[str, dict] = {
     # one lookback_remind event per case whose look-back day has come (gridmap.problems.reminders),
     # and its inspectors told of it once (gridmap.notifications)
     "lookback-reminders": {"task": "notifications.lookback_reminders", "every_s": 3600},
+    # the patrol tasks of the period holding today, per active plan, never twice (gridmap.patrols)
+    "patrol-tasks": {"task": "patrols.create_tasks", "every_s": 900},
     # notifications read more than GRIDMAP_NOTIFY_KEEP_DAYS ago are deleted
     "notifications-cleanup": {"task": "notifications.cleanup", "every_s": 24 * 3600},
 }

@@ -28,6 +28,7 @@ urlpatterns = [
     path("imports/", include("gridmap.imports.urls")),
     path("inbox/", include("gridmap.notifications.urls")),
     path("steps/", include("gridmap.tensteps.urls")),
+    path("patrols/", include("gridmap.patrols.urls")),
     path("", include("gridmap.maps.urls")),
 ]
 if settings.DEBUG:

@@ -15,6 +15,7 @@ from gridmap.accounts.models import Department, Profile, Role
 from gridmap.geography.models import Community
 from gridmap.imports.core import ImportReport, import_frames
 from gridmap.imports.demo_history import demo_history_fill
+from gridmap.patrols.demo import demo_fill as patrols_demo_fill
 from gridmap.problems.models import EventCategory
 from gridmap.tensteps.demo import demo_fill as tensteps_demo_fill
 from layers.io import read_layer
@@ -81,4 +82,5 @@ def demo_load(directory: Path = DEMO_DIR) -> tuple[ImportReport, list[dict[str, 
                 communities_link(entries)
         demo_history_fill()
         tensteps_demo_fill(entries)
+        patrols_demo_fill()
     return report, entries

@@ -27,6 +27,7 @@ DOMAIN_APPS = frozenset(
         "accounts",
         "notifications",
         "tensteps",
+        "patrols",
     }
 )
 # Modules (or packages) that are delivery in whichever app they sit.
