@@ -39,9 +39,13 @@
     });
   }
 
-  form.addEventListener("submit", function () {
+  // the end time is filled when saving is pressed (before the browser checks required fields)
+  var save = form.querySelector("button[type=submit]");
+  save.addEventListener("click", function () {
     var end = form.querySelector("input[name=ended_at]");
     if (end && !end.value) end.value = localNow();
+  });
+  form.addEventListener("submit", function () {
     if (watching !== null) navigator.geolocation.clearWatch(watching);
   });
 })();
