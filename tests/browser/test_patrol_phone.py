@@ -49,7 +49,11 @@ def test_a_walk_with_its_track_on_a_phone_and_the_map_of_grids_not_walked(browse
     assert "saved=1" in page.url
     record = PatrolRecord.objects.get()
     assert PatrolTask.objects.get().status == TaskStatus.DONE
-    assert len(record.track.coords) == 2 and record.notes == "路面有积水" and isinstance(record.client_id, uuid.UUID)
+    assert (
+        len(record.track.coords) == 2
+        and record.notes == "路面有积水"
+        and isinstance(record.client_id, uuid.UUID)
+    )
     page.goto(f"{live_server.url}/patrols/not-walked/?days=7")
     page.wait_for_function("() => window.gridmapPointMap && window.gridmapPointMap.ready")
     red = page.evaluate("() => document.querySelectorAll('#point-map path[stroke=\"#b2182b\"]').length")
