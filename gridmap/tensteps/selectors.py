@@ -13,33 +13,21 @@ from typing import Any
 from django.db.models import Count, Q, QuerySet
 
 from gridmap.accounts.models import Role
-from gridmap.accounts.selectors import CITY_WIDE_ROLES, role_of
-from gridmap.geography.models import Community, Grid
+from gridmap.accounts.selectors import role_of
+from gridmap.geography.models import Community
+from gridmap.geography.selectors import communities_followed_by
 from gridmap.tensteps.models import Acceptance, ItemProgress, ItemStatus, Signer, Step, StepItem
 
 
-def signed_subdistricts(user: Any) -> QuerySet[Signer]:
-    return Signer.objects.filter(user_id=user.pk).values("subdistrict_id")
-
-
 def communities_for_steps(user: Any) -> QuerySet[Community]:
-    """The communities whose ten steps ``user`` may see, by code."""
+    """The communities whose ten steps ``user`` may see: those they follow, and those of the
+    streets whose stage acceptances they sign."""
     if not getattr(user, "is_authenticated", False):
         return Community.objects.none()
-    role = role_of(user)
-    if role in CITY_WIDE_ROLES:
-        return Community.objects.order_by("code")
-    mine = Q(subdistrict_id__in=signed_subdistricts(user))
-    if role == Role.COMMUNITY_HEAD:
-        mine |= Q(pk=user.profile.community_id)
-    elif role == Role.GRID_LEADER:
-        led = Grid.objects.filter(Q(first_responsible=user) | Q(direct_responsible=user)).values(
-            "community_id"
-        )
-        mine |= Q(pk__in=led)
-    elif role == Role.INSPECTOR:
-        mine |= Q(pk__in=user.profile.patrol_communities.values("pk"))
-    return Community.objects.filter(mine).order_by("code")
+    signed = Signer.objects.filter(user_id=user.pk).values("subdistrict_id")
+    return Community.objects.filter(
+        Q(pk__in=communities_followed_by(user).values("pk")) | Q(subdistrict_id__in=signed)
+    ).order_by("code")
 
 
 def may_work(user: Any, community: Community) -> bool:
