@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "gridmap.notifications",
     "gridmap.tensteps",
     "gridmap.patrols",
+    "gridmap.surveys",
 ]
 
 MIDDLEWARE = [

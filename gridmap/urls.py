@@ -29,6 +29,7 @@ urlpatterns = [
     path("inbox/", include("gridmap.notifications.urls")),
     path("steps/", include("gridmap.tensteps.urls")),
     path("patrols/", include("gridmap.patrols.urls")),
+    path("surveys/", include("gridmap.surveys.urls")),
     path("", include("gridmap.maps.urls")),
 ]
 if settings.DEBUG:

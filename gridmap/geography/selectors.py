@@ -73,7 +73,9 @@ def communities_followed_by(user: AbstractBaseUser | AnonymousUser) -> QuerySet[
     if role == Role.COMMUNITY_HEAD:
         return Community.objects.filter(pk=user.profile.community_id)
     if role == Role.GRID_LEADER:
-        led = Grid.objects.filter(Q(first_responsible=user) | Q(direct_responsible=user)).values("community_id")
+        led = Grid.objects.filter(Q(first_responsible=user) | Q(direct_responsible=user)).values(
+            "community_id"
+        )
         return Community.objects.filter(pk__in=led).order_by("code")
     if role == Role.INSPECTOR:
         return Community.objects.filter(pk__in=user.profile.patrol_communities.values("pk")).order_by("code")

@@ -17,6 +17,7 @@ from gridmap.imports.core import ImportReport, import_frames
 from gridmap.imports.demo_history import demo_history_fill
 from gridmap.patrols.demo import demo_fill as patrols_demo_fill
 from gridmap.problems.models import EventCategory
+from gridmap.surveys.demo import demo_fill as surveys_demo_fill
 from gridmap.tensteps.demo import demo_fill as tensteps_demo_fill
 from layers.io import read_layer
 
@@ -83,4 +84,5 @@ def demo_load(directory: Path = DEMO_DIR) -> tuple[ImportReport, list[dict[str, 
         demo_history_fill()
         tensteps_demo_fill(entries)
         patrols_demo_fill()
+        surveys_demo_fill()
     return report, entries

@@ -28,6 +28,7 @@ DOMAIN_APPS = frozenset(
         "notifications",
         "tensteps",
         "patrols",
+        "surveys",
     }
 )
 # Modules (or packages) that are delivery in whichever app they sit.
