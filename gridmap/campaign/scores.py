@@ -36,7 +36,7 @@ def item_score(*, weight: float, rule: str, deduction: float, fail_at: int, find
         earned = max(0.0, float(weight) - float(deduction) * findings)
     else:
         earned = 0.0
-    return ItemScore(round(earned, 4), findings >= max(1, fail_at))
+    return ItemScore(earned, findings >= max(1, fail_at))
 
 
 def point_score(answers: Iterable[tuple[float, float, bool]]) -> float | None:
