@@ -8,7 +8,18 @@ from gridmap.core.admin import Admin, Inline, MapAdmin
 class ItemInline(Inline, admin.TabularInline):
     model = ChecklistItem
     extra = 0
-    fields = ["order", "code", "text", "text_en", "weight", "rule", "deduction", "fail_at", "category", "active"]
+    fields = [
+        "order",
+        "code",
+        "text",
+        "text_en",
+        "weight",
+        "rule",
+        "deduction",
+        "fail_at",
+        "category",
+        "active",
+    ]
 
 
 @admin.register(PointType)
@@ -19,7 +30,17 @@ class PointTypeAdmin(Admin):
 
 @admin.register(ChecklistItem)
 class ChecklistItemAdmin(Admin):
-    list_display = ["point_type", "code", "text", "weight", "rule", "deduction", "fail_at", "category", "active"]
+    list_display = [
+        "point_type",
+        "code",
+        "text",
+        "weight",
+        "rule",
+        "deduction",
+        "fail_at",
+        "category",
+        "active",
+    ]
     list_filter = ["point_type", "rule", "active"]
     search_fields = ["code", "text", "text_en"]
     list_select_related = ["point_type", "category"]

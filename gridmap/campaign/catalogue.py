@@ -24,7 +24,16 @@ CLEAN = ("clean", "地面干净，无暴露垃圾、无积存污水", "Ground cl
          10, "per_finding", 2, 3, "0101")  # fmt: skip
 BINS = ("bins", "果皮箱、垃圾收集容器齐全完好，无满溢", "Litter bins and refuse containers present, intact, not overflowing",
         8, "per_finding", 2, 2, "0102")  # fmt: skip
-ADS = ("ads", "无乱张贴、乱涂写、乱刻画", "No fly-posting, graffiti or carving", 8, "per_finding", 2, 2, "0201")
+ADS = (
+    "ads",
+    "无乱张贴、乱涂写、乱刻画",
+    "No fly-posting, graffiti or carving",
+    8,
+    "per_finding",
+    2,
+    2,
+    "0201",
+)
 POSTERS = ("posters", "公益广告、宣传栏内容齐全、画面完好", "Public-service posters and notice boards complete and intact",
            10, "all", 0, 1, "0601")  # fmt: skip
 VENDING = ("vending", "无占道经营、出店经营", "No vending on the road or trading outside shop fronts",
@@ -39,49 +48,199 @@ BUILD = ("no_illegal", "无违法搭建", "No illegal building", 8, "all", 0, 1,
 
 ITEMS: dict[str, list[tuple]] = {
     "main_street": [CLEAN, BINS, ADS, POSTERS, VENDING, PARKING, TACTILE],
-    "back_street": [CLEAN, BINS, ADS, VENDING, PARKING, BUILD,
-                    ("wires", "线缆规整，无乱拉乱挂", "Cables tidy, nothing strung or hung across", 4, "per_finding",
-                     2, 2, "0601")],  # fmt: skip
-    "market": [CLEAN, BINS, POSTERS, FIRE,
-               ("zones", "分区经营，无出摊占道", "Trade kept to its zones, no stalls in the aisles or on the road",
-                10, "per_finding", 5, 1, "0301"),
-               ("scales", "设有公平秤，价格明码标示", "A public check scale in place, prices marked", 6, "all", 0, 1,
-                "0601"),
-               ("drains", "排水通畅，无异味", "Drains flowing, no foul smell", 6, "all", 0, 1, "0101")],  # fmt: skip
-    "old_compound": [CLEAN, BINS, ADS, POSTERS, PARKING, FIRE, BUILD,
-                     ("greens", "绿地无毁绿种菜、无杂物堆放", "Green spaces kept: no vegetable plots, no piled junk",
-                      6, "per_finding", 2, 2, "0101")],  # fmt: skip
-    "square": [CLEAN, BINS, POSTERS, TACTILE,
-               ("fitness", "健身器材完好、安全", "Exercise equipment intact and safe", 6, "all", 0, 1, "0601"),
-               ("order", "无违规经营、游商", "No unlicensed trading or roaming vendors", 8, "per_finding", 4, 1,
-                "0301")],  # fmt: skip
-    "bus_stop": [CLEAN, ADS, POSTERS,
-                 ("shelter", "候车亭、站牌完好洁净", "Shelter and stop sign intact and clean", 8, "all", 0, 1,
-                  "0601")],  # fmt: skip
-    "school": [CLEAN, ADS, VENDING, PARKING, POSTERS,
-               ("safe_way", "上下学通道安全有序", "The way to and from school safe and orderly", 8, "all", 0, 1,
-                "0302")],  # fmt: skip
-    "hospital": [CLEAN, BINS, PARKING, POSTERS, TACTILE,
-                 ("access", "无障碍出入口通畅", "Barrier-free entrance clear", 6, "all", 0, 1, "0305")],  # fmt: skip
-    "toilet": [("toilet_clean", "厕位洁净、无明显异味", "Cubicles clean, no strong smell", 10, "per_finding", 3, 2,
-                "0101"),
-               ("supplies", "洗手设施、手纸等用品齐全", "Hand-washing and paper supplies provided", 6, "all", 0, 1,
-                "0601"),
-               ("signs", "指示标志清晰，开放时间公示", "Clear signs; opening hours posted", 4, "all", 0, 1, "0601"),
-               ("accessible", "设无障碍厕位", "An accessible cubicle provided", 6, "all", 0, 1, "0601")],  # fmt: skip
-    "building_site": [POSTERS,
-                      ("hoarding", "围挡完整，公益广告上墙", "Hoarding complete, public-service posters on it",
-                       8, "all", 0, 1, "0401"),
-                      ("dust", "裸土覆盖、洒水降尘", "Bare soil covered, dust kept down with water", 10,
-                       "per_finding", 5, 1, "0401"),
-                      ("wash", "出入口车辆冲洗，道路无带泥", "Vehicles washed at the gate, no mud on the road", 8,
-                       "all", 0, 1, "0401")],  # fmt: skip
-    "service_hall": [POSTERS,
-                     ("guide", "办事指南公开，服务窗口标识清楚", "Service guides public, counters clearly signed", 8,
-                      "all", 0, 1, "0601"),
-                     ("manners", "文明用语，设意见箱或评价器", "Courteous service; a comment box or rating device", 6,
-                      "all", 0, 1, "0601"),
-                     ("access", "无障碍设施齐全", "Barrier-free facilities complete", 6, "all", 0, 1, "0305")],  # fmt: skip
+    "back_street": [
+        CLEAN,
+        BINS,
+        ADS,
+        VENDING,
+        PARKING,
+        BUILD,
+        (
+            "wires",
+            "线缆规整，无乱拉乱挂",
+            "Cables tidy, nothing strung or hung across",
+            4,
+            "per_finding",
+            2,
+            2,
+            "0601",
+        ),
+    ],  # fmt: skip
+    "market": [
+        CLEAN,
+        BINS,
+        POSTERS,
+        FIRE,
+        (
+            "zones",
+            "分区经营，无出摊占道",
+            "Trade kept to its zones, no stalls in the aisles or on the road",
+            10,
+            "per_finding",
+            5,
+            1,
+            "0301",
+        ),
+        (
+            "scales",
+            "设有公平秤，价格明码标示",
+            "A public check scale in place, prices marked",
+            6,
+            "all",
+            0,
+            1,
+            "0601",
+        ),
+        ("drains", "排水通畅，无异味", "Drains flowing, no foul smell", 6, "all", 0, 1, "0101"),
+    ],  # fmt: skip
+    "old_compound": [
+        CLEAN,
+        BINS,
+        ADS,
+        POSTERS,
+        PARKING,
+        FIRE,
+        BUILD,
+        (
+            "greens",
+            "绿地无毁绿种菜、无杂物堆放",
+            "Green spaces kept: no vegetable plots, no piled junk",
+            6,
+            "per_finding",
+            2,
+            2,
+            "0101",
+        ),
+    ],  # fmt: skip
+    "square": [
+        CLEAN,
+        BINS,
+        POSTERS,
+        TACTILE,
+        ("fitness", "健身器材完好、安全", "Exercise equipment intact and safe", 6, "all", 0, 1, "0601"),
+        (
+            "order",
+            "无违规经营、游商",
+            "No unlicensed trading or roaming vendors",
+            8,
+            "per_finding",
+            4,
+            1,
+            "0301",
+        ),
+    ],  # fmt: skip
+    "bus_stop": [
+        CLEAN,
+        ADS,
+        POSTERS,
+        ("shelter", "候车亭、站牌完好洁净", "Shelter and stop sign intact and clean", 8, "all", 0, 1, "0601"),
+    ],  # fmt: skip
+    "school": [
+        CLEAN,
+        ADS,
+        VENDING,
+        PARKING,
+        POSTERS,
+        (
+            "safe_way",
+            "上下学通道安全有序",
+            "The way to and from school safe and orderly",
+            8,
+            "all",
+            0,
+            1,
+            "0302",
+        ),
+    ],  # fmt: skip
+    "hospital": [
+        CLEAN,
+        BINS,
+        PARKING,
+        POSTERS,
+        TACTILE,
+        ("access", "无障碍出入口通畅", "Barrier-free entrance clear", 6, "all", 0, 1, "0305"),
+    ],  # fmt: skip
+    "toilet": [
+        (
+            "toilet_clean",
+            "厕位洁净、无明显异味",
+            "Cubicles clean, no strong smell",
+            10,
+            "per_finding",
+            3,
+            2,
+            "0101",
+        ),
+        (
+            "supplies",
+            "洗手设施、手纸等用品齐全",
+            "Hand-washing and paper supplies provided",
+            6,
+            "all",
+            0,
+            1,
+            "0601",
+        ),
+        ("signs", "指示标志清晰，开放时间公示", "Clear signs; opening hours posted", 4, "all", 0, 1, "0601"),
+        ("accessible", "设无障碍厕位", "An accessible cubicle provided", 6, "all", 0, 1, "0601"),
+    ],  # fmt: skip
+    "building_site": [
+        POSTERS,
+        (
+            "hoarding",
+            "围挡完整，公益广告上墙",
+            "Hoarding complete, public-service posters on it",
+            8,
+            "all",
+            0,
+            1,
+            "0401",
+        ),
+        (
+            "dust",
+            "裸土覆盖、洒水降尘",
+            "Bare soil covered, dust kept down with water",
+            10,
+            "per_finding",
+            5,
+            1,
+            "0401",
+        ),
+        (
+            "wash",
+            "出入口车辆冲洗，道路无带泥",
+            "Vehicles washed at the gate, no mud on the road",
+            8,
+            "all",
+            0,
+            1,
+            "0401",
+        ),
+    ],  # fmt: skip
+    "service_hall": [
+        POSTERS,
+        (
+            "guide",
+            "办事指南公开，服务窗口标识清楚",
+            "Service guides public, counters clearly signed",
+            8,
+            "all",
+            0,
+            1,
+            "0601",
+        ),
+        (
+            "manners",
+            "文明用语，设意见箱或评价器",
+            "Courteous service; a comment box or rating device",
+            6,
+            "all",
+            0,
+            1,
+            "0601",
+        ),
+        ("access", "无障碍设施齐全", "Barrier-free facilities complete", 6, "all", 0, 1, "0305"),
+    ],  # fmt: skip
 }
 
 # The line department (条) answering for each type in the demo town (codes of accounts.Department).
@@ -103,7 +262,9 @@ def catalogue_load(point_type_model: type, item_model: type, category_model: typ
         ptype, _ = point_type_model.objects.get_or_create(
             code=code, defaults={"name": name, "name_en": name_en, "color": color, "order": order}
         )
-        for n, (icode, text, text_en, weight, rule, deduction, fail_at, category) in enumerate(ITEMS[code], 1):
+        for n, (icode, text, text_en, weight, rule, deduction, fail_at, category) in enumerate(
+            ITEMS[code], 1
+        ):
             if category not in categories:
                 continue
             item_model.objects.get_or_create(

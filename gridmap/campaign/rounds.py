@@ -20,7 +20,9 @@ from gridmap.geography.models import Street
 from layers.routes import RouteStop
 
 
-def sample_points(points: Sequence[tuple[int, int, int | None]], *, share: float | None, seed: int) -> list[int]:
+def sample_points(
+    points: Sequence[tuple[int, int, int | None]], *, share: float | None, seed: int
+) -> list[int]:
     """The ids drawn from ``points`` (id, type id, community id): all of them without ``share``;
     else, in each stratum (type, community), ``ceil(share × n)`` points drawn at random from
     ``seed``. The same points and seed always give the same sample."""
@@ -40,7 +42,9 @@ def sample_points(points: Sequence[tuple[int, int, int | None]], *, share: float
     return sorted(chosen)
 
 
-def assign_inspectors(points: Sequence[tuple[int, int | None]], inspectors: Sequence[int]) -> dict[int, int | None]:
+def assign_inspectors(
+    points: Sequence[tuple[int, int | None]], inspectors: Sequence[int]
+) -> dict[int, int | None]:
     """Point id → inspector id: each community's points go together to the inspector with the
     fewest points so far (largest communities first), so walks stay compact and loads even."""
     if not inspectors:

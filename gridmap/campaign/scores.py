@@ -68,7 +68,9 @@ def group_scores(scores: Iterable[tuple[Hashable, float | None]]) -> dict[Hashab
         if score is not None:
             sums[key].append(score)
     return {
-        key: GroupScore(round(sum(values) / len(values), 2), len(values), sum(v >= PASS_SCORE for v in values))
+        key: GroupScore(
+            round(sum(values) / len(values), 2), len(values), sum(v >= PASS_SCORE for v in values)
+        )
         for key, values in sums.items()
     }
 

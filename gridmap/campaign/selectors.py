@@ -28,7 +28,9 @@ def points_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Inspec
     if role == Role.COMMUNITY_HEAD and profile.community_id:
         return points.filter(community_id=profile.community_id)
     if role == Role.GRID_LEADER:
-        led = Grid.objects.filter(Q(first_responsible=user) | Q(direct_responsible=user)).values_list("pk", flat=True)
+        led = Grid.objects.filter(Q(first_responsible=user) | Q(direct_responsible=user)).values_list(
+            "pk", flat=True
+        )
         return points.filter(grid_id__in=sorted(set(led)))
     if role == Role.DEPARTMENT and profile.department_id:
         return points.filter(department_id=profile.department_id)

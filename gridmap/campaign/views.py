@@ -75,8 +75,15 @@ def round_page(request: HttpRequest, pk: int) -> HttpResponse:
     round_ = _round(request, pk)
     visits = visits_visible_to(request.user)
     results = round_results(round_, visits)
-    titles = {"type": _("Point type"), "grid": _("Grid"), "community": _("Community"), "department": _("Department")}
-    groups = [(titles[level], sorted(results.groups[level].items(), key=lambda kv: str(kv[0]))) for level in LEVELS]
+    titles = {
+        "type": _("Point type"),
+        "grid": _("Grid"),
+        "community": _("Community"),
+        "department": _("Department"),
+    }
+    groups = [
+        (titles[level], sorted(results.groups[level].items(), key=lambda kv: str(kv[0]))) for level in LEVELS
+    ]
     mine = visits_to_score(request.user, round_).exists()
     return render(request, "campaign/round.html", {
         "round": round_, "results": results, "groups": groups,
@@ -114,7 +121,10 @@ def walk(request: HttpRequest, pk: int) -> HttpResponse:
     stops = []
     for v in visits:
         answered = {a.item_id: a for a in v.answers.all()}
-        rows = [{"item": i, "answer": answered.get(i.pk), "uuid": uuid.uuid4()} for i in items.get(v.point.type_id, [])]
+        rows = [
+            {"item": i, "answer": answered.get(i.pk), "uuid": uuid.uuid4()}
+            for i in items.get(v.point.type_id, [])
+        ]
         stops.append({"visit": v, "rows": rows, "done": sum(r["answer"] is not None for r in rows)})
     return render(request, "campaign/walk.html", {"round": round_, "stops": stops})
 
@@ -160,7 +170,9 @@ def _walk_url(visit: Any) -> str:
 def _refused(wants_json: bool, visit: Any, message: Any, status: int) -> HttpResponse:
     if wants_json:
         return JsonResponse({"error": message}, status=status)
-    text = message if isinstance(message, str) else "; ".join(f"{k}: {' '.join(v)}" for k, v in message.items())
+    text = (
+        message if isinstance(message, str) else "; ".join(f"{k}: {' '.join(v)}" for k, v in message.items())
+    )
     return HttpResponse(text, status=status, content_type="text/plain; charset=utf-8")
 
 
@@ -197,4 +209,3 @@ def points_geojson(request: HttpRequest) -> HttpResponse:
                            "department": p.department.name if p.department else ""},
         })  # fmt: skip
     return JsonResponse({"type": "FeatureCollection", "features": features})
-

@@ -56,7 +56,9 @@ def test_import_command(town, tmp_path, capsys):
     path = _gpkg(tmp_path, [{"id": "t1", "name": "公厕一", "geometry": Point(LON0 + 0.001, LAT0 + 0.001)}])
     with pytest.raises(CommandError) as stopped:
         call_command("import_layer", "inspection_points", str(path))  # no type: the row is rejected
-    assert stopped.value.returncode == 3 and not InspectionPoint.objects.filter(source_key="points:t1").exists()
+    assert (
+        stopped.value.returncode == 3 and not InspectionPoint.objects.filter(source_key="points:t1").exists()
+    )
     call_command("import_layer", "inspection_points", str(path), "--kind", "toilet", "--commit")
     point = InspectionPoint.objects.get(source_key="points:t1")
     assert point.type.code == "toilet" and point.grid == town.grids["A"]

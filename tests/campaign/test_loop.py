@@ -40,7 +40,9 @@ def test_round_assigns_whole_communities_and_plans_walks(town):
         assert orders == list(range(1, len(orders) + 1))
     sampled = round_create(name="抽样", created_by=town.people["admin"], share=0.5, seed=3)
     again = round_create(name="抽样2", created_by=town.people["admin"], share=0.5, seed=3)
-    assert set(sampled.visits.values_list("point_id", flat=True)) == set(again.visits.values_list("point_id", flat=True))
+    assert set(sampled.visits.values_list("point_id", flat=True)) == set(
+        again.visits.values_list("point_id", flat=True)
+    )
 
 
 def _visit(town, name="market", inspector="inspector1"):
@@ -130,7 +132,7 @@ def test_workbook_opens_and_holds_the_scores(client, town):
     r, visit = _visit(town)
     client.force_login(town.people["inspector1"])
     item = ChecklistItem.objects.filter(point_type=visit.point.type).first()
-    assert _post(client, visit, item, 9, note="=HYPERLINK(\"x\")").status_code == 201
+    assert _post(client, visit, item, 9, note='=HYPERLINK("x")').status_code == 201
     client.force_login(town.people["admin"])
     reply = client.get(reverse("campaign-report", args=[r.pk]))
     assert reply.status_code == 200

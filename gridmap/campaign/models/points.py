@@ -36,7 +36,9 @@ class InspectionPoint(models.Model):
     import engine in batch, or by ``points.point_place`` on save); ``department`` is the line
     department that answers for it (条): its failures are dispatched there."""
 
-    type = models.ForeignKey(PointType, on_delete=models.PROTECT, related_name="points", verbose_name=_("type"))
+    type = models.ForeignKey(
+        PointType, on_delete=models.PROTECT, related_name="points", verbose_name=_("type")
+    )
     source_key = models.CharField(_("source key"), max_length=120, unique=True, null=True, blank=True)
     name = models.CharField(_("name"), max_length=200)
     address = models.CharField(_("address"), max_length=200, blank=True)
@@ -80,8 +82,12 @@ class ChecklistItem(models.Model):
     code = models.SlugField(_("code"), max_length=20)
     text = models.CharField(_("item"), max_length=200)
     text_en = models.CharField(_("English text"), max_length=200, blank=True)
-    weight = models.FloatField(_("weight (points)"), validators=[MinValueValidator(0.1), MaxValueValidator(100)])
-    rule = models.CharField(_("deduction rule"), max_length=12, choices=Rule.choices, default=Rule.ALL_OR_NOTHING)
+    weight = models.FloatField(
+        _("weight (points)"), validators=[MinValueValidator(0.1), MaxValueValidator(100)]
+    )
+    rule = models.CharField(
+        _("deduction rule"), max_length=12, choices=Rule.choices, default=Rule.ALL_OR_NOTHING
+    )
     deduction = models.FloatField(
         _("deduction per finding"), default=0, validators=[MinValueValidator(0), MaxValueValidator(100)]
     )
@@ -99,7 +105,9 @@ class ChecklistItem(models.Model):
         ordering = ["point_type", "order", "code"]
         verbose_name = _("checklist item")
         verbose_name_plural = _("checklist items")
-        constraints = [models.UniqueConstraint(fields=["point_type", "code"], name="campaign_item_code_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["point_type", "code"], name="campaign_item_code_unique")
+        ]
 
     def __str__(self) -> str:
         return f"{self.code} {self.text}"

@@ -71,7 +71,9 @@ class Finding(models.Model):
     verified (``hooks``), open again if its look-back fails."""
 
     answer = models.OneToOneField(Answer, on_delete=models.CASCADE, related_name="finding")
-    problem = models.OneToOneField("problems.Problem", on_delete=models.CASCADE, related_name="campaign_finding")
+    problem = models.OneToOneField(
+        "problems.Problem", on_delete=models.CASCADE, related_name="campaign_finding"
+    )
     point = models.ForeignKey("campaign.InspectionPoint", on_delete=models.CASCADE, related_name="findings")
     item = models.ForeignKey("campaign.ChecklistItem", on_delete=models.PROTECT, related_name="findings")
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
