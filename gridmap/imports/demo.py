@@ -13,6 +13,7 @@ from django.db import transaction
 
 from gridmap.accounts.models import Department, Profile, Role
 from gridmap.geography.models import Community
+from gridmap.campaign.demo import campaign_demo_load
 from gridmap.imports.core import ImportReport, import_frames
 from gridmap.imports.demo_history import demo_history_fill
 from gridmap.problems.models import EventCategory
@@ -79,4 +80,5 @@ def demo_load(directory: Path = DEMO_DIR) -> tuple[ImportReport, list[dict[str, 
             if target == "regions":
                 communities_link(entries)
         demo_history_fill()
+        campaign_demo_load()  # inspection points and two past mock rounds
     return report, entries
