@@ -241,8 +241,15 @@ def test_writes_agree_with_the_rules(client, world, who, tmp_path, settings):
 
 # -- the campaign: inspection points ptA (grid A, 城管) and ptB (grid B, 消防), one round -----------
 SEES_POINTS = {
-    "admin": {"ptA", "ptB"}, "planner": {"ptA", "ptB"}, "head1": {"ptA"}, "leaderA": {"ptA"},
-    "dept_cg": {"ptA"}, "dept_fire": {"ptB"}, "inspector1": {"ptA"}, "reporter": None, "nobody": None,
+    "admin": {"ptA", "ptB"},
+    "planner": {"ptA", "ptB"},
+    "head1": {"ptA"},
+    "leaderA": {"ptA"},
+    "dept_cg": {"ptA"},
+    "dept_fire": {"ptB"},
+    "inspector1": {"ptA"},
+    "reporter": None,
+    "nobody": None,
 }  # fmt: skip  (None: the campaign's pages are refused, 403)
 
 
@@ -286,7 +293,9 @@ def test_campaign_outputs_agree_with_the_rules(client, world, who):
     assert {r[0] for r in book["点位得分"].iter_rows(min_row=2, values_only=True)} == expected, "workbook"
     walk = client.get(f"/campaign/rounds/{round_.pk}/walk/").content.decode()
     on_walk = {n for n in points if f">{n}" in walk or f"{n} <small" in walk}
-    assert on_walk == ({"ptA", "ptB"} if who == "admin" else {"ptA"} if who == "inspector1" else set()), "walk"
+    assert on_walk == ({"ptA", "ptB"} if who == "admin" else {"ptA"} if who == "inspector1" else set()), (
+        "walk"
+    )
     for name, p in points.items():
         visit = round_.visits.get(point=p)
         reply = client.post(f"/campaign/visits/{visit.pk}/answer/", {"item": item.pk, "findings": "0",

@@ -53,7 +53,9 @@ def demo_points() -> int:
             where = g.geom.point_on_surface
             geom = where
             if ptype.code in AREA_TYPES:
-                geom = Polygon.from_bbox((where.x - HALF_DEG, where.y - HALF_DEG, where.x + HALF_DEG, where.y + HALF_DEG))
+                geom = Polygon.from_bbox(
+                    (where.x - HALF_DEG, where.y - HALF_DEG, where.x + HALF_DEG, where.y + HALF_DEG)
+                )
                 geom.srid = 4326
                 geom = geom.intersection(g.geom) if not g.geom.contains(geom) else geom
                 geom = geom if geom.geom_type == "Polygon" else where

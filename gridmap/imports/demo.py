@@ -12,8 +12,8 @@ from django.contrib.auth.hashers import make_password
 from django.db import transaction
 
 from gridmap.accounts.models import Department, Profile, Role
-from gridmap.geography.models import Community
 from gridmap.campaign.demo import campaign_demo_load
+from gridmap.geography.models import Community
 from gridmap.imports.core import ImportReport, import_frames
 from gridmap.imports.demo_history import demo_history_fill
 from gridmap.problems.models import EventCategory

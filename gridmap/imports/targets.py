@@ -345,6 +345,9 @@ TARGETS: dict[str, Target] = {
     "problems": Target("problems", Problem, problem_fields, frozenset({"Point"})),
     "streets": Target("streets", Street, street_fields, LINES),
     "inspection_points": Target(
-        "inspection_points", InspectionPoint, inspection_point_fields, frozenset({"Point", "MultiPoint"}) | POLYGONS
+        "inspection_points",
+        InspectionPoint,
+        inspection_point_fields,
+        frozenset({"Point", "MultiPoint"}) | POLYGONS,
     ),
 }

@@ -17,7 +17,17 @@ ROOT = Path(__file__).resolve().parents[2]
 
 DELIVERY_APPS = frozenset({"api", "open311", "dashboard", "maps"})
 DOMAIN_APPS = frozenset(
-    {"geography", "facilities", "problems", "evaluation", "analysis", "imports", "accounts", "notifications", "campaign"}
+    {
+        "geography",
+        "facilities",
+        "problems",
+        "evaluation",
+        "analysis",
+        "imports",
+        "accounts",
+        "notifications",
+        "campaign",
+    }
 )
 # Modules (or packages) that are delivery in whichever app they sit.
 DELIVERY_PARTS = frozenset({"views", "urls", "forms", "admin", "templatetags", "management"})
