@@ -260,7 +260,9 @@ def test_campaign_outputs_agree_with_the_rules(client, world, who):
     from gridmap.campaign.models import Answer, ChecklistItem, Finding, InspectionPoint, PointType
     from gridmap.campaign.points import point_save
     from gridmap.campaign.rounds import round_create
+    from tests.campaign.conftest import campaign_catalogue
 
+    campaign_catalogue()
     people, grids, problems = world
     stop = PointType.objects.get(code="bus_stop")
     item = ChecklistItem.objects.filter(point_type=stop).first()

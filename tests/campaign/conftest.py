@@ -24,8 +24,17 @@ class Town:
     departments: dict[str, Department]
 
 
+def campaign_catalogue() -> None:
+    """The example catalogue (migration 0002's data): a test after a flushing one finds it gone."""
+    from gridmap.campaign.catalogue import catalogue_load
+    from gridmap.campaign.models import ChecklistItem
+
+    catalogue_load(PointType, ChecklistItem, EventCategory)
+
+
 @pytest.fixture
-def town(db) -> Town:
+def town(db, catalogues) -> Town:
+    campaign_catalogue()
     c1, c2 = region_tree(n=2)
     people = {
         "admin": user("office", Role.ADMIN),
