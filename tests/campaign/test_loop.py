@@ -158,3 +158,13 @@ def test_pages_answer(client, town):
     assert created.status_code == 302
     client.force_login(town.people["reporter"])
     assert client.get(reverse("campaign")).status_code == 403
+
+
+def test_maps_draw_the_points_in_scope(client, town):
+    client.force_login(town.people["leaderA"])
+    page = client.get(f"/grids/{town.grids['A'].code}/map/").content.decode()
+    assert '"key":"inspection_points"' in page and '"phoneOff":true' in page
+    assert "东门菜场" in page and "人民路站" in page and "北弄" not in page
+    client.force_login(town.people["admin"])
+    planner = client.get("/planner/map/").content.decode()
+    assert reverse("campaign-points") in planner
