@@ -13,6 +13,7 @@ from django.db.models import QuerySet
 
 from gridmap.campaign.models import Answer, Finding, InspectionPoint, Round, RoundPoint
 from gridmap.campaign.scores import GroupScore, compared, group_scores, point_score
+from gridmap.core.language import local_name
 
 LEVELS = ("type", "grid", "community", "department")
 
@@ -88,8 +89,6 @@ def item_fail_rates(round_: Round, visits: QuerySet[RoundPoint]) -> dict[int, tu
         entry = counts.setdefault(item_id, [code, text, text_en, 0, 0])
         entry[3] += is_failed
         entry[4] += 1
-    from gridmap.core.language import local_name
-
     return {k: (c, local_name(t, te), f / n, n) for k, (c, t, te, f, n) in counts.items()}
 
 
