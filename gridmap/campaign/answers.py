@@ -103,6 +103,8 @@ def answer_record(
             )  # fmt: skip
             if score.failed:
                 _to_problem(answer, user, list(zip(photos, infos, strict=True)))
+    except ValidationError as exc:  # the intake refused the point's position: nothing was written
+        raise AnswerRefused(" ".join(exc.messages)) from None
     except IntegrityError:
         seen = Answer.objects.filter(client_uuid=client_uuid).first()
         if seen is not None and seen.visit_id == visit.pk and seen.item_id == item.pk:

@@ -168,3 +168,14 @@ def test_maps_draw_the_points_in_scope(client, town):
     client.force_login(town.people["admin"])
     planner = client.get("/planner/map/").content.decode()
     assert reverse("campaign-points") in planner
+
+
+def test_a_failure_the_intake_refuses_writes_nothing(client, town, settings):
+    r, visit = _visit(town, "stop")
+    item = ChecklistItem.objects.filter(point_type=visit.point.type).first()
+    # the service area moved since the point was placed: the intake refuses its position
+    settings.GRIDMAP = {**settings.GRIDMAP, "SERVICE_AREA": "100.0,20.0,100.5,20.5"}
+    client.force_login(town.people["inspector1"])
+    reply = _post(client, visit, item, 3)
+    assert reply.status_code == 400 and reply.json()["error"]
+    assert not Answer.objects.exists() and not Problem.objects.exists() and not Finding.objects.exists()
