@@ -12,6 +12,7 @@ import pytest
 from gridmap.campaign.models import Answer, ChecklistItem, Finding
 from gridmap.campaign.rounds import round_create
 from tests.browser.test_inbox_phone import PHONE, SHOTS, sign_in
+from tests.browser.test_phone_maps import map_frame
 from tests.campaign.conftest import town  # noqa: F401  (a fixture)
 from tests.photos import jpeg
 
@@ -60,3 +61,22 @@ def test_inspector_scores_on_a_phone(browser_page, live_server, town, tmp_path):
     assert float(score) == 0.0  # its one answered item failed with every point lost
     assert browser_page.problems == {}, browser_page.problems
     assert all(r.startswith(live_server.url) or r.startswith("data:") for r in browser_page.requests)
+
+
+ON_MAP = "() => Object.keys(gridmap.layers).filter(k => gridmap.map.hasLayer(gridmap.layers[k]))"
+
+
+def test_inspection_points_off_on_a_phone_on_on_a_wide_screen(browser_page, live_server, town):  # noqa: F811
+    page = browser_page.page
+    code = town.grids["A"].code
+    sign_in(browser_page, live_server, town.people["leaderA"])
+    for viewport, shown in ((PHONE, False), ({"width": 1280, "height": 900}, True)):
+        page.set_viewport_size(viewport)
+        assert page.goto(f"{live_server.url}/grids/{code}/").status == 200
+        frame = map_frame(browser_page, f"/grids/{code}/map/")
+        assert frame.evaluate("() => 'inspection_points' in gridmap.layers")
+        assert ("inspection_points" in frame.evaluate(ON_MAP)) is shown, viewport
+        assert (
+            frame.evaluate("() => gridmap.layers.inspection_points.getLayers().length") == 2
+        )  # market, stop
+    assert browser_page.problems == {}, browser_page.problems
