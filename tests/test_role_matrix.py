@@ -275,7 +275,9 @@ def test_campaign_outputs_agree_with_the_rules(client, world, who):
     round_.visits.filter(point=points["ptA"]).update(inspector=people["inspector1"])
     for name, problem in (("ptA", problems["pA"]), ("ptB", problems["pB"])):
         visit = round_.visits.get(point=points[name])
-        answer = Answer.objects.create(visit=visit, item=item, findings=1, points=0, failed=True)
+        answer = Answer.objects.create(
+            visit=visit, item=item, findings=1, points=0, weight=item.weight, failed=True
+        )
         Finding.objects.create(answer=answer, problem=problem, point=points[name], item=item)
     by_id = {p.pk: n for n, p in points.items()}
     client.force_login(people[who])

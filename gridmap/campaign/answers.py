@@ -98,7 +98,7 @@ def answer_record(
     try:
         with transaction.atomic():
             answer = Answer.objects.create(
-                visit=visit, item=item, client_uuid=client_uuid, findings=findings, points=score.points,
+                visit=visit, item=item, client_uuid=client_uuid, findings=findings, points=score.points, weight=item.weight,
                 failed=score.failed, not_applicable=not_applicable, note=note, answered_by=user,
             )  # fmt: skip
             if score.failed:

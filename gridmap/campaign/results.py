@@ -48,7 +48,7 @@ def round_results(round_: Round, visits: QuerySet[RoundPoint]) -> RoundResults:
     answers: dict[int, list[tuple[float, float, bool]]] = defaultdict(list)
     failed: dict[int, list[str]] = defaultdict(list)
     for visit_id, points, weight, na, is_failed, code in Answer.objects.filter(visit__in=rows).values_list(
-        "visit_id", "points", "item__weight", "not_applicable", "failed", "item__code"
+        "visit_id", "points", "weight", "not_applicable", "failed", "item__code"
     ):
         answers[visit_id].append((points, weight, na))
         if is_failed:

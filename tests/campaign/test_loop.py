@@ -179,3 +179,17 @@ def test_a_failure_the_intake_refuses_writes_nothing(client, town, settings):
     reply = _post(client, visit, item, 3)
     assert reply.status_code == 400 and reply.json()["error"]
     assert not Answer.objects.exists() and not Problem.objects.exists() and not Finding.objects.exists()
+
+
+def test_an_edited_weight_changes_no_past_score(client, town):
+    r, visit = _visit(town, "stop")
+    items = list(ChecklistItem.objects.filter(point_type=visit.point.type).order_by("order"))
+    client.force_login(town.people["inspector1"])
+    assert _post(client, visit, items[0], 1).status_code == 201  # one finding: loses its deduction
+    assert _post(client, visit, items[1], 0).status_code == 201
+    scope = visits_visible_to(town.people["admin"])
+    before = next(p for p in round_results(r, scope).points if p.point_id == visit.point.pk).score
+    earned = items[0].weight - items[0].deduction + items[1].weight
+    assert before == round(100 * earned / (items[0].weight + items[1].weight), 2)
+    ChecklistItem.objects.filter(pk=items[1].pk).update(weight=items[1].weight * 3)
+    assert next(p for p in round_results(r, scope).points if p.point_id == visit.point.pk).score == before

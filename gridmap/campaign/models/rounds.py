@@ -56,6 +56,9 @@ class Answer(models.Model):
     findings = models.PositiveIntegerField(_("findings"), default=0)
     not_applicable = models.BooleanField(_("not applicable"), default=False)
     points = models.FloatField(_("points"))
+    weight = models.FloatField(
+        _("weight (points)")
+    )  # the item's weight when answered: edits later change no past score
     failed = models.BooleanField(_("failed"), default=False)
     note = models.CharField(_("note"), max_length=500, blank=True)
     answered_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
