@@ -283,7 +283,8 @@ def test_campaign_outputs_agree_with_the_rules(client, world, who):
     client.force_login(people[who])
     expected = SEES_POINTS[who]
     pages = ["/campaign/", "/campaign/readiness/", "/campaign/points.geojson", f"/campaign/rounds/{round_.pk}/",
-             f"/campaign/rounds/{round_.pk}/report.xlsx", f"/campaign/rounds/{round_.pk}/walk/"]  # fmt: skip
+             f"/campaign/rounds/{round_.pk}/report.xlsx", f"/campaign/rounds/{round_.pk}/walk/",
+             f"/campaign/rounds/{round_.pk}/walk.gpx"]  # fmt: skip
     if expected is None:
         assert all(client.get(url).status_code == 403 for url in pages)
         return
@@ -295,6 +296,12 @@ def test_campaign_outputs_agree_with_the_rules(client, world, who):
     assert {by_id[int(i)] for i in re.findall(r'data-point="(\d+)"', page)} == expected, "round"
     book = openpyxl.load_workbook(io.BytesIO(client.get(f"/campaign/rounds/{round_.pk}/report.xlsx").content))
     assert {r[0] for r in book["点位得分"].iter_rows(min_row=2, values_only=True)} == expected, "workbook"
+    gpx = client.get(f"/campaign/rounds/{round_.pk}/walk.gpx")  # only the inspector walks a point
+    assert gpx.status_code == (200 if who == "inspector1" else 404), "gpx"
+    if who == "inspector1":
+        assert (
+            f"<name>{points['ptA'].pk}</name>" in gpx.content.decode() and "ptB" not in gpx.content.decode()
+        )
     walk = client.get(f"/campaign/rounds/{round_.pk}/walk/").content.decode()
     on_walk = {n for n in points if f">{n}" in walk or f"{n} <small" in walk}
     assert on_walk == ({"ptA", "ptB"} if who == "admin" else {"ptA"} if who == "inspector1" else set()), (

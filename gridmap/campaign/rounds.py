@@ -17,7 +17,7 @@ from gridmap.analysis.routes import RouteInputError, route_plan
 from gridmap.campaign.models import InspectionPoint, Round, RoundPoint
 from gridmap.campaign.points import representative_point
 from gridmap.geography.models import Street
-from layers.routes import RouteStop
+from layers.routes import PlannedRoute, RouteStop
 
 
 def sample_points(
@@ -62,21 +62,25 @@ def assign_inspectors(
     return out
 
 
-def walk_order(points: Sequence[InspectionPoint]) -> list[int]:
-    """The ids of ``points`` in the order the route planner walks them (along the streets when
-    the town has some, else straight)."""
-    if len(points) < 2:
-        return [p.pk for p in points]
+def planned_walk(points: Sequence[InspectionPoint]) -> PlannedRoute:
+    """The route planner's walk through ``points`` (along the streets when the town has some,
+    else straight; each stop a point on the place's surface)."""
     stops = []
     for p in points:
         where = representative_point(p.geom)
         stops.append(RouteStop(id=p.pk, lon=where.x, lat=where.y, desc=p.name))
     metric = "network" if Street.objects.exists() else "straight"
     try:
-        planned = route_plan(stops, metric=metric)
+        return route_plan(stops, metric=metric)
     except RouteInputError:
-        planned = route_plan(stops, metric="straight")
-    order = [s.id for s in planned.stops]
+        return route_plan(stops, metric="straight")
+
+
+def walk_order(points: Sequence[InspectionPoint]) -> list[int]:
+    """The ids of ``points`` in the order the route planner walks them."""
+    if len(points) < 2:
+        return [p.pk for p in points]
+    order = [s.id for s in planned_walk(points).stops]
     return order + [p.pk for p in points if p.pk not in set(order)]
 
 

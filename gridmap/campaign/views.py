@@ -12,7 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.gis.geos import Polygon
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -25,7 +25,7 @@ from gridmap.campaign.forms import AnswerForm, RoundForm
 from gridmap.campaign.models import Answer, ChecklistItem, Round
 from gridmap.campaign.report import round_workbook
 from gridmap.campaign.results import LEVELS, readiness, round_compared, round_results
-from gridmap.campaign.rounds import round_create
+from gridmap.campaign.rounds import planned_walk, round_create
 from gridmap.campaign.selectors import (
     may_manage,
     points_visible_to,
@@ -34,6 +34,7 @@ from gridmap.campaign.selectors import (
     visits_visible_to,
 )
 from gridmap.core.language import english
+from layers.routes import route_gpx
 from layers.validate import BBox, GeometryInputError
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -127,6 +128,23 @@ def walk(request: HttpRequest, pk: int) -> HttpResponse:
         ]
         stops.append({"visit": v, "rows": rows, "done": sum(r["answer"] is not None for r in rows)})
     return render(request, "campaign/walk.html", {"round": round_, "stops": stops})
+
+
+@login_required
+@require_GET
+def walk_gpx(request: HttpRequest, pk: int) -> HttpResponse:
+    """The user's walk of a round as GPX 1.1 (waypoints in walking order, the path as a track),
+    planned by the route planner as when the round was made."""
+    _campaign_user(request)
+    round_ = _round(request, pk)
+    visits = round_.visits.filter(inspector=request.user).select_related("point").order_by("walk_order", "pk")
+    points = [v.point for v in visits]
+    if not points:
+        raise Http404(_("No point of this round is on your walk."))
+    body = route_gpx(planned_walk(points), name=round_.name)
+    response = HttpResponse(body, content_type="application/gpx+xml; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="walk-{round_.pk}.gpx"'
+    return response
 
 
 @login_required

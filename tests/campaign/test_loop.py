@@ -4,6 +4,7 @@ client id), a failed item → a problem dispatched to the point's department →
 
 import io
 import uuid
+from xml.etree import ElementTree
 
 import openpyxl
 import pytest
@@ -193,3 +194,17 @@ def test_an_edited_weight_changes_no_past_score(client, town):
     assert before == round(100 * earned / (items[0].weight + items[1].weight), 2)
     ChecklistItem.objects.filter(pk=items[1].pk).update(weight=items[1].weight * 3)
     assert next(p for p in round_results(r, scope).points if p.point_id == visit.point.pk).score == before
+
+
+def test_walk_gpx_follows_the_walk_order(client, town):
+    r = round_create(name="测评", created_by=town.people["admin"], inspectors=[town.people["inspector1"]])
+    client.force_login(town.people["inspector1"])
+    reply = client.get(reverse("campaign-walk-gpx", args=[r.pk]))
+    assert reply.status_code == 200 and reply["Content-Type"].startswith("application/gpx+xml")
+    ns = {"g": "http://www.topografix.com/GPX/1/1"}
+    root = ElementTree.fromstring(reply.content)
+    names = [int(w.findtext("g:name", namespaces=ns)) for w in root.findall("g:wpt", ns)]
+    assert names == list(r.visits.order_by("walk_order").values_list("point_id", flat=True))
+    assert len(root.findall(".//g:trkpt", ns)) >= len(names)
+    client.force_login(town.people["leaderA"])  # sees the round's points in grid A, walks none of them
+    assert client.get(reverse("campaign-walk-gpx", args=[r.pk])).status_code == 404
