@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "gridmap.analysis",
     "gridmap.dashboard",
     "gridmap.notifications",
+    "gridmap.tensteps",
     "gridmap.campaign",
 ]
 

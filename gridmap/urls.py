@@ -27,6 +27,7 @@ urlpatterns = [
     path("dashboard/", include("gridmap.dashboard.urls")),
     path("imports/", include("gridmap.imports.urls")),
     path("inbox/", include("gridmap.notifications.urls")),
+    path("steps/", include("gridmap.tensteps.urls")),
     path("campaign/", include("gridmap.campaign.urls")),
     path("", include("gridmap.maps.urls")),
 ]

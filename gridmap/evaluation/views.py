@@ -30,6 +30,7 @@ from gridmap.evaluation.metrics import Period
 from gridmap.evaluation.selectors import area_visible_to, may_evaluate, score_weights
 from gridmap.evaluation.summary_figures import city_weeks
 from gridmap.evaluation.weekly import weeks_between
+from gridmap.tensteps.selectors import communities_for_steps, progress_of
 
 RANKED_IN_CHART = 20
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -221,7 +222,18 @@ def figures(request: HttpRequest) -> HttpResponse:
         max_value=100.0,
         empty_text=_("No unit has a score in this period."),
     )
+    steps = sorted(
+        progress_of(communities_for_steps(request.user)), key=lambda r: (-r.items_done, r.community.code)
+    )
     context = {
+        "steps": steps[:RANKED_IN_CHART],
+        "steps_chart": hbar_chart(
+            title=_("The ten steps: share of sub-items done"),
+            labels=[r.community.name for r in steps[:RANKED_IN_CHART]],
+            values=[round(100 * r.share_done, 1) for r in steps[:RANKED_IN_CHART]],
+            max_value=100.0,
+            empty_text=_("No community is yours to follow here."),
+        ),
         "form": form,
         "dates": {"start": mondays[0].isoformat(), "end": (mondays[-1] + timedelta(days=7)).isoformat()},
         "level": data["level"],

@@ -17,6 +17,7 @@ from gridmap.geography.models import Community
 from gridmap.imports.core import ImportReport, import_frames
 from gridmap.imports.demo_history import demo_history_fill
 from gridmap.problems.models import EventCategory
+from gridmap.tensteps.demo import demo_fill as tensteps_demo_fill
 from layers.io import read_layer
 
 DEMO_DIR = settings.BASE_DIR / "fixtures" / "demo_town"
@@ -80,5 +81,6 @@ def demo_load(directory: Path = DEMO_DIR) -> tuple[ImportReport, list[dict[str, 
             if target == "regions":
                 communities_link(entries)
         demo_history_fill()
+        tensteps_demo_fill(entries)
         campaign_demo_load()  # inspection points and two past mock rounds
     return report, entries

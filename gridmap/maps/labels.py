@@ -55,6 +55,7 @@ def map_labels() -> dict[str, str]:
         "coverage_legend": pgettext("leader map", "Coverage gaps (straight-line distance)"),
         "negative_list": pgettext("leader map", "Negative list (open problems)"),
         "negative_title": pgettext("leader map", "Negative list"),
+        "negative_more": pgettext("leader map", "The oldest %(shown)s of %(total)s: see them all"),
         "days_value": pgettext("leader map", "%(days)s days"),
         "problem_link": gettext("Open the problem page"),
         "class_01": pgettext("leader map", "City appearance and environment"),

@@ -124,6 +124,7 @@ def grid_map(
     coverage_gaps: gpd.GeoDataFrame | None = None,
     uncovered_buildings: gpd.GeoDataFrame | None = None,
     negative_list: gpd.GeoDataFrame | None = None,
+    negative_more: tuple[int, str] | None = None,
     links: MapLinks | None = None,
     labels: Mapping[str, str] | None = None,
     tiled: Mapping[str, str] | None = None,
@@ -174,6 +175,9 @@ def grid_map(
     negative_list
         Open items, oldest first: the problem columns plus ``days_open``; ringed on the map and
         listed in a panel while the layer is on.
+    negative_more
+        ``negative_list`` is the oldest part of a longer list: (the whole list's length, its URL),
+        said and linked in the panel.
     links
         Problem page and photo URL templates for the popups (None: no links, no thumbnails).
     tiled
@@ -262,7 +266,7 @@ def grid_map(
             s["show"] = s["key"] in shown
     spec: dict[str, Any] = {"layers": specs, "legend": legend_html(sections), "legend_title": text["legend"]}
     if negative_list is not None:
-        part, spec["negative"] = negative_layers(_clean(negative_list), statuses, text)
+        part, spec["negative"] = negative_layers(_clean(negative_list), statuses, text, negative_more)
         specs += part
     if links is not None:
         label = text["problem_link"] if links.label is None else links.label

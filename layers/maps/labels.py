@@ -45,6 +45,7 @@ DEFAULT_LABELS: dict[str, str] = {
     "coverage_legend": "覆盖缺口（直线距离）",
     "negative_list": "负面清单（未结问题）",
     "negative_title": "负面清单",
+    "negative_more": "最早的 %(shown)s 项，共 %(total)s 项：查看全部",
     "days_value": "%(days)s 天",
     "problem_link": "查看问题详情",
     # problem classes (first two digits of the category code)

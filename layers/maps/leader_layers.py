@@ -346,9 +346,14 @@ def coverage_layers(
 
 
 def negative_layers(
-    negative: gpd.GeoDataFrame, statuses: Mapping[str, Mapping[str, str]], labels: Labels = DEFAULT_LABELS
+    negative: gpd.GeoDataFrame,
+    statuses: Mapping[str, Mapping[str, str]],
+    labels: Labels = DEFAULT_LABELS,
+    more: tuple[int, str] | None = None,
 ) -> tuple[list, dict]:
-    """The negative list: open items ringed on the map and listed in a panel (oldest first)."""
+    """The negative list: open items ringed on the map and listed in a panel (oldest first).
+    ``more``: ``negative`` is the oldest part of a longer list, (its whole length, the URL of
+    the whole list), said and linked under the panel's title."""
     computed: dict[str, Any] = problem_labels(negative, statuses, labels)
     if "id" in negative:
         computed["label"] = ["#" + str(i) for i in negative["id"].tolist()]
@@ -367,6 +372,9 @@ def negative_layers(
         "title": labels["negative_title"],
         "fields": ["label", "category_name", "age", "overdue_label"],
     }
+    if more is not None:
+        total, url = more
+        panel["more"] = {"url": url, "text": label(labels, "negative_more", shown=len(negative), total=total)}
     return [spec], panel
 
 

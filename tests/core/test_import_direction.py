@@ -26,6 +26,7 @@ DOMAIN_APPS = frozenset(
         "imports",
         "accounts",
         "notifications",
+        "tensteps",
         "campaign",
     }
 )
