@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "gridmap.tensteps",
     "gridmap.patrols",
     "gridmap.surveys",
+    "gridmap.campaign",
 ]
 
 MIDDLEWARE = [

@@ -30,6 +30,7 @@ urlpatterns = [
     path("steps/", include("gridmap.tensteps.urls")),
     path("patrols/", include("gridmap.patrols.urls")),
     path("surveys/", include("gridmap.surveys.urls")),
+    path("campaign/", include("gridmap.campaign.urls")),
     path("", include("gridmap.maps.urls")),
 ]
 if settings.DEBUG:

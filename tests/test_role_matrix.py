@@ -237,3 +237,82 @@ def test_writes_agree_with_the_rules(client, world, who, tmp_path, settings):
         assert response.status_code == 201, ("site", response.content)
     else:
         assert response.status_code == 403 and PositiveSite.objects.count() == sites, "site"
+
+
+# -- the campaign: inspection points ptA (grid A, 城管) and ptB (grid B, 消防), one round -----------
+SEES_POINTS = {
+    "admin": {"ptA", "ptB"},
+    "planner": {"ptA", "ptB"},
+    "head1": {"ptA"},
+    "leaderA": {"ptA"},
+    "dept_cg": {"ptA"},
+    "dept_fire": {"ptB"},
+    "inspector1": {"ptA"},
+    "reporter": None,
+    "nobody": None,
+}  # fmt: skip  (None: the campaign's pages are refused, 403)
+
+
+@pytest.mark.parametrize("who", ROLES)
+def test_campaign_outputs_agree_with_the_rules(client, world, who):
+    import openpyxl
+
+    from gridmap.campaign.models import Answer, ChecklistItem, Finding, InspectionPoint, PointType
+    from gridmap.campaign.points import point_save
+    from gridmap.campaign.rounds import round_create
+    from tests.campaign.conftest import campaign_catalogue
+
+    campaign_catalogue()
+    people, grids, problems = world
+    stop = PointType.objects.get(code="bus_stop")
+    item = ChecklistItem.objects.filter(point_type=stop).first()
+    points = {
+        name: point_save(InspectionPoint(name=name, type=stop, geom=grids[g].geom.centroid,
+                                         department=Department.objects.get(code=dept)))
+        for name, g, dept in (("ptA", "A", "cg"), ("ptB", "B", "fire"))
+    }  # fmt: skip
+    round_ = round_create(name="round", created_by=people["admin"])
+    round_.visits.filter(point=points["ptA"]).update(inspector=people["inspector1"])
+    for name, problem in (("ptA", problems["pA"]), ("ptB", problems["pB"])):
+        visit = round_.visits.get(point=points[name])
+        answer = Answer.objects.create(
+            visit=visit, item=item, findings=1, points=0, weight=item.weight, failed=True
+        )
+        Finding.objects.create(answer=answer, problem=problem, point=points[name], item=item)
+    by_id = {p.pk: n for n, p in points.items()}
+    client.force_login(people[who])
+    expected = SEES_POINTS[who]
+    pages = ["/campaign/", "/campaign/readiness/", "/campaign/points.geojson", f"/campaign/rounds/{round_.pk}/",
+             f"/campaign/rounds/{round_.pk}/report.xlsx", f"/campaign/rounds/{round_.pk}/walk/",
+             f"/campaign/rounds/{round_.pk}/walk.gpx"]  # fmt: skip
+    if expected is None:
+        assert all(client.get(url).status_code == 403 for url in pages)
+        return
+    geo = client.get("/campaign/points.geojson").json()
+    assert {by_id[f["id"]] for f in geo["features"]} == expected, "points"
+    ready = client.get("/campaign/readiness/").content.decode()
+    assert {by_id[int(i)] for i in re.findall(r'data-point="(\d+)"', ready)} == expected, "readiness"
+    page = client.get(f"/campaign/rounds/{round_.pk}/").content.decode()
+    assert {by_id[int(i)] for i in re.findall(r'data-point="(\d+)"', page)} == expected, "round"
+    book = openpyxl.load_workbook(io.BytesIO(client.get(f"/campaign/rounds/{round_.pk}/report.xlsx").content))
+    assert {r[0] for r in book["点位得分"].iter_rows(min_row=2, values_only=True)} == expected, "workbook"
+    gpx = client.get(f"/campaign/rounds/{round_.pk}/walk.gpx")  # only the inspector walks a point
+    assert gpx.status_code == (200 if who == "inspector1" else 404), "gpx"
+    if who == "inspector1":
+        assert (
+            f"<name>{points['ptA'].pk}</name>" in gpx.content.decode() and "ptB" not in gpx.content.decode()
+        )
+    walk = client.get(f"/campaign/rounds/{round_.pk}/walk/").content.decode()
+    on_walk = {n for n in points if f">{n}" in walk or f"{n} <small" in walk}
+    assert on_walk == ({"ptA", "ptB"} if who == "admin" else {"ptA"} if who == "inspector1" else set()), (
+        "walk"
+    )
+    for name, p in points.items():
+        visit = round_.visits.get(point=p)
+        reply = client.post(f"/campaign/visits/{visit.pk}/answer/", {"item": item.pk, "findings": "0",
+                            "client_uuid": "5f0c5e9e-0000-4000-8000-00000000000" + name[-1].lower().replace("a", "1").replace("b", "2")},
+                            HTTP_ACCEPT="application/json")  # fmt: skip
+        if name not in expected:
+            assert reply.status_code == 404, ("answer", name)
+        else:
+            assert reply.status_code in (403, 409), ("answer", name)  # answered already, or not their walk

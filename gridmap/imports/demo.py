@@ -12,6 +12,7 @@ from django.contrib.auth.hashers import make_password
 from django.db import transaction
 
 from gridmap.accounts.models import Department, Profile, Role
+from gridmap.campaign.demo import campaign_demo_load
 from gridmap.geography.models import Community
 from gridmap.imports.core import ImportReport, import_frames
 from gridmap.imports.demo_history import demo_history_fill
@@ -85,4 +86,5 @@ def demo_load(directory: Path = DEMO_DIR) -> tuple[ImportReport, list[dict[str, 
         tensteps_demo_fill(entries)
         patrols_demo_fill()
         surveys_demo_fill()
+        campaign_demo_load()  # inspection points and two past mock rounds
     return report, entries

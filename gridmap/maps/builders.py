@@ -17,6 +17,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.urls import reverse
 
+from gridmap.campaign.maps import point_types, points_frame
 from gridmap.facilities.models import Facility, FacilityKind
 from gridmap.facilities.selectors import facilities_visible_to
 from gridmap.geography.models import Building, Grid
@@ -67,7 +68,14 @@ def shown_layers(grids: Sequence[Grid], kinds: Sequence[str]) -> set[str]:
     their names, a few facility kinds and, on one grid's map, its buildings (on a community's
     map, dozens of grids of buildings bury the problems). The rest is in the layer list, off."""
     on = settings.GRIDMAP.get("MAP_KINDS_ON") or KINDS_ON
-    keys = {"streets", "boundary", "problems", "place_labels"} | {f"facility:{k}" for k in kinds if k in on}
+    keys = {
+        "streets",
+        "boundary",
+        "problems",
+        "place_labels",
+        "inspection_points",
+    }  # the points: not on a phone
+    keys |= {f"facility:{k}" for k in kinds if k in on}
     if len(grids) == 1:
         keys.add("buildings")
     return keys
@@ -88,6 +96,7 @@ def area_map(grids: Sequence[Grid], *, assets: MapAssets, tiles: TileSource | No
     if not assets.inline and len(frames["negative_list"]) > NEGATIVE_ON_MAP:
         negative_more = (len(frames["negative_list"]), negative_list_url(grids))
         frames["negative_list"] = frames["negative_list"].head(NEGATIVE_ON_MAP)
+    frames_of_points = display_frames({"inspection_points": points_frame(grids)}, tiles)
     kinds = facility_kinds()
     tiled = tiled_layers(grids, {k: len(frames[k]) for k in TILED}, assets=assets, tiles=tiles)
     m = grid_map(
@@ -105,6 +114,8 @@ def area_map(grids: Sequence[Grid], *, assets: MapAssets, tiles: TileSource | No
         shown=shown_layers(grids, list(kinds)),
         choices=choice_texts(),
         negative_more=negative_more,
+        inspection_points=frames_of_points["inspection_points"],
+        point_types=point_types(),
     )
     return add_overlays(m, tiles)
 

@@ -69,6 +69,7 @@ from layers.maps.leader_layers import (
     facility_layers,
     heat_layers,
     hotspot_layers,
+    inspection_point_layers,
     legend_html,
     negative_layers,
     plain_layer,
@@ -131,6 +132,8 @@ def grid_map(
     streets: gpd.GeoDataFrame | None = None,
     shown: Collection[str] | None = None,
     choices: Mapping[str, Mapping[str, str]] | None = None,
+    inspection_points: gpd.GeoDataFrame | None = None,
+    point_types: Mapping[str, Mapping[str, str]] | None = None,
 ) -> folium.Map:
     """Build the map of one grid (or of a community's grids).
 
@@ -193,6 +196,10 @@ def grid_map(
     shown
         The keys of the layers switched on at first (the rest are in the layer control, off);
         None: every layer but the analysis ones (heat, hotspots, gaps, uncovered, negative list).
+    inspection_points
+        The campaign's inspection points (points or areas): ``type`` (a key of ``point_types``:
+        code -> ``{"name", "color"}``), ``name``, ``type_name``, ``department``; one layer, on at
+        first on a wide screen and off on a phone. None: no layer.
     labels
         The map's texts by key, over :data:`~layers.maps.labels.DEFAULT_LABELS` (the Chinese
         defaults); keys left out keep their default. Texts with ``%(name)s`` placeholders keep them.
@@ -230,6 +237,9 @@ def grid_map(
     for part, section in (building_layers(buildings, text), facility_layers(facilities, kinds, text)):
         specs += part
         sections.append(section)
+    part, section = inspection_point_layers(inspection_points, point_types or {}, text, clean=_clean)
+    specs += part
+    sections += [section] if part else []
     part, problem_sections = problem_layers(problems, statuses, text, split="problems" not in (tiled or {}))
     specs += part
     sections += problem_sections

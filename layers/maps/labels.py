@@ -21,6 +21,7 @@ DEFAULT_LABELS: dict[str, str] = {
     "households_value": "%(count)s 户",
     "population_value": "%(count)s 人",
     "facilities": "设施",
+    "inspection_points": "测评点位",
     "problems": "问题",
     "problems_closed": "已结束的问题（已结案、不予立案、重复）",
     "problem_status": "问题状态",
@@ -59,6 +60,8 @@ DEFAULT_LABELS: dict[str, str] = {
     "field_grid_name": "网格名称",
     "field_name": "名称",
     "field_address": "地址",
+    "field_point_type": "点位类型",
+    "field_department": "责任部门",
     "field_use": "用途",
     "field_floors": "层数",
     "field_households": "户数",
@@ -108,6 +111,11 @@ FIELD_KEYS: dict[str, dict[str, str]] = {
         "population": "field_population",
     },  # fmt: skip
     "facility": {"name": "field_name", "condition": "field_condition"},
+    "inspection_point": {
+        "name": "field_name",
+        "type_name": "field_point_type",
+        "department": "field_department",
+    },
     "problem": _PROBLEM
     | {
         "deadline": "field_deadline",

@@ -210,7 +210,7 @@ gridmap.build = function (map, spec) {
         }
         gridmap.layers[s.key] = layer;
         control.addOverlay(layer, s.name);
-        if (s.show) { layer.addTo(map); }
+        if (s.show && !(s.phoneOff && gridmap.small())) { layer.addTo(map); }  // phoneOff: on wide screens only
     });
     control.addTo(map);
     gridmap.control = control;

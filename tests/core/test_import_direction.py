@@ -29,6 +29,7 @@ DOMAIN_APPS = frozenset(
         "tensteps",
         "patrols",
         "surveys",
+        "campaign",
     }
 )
 # Modules (or packages) that are delivery in whichever app they sit.

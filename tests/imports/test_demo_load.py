@@ -8,6 +8,7 @@ from django.contrib.auth import authenticate
 from django.core.management import call_command
 
 from gridmap.accounts.models import Profile, Role
+from gridmap.campaign.models import Finding, InspectionPoint, PointType, Round
 from gridmap.facilities.models import Facility, FacilityKind
 from gridmap.geography.models import Building, Community, Grid, Street
 from gridmap.imports.demo import DEMO_DIR
@@ -25,7 +26,8 @@ def test_demo_town_loads_completely_and_again_without_duplicates(demo_town):
     out = demo_town.output
     assert "rejected 0" in out and "rejected 1" not in out
     counts = {"grids": Grid.objects.count(), "buildings": Building.objects.count(),
-              "facilities": Facility.objects.count(), "problems": Problem.objects.count(),
+              "facilities": Facility.objects.count(),
+              "problems": Problem.objects.filter(campaign_finding__isnull=True).count(),
               "streets": Street.objects.count()}  # fmt: skip
     assert counts == {name: geojson_count(name) for name in counts}
     assert Community.objects.count() >= 3 and counts["grids"] >= 30 and counts["buildings"] >= 1500
@@ -48,6 +50,18 @@ def test_demo_town_loads_completely_and_again_without_duplicates(demo_town):
     assert Problem.objects.filter(status="dispatched", deadline=None).count() == 0
     events = ProblemEvent.objects.count()
     assert events > counts["problems"]
+    # The campaign: a point of every type, two past rounds, failures through the loop (some closed,
+    # some still open and so on the readiness list), each dispatched to its point's department.
+    assert set(InspectionPoint.objects.values_list("type__code", flat=True)) == set(
+        PointType.objects.values_list("code", flat=True)
+    )
+    assert Round.objects.count() == 2
+    findings = Finding.objects.select_related("problem", "point")
+    assert findings.filter(closed_at__isnull=False).exists() and findings.filter(closed_at=None).exists()
+    assert all(f.problem.department_id == f.point.department_id for f in findings)
+    assert all(f.problem.status == "closed" for f in findings.filter(closed_at__isnull=False))
+    total = Problem.objects.count()
     call_command("load_demo", stdout=StringIO())
-    assert Problem.objects.count() == counts["problems"] and Grid.objects.count() == counts["grids"]
+    assert Problem.objects.count() == total and Grid.objects.count() == counts["grids"]
+    assert Finding.objects.count() == findings.count() and Round.objects.count() == 2
     assert ProblemEvent.objects.count() == events
