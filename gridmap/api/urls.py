@@ -5,12 +5,13 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from gridmap.api.auth import AUTHENTICATION
 from gridmap.api.errors import not_found
-from gridmap.api.views import analysis, citizen, layers, lists, loop, media, problems
+from gridmap.api.views import analysis, citizen, index, layers, lists, loop, media, problems
 from gridmap.api.views.auth import TokenView
 
 app_name = "api"
 
 urlpatterns = [
+    path("", index.index, name="index"),
     path("auth/token/", TokenView.as_view(), name="token"),
     path("grids/", layers.GridList.as_view(), name="grids"),
     path("grids/<int:pk>/", layers.GridDetail.as_view(), name="grid"),
