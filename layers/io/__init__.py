@@ -4,10 +4,21 @@
   :mod:`~layers.io.checks` and :mod:`~layers.io.csv_points`): accepted rows in WGS84 and every
   refused row with its reason; ``open_layer`` (:mod:`~layers.io.stream`): the same, a batch at
   a time, for files larger than memory;
+- ``frame_features``, ``geometry_texts``, ``collection``, ``dumps`` (:mod:`layers.io.geojson`):
+  GeoJSON out, RFC 7946 (right-hand winding, no null geometry), the one writer;
 - ``read_osm`` (:mod:`layers.io.osm`, tag rules in :mod:`layers.io.osm_tags`): one frame per
   facility kind.
 """
 
+from layers.io.geojson import (
+    Features,
+    collection,
+    dumps,
+    frame_features,
+    geometry_mapping,
+    geometry_texts,
+    right_hand,
+)
 from layers.io.osm import OsmReadError, OsmResult, read_osm
 from layers.io.sources import LayerReadError
 from layers.io.stream import BATCH_ROWS, LayerStream, open_layer
@@ -15,12 +26,19 @@ from layers.io.vector import ReadResult, read_layer
 
 __all__ = [
     "BATCH_ROWS",
+    "Features",
     "LayerReadError",
     "LayerStream",
     "OsmReadError",
     "OsmResult",
     "ReadResult",
+    "collection",
+    "dumps",
+    "frame_features",
+    "geometry_mapping",
+    "geometry_texts",
     "open_layer",
     "read_layer",
     "read_osm",
+    "right_hand",
 ]

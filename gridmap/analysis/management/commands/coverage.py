@@ -28,6 +28,7 @@ from gridmap.core.management.cli import (
     plain,
     records,
 )
+from layers.io import collection, dumps, frame_features
 
 HELP = """Check a facility kind against its standard and print the result.
 
@@ -55,12 +56,14 @@ What each format holds:
 Distances are metres. Unknown kinds or grids are errors."""
 
 
-def _geojson(frame: gpd.GeoDataFrame) -> dict[str, Any]:
-    features = []
-    for props, geom in zip(records(frame), frame.geometry, strict=True):
-        shape = None if geom is None or geom.is_empty else geom.__geo_interface__
-        features.append({"type": "Feature", "properties": props, "geometry": shape})
-    return {"type": "FeatureCollection", "features": features}
+def _geojson(frame: gpd.GeoDataFrame) -> str:
+    """The one writer's FeatureCollection: right-hand winding; a row without a geometry (a grid
+    left wholly covered by --area) is left out and counted under ``dropped_empty``."""
+    plain = frame.copy()
+    columns = [c for c in frame.columns if c != frame.geometry.name]
+    plain[columns] = pd.DataFrame(records(frame), index=frame.index, columns=columns)
+    written = frame_features(plain)
+    return dumps(collection(written.features, dropped_empty=written.dropped_empty)).decode()
 
 
 def _csv(frame: pd.DataFrame) -> str:
@@ -125,7 +128,7 @@ class Command(DocumentedCommand, NoWebCommand):
             if opts["format"] != "geojson":
                 raise CoverageError("--area prints polygons: use --format geojson")
             area = coverage_area(radius_m=opts["radius_m"], **common)
-            return json.dumps(_geojson(area), ensure_ascii=False)
+            return _geojson(area)
         result = coverage_run(
             both_metrics=True,  # the report shows the walking figures beside the straight ones
             radius_m=opts["radius_m"],
@@ -139,7 +142,7 @@ class Command(DocumentedCommand, NoWebCommand):
             items = result.items
             if opts["uncovered_only"] and result.rule == "radius":
                 items = items[~items["covered"]]
-            return json.dumps(_geojson(items), ensure_ascii=False)
+            return _geojson(items)
         if opts["format"] == "csv":
             return _csv(result.grids if result.grids is not None else result.items)
         return json.dumps(self._summary(result), ensure_ascii=False, indent=1)
