@@ -6,10 +6,14 @@
   a time, for files larger than memory;
 - ``frame_features``, ``geometry_texts``, ``collection``, ``dumps`` (:mod:`layers.io.geojson`):
   GeoJSON out, RFC 7946 (right-hand winding, no null geometry), the one writer;
+- ``split_by_geometry``, ``write_geopackage_layers``, ``write_shapefile_zip``
+  (:mod:`layers.io.export`): exports with one layer per geometry type, Shapefiles in UTF-8;
 - ``read_osm`` (:mod:`layers.io.osm`, tag rules in :mod:`layers.io.osm_tags`): one frame per
   facility kind.
 """
 
+from layers.io.export import layer_name, split_by_geometry, write_shapefile_zip
+from layers.io.export import write_geopackage as write_geopackage_layers
 from layers.io.geojson import (
     Features,
     collection,
@@ -37,8 +41,12 @@ __all__ = [
     "frame_features",
     "geometry_mapping",
     "geometry_texts",
+    "layer_name",
     "open_layer",
     "read_layer",
     "read_osm",
     "right_hand",
+    "split_by_geometry",
+    "write_geopackage_layers",
+    "write_shapefile_zip",
 ]
