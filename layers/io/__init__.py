@@ -8,6 +8,7 @@
   GeoJSON out, RFC 7946 (right-hand winding, no null geometry), the one writer;
 - ``split_by_geometry``, ``write_geopackage_layers``, ``write_shapefile_zip``
   (:mod:`layers.io.export`): exports with one layer per geometry type, Shapefiles in UTF-8;
+- ``code_text`` (:mod:`layers.io.tables`): code cells of CSV files kept as text by spreadsheets;
 - ``read_osm`` (:mod:`layers.io.osm`, tag rules in :mod:`layers.io.osm_tags`): one frame per
   facility kind.
 """
@@ -26,16 +27,19 @@ from layers.io.geojson import (
 from layers.io.osm import OsmReadError, OsmResult, read_osm
 from layers.io.sources import LayerReadError
 from layers.io.stream import BATCH_ROWS, LayerStream, open_layer
+from layers.io.tables import CODE_PREFIX, code_text
 from layers.io.vector import ReadResult, read_layer
 
 __all__ = [
     "BATCH_ROWS",
+    "CODE_PREFIX",
     "Features",
     "LayerReadError",
     "LayerStream",
     "OsmReadError",
     "OsmResult",
     "ReadResult",
+    "code_text",
     "collection",
     "dumps",
     "frame_features",

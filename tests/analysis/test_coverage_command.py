@@ -63,6 +63,7 @@ def test_planted_gaps_are_found(demo: None) -> None:
         int(r["uncovered_households_straight"]) for r in rows
     )
     assert all(0 <= float(r["household_share_network"]) <= 1 for r in rows if r["household_share_network"])
+    assert all(r["grid"].startswith("\t") and len(r["grid"].strip()) == 15 for r in rows if r["grid"])
     # refuse collection points serve houses: exactly the planted 29
     refuse = run_json("refuse_point")
     assert set(refuse["uncovered"]) == {demo_key(b) for b in PLANTED["refuse_gap"]["houses_over_70m"]}

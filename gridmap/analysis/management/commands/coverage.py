@@ -28,7 +28,7 @@ from gridmap.core.management.cli import (
     plain,
     records,
 )
-from layers.io import collection, dumps, frame_features
+from layers.io import code_text, collection, dumps, frame_features
 
 HELP = """Check a facility kind against its standard and print the result.
 
@@ -66,6 +66,9 @@ def _geojson(frame: gpd.GeoDataFrame) -> str:
     return dumps(collection(written.features, dropped_empty=written.dropped_empty)).decode()
 
 
+CODE_COLUMNS = frozenset({"grid", "code", "community"})
+
+
 def _csv(frame: pd.DataFrame) -> str:
     out = frame.copy()
     if isinstance(out, gpd.GeoDataFrame):
@@ -79,6 +82,8 @@ def _csv(frame: pd.DataFrame) -> str:
             out[col] = out[col].round(4)
         if out[col].map(lambda v: isinstance(v, (list, tuple))).any():
             out[col] = out[col].map(lambda v: ";".join(map(str, v)) if isinstance(v, (list, tuple)) else v)
+    for col in CODE_COLUMNS.intersection(out.columns):  # grid codes: text for spreadsheets
+        out[col] = out[col].map(code_text)
     return out.replace([np.inf, -np.inf], np.nan).to_csv(index=False)
 
 
