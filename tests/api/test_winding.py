@@ -60,6 +60,7 @@ def test_hotspot_times_are_iso_with_t(demo_town):
         if k.endswith(("_at", "first", "last"))
     ]
     texts = [t for t in times if isinstance(t, str)]
+    assert texts and len(texts) == len(times)
     assert all("T" in t and t.endswith("Z") and " " not in t for t in texts), texts[:3]
 
 
