@@ -81,7 +81,7 @@ def _promote(frame: gpd.GeoDataFrame) -> bool:
     return any(t.startswith("Multi") for t in types) and len(types) > 1
 
 
-def write_geopackage(path: Path, layers: dict[str, gpd.GeoDataFrame]) -> dict[str, int]:
+def write_geopackage_layers(path: Path, layers: dict[str, gpd.GeoDataFrame]) -> dict[str, int]:
     """``layers`` (from ``split_by_geometry``) as a new GeoPackage at ``path``; rows per layer."""
     import pyogrio
 
