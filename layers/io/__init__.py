@@ -31,6 +31,7 @@ if TYPE_CHECKING:
         frame_features,
         geometry_mapping,
         geometry_texts,
+        iso_time,
         right_hand,
     )
     from layers.io.osm import OsmReadError, OsmResult, read_osm
@@ -54,6 +55,7 @@ _HOMES = {
     "frame_features": "geojson",
     "geometry_mapping": "geojson",
     "geometry_texts": "geojson",
+    "iso_time": "geojson",
     "layer_name": "export",
     "open_layer": "stream",
     "read_layer": "vector",
@@ -79,6 +81,7 @@ __all__ = [
     "frame_features",
     "geometry_mapping",
     "geometry_texts",
+    "iso_time",
     "layer_name",
     "open_layer",
     "read_layer",
