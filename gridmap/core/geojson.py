@@ -18,9 +18,12 @@ PRECISION = 8  # decimal places of degrees: about 1 mm
 
 
 class RightHandPolygons(GeoFunc):
-    """Polygons wound by RFC 7946's right-hand rule; other geometries unchanged."""
+    """Polygons wound by RFC 7946's right-hand rule; other geometries unchanged. Only polygonal
+    geometries go through ``ST_ForcePolygonCCW``: PostGIS defines it as
+    ``ST_Reverse(ST_ForcePolygonCW(g))``, which would reverse a line."""
 
     function = "ST_ForcePolygonCCW"
+    template = "CASE WHEN ST_Dimension(%(expressions)s) = 2 THEN %(function)s(%(expressions)s) ELSE %(expressions)s END"
     arity = 1
 
 

@@ -100,3 +100,18 @@ def test_the_database_writes_polygons_as_the_pure_writer_does(db):
     assert len(db_rings) == len(pure_rings) == 2
     for mine, theirs in zip(db_rings, pure_rings, strict=True):
         assert np.allclose(np.asarray(mine), np.asarray(theirs), atol=1e-9)
+
+
+def test_the_database_leaves_lines_and_points_as_they_are(db):
+    """PostGIS's ST_ForcePolygonCCW reverses lines; the rule applies it to polygons only."""
+    from django.contrib.gis.geos import LineString
+
+    from gridmap.geography.models import Street
+    from tests.factories import LAT0, LON0
+
+    coords = [(LON0, LAT0), (LON0 + 0.002, LAT0 + 0.001), (LON0 + 0.001, LAT0 + 0.002)]
+    street = Street.objects.create(name="东街", geom=LineString(coords, srid=4326))
+    written = json.loads(
+        Street.objects.filter(pk=street.pk).annotate(g=geojson_column()).values_list("g", flat=True)[0]
+    )
+    assert np.allclose(np.asarray(written["coordinates"]), np.asarray(coords), atol=1e-9)
