@@ -8,6 +8,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 from django.test import Client
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 pytestmark = pytest.mark.django_db
 
@@ -74,3 +76,24 @@ def test_the_api_index_links_the_openapi_document_and_its_ui(client):
     assert client.get("/api/v1/schema/").status_code == 200
     refused = client.post("/api/v1/", {})
     assert refused.status_code == 405 and refused.json()["detail"]
+
+
+_segment = st.text(alphabet=st.characters(codec="utf-8", exclude_characters="/?#%\x00"), max_size=12)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    prefix=st.sampled_from(["/api", "/api/v1", "/open311", "/open311/v2"]),
+    segments=st.lists(_segment, max_size=3),
+    slash=st.booleans(),
+    method=st.sampled_from(["get", "post", "put", "patch", "delete"]),
+)
+def test_property_any_path_under_an_interface_answers_in_its_format(client, prefix, segments, slash, method):
+    """Whatever the path and method: never a 5xx, and every error in the interface's format (the
+    one HTML page served there is the API document's UI, a 200)."""
+    path = "/".join([prefix, *segments]) + ("/" if slash else "")
+    response = getattr(client, method)(path)
+    assert response.status_code < 500, (path, response.status_code)
+    kind = response["Content-Type"] if response.has_header("Content-Type") else ""
+    if response.status_code >= 400:
+        assert kind.startswith(("application/json", "application/xml")), (path, kind)
