@@ -76,12 +76,36 @@ def test_the_api_index_links_the_openapi_document_and_its_ui(client):
     assert client.get("/api/v1/schema/").status_code == 200
     refused = client.post("/api/v1/", {})
     assert refused.status_code == 405 and refused.json()["detail"]
+    for path in ("/api/v1/schema/", "/api/v1/docs/"):
+        refused = client.put(path)
+        assert refused.status_code == 405 and refused["Content-Type"] == "application/json", path
 
 
-_segment = st.text(alphabet=st.characters(codec="utf-8", exclude_characters="/?#%\x00"), max_size=12)
+_segment = st.one_of(
+    st.sampled_from(
+        [
+            "schema",
+            "docs",
+            "grids",
+            "problems",
+            "1",
+            "photos",
+            "auth",
+            "token",
+            "analysis",
+            "gaps",
+            "requests.json",
+            "requests.xml",
+            "discovery.json",
+            "services.xml",
+            "media",
+        ]
+    ),  # fmt: skip
+    st.text(alphabet=st.characters(codec="utf-8", exclude_characters="/?#%\x00"), max_size=12),
+)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     prefix=st.sampled_from(["/api", "/api/v1", "/open311", "/open311/v2"]),
     segments=st.lists(_segment, max_size=3),

@@ -1,4 +1,5 @@
-"""``/api/v1/``: a small public index that links a client to the OpenAPI document and its UI."""
+"""``/api/v1/``: a small public index that links a client to the OpenAPI document and its UI; the
+document's and the UI's views answer their errors (a POST, a PUT) in the API's JSON too."""
 
 from __future__ import annotations
 
@@ -6,8 +7,20 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from gridmap.api.errors import api_exception_handler
 from gridmap.api.renderers import json_response
+
+
+class SchemaView(SpectacularAPIView):
+    def get_exception_handler(self):  # type: ignore[no-untyped-def]
+        return api_exception_handler
+
+
+class DocsView(SpectacularSwaggerView):
+    def get_exception_handler(self):  # type: ignore[no-untyped-def]
+        return api_exception_handler
 
 
 @csrf_exempt  # answers a 405 to anything but GET and HEAD
