@@ -27,8 +27,6 @@ import orjson
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-POLYGONAL = ("Polygon", "MultiPolygon", "GeometryCollection")
-
 
 def right_hand(geoms: Any) -> Any:
     """Geometries (one or an array) with every polygon wound by RFC 7946's right-hand rule; other
