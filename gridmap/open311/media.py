@@ -36,8 +36,15 @@ class ApiKeyAuthentication(BaseAuthentication):
         return caller.user, caller.key
 
 
-# the API's classes first: a 401 names the token scheme, as the API's own photo URLs do
-photo = ProblemPhotoFile.as_view(authentication_classes=(*AUTHENTICATION, ApiKeyAuthentication))
+class RequestPhoto(ProblemPhotoFile):
+    """The API's photo view under Open311 (not a path of the REST API's OpenAPI document)."""
+
+    # the API's classes first: a 401 names the token scheme, as the API's own photo URLs do
+    authentication_classes = (*AUTHENTICATION, ApiKeyAuthentication)
+    schema = None
+
+
+photo = RequestPhoto.as_view()
 
 
 def photo_url(request: HttpRequest, problem_id: int, photo_id: int) -> str:
