@@ -13,8 +13,9 @@ from django.contrib.gis.geos import Point
 from django.utils import timezone
 
 from gridmap.accounts.models import Department, Role
-from gridmap.problems.models import EventCategory, Problem
+from gridmap.problems.models import EventCategory, Problem, ProblemPhoto
 from tests.factories import LAT0, LON0, grid, region_tree, user
+from tests.photos import jpeg
 
 pytestmark = pytest.mark.django_db
 
@@ -94,6 +95,11 @@ def test_problem_outputs_agree_with_the_rules(client, world, who):
         assert client.get(f"/api/v1/problems/{p.pk}/").status_code == want, ("api detail", name)
         assert client.get(f"/api/v1/problems/{p.pk}/events/").status_code == want, ("api events", name)
         assert client.get(f"/open311/v2/requests/{p.pk}.json").status_code == want, ("open311", name)
+        photo = ProblemPhoto.objects.create(problem=p, image=jpeg(f"{name}.jpg"))
+        for url in (f"/problems/{p.pk}/photos/{photo.pk}/", f"/api/v1/problems/{p.pk}/photos/{photo.pk}/",
+                    f"/open311/v2/requests/{p.pk}/media/{photo.pk}", f"/media/{photo.image.name}"):  # fmt: skip
+            want_photo = want if not url.startswith("/media/") else 404  # never served unchecked
+            assert client.get(url).status_code == want_photo, ("photo", url, name)
         if name not in expected:  # acting on an unseen problem is a 404, not a 403 that confirms it exists
             response = client.post(f"/api/v1/problems/{p.pk}/transitions/", {"action": "file"},
                                     content_type="application/json")  # fmt: skip
