@@ -11,7 +11,7 @@ from tests.factories import LAT0, LON0
 
 
 @pytest.fixture
-def ogc_town(town):
+def ogc_town(town):  # noqa: F811
     """``town`` with five problems (three in grid 1, one in grid 2, one in community 2) and a street."""
     for _ in range(3):
         report(town, SPOT)
