@@ -136,6 +136,15 @@ def queryables_doc(request: Any, collection: Any) -> dict[str, Any]:
     }
 
 
+def _one_type(schema: dict[str, Any]) -> dict[str, Any]:
+    """A property's schema with one type (GDAL 3.6 reads ``type`` only as a string); any value
+    may be null."""
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        return {**schema, "type": next(t for t in kind if t != "null")}
+    return dict(schema)
+
+
 def schema_doc(request: Any, collection: Any) -> dict[str, Any]:
     """The properties of the features, typed (what GDAL reads through ``describedby``)."""
     return {
@@ -145,6 +154,6 @@ def schema_doc(request: Any, collection: Any) -> dict[str, Any]:
         "title": str(collection.title),
         "properties": {
             "geometry": geometry_schema(collection.geometry),
-            **{name: dict(schema) for name, schema in collection.properties.items()},
+            **{name: _one_type(schema) for name, schema in collection.properties.items()},
         },
     }

@@ -37,6 +37,9 @@ FORMATS = {"json": "json", "html": "html", "geojson": "json", "application/json"
            "application/geo+json": "json", "text/html": "html"}  # fmt: skip
 
 
+PAGING = {"limit", "offset", "f"}
+
+
 class OgcView(APIView):
     authentication_classes = AUTHENTICATION
     permission_classes = (AllowAny,)  # each collection decides (``catalogue.collections_for``)
@@ -117,6 +120,10 @@ class Collections(OgcView):
 
 
 class CollectionView(OgcView):
+    # GDAL (3.6) repeats the query of the URL it was given on every request it makes, so a
+    # collection URL carrying ``filter`` or ``crs`` for the items must not be refused here.
+    params = it.ITEM_PARAMS
+
     def get(self, request: Request, cid: str) -> HttpResponse:
         fmt = self.fmt(request, self.values(request))
         doc = docs.collection_doc(request, self.collection(request, cid), request.user)
@@ -141,15 +148,15 @@ def _context(request: Request) -> RowContext:
     return RowContext(timezone.now(), actions_by_status(role_of(request.user)))
 
 
-def _page_link(
-    request: Request, values: dict[str, str], rel: str, offset: int, limit: int, kind: str
-) -> dict:
-    query = {**values, "limit": str(limit), "offset": str(offset)}
-    if kind == docs.HTML:
-        query["f"] = "html"
-    else:
-        query.pop("f", None)
-    return docs.link(request.build_absolute_uri(f"{request.path}?{urlencode(query)}"), rel, kind)
+def _page_link(request: Request, rel: str, offset: int, limit: int, kind: str) -> dict[str, str]:
+    """The link to another page: the query as the client wrote it (GDAL repeats the query of the
+    URL it was given and recognises it only as written), with ``limit`` and ``offset`` set."""
+    kept = [
+        p for p in request.META.get("QUERY_STRING", "").split("&") if p and p.split("=", 1)[0] not in PAGING
+    ]
+    extra = {"limit": limit, "offset": offset, **({"f": "html"} if kind == docs.HTML else {})}
+    query = "&".join([*kept, urlencode(extra)])
+    return docs.link(request.build_absolute_uri(f"{request.path}?{query}"), rel, kind)
 
 
 class Items(OgcView):
@@ -167,11 +174,9 @@ class Items(OgcView):
         kind = docs.HTML if fmt == "html" else docs.GEOJSON
         links = [docs.link(request.build_absolute_uri(), "self", kind)]
         if query.offset + len(features) < matched:
-            links.append(_page_link(request, values, "next", query.offset + query.limit, query.limit, kind))
+            links.append(_page_link(request, "next", query.offset + query.limit, query.limit, kind))
         if query.offset > 0:
-            links.append(
-                _page_link(request, values, "prev", max(0, query.offset - query.limit), query.limit, kind)
-            )
+            links.append(_page_link(request, "prev", max(0, query.offset - query.limit), query.limit, kind))
         body = {
             "type": "FeatureCollection",
             "numberMatched": matched,

@@ -12,8 +12,9 @@ from tests.factories import LAT0, LON0
 
 @pytest.fixture
 def ogc_town(town):  # noqa: F811
-    """``town`` with five problems (three in grid 1, one in grid 2, one in community 2) and a street."""
-    for _ in range(3):
+    """``town`` with seven problems (five in grid 1: a hotspot; one in grid 2, one in community 2)
+    and a street."""
+    for _ in range(5):
         report(town, SPOT)
     report(town, SPOT2)
     report(town, SPOT3)
