@@ -26,7 +26,7 @@ from gridmap.api import filters as api_filters
 from gridmap.api.analysis_features import frame_features
 from gridmap.api.errors import bad_request
 from gridmap.api.features import PRECISION, RowContext
-from gridmap.api.params import parse_when
+from gridmap.api.params import parse_bbox, parse_when
 from gridmap.core.boundary import BoundaryError, whole_number
 from gridmap.ogcapi import cql
 from gridmap.ogcapi.analysis import FrameCollection
@@ -96,7 +96,7 @@ def parse_items_query(values: dict[str, str], collection: Collection | FrameColl
     bbox = None
     if "bbox" in values:
         bbox = bbox_lonlat(values["bbox"], parse_crs(values.get("bbox-crs"), "bbox-crs"))
-        api_filters.parse_bbox(bbox)  # the API's range checks, with its messages
+        parse_bbox(bbox)  # the API's range checks, with its messages
     elif "bbox-crs" in values:
         raise bad_request(_("bbox-crs is given without bbox."))
     period = None
