@@ -115,7 +115,10 @@ def test_crs_writes_axes_and_units_and_says_so(ogc_town, as_user):
         answer = client.get(url, {"crs": epsg(code)})
         assert answer["Content-Crs"] == f"<{epsg(code)}>"
         assert answer.json()["geometry"]["coordinates"] == pytest.approx([lat, lon])  # latitude first
-    mercator = client.get(ITEMS.format("problems"), {"crs": "EPSG:3857", "bbox": f"{lon},{lat},{lon},{lat}"})
+    mercator = client.get(
+        ITEMS.format("problems"),
+        {"crs": "EPSG:3857", "bbox": f"{lon - 1e-6},{lat - 1e-6},{lon + 1e-6},{lat + 1e-6}"},
+    )
     assert mercator["Content-Crs"] == f"<{epsg(3857)}>"
     x, y = mercator.json()["features"][0]["geometry"]["coordinates"]
     assert (x, y) == pytest.approx(
