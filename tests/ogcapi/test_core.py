@@ -6,12 +6,15 @@ from __future__ import annotations
 import pytest
 from django.test import override_settings
 from drf_spectacular.validation import validate_schema
+from hypothesis import given
+from hypothesis import strategies as st
 from pyproj import Transformer
 from rest_framework.test import APIClient
 
 from gridmap.ogcapi.crs import CRS84, epsg
 from gridmap.problems.models import Problem
 from gridmap.problems.selectors import problems_visible_to
+from tests.hostile import hostile_bbox, hostile_page, hostile_text, hostile_time
 
 pytestmark = pytest.mark.django_db
 ITEMS = "/ogc/collections/{}/items"
@@ -189,3 +192,19 @@ def test_collection_document_has_crs_lists_and_extent(ogc_town, as_user):
     assert doc["extent"]["spatial"]["bbox"][0] == pytest.approx(list(ogc_town["g1"].geom.extent))
     schema = as_user(ogc_town["leader"]).get("/ogc/collections/problems/schema").json()
     assert schema["properties"]["reported_at"] == {"type": "string", "format": "date-time"}
+
+
+@given(
+    bbox=hostile_bbox,
+    limit=hostile_page,
+    when=st.one_of(hostile_time, hostile_text, st.builds("{}/{}".format, hostile_time, hostile_time)),
+    crs=st.one_of(hostile_text, st.sampled_from([CRS84, epsg(3857), "EPSG:4490", "[EPSG:4326]"])),
+)
+def test_hostile_item_queries_are_answered_or_refused(ogc_town, as_user, bbox, limit, when, crs):
+    query = {"bbox": bbox, "limit": limit, "datetime": when, "bbox-crs": crs, "crs": crs}
+    query = {k: v for k, v in query.items() if not any(0xD800 <= ord(c) <= 0xDFFF for c in str(v))}
+    response = as_user(ogc_town["leader"]).get(ITEMS.format("problems"), query)
+    assert response.status_code in (200, 400), (query, response.content)
+    if response.status_code == 200:
+        ids = {f["id"] for f in response.json()["features"]}
+        assert ids <= set(problems_visible_to(ogc_town["leader"]).values_list("pk", flat=True))
