@@ -11,9 +11,7 @@ Three ways, alternating in rounds, each reading every feature of a layer as an a
 - ``REST pages``: ``/api/v1/<layer>/?page_size=1000`` (the REST API's largest page) the same way,
   following ``next`` links.
 
-``open`` is GDAL's fixed part alone (``ogrinfo -so`` without a layer: start, landing page,
-definition, collections). ``ogrinfo -so`` of a layer is no cheaper than reading it: GDAL 3.6
-counts the features by reading them all. The ratios OGC pages / REST pages (the server's cost of the two APIs) and OAPIF / REST pages (what
+The ratios OGC pages / REST pages (the server's cost of the two APIs) and OAPIF / REST pages (what
 a GDAL user waits compared with a script on the REST API) are printed per layer and round.
 
     .venv/bin/python bench/ogc_read.py                         # PostGIS, 3000 problems, 3 rounds
@@ -103,14 +101,6 @@ def gdal_read(base: str, layer: str, token: str) -> int:
     return len(orjson.loads(out.stdout)["features"])
 
 
-def gdal_open(base: str, layer: str, token: str) -> int:
-    """GDAL's fixed part: start, landing page, definition and collections (the layer list)."""
-    cmd = ["ogrinfo", "-ro", "-so", f"OAPIF:{base}/ogc/", "-oo", f"PAGE_SIZE={PAGE}",
-           "--config", "GDAL_HTTP_HEADERS", f"Authorization: Token {token}"]  # fmt: skip
-    subprocess.run(cmd, capture_output=True, timeout=600, check=True)
-    return -1
-
-
 def timed(read) -> tuple[float, int]:
     start = time.perf_counter()
     n = read()
@@ -152,7 +142,6 @@ def main() -> None:
             "OAPIF": lambda layer, rest: gdal_read(base, layer, token),
             "OGC pages": lambda layer, rest: fetch_pages(f"{base}/ogc/collections/{layer}/items?limit={PAGE}", token),
             "REST pages": lambda layer, rest: fetch_pages(f"{base}{rest}?page_size={PAGE}", token),
-            "OAPIF open": lambda layer, rest: gdal_open(base, layer, token),
         }  # fmt: skip
         for layer, rest in LAYERS.items():  # warm-up (first requests, the code books)
             for read in ways.values():
@@ -160,7 +149,7 @@ def main() -> None:
         for round_no in range(1, args.rounds + 1):
             for layer, rest in LAYERS.items():
                 got = {way: timed(lambda r=read, a=layer, b=rest: r(a, b)) for way, read in ways.items()}
-                counts = {n for way, (_, n) in got.items() if way != "OAPIF open"}
+                counts = {n for _, n in got.values()}
                 assert len(counts) == 1, f"{layer}: the three reads disagree: {got}"
                 rows.append((round_no, layer, got, loadavg()))
     finally:
@@ -171,12 +160,11 @@ def main() -> None:
         drop_database(name)
 
     print(f"PostGIS, gunicorn 2 gthread workers × 4 threads; pages of {PAGE}; {args.problems} problems")
-    print(f"{'round':<6}{'layer':<18}{'features':>9}{'OAPIF s':>9}{'open s':>8}{'OGC s':>8}{'REST s':>8}"
+    print(f"{'round':<6}{'layer':<18}{'features':>9}{'OAPIF s':>9}{'OGC s':>8}{'REST s':>8}"
           f"{'OGC/REST':>10}{'OAPIF/REST':>12}  load")  # fmt: skip
     for round_no, layer, got, load in rows:
         gdal, ogc, rest = (got[w][0] for w in ("OAPIF", "OGC pages", "REST pages"))
-        print(f"{round_no:<6}{layer:<18}{got['REST pages'][1]:>9}{gdal:>9.3f}{got['OAPIF open'][0]:>8.3f}"
-              f"{ogc:>8.3f}{rest:>8.3f}"
+        print(f"{round_no:<6}{layer:<18}{got['REST pages'][1]:>9}{gdal:>9.3f}{ogc:>8.3f}{rest:>8.3f}"
               f"{ogc / rest:>10.2f}{gdal / rest:>12.2f}  {load}")  # fmt: skip
     for layer in LAYERS:
         mine = [g for _, name_, g, _ in rows if name_ == layer]

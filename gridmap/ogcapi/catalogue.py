@@ -39,17 +39,21 @@ def public_ids() -> set[str]:
     return set(getattr(settings, "OGCAPI_PUBLIC_COLLECTIONS", ()) or ())
 
 
-def all_collections() -> dict[str, AnyCollection]:
-    """Every collection there is (what the OpenAPI document describes)."""
-    found: dict[str, AnyCollection] = {c.id: c for c in LAYERS}
+def all_collections(only: str | None = None) -> dict[str, AnyCollection]:
+    """Every collection there is (what the OpenAPI document describes); with ``only``, the one
+    of that id if it is a layer (no query for the kinds with stored coverage)."""
+    layers: dict[str, AnyCollection] = {c.id: c for c in (*LAYERS, HOTSPOTS)}
+    if only is not None and only in layers:
+        return {only: layers[only]}
+    found = {c.id: c for c in LAYERS}
     found.update((g.id, g) for g in map(gap_collection, gap_kinds()))
     found[HOTSPOTS.id] = HOTSPOTS
     return found
 
 
-def collections_for(user: User) -> dict[str, Any]:
+def collections_for(user: User, only: str | None = None) -> dict[str, Any]:
     """The collections ``user`` may list and read (each then scoped by its selector)."""
-    found = all_collections()
+    found = all_collections(only)
     if user.is_authenticated:
         return found
     public = public_ids()

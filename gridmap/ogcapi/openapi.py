@@ -71,7 +71,7 @@ def _json_or_html(schema: dict[str, Any], kind: str = JSON) -> dict[str, Any]:
 
 def _operation(op_id: str, summary: str, params: list[dict[str, Any]], ok: dict[str, Any],
                errors: tuple[int, ...] = (400,)) -> dict[str, Any]:  # fmt: skip
-    responses = {"200": ok, **{str(code): ERROR for code in errors}, "401": ERROR, "406": ERROR, "500": ERROR}
+    responses = {"200": ok, **{str(code): ERROR for code in errors}, "401": ERROR, "500": ERROR}
     return {"get": {"operationId": op_id, "summary": summary, "parameters": params, "responses": responses}}
 
 

@@ -74,7 +74,7 @@ class OgcView(APIView):
         return response
 
     def collection(self, request: Request, cid: str) -> Any:
-        found = collections_for(request.user)
+        found = collections_for(request.user, cid)
         if cid in found:
             return found[cid]
         if not request.user.is_authenticated and cid in all_collections():

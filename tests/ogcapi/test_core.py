@@ -70,12 +70,15 @@ def test_paging_by_next_links_reads_every_feature_once(ogc_town, as_user):
     while url:
         body = client.get(url).json()
         assert body["numberReturned"] == len(body["features"]) <= 3
+        assert body["numberMatched"] == 7
         seen += [f["id"] for f in body["features"]]
         url = next((link["href"] for link in body["links"] if link["rel"] == "next"), None)
     assert sorted(seen) == sorted(Problem.objects.values_list("pk", flat=True))
     last = client.get(ITEMS.format("problems") + "?limit=3&offset=6").json()
     assert any(link["rel"] == "prev" for link in last["links"])
     assert client.get(ITEMS.format("problems")).json()["numberReturned"] == 7  # default limit 10
+    beyond = client.get(ITEMS.format("problems") + "?offset=100").json()
+    assert (beyond["numberMatched"], beyond["numberReturned"]) == (7, 0)
 
 
 @pytest.mark.parametrize("query", ["limit=0", "limit=10001", "limit=-1", "limit=abc", "offset=-5", "offset=1e3",
