@@ -15,7 +15,8 @@ coordinate checked as a raw number (``layers.validate``) before the backend buil
 from __future__ import annotations
 
 import math
-from datetime import date, datetime
+import re
+from datetime import UTC, date, datetime
 from typing import Any
 
 from django.db.models import Q
@@ -26,6 +27,7 @@ from pygeofilter.backends.django import to_filter
 from pygeofilter.parsers.cql2_text import parse
 
 from gridmap.api.errors import bad_request
+from gridmap.api.params import parse_when
 from gridmap.ogcapi.collections import Queryable
 from layers.validate import BBox, GeometryInputError, check_geojson_geometry
 
@@ -34,6 +36,7 @@ GEOMETRY = "geometry"
 MAX_NODES = 500
 MAX_DEPTH = 40
 BIG = 2**53
+NUMBER = re.compile(r"-?[0-9]{1,15}(\.[0-9]{1,15})?")
 LOGICAL = (ast.And, ast.Or, ast.Not)
 ON_ATTRIBUTE = (ast.Comparison, ast.Between, ast.Like, ast.In, ast.IsNull)
 SPATIAL = (ast.SpatialComparisonPredicate, ast.BBox)
@@ -134,6 +137,21 @@ def check_tree(root: Any, queryables: dict[str, Queryable], *, spatial: bool = T
         if seen > MAX_NODES or depth > MAX_DEPTH:
             raise _refuse(_("the expression is too large."))
         stack += [(sub, depth + 1) for sub in _check_node(node, queryables, spatial)]
+
+
+def equals(name: str, raw: str, schema: dict[str, Any]) -> str:
+    """``name=raw`` given as a query parameter, as a CQL2 equality (checked as any filter)."""
+    kind = schema.get("type")
+    kind = kind[0] if isinstance(kind, list) else kind
+    if schema.get("format") in ("date-time", "date"):
+        return f"{name} = TIMESTAMP('{parse_when(raw, name).astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')}')"
+    if kind in ("integer", "number"):
+        if not NUMBER.fullmatch(raw.strip()):
+            raise bad_request(_("%(name)s must be a number.") % {"name": name})
+        return f"{name} = {raw.strip()}"
+    if "'" in raw:
+        raise bad_request(_("%(name)s: give a value with a quote in a filter instead.") % {"name": name})
+    return f"{name} = '{raw}'"
 
 
 def filter_q(text: str, language: str | None, queryables: dict[str, Queryable], *, spatial: bool = True) -> Q:

@@ -27,7 +27,7 @@ _CQL = "http://www.opengis.net/spec/cql2/1.0/conf/"
 CONFORMANCE = [
     _F1 + "core", _F1 + "oas30", _F1 + "geojson", _F1 + "html",
     "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
-    _F3 + "queryables", _F3 + "filter", _F3 + "features-filter",
+    _F3 + "queryables", _F3 + "queryables-query-parameters", _F3 + "filter", _F3 + "features-filter",
     _CQL + "cql2-text", _CQL + "basic-cql2", _CQL + "advanced-comparison-operators",
     _CQL + "basic-spatial-functions", _CQL + "spatial-functions",
 ]  # fmt: skip

@@ -105,14 +105,22 @@ def parse_items_query(values: dict[str, str], collection: Collection | FrameColl
             raise bad_request(_("datetime: this collection has no time property."))
         period = parse_period(values["datetime"])
     where = None
+    equal = [
+        cql.equals(name, values[name], qb.schema)
+        for name, qb in collection.queryables.items()
+        if name in values
+    ]
     if "filter" in values:
         if parse_crs(values.get("filter-crs"), "filter-crs") is not DEFAULT:
             raise bad_request(_("filter-crs: filters are read in CRS84 only."))
         if not collection.queryables:
             raise bad_request(_("filter: this collection has no queryables."))
-        where = cql.filter_q(values["filter"], values.get("filter-lang"), collection.queryables)
+        text = " AND ".join([f"({values['filter']})", *equal]) if equal else values["filter"]
+        where = cql.filter_q(text, values.get("filter-lang"), collection.queryables)
     elif "filter-lang" in values:
         raise bad_request(_("filter-lang is given without filter."))
+    elif equal:  # queryables as query parameters (Part 3): each an equality
+        where = cql.filter_q(" AND ".join(equal), None, collection.queryables)
     return ItemsQuery(limit, offset, bbox, period, where, crs)
 
 

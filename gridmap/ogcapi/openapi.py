@@ -119,6 +119,15 @@ def _feature_schemas(collection: Any) -> dict[str, Any]:
     return {f"{name}_feature": feature, f"{name}_collection": page}
 
 
+def _queryable_params(collection: Any) -> list[dict[str, Any]]:
+    """Each queryable as a query parameter (an equality; GDAL reads these to know which
+    attributes it may send in a filter)."""
+    return [
+        _param(name, _oas_type(qb.schema), f"Features whose {name} equals this.", explode=False)
+        for name, qb in collection.queryables.items()
+    ]
+
+
 def _collection_paths(base: str, collection: Any) -> dict[str, Any]:
     cid, name = collection.id, collection.id.replace("-", "_")
     crs_header = {
@@ -132,7 +141,8 @@ def _collection_paths(base: str, collection: Any) -> dict[str, Any]:
             _answer("The collection", _json_or_html({"$ref": "#/components/schemas/Collection"})), (404,),
         ),
         f"{base}collections/{cid}/items": _operation(
-            f"{name}_items", f"{collection.title}: features", [_ref(p) for p in ITEM_PARAMS],
+            f"{name}_items", f"{collection.title}: features",
+            [*(_ref(p) for p in ITEM_PARAMS), *_queryable_params(collection)],
             _answer("A page of features",
                     _json_or_html({"$ref": f"#/components/schemas/{name}_collection"}, GEOJSON), **crs_header),
             (400, 404),

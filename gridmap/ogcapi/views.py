@@ -119,14 +119,18 @@ class Collections(OgcView):
         return self.answer(request, doc, docs.JSON, fmt)
 
 
+def _item_values(request: Request, collection: Any) -> dict[str, str]:
+    """The items' parameters: the standard ones and each queryable (an equality)."""
+    return check_names(request.query_params, it.ITEM_PARAMS | set(collection.queryables))
+
+
 class CollectionView(OgcView):
     # GDAL (3.6) repeats the query of the URL it was given on every request it makes, so a
     # collection URL carrying ``filter`` or ``crs`` for the items must not be refused here.
-    params = it.ITEM_PARAMS
-
     def get(self, request: Request, cid: str) -> HttpResponse:
-        fmt = self.fmt(request, self.values(request))
-        doc = docs.collection_doc(request, self.collection(request, cid), request.user)
+        collection = self.collection(request, cid)
+        fmt = self.fmt(request, _item_values(request, collection))
+        doc = docs.collection_doc(request, collection, request.user)
         return self.answer(request, doc, docs.JSON, fmt)
 
 
@@ -160,12 +164,10 @@ def _page_link(request: Request, rel: str, offset: int, limit: int, kind: str) -
 
 
 class Items(OgcView):
-    params = it.ITEM_PARAMS
-
     def get(self, request: Request, cid: str) -> HttpResponse:
-        values = self.values(request)
-        fmt = self.fmt(request, values)
         collection = self.collection(request, cid)
+        values = _item_values(request, collection)
+        fmt = self.fmt(request, values)
         query = it.parse_items_query(values, collection)
         if isinstance(collection, FrameCollection):
             features, matched = it.frame_page(collection, request.user, query)

@@ -1,9 +1,10 @@
 """Clients other people wrote, against a live server: GDAL's OAPIF driver (``ogr2ogr``), OWSLib's
 ``Features`` and GDAL's GeoJSON reader on a REST list.
 
-GDAL 3.6 (Debian 12) has no CRS open option for OAPIF (3.7 added one) and applies ``-where``
-itself rather than sending it; it repeats the query of the URL it was given on every request,
-which is how a CQL2 ``filter`` and a ``crs`` reach the server here.
+GDAL 3.6 (Debian 12) sends ``-where`` to the server as CQL text when the API definition offers
+``filter-lang=cql-text`` and lists the attributes as query parameters of the items path. It has
+no CRS open option for OAPIF (3.7 added one); it repeats the query of the URL it was given on
+every request, which is how a ``crs`` (and any CQL2 ``filter`` written by hand) reaches the server.
 """
 
 from __future__ import annotations
@@ -108,6 +109,18 @@ def test_gdal_with_a_cql2_filter_and_web_mercator(live_server, catalogues, ogc_t
     )
 
 
+def test_gdal_sends_where_to_the_server_as_cql(live_server, catalogues, ogc_town):
+    leader = ogc_town["leader"]
+    where = f"status = 'reported' AND grid = '{ogc_town['g1'].code}' AND rework_count >= 0"
+    args = ["ogr2ogr", "-f", "GeoJSON", "-preserve_fid", "/vsistdout/", f"OAPIF:{live_server.url}/ogc/", "problems",
+            "-where", where, "--debug", "ON", "--config", "GDAL_HTTP_HEADERS", f"Authorization: Token {_token(leader)}"]  # fmt: skip
+    out = subprocess.run(args, capture_output=True, text=True, timeout=300, check=True)
+    fetched = [line for line in out.stderr.splitlines() if "Fetch(" in line and "/items?" in line]
+    assert any("filter=" in line and "filter-lang=cql-text" in line for line in fetched), fetched
+    got = sorted(f["id"] for f in json.loads(out.stdout)["features"])
+    assert got == sorted(problems_visible_to(leader).filter(grid=ogc_town["g1"]).values_list("pk", flat=True))
+
+
 def test_owslib_lists_collections_and_reads_items(live_server, catalogues, ogc_town):
     from owslib.ogcapi.features import Features
 
@@ -127,6 +140,8 @@ def test_owslib_lists_collections_and_reads_items(live_server, catalogues, ogc_t
     assert {"category", "status", "grid", "community", "reported_at"} <= set(queryables["properties"])
     filtered = api.collection_items("problems", filter="status = 'reported'", limit=100)
     assert filtered["numberMatched"] == 5
+    by_parameter = api.collection_items("problems", status="reported", grid=ogc_town["g1"].code)
+    assert by_parameter["numberMatched"] == 5
 
 
 def test_gdal_geojson_reader_reads_a_whole_rest_list(live_server, catalogues, ogc_town):

@@ -148,3 +148,20 @@ def test_random_filters_never_fail_the_server(ogc_town, as_user, text, cid):
         assert response.json()["detail"]
     elif cid == "problems":
         assert {f["id"] for f in response.json()["features"]} <= set(pks(problems_visible_to(user)))
+
+
+def test_queryables_as_query_parameters(ogc_town, as_user):
+    client = as_user(ogc_town["admin"])
+    g1 = ogc_town["g1"].code
+    body = client.get(ITEMS.format("problems"), {"grid": g1, "status": "reported", "limit": 100}).json()
+    assert sorted(f["id"] for f in body["features"]) == pks(Problem.objects.filter(grid=ogc_town["g1"]))
+    both = client.get(
+        ITEMS.format("problems"), {"grid": g1, "filter": "rework_count = 0", "limit": 100}
+    ).json()
+    assert both["numberMatched"] == 5
+    assert client.get(ITEMS.format("problems"), {"rework_count": "0"}).json()["numberMatched"] == 7
+    for bad in ({"rework_count": "x"}, {"status": "nope"}, {"grid": "o'clock"}, {"reported_at": "yesterday"},
+                {"rework_count": "1e400"}):  # fmt: skip
+        response = client.get(ITEMS.format("problems"), bad)
+        assert response.status_code == 400, (bad, response.content)
+    assert client.get(ITEMS.format("grids"), {"status": "closed"}).status_code == 400  # not a grid queryable
