@@ -10,8 +10,11 @@ every request, which is how a ``crs`` (and any CQL2 ``filter`` written by hand) 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
+import urllib.error
+import urllib.request
 from urllib.parse import quote
 
 import pytest
@@ -144,15 +147,36 @@ def test_owslib_lists_collections_and_reads_items(live_server, catalogues, ogc_t
     assert by_parameter["numberMatched"] == 5
 
 
+def documented_page_size(base: str, key: str) -> int:
+    """The largest ``page_size`` the REST API's OpenAPI document gives for the problem list (its
+    schema's maximum, or the number its description states)."""
+    request = urllib.request.Request(
+        f"{base}/api/v1/schema/?format=json", headers={"Authorization": f"Token {key}"}
+    )
+    with urllib.request.urlopen(request, timeout=60) as answer:
+        doc = json.loads(answer.read())
+    (param,) = [p for p in doc["paths"]["/api/v1/problems/"]["get"]["parameters"] if p["name"] == "page_size"]
+    if "maximum" in param.get("schema", {}):
+        return int(param["schema"]["maximum"])
+    return int(re.search(r"1 to (\d+)", param["description"]).group(1))
+
+
 def test_gdal_geojson_reader_reads_a_whole_rest_list(live_server, catalogues, ogc_town):
     """GDAL's GeoJSON reader reads one document: it does not follow ``next`` links. Asked with the
-    largest page the REST API allows (``page_size``, at most 1000 as its documentation says), it
-    reads the whole list of a town of up to 1000 problems; past that, the OGC API pages."""
+    largest page the REST API's document gives (``page_size``, 1000), it reads the whole list of
+    a town of up to that many problems; past that (the demo town has 3,304) only the OGC API
+    gives a GIS client every row."""
     from gridmap.api.params import MAX_PAGE_SIZE
 
     key = _token(ogc_town["admin"])
-    url = f"{live_server.url}/api/v1/problems/?page_size={MAX_PAGE_SIZE}"
-    read = ogr_read(url, None, key)
+    size = documented_page_size(live_server.url, key)
+    assert size == MAX_PAGE_SIZE  # the document tells the limit the API holds
+    read = ogr_read(f"{live_server.url}/api/v1/problems/?page_size={size}", None, key)
     assert len(read["features"]) == problems_visible_to(ogc_town["admin"]).count() == 7
     short = ogr_read(f"{live_server.url}/api/v1/problems/?page_size=3", None, key)
     assert len(short["features"]) == 3  # the first page only: why the OGC API exists
+    too_big = urllib.request.Request(f"{live_server.url}/api/v1/problems/?page_size={size + 1}",
+                                     headers={"Authorization": f"Token {key}"})  # fmt: skip
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(too_big, timeout=60)
+    assert refused.value.code == 400
