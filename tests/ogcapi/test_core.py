@@ -211,3 +211,12 @@ def test_hostile_item_queries_are_answered_or_refused(ogc_town, as_user, bbox, l
     if response.status_code == 200:
         ids = {f["id"] for f in response.json()["features"]}
         assert ids <= set(problems_visible_to(ogc_town["leader"]).values_list("pk", flat=True))
+
+
+def test_pages_and_messages_in_chinese_by_default(ogc_town, as_user, settings):
+    settings.LANGUAGE_CODE = "zh-hans"
+    client = as_user(ogc_town["leader"])
+    page = client.get("/ogc/collections?f=html").content.decode()
+    assert "数据集" in page and "单元网格" in page
+    refused = client.get(ITEMS.format("problems"), {"limit": "0"}, HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert refused.status_code == 400 and "limit 须在" in refused.json()["detail"]
