@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "gridmap.maps",
     "gridmap.api",
     "gridmap.open311",
+    "gridmap.ogcapi",
     "gridmap.evaluation",
     "gridmap.analysis",
     "gridmap.dashboard",
@@ -299,6 +300,11 @@ LOGGING["loggers"] = {
 # the reporter); POSTs need an api_key. Rates are per minute, in the shared cache.
 GRIDMAP_OPEN311_PUBLIC_READ = _flag("GRIDMAP_OPEN311_PUBLIC_READ")
 GRIDMAP_OPEN311_DEDUP_SECONDS = int(os.environ.get("GRIDMAP_OPEN311_DEDUP_SECONDS", "120"))
+# OGC API - Features: collections a request without a user may read whole (comma list, e.g.
+# "streets"); none by default: anonymous clients see nothing.
+OGCAPI_PUBLIC_COLLECTIONS = [
+    c.strip() for c in os.environ.get("GRIDMAP_OGCAPI_PUBLIC", "").split(",") if c.strip()
+]
 
 
 def _caches(url: str) -> dict[str, dict[str, str]]:

@@ -21,6 +21,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path(API, include("gridmap.api.urls")),
     path(OPEN311, include("gridmap.open311.urls")),
+    path("ogc/", include("gridmap.ogcapi.urls")),
     path("evaluation/", include("gridmap.evaluation.urls")),
     path("problems/", include("gridmap.problems.urls")),
     path("dashboard/", include("gridmap.dashboard.urls")),

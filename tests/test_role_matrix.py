@@ -100,12 +100,15 @@ def test_problem_outputs_agree_with_the_rules(client, world, who):
                     f"/open311/v2/requests/{p.pk}/media/{photo.pk}", f"/media/{photo.image.name}"):  # fmt: skip
             want_photo = want if not url.startswith("/media/") else 404  # never served unchecked
             assert client.get(url).status_code == want_photo, ("photo", url, name)
+        assert client.get(f"/ogc/collections/problems/items/{p.pk}").status_code == want, ("ogc", name)
         if name not in expected:  # acting on an unseen problem is a 404, not a 403 that confirms it exists
             response = client.post(f"/api/v1/problems/{p.pk}/transitions/", {"action": "file"},
                                     content_type="application/json")  # fmt: skip
             assert response.status_code == 404, ("api transition", name)
     listed = client.get("/api/v1/problems/?page_size=1000").json()
     assert names(problems, [f["id"] for f in listed["features"]]) == expected
+    ogc = client.get("/ogc/collections/problems/items?limit=1000").json()
+    assert names(problems, [f["id"] for f in ogc["features"]]) == expected, "ogc items"
     page = client.get("/problems/")
     if who == "nobody" or who == "reporter":
         assert page.status_code in (200, 403)
@@ -143,6 +146,7 @@ def test_grid_outputs_agree_with_the_rules(client, world, who):
         assert client.get(f"/grids/{g.code}/").status_code == want, ("page", name)
         assert client.get(f"/grids/{g.code}/map/").status_code == want, ("map", name)
         assert client.get(f"/api/v1/grids/{g.pk}/").status_code == want, ("api", name)
+        assert client.get(f"/ogc/collections/grids/items/{g.pk}").status_code == want, ("ogc", name)
         # each community of this world holds one grid: its page is open to who sees that grid
         assert client.get(f"/communities/{g.community.code}/").status_code == want, ("community", name)
         assert client.get(f"/communities/{g.community.code}/map/").status_code == want, (
@@ -155,6 +159,8 @@ def test_grid_outputs_agree_with_the_rules(client, world, who):
     listed = client.get("/api/v1/grids/").json()
     codes = {f["properties"]["code"] for f in listed["features"]}
     assert codes == {grids[n].code for n in expected}
+    ogc = client.get("/ogc/collections/grids/items").json()
+    assert {f["properties"]["code"] for f in ogc["features"]} == {grids[n].code for n in expected}, "ogc"
 
 
 def test_anonymous_sees_nothing(client, world):
@@ -163,6 +169,8 @@ def test_anonymous_sees_nothing(client, world):
     assert client.get(f"/problems/{p.pk}/").status_code == 302
     assert client.get(f"/api/v1/problems/{p.pk}/").status_code in (401, 403)
     assert client.get("/api/v1/problems/").status_code in (401, 403)
+    assert client.get("/ogc/collections/problems/items").status_code == 401
+    assert client.get(f"/ogc/collections/problems/items/{p.pk}").status_code == 401
     assert client.get(f"/open311/v2/requests/{p.pk}.json").status_code == 403
     assert client.get(f"/grids/{grids['A'].code}/map/").status_code == 302
     assert client.get("/evaluation/ledger.csv").status_code == 302

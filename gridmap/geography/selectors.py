@@ -8,7 +8,7 @@ from django.db.models import Q, QuerySet
 
 from gridmap.accounts.models import Role
 from gridmap.accounts.selectors import CITY_WIDE_ROLES, role_of
-from gridmap.geography.models import Building, Community, Grid
+from gridmap.geography.models import Building, Community, Grid, Street
 
 
 def grid_for_point(point: Point) -> Grid | None:
@@ -80,3 +80,9 @@ def communities_followed_by(user: AbstractBaseUser | AnonymousUser) -> QuerySet[
     if role == Role.INSPECTOR:
         return Community.objects.filter(pk__in=user.profile.patrol_communities.values("pk")).order_by("code")
     return Community.objects.none()
+
+
+def streets_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Street]:
+    """Street centrelines: the walkable network is the city's, not an area's, so anyone who may
+    see a grid sees all of it; anyone else none."""
+    return Street.objects.all() if grids_visible_to(user).exists() else Street.objects.none()
