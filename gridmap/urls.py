@@ -10,6 +10,7 @@ from gridmap.api import errors as api_errors
 from gridmap.core import faults
 from gridmap.core.boundary import RefusedRequest
 from gridmap.core.health import health
+from gridmap.ogcapi import views as ogc_views
 from gridmap.open311 import views as open311_views
 
 API, OPEN311 = "api/v1/", "open311/v2/"
@@ -46,7 +47,6 @@ urlpatterns = [
 # and to any failure no view answered. Django calls the handlers below for an uncaught exception
 # (500, or 503 when the database is down or timed out), a 404 or 403 raised outside the
 # interfaces' views, a bad request, and a failed CSRF check (settings.CSRF_FAILURE_VIEW).
-# Another interface (the OGC API under /ogc/) joins with one line in INTERFACES.
 def _api_fault(request: HttpRequest, status: int, message: str | None) -> HttpResponse:
     if status == 404 and message is None:
         return api_errors.not_found(request)
@@ -57,9 +57,16 @@ def _open311_fault(request: HttpRequest, status: int, message: str | None) -> Ht
     return open311_views.fault(request, status, (lambda: message) if message else None)
 
 
+def _ogc_fault(request: HttpRequest, status: int, message: str | None) -> HttpResponse:
+    if status == 404 and message is None:
+        return ogc_views.not_found(request)
+    return api_errors.fault(status, message or faults.messages()[status])
+
+
 INTERFACES = {
     "api": _api_fault,
     "open311": _open311_fault,
+    "ogc": _ogc_fault,
 }
 
 

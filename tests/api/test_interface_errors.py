@@ -99,6 +99,9 @@ _segment = st.one_of(
             "discovery.json",
             "services.xml",
             "media",
+            "items",
+            "queryables",
+            "conformance",
         ]
     ),  # fmt: skip
     st.text(alphabet=st.characters(codec="utf-8", exclude_characters="/?#%\x00"), max_size=12),
@@ -107,7 +110,7 @@ _segment = st.one_of(
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
-    prefix=st.sampled_from(["/api", "/api/v1", "/open311", "/open311/v2"]),
+    prefix=st.sampled_from(["/api", "/api/v1", "/open311", "/open311/v2", "/ogc", "/ogc/collections"]),
     segments=st.lists(_segment, max_size=3),
     slash=st.booleans(),
     method=st.sampled_from(["get", "post", "put", "patch", "delete"]),
