@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from gridmap.campaign.models import ChecklistItem, InspectionPoint, PointType, Round
+from gridmap.campaign.models import ChecklistItem, InspectionPoint, PointType, ReadinessWeights, Round
 from gridmap.campaign.points import point_place
 from gridmap.core.admin import Admin, Inline, MapAdmin
 
@@ -64,3 +64,11 @@ class InspectionPointAdmin(MapAdmin):
 class RoundAdmin(Admin):
     list_display = ["name", "held_on", "sample_share", "seed", "closed"]
     fields = ["name", "held_on", "closed"]
+
+
+@admin.register(ReadinessWeights)
+class ReadinessWeightsAdmin(Admin):
+    list_display = ["__str__", "mock", "on_time", "no_rework", "no_recurrence", "satisfaction"]
+
+    def has_add_permission(self, request) -> bool:  # one row: the weights in force
+        return not ReadinessWeights.objects.exists() and super().has_add_permission(request)

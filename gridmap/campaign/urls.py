@@ -10,5 +10,6 @@ urlpatterns = [
     path("rounds/<int:pk>/walk.gpx", views.walk_gpx, name="campaign-walk-gpx"),
     path("visits/<int:visit_id>/answer/", views.answer, name="campaign-answer"),
     path("readiness/", views.readiness_page, name="campaign-readiness"),
+    path("readiness/ranking/", views.readiness_ranking, name="campaign-ranking"),
     path("points.geojson", views.points_geojson, name="campaign-points"),
 ]

@@ -15,6 +15,7 @@ from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -22,7 +23,8 @@ from gridmap.accounts.models import Role
 from gridmap.accounts.selectors import role_of
 from gridmap.campaign.answers import AnswerRefused, answer_record
 from gridmap.campaign.forms import AnswerForm, RoundForm
-from gridmap.campaign.models import Answer, ChecklistItem, Round
+from gridmap.campaign.models import Answer, ChecklistItem, ReadinessWeights, Round
+from gridmap.campaign.readiness_score import PARTS, ranking
 from gridmap.campaign.report import round_workbook
 from gridmap.campaign.results import LEVELS, readiness, round_compared, round_results
 from gridmap.campaign.rounds import planned_walk, round_create
@@ -34,6 +36,7 @@ from gridmap.campaign.selectors import (
     visits_visible_to,
 )
 from gridmap.core.language import english
+from gridmap.geography.selectors import communities_followed_by, grids_visible_to
 from layers.routes import route_gpx
 from layers.validate import BBox, GeometryInputError
 
@@ -227,3 +230,23 @@ def points_geojson(request: HttpRequest) -> HttpResponse:
                            "department": p.department.name if p.department else ""},
         })  # fmt: skip
     return JsonResponse({"type": "FeatureCollection", "features": features})
+
+
+@login_required
+@require_GET
+def readiness_ranking(request: HttpRequest) -> HttpResponse:
+    """Grids or communities ranked by their readiness score, its parts and trend, with the formula
+    and the weights on the page (``readiness_score``)."""
+    _campaign_user(request)
+    level = request.GET.get("level", "community")
+    if level not in ("grid", "community"):
+        return render(
+            request, "campaign/ranking.html", {"error": _("Rank grids or communities.")}, status=400
+        )
+    if level == "grid":
+        units = list(grids_visible_to(request.user).order_by("code"))
+    else:
+        units = list(communities_followed_by(request.user))
+    rows = ranking(level, units, timezone.now())
+    context = {"rows": rows, "level": level, "weights": ReadinessWeights.current(), "parts": PARTS}
+    return render(request, "campaign/ranking.html", context)

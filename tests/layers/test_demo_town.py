@@ -532,7 +532,14 @@ def test_users() -> None:
     assert heads == set(communities())
     base = {"username", "display_name", "role", "community_code", "department", "categories"}
     for u in us:
-        assert set(u) == (base | {"patrol_communities"} if u["role"] == "inspector" else base)
+        extra = (
+            {"patrol_communities"}
+            if u["role"] == "inspector"
+            else {"signs_for"}
+            if "signs_for" in u
+            else set()
+        )
+        assert set(u) == base | extra
         assert re.search(r"[\u4e00-\u9fff]", u["display_name"])
     patrols = [c for u in us if u["role"] == "inspector" for c in u["patrol_communities"]]
     assert sorted(patrols) == sorted(communities())  # every community has exactly one inspector

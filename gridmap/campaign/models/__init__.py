@@ -2,6 +2,7 @@
 evaluations (模拟测评) scored on them. See docs/architecture.md, "The campaign"."""
 
 from gridmap.campaign.models.points import ChecklistItem, InspectionPoint, PointType, Rule
+from gridmap.campaign.models.readiness import ReadinessWeights
 from gridmap.campaign.models.rounds import Answer, Finding, Round, RoundPoint
 
 __all__ = [
@@ -10,6 +11,7 @@ __all__ = [
     "Finding",
     "InspectionPoint",
     "PointType",
+    "ReadinessWeights",
     "Round",
     "RoundPoint",
     "Rule",
