@@ -9,7 +9,7 @@ class PatrolPlanAdmin(Admin):
     list_display = ["name", "frequency", "walker", "starts_on", "active"]
     list_filter = ["frequency", "active"]
     raw_id_fields = ["walker"]
-    filter_horizontal = ["grids"]
+    filter_horizontal = ["grids", "points"]
 
 
 @admin.register(PatrolTask)
@@ -24,4 +24,4 @@ class PatrolRecordAdmin(Admin):
     list_display = ["walker", "started_at", "ended_at", "task"]
     raw_id_fields = ["walker", "task"]
     exclude = ["track"]  # recorded by the phone, not typed
-    filter_horizontal = ["grids"]
+    filter_horizontal = ["grids", "points"]

@@ -1,4 +1,5 @@
-"""Year-round patrols (the seed's "365"): plans that say who walks which grids how often, the
+"""Year-round patrols (the seed's "365"): plans that say who walks which grids and inspection
+points how often, the
 tasks the scheduler makes from them (one per plan and period, never twice), and the records of
 the walks (who, when, where — with the walked track when the phone gives one — and what was
 found: the problems the walker reported during the walk carry the patrol)."""
@@ -31,7 +32,9 @@ class PatrolPlan(models.Model):
     monthday = models.PositiveSmallIntegerField(
         _("day of the month"), null=True, blank=True, help_text=_("For monthly plans: 1 to 28.")
     )
-    grids = models.ManyToManyField(Grid, related_name="patrol_plans", verbose_name=_("grids"))
+    grids = models.ManyToManyField(Grid, related_name="patrol_plans", verbose_name=_("grids"), blank=True)
+    points = models.ManyToManyField("campaign.InspectionPoint", related_name="patrol_plans", blank=True,
+                                    verbose_name=_("inspection points"))  # fmt: skip
     walker = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="patrol_plans",
                                verbose_name=_("walker"))  # fmt: skip
     starts_on = models.DateField(_("starts on"))
@@ -90,6 +93,8 @@ class PatrolRecord(models.Model):
     started_at = models.DateTimeField(_("started at"))
     ended_at = models.DateTimeField(_("ended at"))
     grids = models.ManyToManyField(Grid, related_name="patrol_records", verbose_name=_("grids walked"))
+    points = models.ManyToManyField("campaign.InspectionPoint", related_name="patrol_records", blank=True,
+                                    verbose_name=_("inspection points walked"))  # fmt: skip
     track = models.LineStringField(_("track"), srid=4326, null=True, blank=True)
     notes = models.CharField(_("what was found"), max_length=1000, blank=True)
     created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)

@@ -39,3 +39,16 @@ def last_walks(user: Any) -> list[tuple[Grid, date | None]]:
     rows = [(g, timezone.localdate(g.last) if g.last else None) for g in grids]
     rows.sort(key=lambda r: (r[1] is not None, r[1] or date.min, r[0].code))
     return rows
+
+
+def last_point_walks(user: Any) -> list[tuple[Any, date | None]]:
+    """Each inspection point ``user`` may see with the local day it was last walked (None:
+    never), the longest unwalked first."""
+    from gridmap.campaign.selectors import points_visible_to
+
+    walked = PatrolRecord.points.through.objects.filter(inspectionpoint_id=OuterRef("pk")).order_by()
+    last = walked.values("inspectionpoint_id").annotate(m=Max("patrolrecord__ended_at")).values("m")
+    points = points_visible_to(user).filter(active=True).annotate(last=Subquery(last)).order_by("pk")
+    rows = [(p, timezone.localdate(p.last) if p.last else None) for p in points]
+    rows.sort(key=lambda r: (r[1] is not None, r[1] or date.min, r[0].pk))
+    return rows

@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from gridmap.campaign.models import InspectionPoint
 from gridmap.core.boundary import BoundaryError, check_time
 from gridmap.core.geoinput import geometry_from_geojson
 from gridmap.geography.models import Grid
@@ -20,6 +21,7 @@ from gridmap.problems.models import Problem
 
 MAX_WALK = timedelta(hours=12)
 MAX_TRACK_POINTS = 20_000
+TRACK_REACH_DEG = 0.0003  # about 30 m at the service's latitudes: a point passed on the walk
 
 
 def _time(value: datetime, what: str) -> datetime:
@@ -74,6 +76,13 @@ def walk_record(
             if line is not None:
                 grids |= set(Grid.objects.filter(geom__intersects=line).values_list("pk", flat=True))
             record.grids.set(grids)
+            points = set(task.plan.points.values_list("pk", flat=True)) if task else set()
+            if line is not None:  # the points the track passes within about 30 m of
+                near = line.buffer(TRACK_REACH_DEG)
+                points |= set(
+                    InspectionPoint.objects.filter(geom__intersects=near).values_list("pk", flat=True)
+                )
+            record.points.set(points)
             if task is not None and task.status != TaskStatus.DONE:
                 PatrolTask.objects.filter(pk=task.pk).update(status=TaskStatus.DONE)
             found = Problem.objects.filter(

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from gridmap.patrols.forms import LastWalkForm, WalkForm
-from gridmap.patrols.selectors import last_walks, open_tasks_of, records_of
+from gridmap.patrols.selectors import last_point_walks, last_walks, open_tasks_of, records_of
 from gridmap.patrols.services import walk_record
 
 DEFAULT_DAYS = 7
@@ -72,6 +72,18 @@ def not_walked(request: HttpRequest) -> HttpResponse:
             "properties": {"name": f"{grid.name} ({grid.code})", "late": late,
                            "label": str(last) if last else "—"},
         })  # fmt: skip
+    points = []
+    for point, last in last_point_walks(request.user):
+        late = last is None or (today - last).days >= days
+        if late:
+            points.append(
+                {"point": point, "last": last, "days": None if last is None else (today - last).days}
+            )
+        features.append({
+            "type": "Feature",
+            "geometry": json.loads(point.geom.point_on_surface.geojson),
+            "properties": {"name": point.name, "late": late, "label": str(last) if last else "—"},
+        })  # fmt: skip
     late_rows = [r for r in rows if r["late"]]
     config = {
         "kind": "unwalked",
@@ -87,5 +99,6 @@ def not_walked(request: HttpRequest) -> HttpResponse:
             "rows": late_rows,
             "walked": len(rows) - len(late_rows),
             "config": config,
+            "points": points,
         },
     )

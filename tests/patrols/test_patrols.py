@@ -210,3 +210,39 @@ def test_grids_not_walked_lately_per_scope(client, town):
     client.force_login(User := town["g2"].first_responsible)  # noqa: N806 - the leader of grid 2
     rows = client.get(reverse("patrols-not-walked")).context["rows"]
     assert [r["grid"] for r in rows] == [town["g2"]] and User.profile.role == Role.GRID_LEADER
+
+
+def test_plans_and_walks_cover_inspection_points_too(client, town):
+    from django.contrib.gis.geos import Point as GeosPoint
+
+    from gridmap.campaign.models import InspectionPoint, PointType
+    from gridmap.campaign.points import point_save
+    from tests.campaign.conftest import campaign_catalogue
+
+    campaign_catalogue()
+    stop = PointType.objects.get(code="bus_stop")
+    planned = point_save(
+        InspectionPoint(name="人民路站", type=stop, geom=GeosPoint(LON0 + 0.001, LAT0 + 0.0015, srid=4326))
+    )
+    passed = point_save(
+        InspectionPoint(name="新村站", type=stop, geom=GeosPoint(LON0 + 0.0015, LAT0 + 0.00105, srid=4326))
+    )
+    far = point_save(
+        InspectionPoint(name="北弄", type=stop, geom=GeosPoint(LON0 + 0.0035, LAT0 + 0.0018, srid=4326))
+    )
+    town["plan"].points.add(planned)
+    create_due_tasks()
+    task = PatrolTask.objects.get()
+    track = [[LON0 + 0.0005, LAT0 + 0.001], [LON0 + 0.0018, LAT0 + 0.001]]  # passes 5 m from 新村站
+    assert walk(client, town["walker"], task=task.pk, track=str(track).replace("'", '"')).status_code == 302
+    record = PatrolRecord.objects.get()
+    assert set(record.points.all()) == {planned, passed}
+    client.force_login(user("boss", Role.ADMIN))
+    page = client.get(reverse("patrols-not-walked"), {"days": 7})
+    assert [r["point"] for r in page.context["points"]] == [far]
+    late = [
+        f["properties"]["name"]
+        for f in page.context["config"]["points"]["features"]
+        if f["properties"]["late"]
+    ]
+    assert "北弄" in late and "人民路站" not in late

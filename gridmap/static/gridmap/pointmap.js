@@ -60,7 +60,8 @@
       },
       pointToLayer: function (feature, latlng) {
         var p = feature.properties || {};
-        var color = config.kind === "positive" ? "#2e7d32" : (STATUS_COLORS[p.status] || "#878787");
+        var color = config.kind === "positive" ? "#2e7d32" :
+          config.kind === "unwalked" ? (p.late ? "#b2182b" : "#1a9850") : (STATUS_COLORS[p.status] || "#878787");
         return L.circleMarker(latlng, {radius: 7, color: "#fff", weight: 2, fillColor: color, fillOpacity: 0.95});
       },
       onEachFeature: function (feature, layer) {
