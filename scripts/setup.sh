@@ -14,7 +14,7 @@ die() { printf '\033[1;31m[gridmap] %s\033[0m\n' "$*" >&2; exit 1; }
 # Debian's service is not used). PostgreSQL is handled by ensure_postgis.
 # libgdal-dev, g++ and python3-dev build pyogrio against Debian's GDAL (see requirements.txt).
 RUNTIME_PKGS=(gdal-bin libgdal-dev libsqlite3-mod-spatialite python3 python3-venv python3-dev g++ ca-certificates)
-TEST_PKGS=(chromium fonts-wqy-microhei pgbouncer)
+TEST_PKGS=(chromium fonts-wqy-microhei pgbouncer libreoffice-calc-nogui)
 
 missing_pkgs() {
   local p

@@ -3,6 +3,8 @@ client id), a failed item → a problem dispatched to the point's department →
 → the finding closed, the point's score and the readiness list following."""
 
 import io
+import shutil
+import subprocess
 import uuid
 from xml.etree import ElementTree
 
@@ -208,3 +210,28 @@ def test_walk_gpx_follows_the_walk_order(client, town):
     assert len(root.findall(".//g:trkpt", ns)) >= len(names)
     client.force_login(town.people["leaderA"])  # sees the round's points in grid A, walks none of them
     assert client.get(reverse("campaign-walk-gpx", args=[r.pk])).status_code == 404
+
+
+@pytest.mark.skipif(
+    shutil.which("soffice") is None, reason="LibreOffice (libreoffice-calc-nogui) is not installed"
+)
+def test_the_workbook_opens_in_libreoffice(client, town, tmp_path):
+    """LibreOffice reads the campaign office's workbook: headless, converted sheet by sheet to CSV."""
+    r, visit = _visit(town)
+    client.force_login(town.people["inspector1"])
+    item = ChecklistItem.objects.filter(point_type=visit.point.type).first()
+    assert _post(client, visit, item, 9).status_code == 201
+    client.force_login(town.people["admin"])
+    path = tmp_path / "report.xlsx"
+    path.write_bytes(client.get(reverse("campaign-report", args=[r.pk])).content)
+    profile = tmp_path / "lo-profile"  # its own profile: no state shared with another run
+    done = subprocess.run(
+        ["soffice", f"-env:UserInstallation=file://{profile}", "--headless", "--convert-to",
+         "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,-1", "--outdir", str(tmp_path), str(path)],
+        capture_output=True, text=True, timeout=180,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    sheets = sorted(tmp_path.glob("report*.csv"))
+    assert len(sheets) == 4, (done.stdout, sheets)
+    text = "\n".join(p.read_text(encoding="utf-8") for p in sheets)
+    assert "东门菜场" in text and "北弄" in text
