@@ -23,7 +23,7 @@ from gridmap.accounts.models import Role
 from gridmap.accounts.selectors import role_of
 from gridmap.campaign.answers import AnswerRefused, answer_record
 from gridmap.campaign.forms import AnswerForm, RoundForm
-from gridmap.campaign.models import Answer, ChecklistItem, ReadinessWeights, Round
+from gridmap.campaign.models import Answer, ChecklistItem, Finding, ReadinessWeights, Round
 from gridmap.campaign.readiness_score import PARTS, ranking
 from gridmap.campaign.report import round_workbook
 from gridmap.campaign.results import LEVELS, readiness, round_compared, round_results
@@ -92,7 +92,34 @@ def round_page(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "campaign/round.html", {
         "round": round_, "results": results, "groups": groups,
         "compared": round_compared(round_, visits), "may_score": mine,
+        "failure_map": failure_map(round_, visits),
     })  # fmt: skip
+
+
+def failure_map(round_: Round, visits: Any) -> dict[str, Any]:
+    """The round's map of failures (``pointmap.js``, kind ``failures``): each visited point in the
+    user's scope with its failed items, red while one is not verified as fixed, amber when all
+    are, green when none failed."""
+    findings: dict[int, list[tuple[str, bool]]] = {}
+    for point_id, code, closed in Finding.objects.filter(answer__visit__round=round_).values_list(
+        "point_id", "item__code", "closed_at"
+    ):
+        findings.setdefault(point_id, []).append((code, closed is not None))
+    features = []
+    for v in visits.filter(round=round_).select_related("point"):
+        found = findings.get(v.point_id, [])
+        state = "open" if any(not c for _, c in found) else "fixed" if found else "passed"
+        features.append({
+            "type": "Feature",
+            "geometry": json.loads(v.point.geom.point_on_surface.geojson),
+            "properties": {"name": v.point.name, "state": state,
+                           "label": ", ".join(code for code, _ in sorted(found)) or _("no failed item")},
+        })  # fmt: skip
+    return {
+        "kind": "failures",
+        "center": [0, 0],
+        "points": {"type": "FeatureCollection", "features": features},
+    }
 
 
 @login_required

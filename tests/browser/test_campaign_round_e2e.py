@@ -28,6 +28,17 @@ def readiness_of(page, live_server, community_code):
     return [row.nth(i).inner_text().strip() for i in range(row.count())]
 
 
+def failure_colours(page, live_server, round_) -> dict[str, int]:
+    """The map of failures' marker colours other than green (nothing failed), counted."""
+    page.goto(f"{live_server.url}/campaign/rounds/{round_.pk}/")
+    page.wait_for_function("() => window.gridmapPointMap && window.gridmapPointMap.ready")
+    fills = page.evaluate(
+        "() => [...document.querySelectorAll('#point-map path')].map(p => p.getAttribute('fill'))"
+    )
+    states = {"#b2182b", "#f4a300"}  # open, fixed (green: nothing failed)
+    return {f: fills.count(f) for f in set(fills) if f in states}
+
+
 def test_a_mock_round_from_creation_to_a_verified_fix(browser_page, live_server, town, tmp_path):  # noqa: F811
     page = browser_page.page
     page.set_viewport_size(PHONE)
@@ -66,6 +77,8 @@ def test_a_mock_round_from_creation_to_a_verified_fix(browser_page, live_server,
     assert page.locator(f"a[href='/problems/{problem.pk}/']").count() >= 1
     page.goto(f"{live_server.url}/campaign/readiness/")
     assert page.locator(f"#readiness tr[data-point='{market.point.pk}']").count() == 1  # would fail tomorrow
+    sign_in(browser_page, live_server, admin)
+    assert failure_colours(page, live_server, round_) == {"#b2182b": 1}  # the map of failures: one open
     # 4. fixed by the department, verified by the inspector: the loop's own steps
     problem_transition(problem_id=problem.pk, action="handle", actor=fixer, note="已规范经营区域",
                        photos=[jpeg("after.jpg", lonlat=(lon, lat))])  # fmt: skip
@@ -77,6 +90,7 @@ def test_a_mock_round_from_creation_to_a_verified_fix(browser_page, live_server,
     sign_in(browser_page, live_server, admin)
     page.goto(f"{live_server.url}/campaign/readiness/")
     assert page.locator(f"#readiness tr[data-point='{market.point.pk}']").count() == 0
+    assert failure_colours(page, live_server, round_) == {"#f4a300": 1}  # fixed and verified
     after = readiness_of(page, live_server, community.code)
     assert after[2] != before[2], (before, after)  # the readiness score
     assert after[4] != "—" and after[5] == "100.0"  # a mock score now; its case closed on time

@@ -1,7 +1,7 @@
 /* gridmap point maps: the positive list (正面清单) and the public map of reports.
  *
  * Plain script on the vendored Leaflet, settings from <script type="application/json"
- * id="point-config">: {center: [lon, lat], kind: "positive" | "public" | "unwalked", streets:
+ * id="point-config">: {center: [lon, lat], kind: "positive" | "public" | "unwalked" | "failures", streets:
  * FeatureCollection (our own centrelines: no tiles needed), points: FeatureCollection}. A
  * positive site's popup shows its name and photo (the scoped photo URL); a public report's its
  * category, status and day. Every text is set as text, never as markup.
@@ -31,7 +31,7 @@
       img.loading = "lazy";
       box.appendChild(img);
     }
-    if (kind === "unwalked") {
+    if (kind === "unwalked" || kind === "failures") {
       var walked = document.createElement("div");
       walked.textContent = p.label;
       box.appendChild(walked);
@@ -61,7 +61,9 @@
       pointToLayer: function (feature, latlng) {
         var p = feature.properties || {};
         var color = config.kind === "positive" ? "#2e7d32" :
-          config.kind === "unwalked" ? (p.late ? "#b2182b" : "#1a9850") : (STATUS_COLORS[p.status] || "#878787");
+          config.kind === "unwalked" ? (p.late ? "#b2182b" : "#1a9850") :
+          config.kind === "failures" ? ({open: "#b2182b", fixed: "#f4a300", passed: "#1a9850"}[p.state] || "#878787") :
+          (STATUS_COLORS[p.status] || "#878787");
         return L.circleMarker(latlng, {radius: 7, color: "#fff", weight: 2, fillColor: color, fillOpacity: 0.95});
       },
       onEachFeature: function (feature, layer) {
