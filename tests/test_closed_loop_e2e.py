@@ -72,7 +72,7 @@ def test_submitted_fixed_verified_ranked_and_looked_back():
         )
     )
     header, body = rows[0], rows[1:]
-    row = dict(zip(header, next(r for r in body if r[0] == str(pk)), strict=True))
+    row = dict(zip(header, next(r for r in body if r[0] == f"\t{pk}"), strict=True))  # codes kept as text
     assert row["是否按期"] == "是" and row["状态"] in ("已结案", "closed")
     page = head_client.get(f"/evaluation/?{period}").content.decode()
     assert g.code in page

@@ -313,9 +313,7 @@ def test_campaign_outputs_agree_with_the_rules(client, world, who):
     gpx = client.get(f"/campaign/rounds/{round_.pk}/walk.gpx")  # only the inspector walks a point
     assert gpx.status_code == (200 if who == "inspector1" else 404), "gpx"
     if who == "inspector1":
-        assert (
-            f"<name>{points['ptA'].pk}</name>" in gpx.content.decode() and "ptB" not in gpx.content.decode()
-        )
+        assert f"1. #{points['ptA'].pk}</name>" in gpx.content.decode() and "ptB" not in gpx.content.decode()
     walk = client.get(f"/campaign/rounds/{round_.pk}/walk/").content.decode()
     on_walk = {n for n in points if f">{n}" in walk or f"{n} <small" in walk}
     assert on_walk == ({"ptA", "ptB"} if who == "admin" else {"ptA"} if who == "inspector1" else set()), (

@@ -17,6 +17,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from gridmap.accounts.models import Role
@@ -157,7 +158,13 @@ def walk(request: HttpRequest, pk: int) -> HttpResponse:
             for i in items.get(v.point.type_id, [])
         ]
         stops.append({"visit": v, "rows": rows, "done": sum(r["answer"] is not None for r in rows)})
-    return render(request, "campaign/walk.html", {"round": round_, "stops": stops})
+    texts = {  # what the page's script says (static/gridmap/walk.js)
+        "pending": _("%s answers kept on this phone, to be sent when the connection is back."),
+        "kept": _("No connection: kept on this phone, sent when the connection is back."),
+        "failed": pgettext("checklist", "failed"), "passed": pgettext("checklist", "passed"),
+        "refused": _("Not recorded:"),
+    }  # fmt: skip
+    return render(request, "campaign/walk.html", {"round": round_, "stops": stops, "walk_texts": texts})
 
 
 @login_required

@@ -41,6 +41,7 @@ PAGING = {"limit", "offset", "f"}
 
 
 class OgcView(APIView):
+    schema = None  # the OGC API has its own OpenAPI document (/ogc/api), not the REST API's
     authentication_classes = AUTHENTICATION
     permission_classes = (AllowAny,)  # each collection decides (``catalogue.collections_for``)
     renderer_classes = (ORJSONRenderer,)

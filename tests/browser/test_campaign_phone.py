@@ -41,8 +41,8 @@ def test_inspector_scores_on_a_phone(browser_page, live_server, town, tmp_path):
     photo.write_bytes(jpeg(lonlat=(lon, lat)).read())
     form.locator("input[name=photo]").set_input_files(str(photo))
     form.locator("button[type=submit]").click()
-    page.wait_for_load_state("load")
     answered = page.locator(f"#visit-{market.pk} .item[data-item='zones'] .answered")
+    answered.wait_for()  # sent in the background (static/gridmap/walk.js)
     assert answered.is_visible() and "不合格" in answered.inner_text()
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "campaign-walk-phone.png"), full_page=True)
@@ -80,3 +80,42 @@ def test_inspection_points_off_on_a_phone_on_on_a_wide_screen(browser_page, live
             frame.evaluate("() => gridmap.layers.inspection_points.getLayers().length") == 2
         )  # market, stop
     assert browser_page.problems == {}, browser_page.problems
+
+
+def test_answers_given_without_a_connection_are_kept_and_sent_once_it_is_back(
+    browser_page,
+    live_server,
+    town,  # noqa: F811
+    tmp_path,
+):
+    page = browser_page.page
+    page.set_viewport_size(PHONE)
+    round_ = round_create(
+        name="弱网测评", created_by=town.people["admin"], inspectors=[town.people["inspector1"]]
+    )
+    market = round_.visits.get(point=town.points["market"])
+    sign_in(browser_page, live_server, town.people["inspector1"])
+    page.goto(f"{live_server.url}/campaign/rounds/{round_.pk}/walk/")
+    page.wait_for_function("() => window.gridmapWalk !== undefined")
+    page.evaluate("() => window.gridmapWalk.ready")
+    page.context.set_offline(True)
+    form = page.locator(f"#visit-{market.pk} .item[data-item='zones'] form")
+    form.locator("input[name=findings]").fill("1")
+    photo = tmp_path / "finding.jpg"
+    lon, lat = market.point.geom.point_on_surface.coords
+    photo.write_bytes(jpeg(lonlat=(lon, lat)).read())
+    form.locator("input[name=photo]").set_input_files(str(photo))
+    form.locator("button[type=submit]").click()
+    page.wait_for_function("() => document.getElementById('walk-pending').dataset.count === '1'")
+    assert not Answer.objects.filter(visit=market).exists()  # nothing reached the server
+    page.context.set_offline(False)  # the connection is back: the kept answer goes, photo and all
+    page.wait_for_function(
+        "() => document.getElementById('walk-pending').dataset.count === '0'", timeout=15000
+    )
+    item = ChecklistItem.objects.get(point_type=market.point.type, code="zones")
+    assert Answer.objects.filter(visit=market, item=item).count() == 1
+    finding = Finding.objects.get(answer__visit=market, item=item)
+    assert finding.problem.photos.count() == 1
+    page.evaluate("() => window.gridmapWalk.flush()")  # sending again finds nothing kept: no double
+    assert Answer.objects.filter(visit=market).count() == 1
+    assert [p for p in browser_page.problems.get("failed", []) if "/answer/" not in p] == []

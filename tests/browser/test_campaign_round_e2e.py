@@ -67,7 +67,9 @@ def test_a_mock_round_from_creation_to_a_verified_fix(browser_page, live_server,
     photo.write_bytes(jpeg(lonlat=(lon, lat)).read())
     form.locator("input[name=photo]").set_input_files(str(photo))
     form.locator("button[type=submit]").click()
-    page.wait_for_load_state("load")
+    page.locator(
+        f"#visit-{market.pk} .item[data-item='zones'] .answered"
+    ).wait_for()  # sent in the background
     item = ChecklistItem.objects.get(point_type=market.point.type, code="zones")
     finding = Finding.objects.get(answer__visit=market, item=item)
     problem = finding.problem

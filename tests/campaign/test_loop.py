@@ -205,8 +205,9 @@ def test_walk_gpx_follows_the_walk_order(client, town):
     assert reply.status_code == 200 and reply["Content-Type"].startswith("application/gpx+xml")
     ns = {"g": "http://www.topografix.com/GPX/1/1"}
     root = ElementTree.fromstring(reply.content)
-    names = [int(w.findtext("g:name", namespaces=ns)) for w in root.findall("g:wpt", ns)]
-    assert names == list(r.visits.order_by("walk_order").values_list("point_id", flat=True))
+    names = [w.findtext("g:name", namespaces=ns) for w in root.findall("g:wpt", ns)]  # "1. #<point>"
+    walk = r.visits.order_by("walk_order").values_list("point_id", flat=True)
+    assert names == [f"{n}. #{p}" for n, p in enumerate(walk, start=1)]
     assert len(root.findall(".//g:trkpt", ns)) >= len(names)
     client.force_login(town.people["leaderA"])  # sees the round's points in grid A, walks none of them
     assert client.get(reverse("campaign-walk-gpx", args=[r.pk])).status_code == 404
