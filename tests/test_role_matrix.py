@@ -175,7 +175,9 @@ def test_anonymous_sees_nothing(client, world):
     assert client.get(f"/grids/{grids['A'].code}/map/").status_code == 302
     assert client.get("/evaluation/ledger.csv").status_code == 302
     for path in ["/dashboard/", "/problems/", "/planner/", "/planner/map/", "/route/", "/route.gpx",
-                 f"/communities/{grids['A'].community.code}/", "/evaluation/figures/"]:  # fmt: skip
+                 f"/communities/{grids['A'].community.code}/", "/evaluation/figures/", "/steps/",
+                 f"/steps/{grids['A'].community.code}/", "/patrols/", "/patrols/not-walked/", "/surveys/",
+                 "/campaign/readiness/ranking/"]:  # fmt: skip
         assert client.get(path).status_code == 302, path
 
 
@@ -328,3 +330,43 @@ def test_campaign_outputs_agree_with_the_rules(client, world, who):
             assert reply.status_code == 404, ("answer", name)
         else:
             assert reply.status_code in (403, 409), ("answer", name)  # answered already, or not their walk
+
+
+# The campaign's community pages: the ten steps, surveys, patrols' grids not walked lately and the
+# readiness ranking. Communities: c1 holds grid A, c2 grid B.
+FOLLOWS = {
+    "admin": {"c1", "c2"}, "planner": {"c1", "c2"}, "head1": {"c1"}, "leaderA": {"c1"}, "dept_cg": set(),
+    "dept_fire": set(), "inspector1": {"c1"}, "reporter": set(), "nobody": set(),
+}  # fmt: skip
+SEES_GRIDS_WALKED = SEES_GRIDS  # the not-walked page lists the grids one may see
+
+
+@pytest.mark.parametrize("who", ROLES)
+def test_community_campaign_pages_agree_with_the_rules(client, world, who):
+    from gridmap.surveys.models import Question, Survey
+
+    people, grids, _ = world
+    codes = {"c1": grids["A"].community.code, "c2": grids["B"].community.code}
+    survey = Survey.objects.create(title="满意度")
+    Question.objects.create(survey=survey, number=1, text="满意吗", kind="rating", satisfaction=True)
+    client.force_login(people[who])
+    expected = FOLLOWS[who]
+    for c, code in codes.items():  # the ten steps: a community's checklist is a 404 outside the scope
+        status = client.get(f"/steps/{code}/").status_code
+        assert status == (200 if c in expected else 404), ("steps", c, who)
+    listed = client.get("/steps/")
+    assert {r.community.code for r in listed.context["rows"]} == {codes[c] for c in expected}, "steps list"
+    results = client.get(f"/surveys/{survey.pk}/")
+    if expected:
+        assert {r.community.code for r, _ in results.context["table"]} == {codes[c] for c in expected}
+    else:
+        assert results.status_code == 403, ("surveys", who)
+    walked = client.get("/patrols/not-walked/?days=7")
+    assert {r["grid"].code for r in walked.context["rows"]} == {grids[g].code for g in SEES_GRIDS_WALKED[who]}
+    ranking = client.get("/campaign/readiness/ranking/?level=community")
+    if who in ("reporter", "nobody"):
+        assert ranking.status_code == 403
+    else:
+        assert {r.unit.code for r in ranking.context["rows"]} == {codes[c] for c in expected}, "ranking"
+        grids_ranked = client.get("/campaign/readiness/ranking/?level=grid").context["rows"]
+        assert {r.unit.code for r in grids_ranked} == {grids[g].code for g in SEES_GRIDS[who]}, "grid ranking"
