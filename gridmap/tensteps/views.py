@@ -93,21 +93,25 @@ def _refused(request: HttpRequest, community, key: str, error: ValidationError |
     return _page(request, community, status=400, errors={key: messages})
 
 
+def _post(request: HttpRequest, community, form, key: str, write) -> HttpResponse:
+    """One form's POST on the checklist: checked, written by ``write(cleaned data)``, and back to
+    the page at ``key``; refused: the page again with the error (400), nothing written."""
+    if not form.is_valid():
+        return _refused(request, community, key, form.errors)
+    try:
+        write(form.cleaned_data)
+    except ValidationError as e:
+        return _refused(request, community, key, e)
+    return redirect(reverse("tensteps-community", args=[community.code]) + f"#{key}")
+
+
 @login_required
 @require_POST
 def item_update(request: HttpRequest, code: str, item_id: int) -> HttpResponse:
     community = _community(request, code)
     item = get_object_or_404(StepItem, pk=item_id)
-    form = ItemForm(request.POST)
-    if not form.is_valid():
-        return _refused(request, community, f"item-{item.pk}", form.errors)
-    try:
-        services.set_item(
-            request.user, community, item, form.cleaned_data["status"], form.cleaned_data["note"]
-        )
-    except ValidationError as e:
-        return _refused(request, community, f"item-{item.pk}", e)
-    return redirect(reverse("tensteps-community", args=[community.code]) + f"#item-{item.pk}")
+    return _post(request, community, ItemForm(request.POST), f"item-{item.pk}",
+                 lambda d: services.set_item(request.user, community, item, d["status"], d["note"]))  # fmt: skip
 
 
 @login_required
@@ -115,16 +119,8 @@ def item_update(request: HttpRequest, code: str, item_id: int) -> HttpResponse:
 def evidence_add(request: HttpRequest, code: str, item_id: int) -> HttpResponse:
     community = _community(request, code)
     item = get_object_or_404(StepItem, pk=item_id)
-    form = EvidenceForm(request.POST, request.FILES)
-    if not form.is_valid():
-        return _refused(request, community, f"item-{item.pk}", form.errors)
-    try:
-        services.add_evidence(
-            request.user, community, item, form.cleaned_data["file"], form.cleaned_data["caption"]
-        )
-    except ValidationError as e:
-        return _refused(request, community, f"item-{item.pk}", e)
-    return redirect(reverse("tensteps-community", args=[community.code]) + f"#item-{item.pk}")
+    return _post(request, community, EvidenceForm(request.POST, request.FILES), f"item-{item.pk}",
+                 lambda d: services.add_evidence(request.user, community, item, d["file"], d["caption"]))  # fmt: skip
 
 
 @login_required
@@ -132,16 +128,8 @@ def evidence_add(request: HttpRequest, code: str, item_id: int) -> HttpResponse:
 def acceptance_sign(request: HttpRequest, code: str, number: int) -> HttpResponse:
     community = _community(request, code)
     step = get_object_or_404(Step, number=number)
-    form = AcceptanceForm(request.POST)
-    if not form.is_valid():
-        return _refused(request, community, f"step-{step.number}", form.errors)
-    try:
-        services.sign(
-            request.user, community, step, form.cleaned_data["decision"], form.cleaned_data["remarks"]
-        )
-    except ValidationError as e:
-        return _refused(request, community, f"step-{step.number}", e)
-    return redirect(reverse("tensteps-community", args=[community.code]) + f"#step-{step.number}")
+    return _post(request, community, AcceptanceForm(request.POST), f"step-{step.number}",
+                 lambda d: services.sign(request.user, community, step, d["decision"], d["remarks"]))  # fmt: skip
 
 
 @login_required
