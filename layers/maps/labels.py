@@ -46,6 +46,7 @@ DEFAULT_LABELS: dict[str, str] = {
     "negative_title": "负面清单",
     "days_value": "%(days)s 天",
     "problem_link": "查看问题详情",
+    "positive_sites": "正面清单（示范点位）",
     # problem classes (first two digits of the category code)
     "class_01": "市容环境",
     "class_02": "宣传广告",
@@ -107,6 +108,7 @@ FIELD_KEYS: dict[str, dict[str, str]] = {
         "population": "field_population",
     },  # fmt: skip
     "facility": {"name": "field_name", "condition": "field_condition"},
+    "positive": {"name": "field_name", "description": "field_description"},
     "problem": _PROBLEM
     | {
         "deadline": "field_deadline",

@@ -107,8 +107,8 @@ def test_every_label_key_is_used_by_a_popup_or_the_map(leader: dict[str, Any]) -
     # population shading and the classes absent from the data need other data; the tile layer's
     # name is kept by folium but left out of the page (the layer is not in the layer control)
     # and the streets layer needs streets (tests/layers/maps/test_place_labels.py gives them)
-    # and the finished problems' layer needs statuses marked "open": False
-    assert missing == {"streets", "problems_closed", "buildings_by_population", "class_04", "class_05", "class_06", "hot_95", "hot_90",
+    # and the finished problems' layer needs statuses marked "open": False, the positive list sites
+    assert missing == {"positive_sites", "streets", "problems_closed", "buildings_by_population", "class_04", "class_05", "class_06", "hot_95", "hot_90",
                        "cold_95", "cold_99", "base_map"}, missing  # fmt: skip
 
 
