@@ -8,7 +8,8 @@ WARM_S = 1.0
 COLD_S = 2.0
 SIZE_MB = 2.0
 WORKER_MB = 1024.0
-IMPORT_ROWS_S = 5000.0
+IMPORT_ROWS_S = 5000.0  # the target of the problems' import (1M rows); the other layers have none
+SPEED_TARGETED = ("import problems",)
 IMPORT_MB = 1024.0
 COMMAND_START_S = 1.0
 
@@ -70,7 +71,7 @@ def import_rows(stages: dict[str, dict[str, Any]]) -> list[list[str]]:
             rows.append([name, "—", "—", "", _s(s["seconds"]), "", peak, ""])
             continue
         misses = []
-        if s["rows_per_s"] < IMPORT_ROWS_S:
+        if name in SPEED_TARGETED and s["rows_per_s"] < IMPORT_ROWS_S:
             misses.append(f"< {IMPORT_ROWS_S:,.0f} rows/s")
         if s["peak_mb"] > IMPORT_MB:
             misses.append(f"> {IMPORT_MB:,.0f} MB")

@@ -82,10 +82,15 @@ INSTALLED_APPS = [
     "gridmap.maps",
     "gridmap.api",
     "gridmap.open311",
+    "gridmap.ogcapi",
     "gridmap.evaluation",
     "gridmap.analysis",
     "gridmap.dashboard",
     "gridmap.notifications",
+    "gridmap.tensteps",
+    "gridmap.patrols",
+    "gridmap.surveys",
+    "gridmap.campaign",
 ]
 
 MIDDLEWARE = [
@@ -295,6 +300,11 @@ LOGGING["loggers"] = {
 # the reporter); POSTs need an api_key. Rates are per minute, in the shared cache.
 GRIDMAP_OPEN311_PUBLIC_READ = _flag("GRIDMAP_OPEN311_PUBLIC_READ")
 GRIDMAP_OPEN311_DEDUP_SECONDS = int(os.environ.get("GRIDMAP_OPEN311_DEDUP_SECONDS", "120"))
+# OGC API - Features: collections a request without a user may read whole (comma list, e.g.
+# "streets"); none by default: anonymous clients see nothing.
+OGCAPI_PUBLIC_COLLECTIONS = [
+    c.strip() for c in os.environ.get("GRIDMAP_OGCAPI_PUBLIC", "").split(",") if c.strip()
+]
 
 
 def _caches(url: str) -> dict[str, dict[str, str]]:
@@ -331,6 +341,8 @@ GRIDMAP_SCHEDULE: dict[str, dict] = {
     # one lookback_remind event per case whose look-back day has come (gridmap.problems.reminders),
     # and its inspectors told of it once (gridmap.notifications)
     "lookback-reminders": {"task": "notifications.lookback_reminders", "every_s": 3600},
+    # the patrol tasks of the period holding today, per active plan, never twice (gridmap.patrols)
+    "patrol-tasks": {"task": "patrols.create_tasks", "every_s": 900},
     # notifications read more than GRIDMAP_NOTIFY_KEEP_DAYS ago are deleted
     "notifications-cleanup": {"task": "notifications.cleanup", "every_s": 24 * 3600},
 }

@@ -1,16 +1,16 @@
 import sys
 
-from django.conf import settings
-from django.conf.urls.static import static
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
-from django.urls import include, path
+from django.urls import include, path, re_path
+from django.views.decorators.csrf import csrf_exempt
 
 from gridmap.accounts import views as accounts_views
 from gridmap.api import errors as api_errors
 from gridmap.core import faults
 from gridmap.core.boundary import RefusedRequest
 from gridmap.core.health import health
+from gridmap.ogcapi import views as ogc_views
 from gridmap.open311 import views as open311_views
 
 API, OPEN311 = "api/v1/", "open311/v2/"
@@ -22,36 +22,71 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path(API, include("gridmap.api.urls")),
     path(OPEN311, include("gridmap.open311.urls")),
+    path("ogc/", include("gridmap.ogcapi.urls")),
     path("evaluation/", include("gridmap.evaluation.urls")),
     path("problems/", include("gridmap.problems.urls")),
     path("dashboard/", include("gridmap.dashboard.urls")),
     path("imports/", include("gridmap.imports.urls")),
     path("inbox/", include("gridmap.notifications.urls")),
+    path("steps/", include("gridmap.tensteps.urls")),
+    path("patrols/", include("gridmap.patrols.urls")),
+    path("surveys/", include("gridmap.surveys.urls")),
+    path("campaign/", include("gridmap.campaign.urls")),
     path("", include("gridmap.maps.urls")),
 ]
-if settings.DEBUG:
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+# Uploaded files (MEDIA_ROOT) are never served as /media/, in debug or not: photos are read only
+# through the scoped photo views (api/views/media.py, problems/views.py's photo).
 
 
-# -- failures no view answered, in the format of the part of the site that was asked ------------
+# -- the machine interfaces answer in their own format, always --------------------------------
 # (see gridmap/core/faults.py): the API's JSON under /api/, Open311's JSON or XML under /open311/,
-# a plain page elsewhere. Django calls these for an uncaught exception (500, or 503 when the
-# database is down or timed out), a 404 or 403 raised outside the API, a bad request, and a failed
-# CSRF check (settings.CSRF_FAILURE_VIEW).
+# a plain page elsewhere. ``INTERFACES`` is the one rule: for each first path segment, the answer
+# to a path no view serves (a catch-all route below, exempt from CSRF so that a POST to a path
+# without its slash gets the 404 that says so, and valid in Django's eyes so that APPEND_SLASH
+# never redirects a POST or raises in debug; in debug too, where Django's own 404 is an HTML page)
+# and to any failure no view answered. Django calls the handlers below for an uncaught exception
+# (500, or 503 when the database is down or timed out), a 404 or 403 raised outside the
+# interfaces' views, a bad request, and a failed CSRF check (settings.CSRF_FAILURE_VIEW).
+def _api_fault(request: HttpRequest, status: int, message: str | None) -> HttpResponse:
+    if status == 404 and message is None:
+        return api_errors.not_found(request)
+    return api_errors.fault(status, message or faults.messages()[status])
+
+
+def _open311_fault(request: HttpRequest, status: int, message: str | None) -> HttpResponse:
+    return open311_views.fault(request, status, (lambda: message) if message else None)
+
+
+def _ogc_fault(request: HttpRequest, status: int, message: str | None) -> HttpResponse:
+    if status == 404 and message is None:
+        return ogc_views.not_found(request)
+    return api_errors.fault(status, message or faults.messages()[status])
+
+
+INTERFACES = {
+    "api": _api_fault,
+    "open311": _open311_fault,
+    "ogc": _ogc_fault,
+}
+
+
+def _unserved(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+    return fault(request, 404)
+
+
+urlpatterns += [re_path(rf"^{prefix}(?:/|$)", csrf_exempt(_unserved)) for prefix in INTERFACES]
+
+
 def part(request: HttpRequest) -> str:
-    """ "api", "open311" or "" (pages), from the first segment of the path."""
+    """The interface asked ("api", "open311", ...), or "" (pages), from the first path segment."""
     first = request.path_info.lstrip("/").split("/", 1)[0]
-    return first if first in ("api", "open311") else ""
+    return first if first in INTERFACES else ""
 
 
 def fault(request: HttpRequest, status: int, message: str | None = None) -> HttpResponse:
     where = part(request)
-    if where == "api":
-        if status == 404 and message is None:
-            return api_errors.not_found(request)
-        return api_errors.fault(status, message or faults.messages()[status])
-    if where == "open311":
-        return open311_views.fault(request, status, (lambda: message) if message else None)
+    if where:
+        return INTERFACES[where](request, status, message)
     return faults.fault_page(status, message)
 
 
@@ -73,7 +108,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
-    if part(request) == "open311":
+    if part(request) == "open311":  # the message in the language the request asks
         return open311_views.fault(request, 403, lambda: faults.csrf_message(reason))
     return fault(request, 403, faults.csrf_message(reason))
 

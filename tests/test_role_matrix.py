@@ -13,8 +13,9 @@ from django.contrib.gis.geos import Point
 from django.utils import timezone
 
 from gridmap.accounts.models import Department, Role
-from gridmap.problems.models import EventCategory, Problem
+from gridmap.problems.models import EventCategory, Problem, ProblemPhoto
 from tests.factories import LAT0, LON0, grid, region_tree, user
+from tests.photos import jpeg
 
 pytestmark = pytest.mark.django_db
 
@@ -94,12 +95,20 @@ def test_problem_outputs_agree_with_the_rules(client, world, who):
         assert client.get(f"/api/v1/problems/{p.pk}/").status_code == want, ("api detail", name)
         assert client.get(f"/api/v1/problems/{p.pk}/events/").status_code == want, ("api events", name)
         assert client.get(f"/open311/v2/requests/{p.pk}.json").status_code == want, ("open311", name)
+        photo = ProblemPhoto.objects.create(problem=p, image=jpeg(f"{name}.jpg"))
+        for url in (f"/problems/{p.pk}/photos/{photo.pk}/", f"/api/v1/problems/{p.pk}/photos/{photo.pk}/",
+                    f"/open311/v2/requests/{p.pk}/media/{photo.pk}", f"/media/{photo.image.name}"):  # fmt: skip
+            want_photo = want if not url.startswith("/media/") else 404  # never served unchecked
+            assert client.get(url).status_code == want_photo, ("photo", url, name)
+        assert client.get(f"/ogc/collections/problems/items/{p.pk}").status_code == want, ("ogc", name)
         if name not in expected:  # acting on an unseen problem is a 404, not a 403 that confirms it exists
             response = client.post(f"/api/v1/problems/{p.pk}/transitions/", {"action": "file"},
                                     content_type="application/json")  # fmt: skip
             assert response.status_code == 404, ("api transition", name)
     listed = client.get("/api/v1/problems/?page_size=1000").json()
     assert names(problems, [f["id"] for f in listed["features"]]) == expected
+    ogc = client.get("/ogc/collections/problems/items?limit=1000").json()
+    assert names(problems, [f["id"] for f in ogc["features"]]) == expected, "ogc items"
     page = client.get("/problems/")
     if who == "nobody" or who == "reporter":
         assert page.status_code in (200, 403)
@@ -137,6 +146,7 @@ def test_grid_outputs_agree_with_the_rules(client, world, who):
         assert client.get(f"/grids/{g.code}/").status_code == want, ("page", name)
         assert client.get(f"/grids/{g.code}/map/").status_code == want, ("map", name)
         assert client.get(f"/api/v1/grids/{g.pk}/").status_code == want, ("api", name)
+        assert client.get(f"/ogc/collections/grids/items/{g.pk}").status_code == want, ("ogc", name)
         # each community of this world holds one grid: its page is open to who sees that grid
         assert client.get(f"/communities/{g.community.code}/").status_code == want, ("community", name)
         assert client.get(f"/communities/{g.community.code}/map/").status_code == want, (
@@ -149,6 +159,8 @@ def test_grid_outputs_agree_with_the_rules(client, world, who):
     listed = client.get("/api/v1/grids/").json()
     codes = {f["properties"]["code"] for f in listed["features"]}
     assert codes == {grids[n].code for n in expected}
+    ogc = client.get("/ogc/collections/grids/items").json()
+    assert {f["properties"]["code"] for f in ogc["features"]} == {grids[n].code for n in expected}, "ogc"
 
 
 def test_anonymous_sees_nothing(client, world):
@@ -157,6 +169,8 @@ def test_anonymous_sees_nothing(client, world):
     assert client.get(f"/problems/{p.pk}/").status_code == 302
     assert client.get(f"/api/v1/problems/{p.pk}/").status_code in (401, 403)
     assert client.get("/api/v1/problems/").status_code in (401, 403)
+    assert client.get("/ogc/collections/problems/items").status_code == 401
+    assert client.get(f"/ogc/collections/problems/items/{p.pk}").status_code == 401
     assert client.get(f"/open311/v2/requests/{p.pk}.json").status_code == 403
     assert client.get(f"/grids/{grids['A'].code}/map/").status_code == 302
     assert client.get("/evaluation/ledger.csv").status_code == 302
@@ -237,3 +251,82 @@ def test_writes_agree_with_the_rules(client, world, who, tmp_path, settings):
         assert response.status_code == 201, ("site", response.content)
     else:
         assert response.status_code == 403 and PositiveSite.objects.count() == sites, "site"
+
+
+# -- the campaign: inspection points ptA (grid A, 城管) and ptB (grid B, 消防), one round -----------
+SEES_POINTS = {
+    "admin": {"ptA", "ptB"},
+    "planner": {"ptA", "ptB"},
+    "head1": {"ptA"},
+    "leaderA": {"ptA"},
+    "dept_cg": {"ptA"},
+    "dept_fire": {"ptB"},
+    "inspector1": {"ptA"},
+    "reporter": None,
+    "nobody": None,
+}  # fmt: skip  (None: the campaign's pages are refused, 403)
+
+
+@pytest.mark.parametrize("who", ROLES)
+def test_campaign_outputs_agree_with_the_rules(client, world, who):
+    import openpyxl
+
+    from gridmap.campaign.models import Answer, ChecklistItem, Finding, InspectionPoint, PointType
+    from gridmap.campaign.points import point_save
+    from gridmap.campaign.rounds import round_create
+    from tests.campaign.conftest import campaign_catalogue
+
+    campaign_catalogue()
+    people, grids, problems = world
+    stop = PointType.objects.get(code="bus_stop")
+    item = ChecklistItem.objects.filter(point_type=stop).first()
+    points = {
+        name: point_save(InspectionPoint(name=name, type=stop, geom=grids[g].geom.centroid,
+                                         department=Department.objects.get(code=dept)))
+        for name, g, dept in (("ptA", "A", "cg"), ("ptB", "B", "fire"))
+    }  # fmt: skip
+    round_ = round_create(name="round", created_by=people["admin"])
+    round_.visits.filter(point=points["ptA"]).update(inspector=people["inspector1"])
+    for name, problem in (("ptA", problems["pA"]), ("ptB", problems["pB"])):
+        visit = round_.visits.get(point=points[name])
+        answer = Answer.objects.create(
+            visit=visit, item=item, findings=1, points=0, weight=item.weight, failed=True
+        )
+        Finding.objects.create(answer=answer, problem=problem, point=points[name], item=item)
+    by_id = {p.pk: n for n, p in points.items()}
+    client.force_login(people[who])
+    expected = SEES_POINTS[who]
+    pages = ["/campaign/", "/campaign/readiness/", "/campaign/points.geojson", f"/campaign/rounds/{round_.pk}/",
+             f"/campaign/rounds/{round_.pk}/report.xlsx", f"/campaign/rounds/{round_.pk}/walk/",
+             f"/campaign/rounds/{round_.pk}/walk.gpx"]  # fmt: skip
+    if expected is None:
+        assert all(client.get(url).status_code == 403 for url in pages)
+        return
+    geo = client.get("/campaign/points.geojson").json()
+    assert {by_id[f["id"]] for f in geo["features"]} == expected, "points"
+    ready = client.get("/campaign/readiness/").content.decode()
+    assert {by_id[int(i)] for i in re.findall(r'data-point="(\d+)"', ready)} == expected, "readiness"
+    page = client.get(f"/campaign/rounds/{round_.pk}/").content.decode()
+    assert {by_id[int(i)] for i in re.findall(r'data-point="(\d+)"', page)} == expected, "round"
+    book = openpyxl.load_workbook(io.BytesIO(client.get(f"/campaign/rounds/{round_.pk}/report.xlsx").content))
+    assert {r[0] for r in book["点位得分"].iter_rows(min_row=2, values_only=True)} == expected, "workbook"
+    gpx = client.get(f"/campaign/rounds/{round_.pk}/walk.gpx")  # only the inspector walks a point
+    assert gpx.status_code == (200 if who == "inspector1" else 404), "gpx"
+    if who == "inspector1":
+        assert (
+            f"<name>{points['ptA'].pk}</name>" in gpx.content.decode() and "ptB" not in gpx.content.decode()
+        )
+    walk = client.get(f"/campaign/rounds/{round_.pk}/walk/").content.decode()
+    on_walk = {n for n in points if f">{n}" in walk or f"{n} <small" in walk}
+    assert on_walk == ({"ptA", "ptB"} if who == "admin" else {"ptA"} if who == "inspector1" else set()), (
+        "walk"
+    )
+    for name, p in points.items():
+        visit = round_.visits.get(point=p)
+        reply = client.post(f"/campaign/visits/{visit.pk}/answer/", {"item": item.pk, "findings": "0",
+                            "client_uuid": "5f0c5e9e-0000-4000-8000-00000000000" + name[-1].lower().replace("a", "1").replace("b", "2")},
+                            HTTP_ACCEPT="application/json")  # fmt: skip
+        if name not in expected:
+            assert reply.status_code == 404, ("answer", name)
+        else:
+            assert reply.status_code in (403, 409), ("answer", name)  # answered already, or not their walk

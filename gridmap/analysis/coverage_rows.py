@@ -26,6 +26,7 @@ from gridmap.core.jobs import dispatch
 from gridmap.core.stamps import stamps_of
 from gridmap.facilities.models import FacilityKind
 from gridmap.geography.selectors import buildings_visible_to, grids_visible_to
+from layers.io import iso_time
 
 User = AbstractBaseUser | AnonymousUser
 REFRESH_TASK = "analysis.refresh_coverage"
@@ -53,7 +54,7 @@ class CoverageState:
         return ".".join(str(i) for i in self.set_ids) or "none"
 
     def as_json(self) -> dict[str, Any]:
-        return {"state": self.state, "as_of": self.as_of.isoformat() if self.as_of else None}
+        return {"state": self.state, "as_of": iso_time(self.as_of) if self.as_of else None}
 
 
 def request_refresh() -> bool:

@@ -3,26 +3,23 @@
 Stored coverage rows (``gridmap.analysis.models``) are read a page at a time with their geometry
 written as GeoJSON by the database (``AsGeoJSON``) and spliced in unparsed (``orjson.Fragment``).
 A result computed on the request (the rules along streets, an uncovered area for another radius)
-is a GeoDataFrame: its geometries are written by shapely and its values made plain (NaN and
-infinities as null), never ``to_json`` then ``loads`` then ``dumps``.
+is a GeoDataFrame, written by the one GeoJSON writer (``layers.io.geojson``: right-hand winding,
+no null geometry, values made plain), never ``to_json`` then ``loads`` then ``dumps``.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
 import geopandas as gpd
-import numpy as np
-import shapely
-from django.contrib.gis.db.models.functions import AsGeoJSON
 from django.db.models import QuerySet
 from orjson import Fragment
 
-from gridmap.api.features import PRECISION
 from gridmap.api.pagination import Page, page_of
 from gridmap.api.params import Paging
+from gridmap.core.geojson import geojson_column
+from layers.io import frame_features as write_features
 
 BUILDING_COLUMNS = (
     "building_id", "building__source_key", "building__address", "building__use", "building__households",
@@ -41,9 +38,7 @@ def _feature(fid: Any, geojson: str | None, properties: dict[str, Any]) -> dict[
 
 
 def building_page(rows: QuerySet, paging: Paging, count: Any) -> Page:  # count: has .count()
-    columns = rows.annotate(_gj=AsGeoJSON("building__geom", precision=PRECISION)).values_list(
-        *BUILDING_COLUMNS, "_gj"
-    )
+    columns = rows.annotate(_gj=geojson_column("building__geom")).values_list(*BUILDING_COLUMNS, "_gj")
     return page_of(columns, count, paging)
 
 
@@ -70,7 +65,7 @@ def building_features(
 
 
 def gap_page(rows: QuerySet, paging: Paging, count: QuerySet) -> Page:
-    columns = rows.annotate(_gj=AsGeoJSON("geom", precision=PRECISION)).values_list(*GAP_COLUMNS, "_gj")
+    columns = rows.annotate(_gj=geojson_column("geom")).values_list(*GAP_COLUMNS, "_gj")
     return page_of(columns, count, paging)
 
 
@@ -81,42 +76,24 @@ def gap_features(rows: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
     ]
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if value is None or isinstance(value, str | int | float | bool | list | dict):
-        return value
-    return None if _missing(value) else str(value)
-
-
-def _missing(value: Any) -> bool:
-    try:
-        return bool(value != value)  # NaN, pd.NA, NaT
-    except (TypeError, ValueError):
-        return False
-
-
 def frame_features(frame: gpd.GeoDataFrame) -> list[dict[str, Any]]:
-    """Features of a computed frame (no ``id``: the frame's columns say what each row is)."""
-    geoms = np.asarray(frame.geometry.values, dtype=object)
-    texts = [None if g is None or shapely.is_empty(g) else shapely.to_geojson(g) for g in geoms]
-    records = frame.drop(columns=frame.geometry.name).to_dict("records")
-    return [
-        {
-            "type": "Feature",
-            "geometry": Fragment(text) if text else None,
-            "properties": {k: _plain(v) for k, v in rec.items()},
-        }
-        for text, rec in zip(texts, records, strict=True)
-    ]
+    """Features of a computed frame (no ``id``: the frame's columns say what each row is), written
+    by the one GeoJSON writer (right-hand winding); rows without a geometry are left out, and
+    ``frame_page``'s count leaves them out too."""
+    return write_features(frame).features
+
+
+def with_geometry(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The rows that have a geometry (a feature promises one)."""
+    geoms = frame.geometry
+    return frame[~(geoms.isna() | geoms.is_empty)]
 
 
 def frame_page(frame: gpd.GeoDataFrame | None, paging: Paging) -> Page:
     """A page of a computed frame's features (the frame is in memory: no count query)."""
     if frame is None:
         return Page([], 0, paging)
+    frame = with_geometry(frame)
     return Page(
         frame_features(frame.iloc[paging.offset : paging.offset + paging.page_size]), len(frame), paging
     )

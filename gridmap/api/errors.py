@@ -22,7 +22,9 @@ from django.core.exceptions import (
 )
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import Resolver404, resolve
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
@@ -136,9 +138,24 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> HttpRespon
     return out
 
 
+@csrf_exempt  # it does nothing: a POST to a path without its slash gets this 404, not a CSRF page
 def not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-    """Anything under /api/v1/ that matches no endpoint (URLs end with a slash)."""
-    return json_response({"detail": _("No such API endpoint (API paths end with a slash).")}, status=404)
+    """Anything under /api/ that matches no endpoint (URLs end with a slash; a path that would
+    match with one is named)."""
+    path = request.path_info
+    if not path.endswith("/") and _served(path + "/"):
+        message = _("No such API endpoint: API paths end with a slash (%(path)s).") % {"path": path + "/"}
+    else:
+        message = _("No such API endpoint (API paths end with a slash).")
+    return json_response({"detail": message}, status=404)
+
+
+def _served(path: str) -> bool:
+    try:
+        match = resolve(path)
+    except Resolver404:
+        return False
+    return getattr(match.func, "__name__", "") not in ("not_found", "_unserved")
 
 
 def fault(status: int, message: str) -> HttpResponse:

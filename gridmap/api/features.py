@@ -1,6 +1,6 @@
 """GeoJSON features built from rows of columns (``values_list``, or the same columns read by
 ``rowsql`` for the problem list): one query per page, the geometry written as GeoJSON by the
-database (``AsGeoJSON``, on SpatiaLite and PostGIS alike) and spliced into the output unparsed, no
+database (``gridmap.core.geojson.geojson_column``: RFC 7946 winding, on SpatiaLite and PostGIS alike) and spliced into the output unparsed, no
 model instance or serializer per row.
 
 Each layer is a tuple of columns and a function turning one row into its properties; the row
@@ -17,22 +17,17 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from django.contrib.gis.db.models.functions import AsGeoJSON
 from orjson import Fragment
 
 from gridmap.api.codebook import books_many
 from gridmap.api.expressions import IsoUTC, UUIDText
 from gridmap.api.renderers import iso
+from gridmap.core.geojson import PRECISION
 from gridmap.problems.lifecycle import TRANSITIONS
 from gridmap.problems.models import OPEN_STATUSES, Problem, Status
 
 fromisoformat = datetime.fromisoformat
 GEOJSON = "_geojson"
-PRECISION = 8  # decimal places of degrees: about 1 mm
-
-
-def geojson_column() -> AsGeoJSON:
-    return AsGeoJSON("geom", precision=PRECISION)
 
 
 @dataclass(frozen=True)

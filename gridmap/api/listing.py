@@ -35,12 +35,12 @@ from gridmap.api.features import (
     FeatureSpec,
     RowContext,
     actions_by_status,
-    geojson_column,
 )
 from gridmap.api.pagination import Page, feature_collection, page_of
 from gridmap.api.params import PAGING, Paging, check_names, parse_bbox, parse_paging
 from gridmap.api.renderers import dumps
 from gridmap.api.rowsql import sql_page
+from gridmap.core.geojson import geojson_column
 from gridmap.facilities.selectors import facilities_visible_to
 from gridmap.geography.selectors import buildings_visible_to, grids_visible_to
 from gridmap.problems.selectors import positive_sites_visible_to, problems_visible_to

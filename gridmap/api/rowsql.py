@@ -29,9 +29,10 @@ from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import Model, QuerySet
 
-from gridmap.api.features import GEOJSON, FeatureSpec, geojson_column
+from gridmap.api.features import GEOJSON, FeatureSpec
 from gridmap.api.pagination import Page
 from gridmap.api.params import Paging
+from gridmap.core.geojson import geojson_column
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,11 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.contrib.gis.db.models.functions import AsGeoJSON
 from django.db.models import QuerySet
 from orjson import Fragment
 
 from gridmap.api.features import problem_photo_url
+from gridmap.core.geojson import geojson_column
 from gridmap.problems.models import Problem, ProblemEvent, ProblemPhoto, Status
 from gridmap.problems.selectors import problems_visible_to
 
@@ -47,7 +47,7 @@ def events_of(problem: Problem) -> list[dict[str, Any]]:
     """The audit timeline of one problem the caller has already been allowed to see."""
     rows = (
         ProblemEvent.objects.filter(problem=problem)
-        .annotate(_geojson=AsGeoJSON("geom", precision=8))
+        .annotate(_geojson=geojson_column())
         .order_by("at", "pk")
         .values(
             "id",

@@ -1,16 +1,16 @@
 """API v1 (mounted at /api/v1/). Every path ends with a slash; anything else is a JSON 404."""
 
 from django.urls import path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from gridmap.api.auth import AUTHENTICATION
 from gridmap.api.errors import not_found
-from gridmap.api.views import analysis, citizen, layers, lists, loop, media, problems
+from gridmap.api.views import analysis, citizen, index, layers, lists, loop, media, problems
 from gridmap.api.views.auth import TokenView
 
 app_name = "api"
 
 urlpatterns = [
+    path("", index.index, name="index"),
     path("auth/token/", TokenView.as_view(), name="token"),
     path("grids/", layers.GridList.as_view(), name="grids"),
     path("grids/<int:pk>/", layers.GridDetail.as_view(), name="grid"),
@@ -36,10 +36,10 @@ urlpatterns = [
     path("analysis/route/", analysis.Route.as_view(), name="analysis-route"),
     # The schema and its docs page are public; Swagger UI comes from the sidecar (no CDN). ReDoc is not
     # served: drf-spectacular's ReDoc page loads Google Fonts.
-    path("schema/", SpectacularAPIView.as_view(authentication_classes=AUTHENTICATION), name="schema"),
+    path("schema/", index.SchemaView.as_view(authentication_classes=AUTHENTICATION), name="schema"),
     path(
         "docs/",
-        SpectacularSwaggerView.as_view(url_name="api:schema", authentication_classes=AUTHENTICATION),
+        index.DocsView.as_view(url_name="api:schema", authentication_classes=AUTHENTICATION),
         name="docs",
     ),
     re_path(r"^.*$", not_found),

@@ -54,12 +54,16 @@ def scope_totals(
         totals = {**scoped.filter(is_open).aggregate(**now_counts), **city_totals(period, summary_until)}
         totals["closure_rate"] = totals["filed_closed"] / totals["filed"] if totals["filed"] else None
         return totals
+    # Two reads, each of the cases it counts: the open ones now, then those filed or closed in
+    # the period (through the indexes on filed_at and closed_at). One aggregate over the whole
+    # scope read a department's 690,000 cases at city scale (0.5 s).
     filed = queues.filed_in_q(period.start, period.end)
-    totals = scoped.aggregate(
-        **now_counts,
+    closed = queues.closed_in_q(period.start, period.end)
+    totals = scoped.filter(is_open).aggregate(**now_counts)
+    totals |= scoped.filter(filed | closed).aggregate(
         filed=Count("pk", filter=filed),
         filed_closed=Count("pk", filter=filed & Q(closed_at__lt=period.end)),
-        closed=Count("pk", filter=queues.closed_in_q(period.start, period.end)),
+        closed=Count("pk", filter=closed),
     )
     totals["closure_rate"] = totals["filed_closed"] / totals["filed"] if totals["filed"] else None
     return totals
@@ -130,7 +134,8 @@ def queue_for(user: Any, *, now: datetime, limit: int = LIST_SIZE) -> tuple[list
     ``queues.by_need``: new unfiled reports first, then by deadline (overdue, then due soonest),
     then the rest. The list's ``?queue=1`` is the same filter and order."""
     problems = queues.queue_of(user, problems_in_role_scope(user), now=now)
-    return _page(queues.by_need(problems.select_related(*LIST_RELATED)), limit)
+    items = queues.first_by_need(problems.select_related(*LIST_RELATED), limit)
+    return items, (problems.count() if len(items) == limit else len(items))
 
 
 def overdue_or_escalated(

@@ -22,9 +22,11 @@ from gridmap.accounts.models import Role
 from gridmap.accounts.selectors import role_of
 from gridmap.dashboard import selectors as sel
 from gridmap.evaluation.metrics import Period
+from gridmap.geography.models import Community
 from gridmap.geography.selectors import grids_visible_to
 from gridmap.problems.models import Status
 from gridmap.problems.selectors import problems_in_role_scope, problems_visible_to
+from gridmap.tensteps.selectors import progress_of
 
 Builder = Callable[[Any, datetime, Period], dict[str, Any]]
 
@@ -107,6 +109,7 @@ def _community_head(user: Any, now: datetime, period: Period) -> dict[str, Any]:
         "late": sel.overdue_or_escalated(scoped, now=now),
         "extensions": sel.extensions_pending(scoped),
         "section_scope": "scope=role&",
+        "steps": progress_of([community])[0] if community else None,
     }
 
 
@@ -151,6 +154,18 @@ def _city(user: Any, role: str) -> dict[str, Any]:
         "links": count_links(period, as_of=until),
         "kept": kept,
         "planner_url": optional_url("planner"),
+        "steps": city_steps(),
+    }
+
+
+def city_steps() -> dict[str, Any]:
+    """The ten steps over the city: communities with every step accepted, share of sub-items done."""
+    rows = progress_of(Community.objects.order_by("code"))
+    total = sum(r.items_total for r in rows)
+    return {
+        "communities": len(rows),
+        "all_accepted": sum(1 for r in rows if r.steps_total and r.steps_accepted == r.steps_total),
+        "share": round(100 * sum(r.items_done for r in rows) / total) if total else 0,
     }
 
 

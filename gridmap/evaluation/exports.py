@@ -29,9 +29,11 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from gridmap.core.boundary import printable
 from gridmap.evaluation.metrics import UnitStats
 from gridmap.problems.models import Problem, Status
+from layers.io import code_text
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
+DATETIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
+CODE_HEADERS = frozenset({"编号", "网格", "编码"})  # case numbers, grid and unit codes: text in CSV
 
 LEDGER_HEADERS = ["编号", "类别", "描述", "网格", "社区", "上报时间", "立案时间", "派遣时间", "处置部门", "期限",
                   "处置时间", "结案时间", "是否按期", "返工次数", "延期次数", "复发次数", "状态", "回头看到期日",
@@ -143,14 +145,17 @@ def negative_row(p: Problem, evidence: Mapping[str, str], now: datetime) -> list
 
 
 def write_csv(out: IO[str], headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    """CRLF line ends, formulas neutralised, times as local ``YYYY-MM-DD HH:MM``, row by row
-    (``out`` opened with the ``utf-8-sig`` encoding gets the BOM)."""
+    """CRLF line ends, formulas neutralised, times as local ``YYYY-MM-DD HH:MM:SS``, codes as text
+    (``layers.io.code_text``: a leading tab), row by row (``out`` opened with the ``utf-8-sig``
+    encoding gets the BOM)."""
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(headers)
+    codes = [header in CODE_HEADERS for header in headers]
     for row in rows:
-        writer.writerow(
-            [v.strftime("%Y-%m-%d %H:%M") if isinstance(v, datetime) else neutralise(v) for v in row]
-        )
+        writer.writerow([
+            code_text(v) if code else v.strftime("%Y-%m-%d %H:%M:%S") if isinstance(v, datetime) else neutralise(v)
+            for v, code in zip(row, codes, strict=True)
+        ])  # fmt: skip
 
 
 def csv_bytes(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:

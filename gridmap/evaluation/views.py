@@ -30,6 +30,9 @@ from gridmap.evaluation.metrics import Period
 from gridmap.evaluation.selectors import area_visible_to, may_evaluate, score_weights
 from gridmap.evaluation.summary_figures import city_weeks
 from gridmap.evaluation.weekly import weeks_between
+from gridmap.geography.models import Community
+from gridmap.surveys.results import latest_satisfaction
+from gridmap.tensteps.selectors import communities_for_steps, progress_of
 
 RANKED_IN_CHART = 20
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -191,6 +194,19 @@ def _week_charts(weeks: list[Any]) -> dict[str, Any]:
     }
 
 
+def _satisfaction(level: str, units: list) -> dict[str, Any] | None:
+    """The latest satisfaction survey's score of each ranked community (``level`` community)."""
+    if level != "community" or not units:
+        return None
+    communities = list(Community.objects.filter(pk__in=[u.key for u in units]))
+    survey, scores = latest_satisfaction(communities)
+    if survey is None:
+        return None
+    for u in units:
+        u.survey_satisfaction = scores.get(u.key)
+    return {"survey": survey}
+
+
 @login_required
 @require_GET
 def figures(request: HttpRequest) -> HttpResponse:
@@ -221,7 +237,18 @@ def figures(request: HttpRequest) -> HttpResponse:
         max_value=100.0,
         empty_text=_("No unit has a score in this period."),
     )
+    steps = sorted(
+        progress_of(communities_for_steps(request.user)), key=lambda r: (-r.items_done, r.community.code)
+    )
     context = {
+        "steps": steps[:RANKED_IN_CHART],
+        "steps_chart": hbar_chart(
+            title=_("The ten steps: share of sub-items done"),
+            labels=[r.community.name for r in steps[:RANKED_IN_CHART]],
+            values=[round(100 * r.share_done, 1) for r in steps[:RANKED_IN_CHART]],
+            max_value=100.0,
+            empty_text=_("No community is yours to follow here."),
+        ),
         "form": form,
         "dates": {"start": mondays[0].isoformat(), "end": (mondays[-1] + timedelta(days=7)).isoformat()},
         "level": data["level"],
@@ -229,6 +256,8 @@ def figures(request: HttpRequest) -> HttpResponse:
         "weeks": _week_charts(weeks),
         "ranking": ranking,
         "ranked": shown,
+        # beside the scores of communities: the residents' satisfaction of the latest survey
+        "satisfaction": _satisfaction(data["level"], shown),
         "not_shown": len(scored) - len(shown),
         "unscored": len(ranked) - len(scored),
         "weights": score_weights(),

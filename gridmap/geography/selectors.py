@@ -8,7 +8,7 @@ from django.db.models import Q, QuerySet
 
 from gridmap.accounts.models import Role
 from gridmap.accounts.selectors import CITY_WIDE_ROLES, role_of
-from gridmap.geography.models import Building, Community, Grid
+from gridmap.geography.models import Building, Community, Grid, Street
 
 
 def grid_for_point(point: Point) -> Grid | None:
@@ -60,3 +60,29 @@ def buildings_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Bui
     if role == Role.COMMUNITY_HEAD:
         return Building.objects.filter(community_id=user.profile.community_id)
     return Building.objects.filter(grid__in=grids_visible_to(user).values("pk"))
+
+
+def communities_followed_by(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Community]:
+    """The communities ``user`` follows (the ten steps, surveys): every one for city-wide roles,
+    a head's own, the communities of a grid leader's grids, those an inspector patrols."""
+    if not getattr(user, "is_authenticated", False):
+        return Community.objects.none()
+    role = role_of(user)
+    if role in CITY_WIDE_ROLES:
+        return Community.objects.order_by("code")
+    if role == Role.COMMUNITY_HEAD:
+        return Community.objects.filter(pk=user.profile.community_id)
+    if role == Role.GRID_LEADER:
+        led = Grid.objects.filter(Q(first_responsible=user) | Q(direct_responsible=user)).values(
+            "community_id"
+        )
+        return Community.objects.filter(pk__in=led).order_by("code")
+    if role == Role.INSPECTOR:
+        return Community.objects.filter(pk__in=user.profile.patrol_communities.values("pk")).order_by("code")
+    return Community.objects.none()
+
+
+def streets_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Street]:
+    """Street centrelines: the walkable network is the city's, not an area's, so anyone who may
+    see a grid sees all of it; anyone else none."""
+    return Street.objects.all() if grids_visible_to(user).exists() else Street.objects.none()

@@ -12,10 +12,14 @@ from django.contrib.auth.hashers import make_password
 from django.db import transaction
 
 from gridmap.accounts.models import Department, Profile, Role
+from gridmap.campaign.demo import campaign_demo_load
 from gridmap.geography.models import Community
 from gridmap.imports.core import ImportReport, import_frames
 from gridmap.imports.demo_history import demo_history_fill
+from gridmap.patrols.demo import demo_fill as patrols_demo_fill
 from gridmap.problems.models import EventCategory
+from gridmap.surveys.demo import demo_fill as surveys_demo_fill
+from gridmap.tensteps.demo import demo_fill as tensteps_demo_fill
 from layers.io import read_layer
 
 DEMO_DIR = settings.BASE_DIR / "fixtures" / "demo_town"
@@ -79,4 +83,8 @@ def demo_load(directory: Path = DEMO_DIR) -> tuple[ImportReport, list[dict[str, 
             if target == "regions":
                 communities_link(entries)
         demo_history_fill()
+        tensteps_demo_fill(entries)
+        patrols_demo_fill()
+        surveys_demo_fill()
+        campaign_demo_load()  # inspection points and two past mock rounds
     return report, entries

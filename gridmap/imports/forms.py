@@ -18,7 +18,7 @@ class ImportForm(forms.Form):
         label=_("File"),
         help_text=_("GeoPackage, GeoJSON, CSV with lon/lat columns, or a zipped Shapefile"),
     )
-    kind = forms.SlugField(label=_("Facility kind"), required=False, max_length=40)
+    kind = forms.SlugField(label=_("Facility kind or inspection point type"), required=False, max_length=40)
     srid = forms.IntegerField(label=_("EPSG code when the file declares no CRS"), required=False,
                               min_value=1024, max_value=999_999)  # fmt: skip
     encoding = forms.CharField(label=_("Attribute encoding"), required=False, max_length=20,

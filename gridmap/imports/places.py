@@ -71,7 +71,7 @@ def derive_places(target: Target, planned: list[Planned], areas: Areas | None = 
     for i, p in enumerate(planned):
         gcode = grid_codes.iloc[i]
         p.fields["grid_id"] = int(by_code.at[gcode, "id"]) if gcode else None
-        if target.name == "buildings":
+        if target.name in {"buildings", "inspection_points"}:
             ccode = comm_codes.iloc[i]
             community = (
                 by_code.at[gcode, "community_id"]

@@ -16,6 +16,8 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
+from gridmap.accounts.models import Department
+from gridmap.campaign.models import InspectionPoint, PointType
 from gridmap.core.boundary import BoundaryError, check_text, check_time
 from gridmap.facilities.models import Facility, FacilityKind
 from gridmap.geography.models import Building, Community, District, Grid, Street, Subdistrict
@@ -55,6 +57,8 @@ ALIASES: dict[str, list[str]] = {
     "reported_at": ["reported_at", "上报时间", "time"],
     "status": ["status", "状态"],
     "highway": ["highway", "road_class", "道路等级"],
+    "point_type": ["point_type", "type", "点位类型"],
+    "department": ["department", "department_code", "责任部门", "部门编码"],
 }
 KEY_COLUMNS = ["source_key", "id", "fid", "source_id", "osm_id", "编号", "bh", "code"]
 
@@ -170,6 +174,8 @@ class Lookups:
     users: dict[str, int] = field(default_factory=dict)
     kinds: dict[str, FacilityKind] = field(default_factory=dict)
     categories: dict[str, EventCategory] = field(default_factory=dict)
+    point_types: dict[str, int] = field(default_factory=dict)
+    departments: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def load(cls) -> Lookups:
@@ -181,6 +187,8 @@ class Lookups:
             users=dict(user_model.objects.values_list(user_model.USERNAME_FIELD, "pk")),
             kinds={k.code: k for k in FacilityKind.objects.all()},
             categories={c.code: c for c in EventCategory.objects.select_related("facility_kind")},
+            point_types=dict(PointType.objects.values_list("code", "pk")),
+            departments=dict(Department.objects.values_list("code", "pk")),
         )
 
     def user(self, username: Any, what: str) -> int | None:
@@ -292,6 +300,30 @@ def street_fields(row: dict[str, Any], lk: Lookups, opts: dict[str, Any]) -> dic
     }
 
 
+def inspection_point_fields(row: dict[str, Any], lk: Lookups, opts: dict[str, Any]) -> dict[str, Any]:
+    """An inspection point: its type (``--kind`` or a column), name, address and the code of the
+    department answering for it (optional; unknown codes reject the row)."""
+    type_code = opts.get("kind") or pick(row, "point_type")
+    type_id = lk.point_types.get(str(type_code)) if type_code else None
+    if type_id is None:
+        raise Reject(f"inspection point type {str(type_code)[:40]!r} is not in the catalogue (give --kind)")
+    department = pick(row, "department")
+    department_id = None
+    if department is not None:
+        department_id = lk.departments.get(str(department).removesuffix(".0"))
+        if department_id is None:
+            raise Reject(f"department {str(department)[:20]!r} does not exist")
+    name = as_text(pick(row, "name"), 200, "name")
+    if not name:
+        raise Reject("an inspection point needs a name")
+    return {
+        "type_id": type_id,
+        "name": name,
+        "address": as_text(pick(row, "address"), 200, "address"),
+        "department_id": department_id,
+    }
+
+
 @dataclass(frozen=True)
 class Target:
     name: str
@@ -312,4 +344,10 @@ TARGETS: dict[str, Target] = {
     "facilities": Target("facilities", Facility, facility_fields, ANY),
     "problems": Target("problems", Problem, problem_fields, frozenset({"Point"})),
     "streets": Target("streets", Street, street_fields, LINES),
+    "inspection_points": Target(
+        "inspection_points",
+        InspectionPoint,
+        inspection_point_fields,
+        frozenset({"Point", "MultiPoint"}) | POLYGONS,
+    ),
 }

@@ -36,8 +36,7 @@ from django.db.models.functions import Coalesce, Substr
 from django.utils import timezone
 
 from gridmap.facilities.selectors import facilities_visible_to
-from gridmap.geography.models import Street
-from gridmap.geography.selectors import buildings_visible_to, grids_visible_to
+from gridmap.geography.selectors import buildings_visible_to, grids_visible_to, streets_visible_to
 from gridmap.maps.selectors import category_name
 from gridmap.problems.models import OPEN_STATUSES
 from gridmap.problems.selectors import problems_visible_to
@@ -142,8 +141,7 @@ def _facilities(user: User, f: Filters, now: datetime) -> QuerySet:
 
 
 def _streets(user: User, f: Filters, now: datetime) -> QuerySet:
-    # The walkable network is the city's, not an area's: anyone who may see a grid sees it.
-    return Street.objects.all() if grids_visible_to(user).exists() else Street.objects.none()
+    return streets_visible_to(user)
 
 
 def _problems(user: User, f: Filters, now: datetime) -> QuerySet:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -29,6 +30,7 @@ from gridmap.accounts.models import Role
 from gridmap.accounts.selectors import role_of
 from gridmap.analysis.coverage import coverage_settings
 from gridmap.analysis.coverage_rows import COMPUTING, FRESH
+from gridmap.campaign.maps import point_types
 from gridmap.core.basemap import tile_source
 from gridmap.core.language import local_name
 from gridmap.facilities.models import FacilityKind
@@ -188,6 +190,7 @@ def bbox_sources(
                     "reported_at": _("Reported at"), "description": _("Description")},
             show=False,
         ),
+        inspection_point_source(point),
     ]  # fmt: skip
     legend = [(_("Buildings"), "#d9d0c1", "polygon")]
     if kind is not None:
@@ -200,6 +203,18 @@ def bbox_sources(
     legend += [(name, _color(col), "point") for c, name, col in kinds if kind is None or c != kind.code]
     legend += [(statuses[s]["name"], _color(statuses[s]["color"]), "point") for s in RATE_STATUSES]
     return sources, legend
+
+
+def inspection_point_source(point: dict[str, Any]) -> BboxSource:
+    """The campaign's inspection points (the user's, scoped by the campaign's selector), off at
+    first, coloured by type."""
+    by_type = {c: {**point, "color": "#222222", "fillColor": _color(v["color"]), "fillOpacity": 0.5}
+               for c, v in point_types().items()}  # fmt: skip
+    return BboxSource(
+        "inspection_points", _("Inspection points"), reverse("campaign-points"),
+        {**point, "color": "#222222", "fillColor": GREY}, style_key="type", styles=by_type,
+        fields={"name": _("Name"), "type_name": _("Point type"), "department": _("Department")}, show=False,
+    )  # fmt: skip
 
 
 def _labels(kind: FacilityKind | None) -> dict[str, str]:

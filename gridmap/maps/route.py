@@ -48,6 +48,7 @@ from django.utils.translation import pgettext
 from shapely.geometry import LineString
 
 from gridmap.accounts.selectors import role_of
+from gridmap.analysis.route_gpx import route_gpx, stop_descriptions
 from gridmap.analysis.route_plans import (
     DEFAULT_BUDGET_MIN,
     ROUTE_ROLES,
@@ -67,7 +68,7 @@ from gridmap.maps.tiles import add_overlays
 from gridmap.problems.models import OPEN_STATUSES, Status
 from gridmap.problems.selectors import problems_in_role_scope
 from layers.maps import MapAssets, route_map
-from layers.routes import RouteError, StreetWalk, Waypoint, gpx_document
+from layers.routes import RouteError, StreetWalk
 
 BUDGET_CHOICES = (30, 60, 120, 240, 480)
 MAX_BUDGET_MIN = 24 * 60
@@ -296,22 +297,15 @@ def route_page(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def route_gpx(request: HttpRequest) -> HttpResponse:
-    """The same route as GPX 1.1: a waypoint per stop in walking order, and the path as a track."""
+def route_gpx_file(request: HttpRequest) -> HttpResponse:
+    """The same route as GPX 1.1 (``gridmap.analysis.route_gpx``, as plan_route writes it)."""
     try:
         plan = plan_for(request)
     except BadRouteInput as exc:
         return _bad(exc)
-    waypoints = [
-        Waypoint(
-            name=f"{row.seq}. #{row.id}",
-            lon=row.geometry.x,
-            lat=row.geometry.y,
-            desc=" · ".join(str(v) for v in (row.category, row.status, row.deadline) if v),
-        )
-        for row in plan.stops.itertuples(index=False)
-    ]
-    body = gpx_document(waypoints, plan.walk.path_lonlat, name=_("Inspection route"))
+    stops = [(int(row.id), row.geometry.x, row.geometry.y) for row in plan.stops.itertuples(index=False)]
+    descriptions = stop_descriptions(problems_in_role_scope(request.user), [i for i, _x, _y in stops])
+    body = route_gpx(stops, plan.walk.path_lonlat, descriptions, planned_at=plan.route.planned_at)
     response = HttpResponse(body, content_type="application/gpx+xml; charset=utf-8")
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = f'attachment; filename="route-{stamp}.gpx"'

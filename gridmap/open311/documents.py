@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from gridmap.core.language import english
+from gridmap.open311.media import photo_url
 from gridmap.open311.models import ServiceAttribute
 from gridmap.problems.models import (
     OPEN_STATUSES,
@@ -129,7 +130,7 @@ def request_doc(problem: Problem, request: HttpRequest, *, public: bool) -> dict
         if photos is None:
             photos = list(problem.photos.filter(stage=ProblemPhoto.Stage.BEFORE).order_by("pk")[:1])
         if photos:
-            media_url = request.build_absolute_uri(photos[0].image.url)
+            media_url = photo_url(request, problem.pk, photos[0].pk)
         elif submission is not None and submission.media_url:
             media_url = submission.media_url
     return {

@@ -199,6 +199,7 @@ def fault(request: HttpRequest, status: int, message: Callable[[], str] | None =
         return with_retry_after(render_error(Open311Error(status, text), fmt))
 
 
+@csrf_exempt  # a POST to a path no endpoint serves gets this 404, not a CSRF refusal
 def not_found(request: HttpRequest, path: str = "") -> HttpResponse:
     """Any other path under the prefix: a 404 in the spec's format (XML when the path asks)."""
     return fault(request, 404)

@@ -7,9 +7,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.contrib.gis.db.models.functions import AsGeoJSON
-
 from gridmap.core.basemap import tile_source
+from gridmap.core.geojson import geojson_column
 from gridmap.geography.models import Street
 from gridmap.geography.selectors import grid_outlines_for
 
@@ -37,7 +36,7 @@ def grid_features(user: Any) -> list[dict[str, Any]]:
     """The grid outlines drawn for the user (``grid_outlines_for``) as GeoJSON features (made by the
     database, 6 decimals)."""
     # a reporter sees no grid of their own: the outlines of all say where a place lies
-    grids = grid_outlines_for(user).order_by("code").annotate(shape=AsGeoJSON("geom", precision=6))
+    grids = grid_outlines_for(user).order_by("code").annotate(shape=geojson_column(precision=6))
     rows = list(grids.values_list("code", "name", "shape")[: PICKER_MAX_GRIDS + 1])
     if len(rows) > PICKER_MAX_GRIDS:
         return []
@@ -49,7 +48,7 @@ def grid_features(user: Any) -> list[dict[str, Any]]:
 
 def street_features() -> list[dict[str, Any]]:
     """Street centrelines as GeoJSON features with their names (made by the database, 5 decimals)."""
-    streets = Street.objects.order_by("pk").annotate(shape=AsGeoJSON("geom", precision=5))
+    streets = Street.objects.order_by("pk").annotate(shape=geojson_column(precision=5))
     rows = list(streets.values_list("name", "shape")[: PICKER_MAX_STREETS + 1])
     if len(rows) > PICKER_MAX_STREETS:
         return []

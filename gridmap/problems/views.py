@@ -13,10 +13,10 @@ import json
 import uuid
 from typing import Any
 
+import shapely
 from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.contrib.gis.db.models.functions import AsGeoJSON
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
@@ -31,6 +31,7 @@ from gridmap.accounts.models import Department, Profile, Role
 from gridmap.accounts.selectors import role_of
 from gridmap.core.boundary import BoundaryError, check_text, text_validator
 from gridmap.core.geoinput import point_from_lonlat
+from gridmap.core.geojson import geojson_column
 from gridmap.geography.models import Street
 from gridmap.problems.intake import duplicates_of, problem_create
 from gridmap.problems.lifecycle import (
@@ -52,6 +53,7 @@ from gridmap.problems.photos import PhotoInfo, photo_check, problem_photo_attach
 from gridmap.problems.picker_data import PICKER_MAX_STREETS, grid_features, picker_tiles, street_features
 from gridmap.problems.reporting import rating_state
 from gridmap.problems.selectors import metre_box, problems_visible_to
+from layers.io import geometry_mapping
 
 # The inputs each step's form shows besides the note (what lifecycle_steps reads).
 ACTION_FIELDS: dict[str, tuple[str, ...]] = {
@@ -226,9 +228,7 @@ POSTED_FIELDS = (
 def _streets_near(point: Any) -> list[dict[str, Any]]:
     """Street centrelines near ``point`` as GeoJSON features (the fix form's picker)."""
     near = Street.objects.filter(geom__intersects=metre_box(point, FIX_STREETS_M)).order_by("pk")
-    rows = near.annotate(shape=AsGeoJSON("geom", precision=5)).values_list("name", "shape")[
-        :PICKER_MAX_STREETS
-    ]
+    rows = near.annotate(shape=geojson_column(precision=5)).values_list("name", "shape")[:PICKER_MAX_STREETS]
     return [{"type": "Feature", "properties": {"name": n}, "geometry": json.loads(g)} for n, g in rows]
 
 
@@ -237,7 +237,7 @@ def _fix_picker(problem: Problem) -> dict[str, Any]:
     tiles = picker_tiles()
     grid = (
         [{"type": "Feature", "properties": {"code": problem.grid.code, "name": problem.grid.name},
-          "geometry": json.loads(problem.grid.geom.geojson)}]
+          "geometry": geometry_mapping(shapely.from_wkb(bytes(problem.grid.geom.wkb)))}]
         if problem.grid else []
     )  # fmt: skip
     return {

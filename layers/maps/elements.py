@@ -32,6 +32,8 @@ from folium.features import GeoJsonPopup, GeoJsonTooltip
 from folium.map import Layer
 from folium.template import Template
 
+from layers.io import right_hand
+
 BACKGROUND_COLOR = "#f2efe9"
 COORD_DECIMALS = 6  # about 0.1 m; packed coordinates are integers in millionths of a degree
 _SCALE = 10**COORD_DECIMALS
@@ -254,7 +256,7 @@ def pack_features(geoms: np.ndarray, props: Mapping[str, Sequence[Any]]) -> dict
     props
         Column name -> one JSON-serialisable value per geometry.
     """
-    geoms = np.asarray(geoms, dtype=object)
+    geoms = right_hand(np.asarray(geoms, dtype=object))  # RFC 7946 winding, as every output
     type_ids = shapely.get_type_id(geoms)
     parts = []
     for type_id in dict.fromkeys(type_ids.tolist()):

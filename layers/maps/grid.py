@@ -69,6 +69,7 @@ from layers.maps.leader_layers import (
     facility_layers,
     heat_layers,
     hotspot_layers,
+    inspection_point_layers,
     legend_html,
     negative_layers,
     plain_layer,
@@ -128,6 +129,7 @@ def grid_map(
     uncovered_buildings: gpd.GeoDataFrame | None = None,
     negative_list: gpd.GeoDataFrame | None = None,
     positive_sites: gpd.GeoDataFrame | None = None,
+    negative_more: tuple[int, str] | None = None,
     links: MapLinks | None = None,
     labels: Mapping[str, str] | None = None,
     tiled: Mapping[str, str] | None = None,
@@ -135,6 +137,8 @@ def grid_map(
     streets: gpd.GeoDataFrame | None = None,
     shown: Collection[str] | None = None,
     choices: Mapping[str, Mapping[str, str]] | None = None,
+    inspection_points: gpd.GeoDataFrame | None = None,
+    point_types: Mapping[str, Mapping[str, str]] | None = None,
 ) -> folium.Map:
     """Build the map of one grid (or of a community's grids).
 
@@ -179,6 +183,9 @@ def grid_map(
     positive_sites
         The positive list (正面清单): exemplary sites (``name``, ``description``), a layer of its
         own, off at first; None or empty: no layer.
+    negative_more
+        ``negative_list`` is the oldest part of a longer list: (the whole list's length, its URL),
+        said and linked in the panel.
     links
         Problem page and photo URL templates for the popups (None: no links, no thumbnails).
     tiled
@@ -197,6 +204,10 @@ def grid_map(
     shown
         The keys of the layers switched on at first (the rest are in the layer control, off);
         None: every layer but the analysis ones (heat, hotspots, gaps, uncovered, negative list).
+    inspection_points
+        The campaign's inspection points (points or areas): ``type`` (a key of ``point_types``:
+        code -> ``{"name", "color"}``), ``name``, ``type_name``, ``department``; one layer, on at
+        first on a wide screen and off on a phone. None: no layer.
     labels
         The map's texts by key, over :data:`~layers.maps.labels.DEFAULT_LABELS` (the Chinese
         defaults); keys left out keep their default. Texts with ``%(name)s`` placeholders keep them.
@@ -234,6 +245,9 @@ def grid_map(
     for part, section in (building_layers(buildings, text), facility_layers(facilities, kinds, text)):
         specs += part
         sections.append(section)
+    part, section = inspection_point_layers(inspection_points, point_types or {}, text, clean=_clean)
+    specs += part
+    sections += [section] if part else []
     part, problem_sections = problem_layers(problems, statuses, text, split="problems" not in (tiled or {}))
     specs += part
     sections += problem_sections
@@ -263,7 +277,7 @@ def grid_map(
             s["show"] = s["key"] in shown
     spec: dict[str, Any] = {"layers": specs, "legend": legend_html(sections), "legend_title": text["legend"]}
     if negative_list is not None:
-        part, spec["negative"] = negative_layers(_clean(negative_list), statuses, text)
+        part, spec["negative"] = negative_layers(_clean(negative_list), statuses, text, negative_more)
         specs += part
     if links is not None:
         label = text["problem_link"] if links.label is None else links.label

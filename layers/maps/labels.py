@@ -21,6 +21,7 @@ DEFAULT_LABELS: dict[str, str] = {
     "households_value": "%(count)s 户",
     "population_value": "%(count)s 人",
     "facilities": "设施",
+    "inspection_points": "测评点位",
     "problems": "问题",
     "problems_closed": "已结束的问题（已结案、不予立案、重复）",
     "problem_status": "问题状态",
@@ -44,6 +45,7 @@ DEFAULT_LABELS: dict[str, str] = {
     "coverage_legend": "覆盖缺口（直线距离）",
     "negative_list": "负面清单（未结问题）",
     "negative_title": "负面清单",
+    "negative_more": "最早的 %(shown)s 项，共 %(total)s 项：查看全部",
     "days_value": "%(days)s 天",
     "problem_link": "查看问题详情",
     "positive_sites": "正面清单（示范点位）",
@@ -59,6 +61,8 @@ DEFAULT_LABELS: dict[str, str] = {
     "field_grid_name": "网格名称",
     "field_name": "名称",
     "field_address": "地址",
+    "field_point_type": "点位类型",
+    "field_department": "责任部门",
     "field_use": "用途",
     "field_floors": "层数",
     "field_households": "户数",
@@ -109,6 +113,11 @@ FIELD_KEYS: dict[str, dict[str, str]] = {
     },  # fmt: skip
     "facility": {"name": "field_name", "condition": "field_condition"},
     "positive": {"name": "field_name", "description": "field_description"},
+    "inspection_point": {
+        "name": "field_name",
+        "type_name": "field_point_type",
+        "department": "field_department",
+    },
     "problem": _PROBLEM
     | {
         "deadline": "field_deadline",

@@ -210,7 +210,7 @@ gridmap.build = function (map, spec) {
         }
         gridmap.layers[s.key] = layer;
         control.addOverlay(layer, s.name);
-        if (s.show) { layer.addTo(map); }
+        if (s.show && !(s.phoneOff && gridmap.small())) { layer.addTo(map); }  // phoneOff: on wide screens only
     });
     control.addTo(map);
     gridmap.control = control;
@@ -224,6 +224,11 @@ gridmap.negativePanel = function (map, n) {
     panel.onAdd = function () {
         var div = L.DomUtil.create('div', 'gridmap-negative');
         L.DomUtil.create('strong', '', div).textContent = n.title + ' (' + items.getLayers().length + ')';
+        if (n.more) {  // the oldest part of a longer list: say so and link the whole list
+            var more = L.DomUtil.create('a', 'gridmap-link', L.DomUtil.create('div', '', div));
+            more.href = n.more.url;
+            more.textContent = n.more.text;
+        }
         var list = L.DomUtil.create('ol', '', div);
         items.eachLayer(function (l) {
             var p = l.feature.properties;

@@ -9,7 +9,7 @@ page are checked (:func:`css_color`); labels are escaped. Every text comes from 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import geopandas as gpd
@@ -142,6 +142,36 @@ def facility_layers(
                                 styles=[style], fields=field_labels, tooltip="name"))  # fmt: skip
         lines.append((mark, html_text(kind["name"])))
     return specs, (labels["facilities"], lines)
+
+
+def inspection_point_layers(
+    points: gpd.GeoDataFrame | None,
+    types: Mapping[str, Mapping[str, str]],
+    labels: Labels = DEFAULT_LABELS,
+    clean: Callable[[gpd.GeoDataFrame], gpd.GeoDataFrame] = lambda g: g,
+) -> tuple[list, Section]:
+    """The campaign's inspection points (points or areas), one layer, coloured by ``type``
+    (code -> ``{"name", "color"}``); on at first on a wide screen, off on a phone (``phoneOff``).
+    None or no rows: no layer."""
+    if points is None or points.empty or "type" not in points:
+        return [], (labels["inspection_points"], [])
+    points = clean(points)
+    codes = points["type"].astype(str).to_numpy()
+    order = [c for c in types if c in set(codes)] + sorted(set(codes) - set(types))
+    index = np.array([order.index(c) for c in codes])
+    styles, lines = [], []
+    for code in order:
+        color = css_color(types.get(code, {}).get("color"))
+        styles.append({"radius": 7, "shape": "square", "color": "#222222", "weight": 2, "fillColor": color,
+                       "fillOpacity": 0.5})  # fmt: skip
+        lines.append(
+            (swatch("square", color, stroke="#222222"), html_text(types.get(code, {}).get("name", code)))
+        )
+    field_labels = fields("inspection_point", labels)
+    spec = layer_spec(_styled(Columns(points, list(field_labels)), index), key="inspection_points",
+                      name=labels["inspection_points"], styles=styles, fields=field_labels, tooltip="name")  # fmt: skip
+    spec["phoneOff"] = True
+    return [spec], (labels["inspection_points"], lines)
 
 
 def problem_layers(
@@ -318,9 +348,14 @@ def coverage_layers(
 
 
 def negative_layers(
-    negative: gpd.GeoDataFrame, statuses: Mapping[str, Mapping[str, str]], labels: Labels = DEFAULT_LABELS
+    negative: gpd.GeoDataFrame,
+    statuses: Mapping[str, Mapping[str, str]],
+    labels: Labels = DEFAULT_LABELS,
+    more: tuple[int, str] | None = None,
 ) -> tuple[list, dict]:
-    """The negative list: open items ringed on the map and listed in a panel (oldest first)."""
+    """The negative list: open items ringed on the map and listed in a panel (oldest first).
+    ``more``: ``negative`` is the oldest part of a longer list, (its whole length, the URL of
+    the whole list), said and linked under the panel's title."""
     computed: dict[str, Any] = problem_labels(negative, statuses, labels)
     if "id" in negative:
         computed["label"] = ["#" + str(i) for i in negative["id"].tolist()]
@@ -339,6 +374,9 @@ def negative_layers(
         "title": labels["negative_title"],
         "fields": ["label", "category_name", "age", "overdue_label"],
     }
+    if more is not None:
+        total, url = more
+        panel["more"] = {"url": url, "text": label(labels, "negative_more", shown=len(negative), total=total)}
     return [spec], panel
 
 

@@ -67,8 +67,12 @@ def route_geojson(route: PlannedRoute) -> dict[str, Any]:
 
 
 def route_gpx(route: PlannedRoute, *, name: str = "", time: datetime | None = None) -> str:
-    """GPX 1.1: a waypoint per stop in walking order (name = id) and the path as a track."""
-    waypoints = [Waypoint(name=str(s.id), lon=s.lon, lat=s.lat, desc=s.desc) for s in route.stops]
+    """GPX 1.1: a waypoint per stop named by its place in the walk and its id (``1. #2070``: sorted
+    by name, the waypoints keep the walking order) and the path as a track."""
+    waypoints = [
+        Waypoint(name=f"{seq}. #{s.id}", lon=s.lon, lat=s.lat, desc=s.desc)
+        for seq, s in enumerate(route.stops, start=1)
+    ]
     return gpx_document(waypoints, route.path_lonlat, name=name, time=time)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from datetime import timedelta
 
 import geopandas as gpd
@@ -122,8 +123,14 @@ def test_gpx_and_text_outputs(demo, db, tmp_path):
     message = run("--grid", GRID, "--format", "gpx", "--output", str(target), "--end", f"{LON0},{LAT0}")
     assert "written to" in message
     waypoints, track = read_gpx(target.read_bytes())
-    assert {int(w.name) for w in waypoints} == grid_ids()
+    assert [w.name.split(". #")[0] for w in waypoints] == [str(n) for n in range(1, len(waypoints) + 1)]
+    assert {int(w.name.split(". #")[1]) for w in waypoints} == grid_ids()
     assert all(w.desc for w in waypoints)
+    assert not any(re.search("[A-Za-z]{3,}", w.desc) for w in waypoints), "Chinese only by default"
+    english = tmp_path / "route-en.gpx"
+    run("--grid", GRID, "--format", "gpx", "--output", str(english), "--language", "en")
+    assert all(not re.search("[\u4e00-\u9fff]", w.desc.split(" ", 1)[1].split(" · ", 1)[1])
+               for w in read_gpx(english.read_bytes())[0])  # status and deadline in English  # fmt: skip
     assert track[0] == pytest.approx((waypoints[0].lon, waypoints[0].lat), abs=1e-7)
     assert track[-1] == pytest.approx((LON0, LAT0), abs=1e-7)
     text = run("--grid", GRID, "--format", "text")

@@ -74,9 +74,10 @@ def test_paths_no_api_view_serves_are_json_404s(path):
     api_error(Client().get(path), 404)
 
 
-def test_a_failed_csrf_check_under_the_api_is_json():
+def test_a_failed_csrf_check_under_the_api_is_json(town):
     client = Client(enforce_csrf_checks=True)
-    assert "CSRF" in api_error(client.post("/api/v1/nothing/", {"a": "1"}), 403)
+    client.force_login(town["reporter"])
+    assert "CSRF" in api_error(client.post("/api/v1/problems/", {"a": "1"}), 403)
 
 
 def test_a_method_the_view_does_not_take_is_a_json_405(town, as_user):
@@ -202,7 +203,7 @@ def test_open311_answers_a_database_down_with_a_503_in_its_format(monkeypatch, f
 @pytest.mark.parametrize("fmt", ["json", "xml"])
 def test_open311_csrf_failures_come_in_its_format(fmt):
     client = Client(enforce_csrf_checks=True)
-    assert "CSRF" in open311_error(client.post(f"/open311/v2/nothing.{fmt}", {"lang": "en"}), 403, fmt)
+    assert "CSRF" in open311_error(client.post(f"/open311/v2/discovery.{fmt}", {"lang": "en"}), 403, fmt)
 
 
 # -- pages --------------------------------------------------------------------------------------

@@ -15,9 +15,22 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
-DELIVERY_APPS = frozenset({"api", "open311", "dashboard", "maps"})
+DELIVERY_APPS = frozenset({"api", "open311", "dashboard", "maps", "ogcapi"})
 DOMAIN_APPS = frozenset(
-    {"geography", "facilities", "problems", "evaluation", "analysis", "imports", "accounts", "notifications"}
+    {
+        "geography",
+        "facilities",
+        "problems",
+        "evaluation",
+        "analysis",
+        "imports",
+        "accounts",
+        "notifications",
+        "tensteps",
+        "patrols",
+        "surveys",
+        "campaign",
+    }
 )
 # Modules (or packages) that are delivery in whichever app they sit.
 DELIVERY_PARTS = frozenset({"views", "urls", "forms", "admin", "templatetags", "management"})

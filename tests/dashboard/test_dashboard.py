@@ -184,10 +184,14 @@ def test_the_number_of_queries_does_not_grow_with_the_scope(client, town, who):
     with CaptureQueriesContext(connection) as after:
         response = client.get(reverse("dashboard"))
     assert response.status_code == 200
-    assert len(after.captured_queries) == len(before.captured_queries), [
+    # The queue reads its parts until its page is full (``queues.first_by_need``): a larger scope
+    # may fill it with fewer reads, never more.
+    assert len(after.captured_queries) <= len(before.captured_queries), [
         q["sql"][:120] for q in after.captured_queries
     ]
-    assert len(before.captured_queries) <= 16  # with the unread count and the scope's id lists
+    # with the unread count, the scope's id lists, the totals' two reads, the queue's three parts
+    # and the ten steps' progress (steps, items, done, acceptances, in progress)
+    assert len(before.captured_queries) <= 23
 
 
 def test_links_go_to_the_map_pages_of_the_role(client, town):

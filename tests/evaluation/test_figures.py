@@ -80,7 +80,8 @@ def test_the_page_draws_svg_with_tables_and_nothing_external(client, town):
     town["ga"].name = '<script>alert("x")</script>'
     town["ga"].save()
     body = figures(client, town["leader_a"], **MARCH_WEEKS).content.decode()
-    assert body.count("<svg") == 3 and body.count('class="list figures-table all-columns"') == 2
+    # weeks, ranking and the ten steps of the leader's communities: each chart beside its table
+    assert body.count("<svg") == 4 and body.count('class="list figures-table all-columns"') == 3
     assert "<script>alert" not in body and "&lt;script&gt;alert" in body
     assert "http://" not in body.replace('xmlns="http://www.w3.org/2000/svg"', "")
     assert "https://" not in body

@@ -13,6 +13,7 @@ from openpyxl import load_workbook
 from gridmap.accounts.models import Role
 from gridmap.evaluation.exports import EVALUATION_HEADERS, LEDGER_HEADERS, NEGATIVE_HEADERS
 from gridmap.evaluation.selectors import ledger_problems
+from gridmap.geography.models import Grid
 from gridmap.problems.models import Problem, ProblemEvent, ProblemPhoto
 from tests.evaluation.conftest import MARCH, MARCH_QUERY, signed_in  # noqa: E402
 from tests.factories import user
@@ -103,17 +104,31 @@ def test_ledger_csv_has_a_bom_and_neutralised_formulas(client, town, admin):
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert rows[0] == LEDGER_HEADERS and len(rows) - 1 == 14
     by_id = {r[0]: r for r in rows[1:]}
-    assert by_id[str(town["p"][1].pk)][2] == "'=HYPERLINK(1)"
-    assert by_id[str(town["p"][2].pk)][2] == "'+1 @SUM -2"
-    assert by_id[str(town["p"][1].pk)][5] == "2024-03-02 08:00"  # local time
-    assert by_id[str(town["p"][2].pk)][12] == "否"
+    first = by_id["\t" + str(town["p"][1].pk)]  # case numbers and grid codes: text for spreadsheets
+    assert first[2] == "'=HYPERLINK(1)"
+    assert by_id["\t" + str(town["p"][2].pk)][2] == "'+1 @SUM -2"
+    assert first[5] == "2024-03-02 08:00:00"  # local time, to the second
+    assert by_id["\t" + str(town["p"][2].pk)][12] == "否"
     assert all(not cell.startswith(("=", "+", "-", "@")) for r in rows for cell in r)
+    grids = {r[3] for r in rows[1:]}
+    assert grids and all(g == "" or (g.startswith("\t") and g[1:].isdigit() and len(g) == 16) for g in grids)
+
+
+def test_codes_in_the_ledger_csv_stay_text_for_pandas(client, town, admin):
+    """The issue's case: read as text, a grid code stays the code (never 320581107003004.0)."""
+    import pandas as pd
+
+    response = signed_in(client, admin).get(reverse("evaluation-ledger-csv"), MARCH_QUERY)
+    frame = pd.read_csv(io.BytesIO(response.content), dtype=str, encoding="utf-8-sig", keep_default_na=False)
+    codes = {code.strip() for code in frame["网格"] if code}
+    assert codes and codes <= {g.code for g in Grid.objects.all()}
+    assert all(n.startswith("\t") and n.strip().isdigit() for n in frame["编号"])
 
 
 def test_grid_leader_csv_only_has_their_grid(client, town):
     response = signed_in(client, town["leader_b"]).get(reverse("evaluation-ledger-csv"), MARCH_QUERY)
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))[1:]
-    assert sorted(int(r[0]) for r in rows) == sorted(town["p"][i].pk for i in (10, 11, 12))
+    assert sorted(int(r[0]) for r in rows) == sorted(town["p"][i].pk for i in (10, 11, 12))  # int() strips
 
 
 def test_negative_list_has_open_items_and_closed_out_ones_with_evidence(client, town):

@@ -8,6 +8,7 @@ from django.contrib.auth import authenticate
 from django.core.management import call_command
 
 from gridmap.accounts.models import Profile, Role
+from gridmap.campaign.models import Finding, InspectionPoint, PointType, Round
 from gridmap.facilities.models import Facility, FacilityKind
 from gridmap.geography.models import Building, Community, Grid, Street
 from gridmap.imports.demo import DEMO_DIR
@@ -27,7 +28,8 @@ def test_demo_town_loads_completely_and_again_without_duplicates(demo_town):
     out = demo_town.output
     assert "rejected 0" in out and "rejected 1" not in out
     counts = {"grids": Grid.objects.count(), "buildings": Building.objects.count(),
-              "facilities": Facility.objects.count(), "problems": Problem.objects.count(),
+              "facilities": Facility.objects.count(),
+              "problems": Problem.objects.filter(campaign_finding__isnull=True).count(),
               "streets": Street.objects.count()}  # fmt: skip
     # the problems of the fixture, and the live reports of demo_news (the inboxes' news)
     assert counts == {
@@ -53,8 +55,20 @@ def test_demo_town_loads_completely_and_again_without_duplicates(demo_town):
     assert Problem.objects.filter(status="dispatched", deadline=None).count() == 0
     events, told = ProblemEvent.objects.count(), Notification.objects.count()
     assert events > counts["problems"]
+    # The campaign: a point of every type, two past rounds, failures through the loop (some closed,
+    # some still open and so on the readiness list), each dispatched to its point's department.
+    assert set(InspectionPoint.objects.values_list("type__code", flat=True)) == set(
+        PointType.objects.values_list("code", flat=True)
+    )
+    assert Round.objects.count() == 2
+    findings = Finding.objects.select_related("problem", "point")
+    assert findings.filter(closed_at__isnull=False).exists() and findings.filter(closed_at=None).exists()
+    assert all(f.problem.department_id == f.point.department_id for f in findings)
+    assert all(f.problem.status == "closed" for f in findings.filter(closed_at__isnull=False))
+    total = Problem.objects.count()
     call_command("load_demo", stdout=StringIO())
-    assert Problem.objects.count() == counts["problems"] and Grid.objects.count() == counts["grids"]
+    assert Problem.objects.count() == total and Grid.objects.count() == counts["grids"]
+    assert Finding.objects.count() == findings.count() and Round.objects.count() == 2
     assert ProblemEvent.objects.count() == events and Notification.objects.count() == told
 
 
@@ -70,6 +84,6 @@ def test_the_demos_inboxes_hold_news_told_through_the_notifications_hook(demo_to
     assert Kind.EXTENSION_REQUESTED in kinds[Role.COMMUNITY_HEAD]
     assert Kind.TO_VERIFY in kinds[Role.INSPECTOR]
     assert Kind.REPORT_NEWS in kinds[Role.REPORTER]
-    # every one of them is tied to the event that told it, none to the bulk-loaded history
+    # each tied to the event that told it; the bulk-loaded history told nobody
     assert not Notification.objects.filter(event=None).exists()
-    assert not Notification.objects.exclude(problem__description__startswith="演示").exists()
+    assert not Notification.objects.filter(problem__source_key__startswith="demo:").exists()

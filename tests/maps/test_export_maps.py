@@ -19,14 +19,16 @@ from gridmap.accounts.models import Role
 from gridmap.facilities.models import Facility, FacilityKind
 from gridmap.geography.models import Building, Grid
 from gridmap.geography.selectors import grids_visible_to
-from gridmap.maps.management.commands.export_maps import file_names, layer_name, write_geopackage
+from gridmap.maps.management.commands.export_maps import file_names, write_geopackage
 from gridmap.maps.selectors import area_layers
 from gridmap.problems.models import EventCategory, Problem
+from layers.io import layer_name, split_by_geometry
 from tests.factories import LAT0, LON0, box, grid, region_tree, user
 from tests.maps.test_tiles_view import PNG, make_folder
 
 pytestmark = pytest.mark.django_db
 XSS = "<img src=x onerror=alert(1)>"
+FILES = ["ann.gpkg", "ann.html", "ann.shp.zip", "bob.gpkg", "bob.html", "bob.shp.zip"]
 
 
 @pytest.fixture
@@ -78,7 +80,8 @@ def gpkg_counts(path: Path) -> dict[str, int]:
 def test_one_html_and_one_geopackage_per_leader_with_a_grid(tmp_path: Path, town) -> None:
     out = tmp_path / "maps"
     summary = export(out)
-    assert sorted(p.name for p in out.iterdir()) == ["ann.gpkg", "ann.html", "bob.gpkg", "bob.html"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "ann.gpkg", "ann.html", "ann.shp.zip", "bob.gpkg", "bob.html", "bob.shp.zip"]  # fmt: skip
     assert "ann: 2 grid(s)" in summary and "bob: 1 grid(s)" in summary and "Wrote 2 offline map(s)" in summary
     for name in ("ann", "bob"):
         html = (out / f"{name}.html").read_text(encoding="utf-8")
@@ -94,10 +97,8 @@ def test_every_layer_holds_the_leaders_scope_and_nothing_else(tmp_path: Path, to
     grids = list(grids_visible_to(leader).order_by("code"))
     path = tmp_path / f"{name}.gpkg"
     counts = gpkg_counts(path)
-    expected = {
-        layer_name(k, {}): len(v) for k, v in area_layers(grids).items() if isinstance(v, gpd.GeoDataFrame)
-    }
-    assert counts == expected, "one GeoPackage layer per map layer, empty ones included"
+    expected = {k: len(v) for k, v in split_by_geometry(area_layers(grids)).items()}
+    assert counts == expected, "one GeoPackage layer per map layer and geometry type, empty ones included"
     assert counts["boundary"] == len(grids) == Grid.objects.filter(first_responsible=leader).count()
     assert counts["buildings"] == Building.objects.filter(grid__in=grids).count()
     problems = pyogrio.read_dataframe(path, layer="problems")
@@ -116,7 +117,7 @@ def test_every_layer_holds_the_leaders_scope_and_nothing_else(tmp_path: Path, to
 
 def test_the_crossing_line_goes_to_the_grid_it_touches(tmp_path: Path, town) -> None:
     export(tmp_path)
-    facilities = pyogrio.read_dataframe(tmp_path / "bob.gpkg", layer="facilities")
+    facilities = pyogrio.read_dataframe(tmp_path / "bob.gpkg", layer="facilities_line")
     assert "tactile_paving" in set(facilities["kind"])
     ann = pyogrio.read_dataframe(tmp_path / "ann.gpkg", layer="facilities")
     assert "tactile_paving" not in set(ann["kind"]) and len(ann) == 2
@@ -124,7 +125,7 @@ def test_the_crossing_line_goes_to_the_grid_it_touches(tmp_path: Path, town) -> 
 
 def test_named_leaders_only(tmp_path: Path, town) -> None:
     summary = export(tmp_path, "--leader", "bob")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["bob.gpkg", "bob.html"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bob.gpkg", "bob.html", "bob.shp.zip"]
     assert "ann" not in summary
 
 
@@ -155,7 +156,7 @@ def test_files_are_replaced_whole_and_no_temporary_file_is_left(tmp_path: Path, 
     (tmp_path / "ann.html").write_text("old")
     export(tmp_path)
     export(tmp_path)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["ann.gpkg", "ann.html", "bob.gpkg", "bob.html"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == FILES
     assert (tmp_path / "ann.html").read_text(encoding="utf-8") != "old"
 
     before = (tmp_path / "ann.gpkg").read_bytes()
@@ -164,7 +165,7 @@ def test_files_are_replaced_whole_and_no_temporary_file_is_left(tmp_path: Path, 
     with pytest.raises(NotImplementedError):  # pyogrio cannot store complex numbers
         write_geopackage(tmp_path / "ann.gpkg", {"boundary": good, "figures": {"n": 1}, "bad": unwritable})
     assert (tmp_path / "ann.gpkg").read_bytes() == before, "a failed write leaves the old file whole"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["ann.gpkg", "ann.html", "bob.gpkg", "bob.html"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == FILES
 
 
 def test_tiles_only_when_asked_and_only_a_remote_source(settings, tmp_path: Path, town) -> None:
@@ -188,3 +189,49 @@ def test_file_names_are_safe_and_distinct() -> None:
     ]  # fmt: skip
     assert layer_name("facility:hydrant", {}) == "facility_hydrant"
     assert layer_name("boundary", {"boundary": 1}) == "boundary_2"
+
+
+def test_every_feature_converts_to_shapefile_and_the_zip_keeps_chinese(tmp_path: Path, town) -> None:
+    """Points, lines and polygons of one map layer go to one layer each, so GDAL's own converter
+    writes every feature to Shapefile; the zipped Shapefiles say UTF-8 and read back in Chinese."""
+    import shutil
+    import subprocess
+    import zipfile
+
+    from django.contrib.gis.geos import Polygon
+
+    kind = FacilityKind.objects.get(code="car_park")
+    x, y = LON0 + 2.2 * 0.002, LAT0 + 0.0005
+    Facility.objects.create(kind=kind, name="东门停车场",
+                            geom=Polygon.from_bbox((x, y, x + 0.0002, y + 0.0002)))  # fmt: skip
+    Facility.objects.create(
+        kind=FacilityKind.objects.get(code="hydrant"), name="消火栓甲", geom=Point(x, y + 0.0004)
+    )
+    export(tmp_path, "--leader", "bob")
+    gpkg = tmp_path / "bob.gpkg"
+    counts = gpkg_counts(gpkg)
+    assert {"facilities_point", "facilities_line", "facilities_polygon"} <= set(counts), counts
+    assert "facilities" not in counts
+    for name in ("facilities_point", "facilities_line", "facilities_polygon"):
+        types = set(pyogrio.read_dataframe(gpkg, layer=name).geometry.geom_type)
+        assert len({t.removeprefix("Multi") for t in types}) == 1, (name, types)
+    ogr2ogr = shutil.which("ogr2ogr")
+    if ogr2ogr:  # GDAL's own converter, as a GIS user runs it
+        shp_dir = tmp_path / "shp"
+        subprocess.run(
+            [ogr2ogr, "-f", "ESRI Shapefile", str(shp_dir), str(gpkg)], check=True, capture_output=True
+        )
+        for layer, n in counts.items():
+            if n:
+                assert pyogrio.read_info(shp_dir / f"{layer}.shp")["features"] == n, layer
+    archive = tmp_path / "bob.shp.zip"
+    with zipfile.ZipFile(archive) as z:
+        names = set(z.namelist())
+        for layer, n in counts.items():
+            if n:
+                assert {f"{layer}.{ext}" for ext in ("shp", "shx", "dbf", "prj", "cpg")} <= names, layer
+                assert z.read(f"{layer}.cpg").decode().strip().upper() in ("UTF-8", "UTF8")
+    polygons = pyogrio.read_dataframe(f"/vsizip/{archive}/facilities_polygon.shp")
+    assert "东门停车场" in set(polygons["name"])
+    points = pyogrio.read_dataframe(f"/vsizip/{archive}/facilities_point.shp")
+    assert "消火栓甲" in set(points["name"]) and len(points) == counts["facilities_point"]

@@ -129,3 +129,41 @@ def test_a_cached_analysis_reads_the_change_stamps_not_its_inputs(area):
     moved = area_layers_for_figures([g])["coverage"]
     hydrant = next(c for c in moved if c["kind"] == "hydrant")
     assert hydrant != next(c for c in first["coverage"] if c["kind"] == "hydrant")
+
+
+def _negative_panel(html: str) -> dict:
+    import json
+    import re
+
+    line = next(row for row in html.splitlines() if "gridmap.build(" in row)
+    spec, _ = json.JSONDecoder().raw_decode(line[line.index("{") :])
+    (layer,) = [s for s in spec["layers"] if s["key"] == "negative_list"]
+    assert re.search(r'"n":\s*\d+', json.dumps(layer["data"]))
+    return {"panel": spec["negative"], "n": layer["data"]["n"]}
+
+
+def test_a_page_map_lists_the_oldest_open_cases_and_links_the_whole_list(area, monkeypatch):
+    """A page's map rings at most NEGATIVE_ON_MAP of the oldest open cases and links the problem
+    list of them all; a map file handed out keeps every one."""
+    from django.utils import translation
+
+    from gridmap.maps import builders
+    from gridmap.maps.management.commands.export_maps import vendor_dir
+    from layers.maps import MapAssets
+
+    _, g = area
+    monkeypatch.setattr(builders, "NEGATIVE_ON_MAP", 3)
+    with translation.override("en"):
+        page = (
+            builders.area_map([g], assets=MapAssets(base_url="/static/vendor/"), tiles=None)
+            .get_root()
+            .render()
+        )
+        found = _negative_panel(page)
+        assert found["n"] == 3
+        more = found["panel"]["more"]
+        assert more["text"] == "The oldest 3 of 5: see them all"
+        assert more["url"] == f"/problems/?grid={g.code}&open=1&sort=reported"
+        inline = MapAssets(inline_from=vendor_dir())
+        whole = builders.area_map([g], assets=inline, tiles=None).get_root().render()
+    assert _negative_panel(whole)["n"] == 5 and "more" not in _negative_panel(whole)["panel"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 import xml.etree.ElementTree as ET
 from datetime import timedelta
@@ -255,3 +256,26 @@ def test_an_empty_route_still_shows_a_map(client, town):
     assert response.status_code == 200 and response.context["rows"] == []
     assert 'id="route-empty"' in response.content.decode()
     assert len(gpx_waypoints(client.get(reverse("route-gpx")))) == 0
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+@pytest.mark.parametrize("who", ["inspector", "leader"])
+def test_the_command_writes_the_gpx_the_page_gives(client, town, tmp_path, who, language):
+    """``plan_route --user --format gpx --language L`` and ``/route.gpx`` asked in L: one file."""
+    from django.core.management import call_command
+
+    client.force_login(town[who])
+    client.cookies["django_language"] = language
+    page = client.get(reverse("route-gpx"), {"budget_min": "240"}, HTTP_ACCEPT_LANGUAGE=language)
+    assert page.status_code == 200
+    out = tmp_path / "route.gpx"
+    call_command("plan_route", "--user", town[who].username, "--budget-min", "240", "--format", "gpx",
+                 "--language", language, "--output", str(out), stdout=io.StringIO())  # fmt: skip
+    assert out.read_bytes() == page.content
+    names = gpx_waypoints(page)
+    assert names and all(re.fullmatch(rf"{i}\. #\d+", n) for i, n in enumerate(names, start=1))
+    text = page.content.decode()
+    if language == "en":
+        assert "Inspection route" in text
+    else:
+        assert "Inspection route" not in text and re.search("[\u4e00-\u9fff]", text)

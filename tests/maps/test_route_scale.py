@@ -130,7 +130,9 @@ def test_the_gpx_and_the_command_write_the_stops_of_the_page_in_its_order(client
         "--format", "gpx", "--output", str(out), stdout=io.StringIO(),
     )  # fmt: skip
     root = ET.fromstring(out.read_text(encoding="utf-8"))
-    assert [int(w.findtext(f"{{{GPX_NS}}}name")) for w in root.findall(f"{{{GPX_NS}}}wpt")] == shown
+    names = [w.findtext(f"{{{GPX_NS}}}name") for w in root.findall(f"{{{GPX_NS}}}wpt")]
+    assert names == [f"{n}. #{i}" for n, i in enumerate(shown, start=1)]
+    assert out.read_bytes() == gpx.content  # the same file as the page's (same language, same plan)
     for fmt in ("json", "text"):
         printed = io.StringIO()
         call_command("plan_route", "--user", "inspector", "--start", start, "--budget-min", "120",

@@ -42,6 +42,7 @@ from gridmap.api.analysis_features import (
     frame_page,
     gap_features,
     gap_page,
+    with_geometry,
 )
 from gridmap.api.errors import bad_request
 from gridmap.api.pagination import Page, feature_collection
@@ -64,7 +65,7 @@ METRICS = {"straight", "network"}
 
 
 def _collection(frame: gpd.GeoDataFrame | None, **extra: Any) -> dict[str, Any]:
-    features = frame_features(frame) if frame is not None else []
+    features = frame_features(with_geometry(frame)) if frame is not None else []
     return {"type": "FeatureCollection", "features": features, **extra}
 
 

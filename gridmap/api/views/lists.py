@@ -57,12 +57,13 @@ class NegativeList(ApiView):
         problems = listing.PROBLEMS
         ctx = problems.context(request)
         scoped = filters.apply_filters(problems.selector(request.user), SCOPE, values, ctx.now)
-        wanted = Q(status__in=OPEN_STATUSES)
+        # Open cases oldest first (through the index of open cases by report time), then with
+        # ``closed_after`` those closed since, by closing time.
+        qs = scoped.filter(status__in=OPEN_STATUSES).order_by("reported_at", "id")
         if "closed_after" in values:
-            wanted |= Q(
-                status=Status.CLOSED, closed_at__gte=parse_when(values["closed_after"], "closed_after")
-            )
-        qs = scoped.filter(wanted).order_by(F("closed_at").asc(nulls_first=True), "reported_at", "id")
+            since = parse_when(values["closed_after"], "closed_after")
+            qs = scoped.filter(Q(status__in=OPEN_STATUSES) | Q(status=Status.CLOSED, closed_at__gte=since))
+            qs = qs.order_by(F("closed_at").asc(nulls_first=True), "reported_at", "id")
         page = problems.page(qs, paging, ctx)
         features = problems.spec.features(page.rows, ctx)
         closed = [ft["id"] for ft in features if ft["properties"]["status"] == Status.CLOSED]

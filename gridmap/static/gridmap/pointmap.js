@@ -1,7 +1,7 @@
 /* gridmap point maps: the positive list (正面清单) and the public map of reports.
  *
  * Plain script on the vendored Leaflet, settings from <script type="application/json"
- * id="point-config">: {center: [lon, lat], kind: "positive" | "public", streets:
+ * id="point-config">: {center: [lon, lat], kind: "positive" | "public" | "unwalked", streets:
  * FeatureCollection (our own centrelines: no tiles needed), points: FeatureCollection}. A
  * positive site's popup shows its name and photo (the scoped photo URL); a public report's its
  * category, status and day. Every text is set as text, never as markup.
@@ -22,7 +22,7 @@
     var box = document.createElement("div");
     box.className = "point-popup";
     var title = document.createElement("strong");
-    title.textContent = kind === "positive" ? p.name : p.category;
+    title.textContent = kind === "public" ? p.category : p.name;
     box.appendChild(title);
     if (kind === "positive" && p.photo) {
       var img = document.createElement("img");
@@ -30,6 +30,11 @@
       img.alt = p.name;
       img.loading = "lazy";
       box.appendChild(img);
+    }
+    if (kind === "unwalked") {
+      var walked = document.createElement("div");
+      walked.textContent = p.label;
+      box.appendChild(walked);
     }
     if (kind === "public") {
       var line = document.createElement("div");
@@ -49,6 +54,10 @@
     var streets = L.geoJSON(config.streets || null, {style: {color: "#9e9e9e", weight: 3, opacity: 0.8},
       interactive: false});
     var points = L.geoJSON(config.points || null, {
+      style: function (feature) {  // areas: the grids not walked lately (red) and the others
+        var late = (feature.properties || {}).late;
+        return {color: late ? "#b2182b" : "#1a9850", weight: 2, fillOpacity: late ? 0.35 : 0.1};
+      },
       pointToLayer: function (feature, latlng) {
         var p = feature.properties || {};
         var color = config.kind === "positive" ? "#2e7d32" : (STATUS_COLORS[p.status] || "#878787");

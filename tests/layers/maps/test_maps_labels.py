@@ -101,14 +101,21 @@ def test_english_labels_reach_every_layer_name_legend_and_popup(leader: dict[str
 def test_every_label_key_is_used_by_a_popup_or_the_map(leader: dict[str, Any]) -> None:  # noqa: F811
     used = {k for keys in FIELD_KEYS.values() for k in keys.values()}
     assert used <= set(DEFAULT_LABELS)
-    page = render(leader, labels=ENGLISH, links=MapLinks(problem="/p/{id}/"), tiles=TileSource(TILE_URL, "x"))
+    page = render(
+        leader,
+        labels=ENGLISH,
+        links=MapLinks(problem="/p/{id}/"),
+        tiles=TileSource(TILE_URL, "x"),
+        negative_more=(99, "/problems/?open=1"),  # the map lists the oldest part of a longer list
+    )
     shown = set(re.findall(r"EN (\w+)", page))
     missing = set(DEFAULT_LABELS) - shown - used - {k for k, v in ENGLISH.items() if not v.startswith("EN ")}
     # population shading and the classes absent from the data need other data; the tile layer's
     # name is kept by folium but left out of the page (the layer is not in the layer control)
     # and the streets layer needs streets (tests/layers/maps/test_place_labels.py gives them)
-    # and the finished problems' layer needs statuses marked "open": False, the positive list sites
-    assert missing == {"positive_sites", "streets", "problems_closed", "buildings_by_population", "class_04", "class_05", "class_06", "hot_95", "hot_90",
+    # and the finished problems' layer needs statuses marked "open": False; the inspection points
+    # need points (tests/layers/maps/test_inspection_points.py gives them), the positive list sites
+    assert missing == {"positive_sites", "streets", "problems_closed", "inspection_points", "buildings_by_population", "class_04", "class_05", "class_06", "hot_95", "hot_90",
                        "cold_95", "cold_99", "base_map"}, missing  # fmt: skip
 
 

@@ -380,7 +380,7 @@ def test_gpx_round_trip_and_schema_essentials():
     assert set(wpt.attrib) == {"lat", "lon"}
     assert [c.tag.split("}")[1] for c in wpt] == ["name", "desc"]
     waypoints, track = read_gpx(text)
-    assert [w.name for w in waypoints] == [s.id for s in route.stops]
+    assert [w.name for w in waypoints] == [f"{n}. #{s.id}" for n, s in enumerate(route.stops, start=1)]
     got = np.array([(w.lon, w.lat) for w in waypoints])
     assert np.abs(got - [(s.lon, s.lat) for s in route.stops]).max() < 1e-7
     assert np.abs(np.array(track) - np.array(route.path_lonlat)).max() < 1e-7

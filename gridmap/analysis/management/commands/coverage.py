@@ -28,6 +28,7 @@ from gridmap.core.management.cli import (
     plain,
     records,
 )
+from layers.io import code_text, collection, dumps, frame_features
 
 HELP = """Check a facility kind against its standard and print the result.
 
@@ -55,12 +56,17 @@ What each format holds:
 Distances are metres. Unknown kinds or grids are errors."""
 
 
-def _geojson(frame: gpd.GeoDataFrame) -> dict[str, Any]:
-    features = []
-    for props, geom in zip(records(frame), frame.geometry, strict=True):
-        shape = None if geom is None or geom.is_empty else geom.__geo_interface__
-        features.append({"type": "Feature", "properties": props, "geometry": shape})
-    return {"type": "FeatureCollection", "features": features}
+def _geojson(frame: gpd.GeoDataFrame) -> str:
+    """The one writer's FeatureCollection: right-hand winding; a row without a geometry (a grid
+    left wholly covered by --area) is left out and counted under ``dropped_empty``."""
+    plain = frame.copy()
+    columns = [c for c in frame.columns if c != frame.geometry.name]
+    plain[columns] = pd.DataFrame(records(frame), index=frame.index, columns=columns)
+    written = frame_features(plain)
+    return dumps(collection(written.features, dropped_empty=written.dropped_empty)).decode()
+
+
+CODE_COLUMNS = frozenset({"grid", "code", "community"})
 
 
 def _csv(frame: pd.DataFrame) -> str:
@@ -76,6 +82,8 @@ def _csv(frame: pd.DataFrame) -> str:
             out[col] = out[col].round(4)
         if out[col].map(lambda v: isinstance(v, (list, tuple))).any():
             out[col] = out[col].map(lambda v: ";".join(map(str, v)) if isinstance(v, (list, tuple)) else v)
+    for col in CODE_COLUMNS.intersection(out.columns):  # grid codes: text for spreadsheets
+        out[col] = out[col].map(code_text)
     return out.replace([np.inf, -np.inf], np.nan).to_csv(index=False)
 
 
@@ -125,7 +133,7 @@ class Command(DocumentedCommand, NoWebCommand):
             if opts["format"] != "geojson":
                 raise CoverageError("--area prints polygons: use --format geojson")
             area = coverage_area(radius_m=opts["radius_m"], **common)
-            return json.dumps(_geojson(area), ensure_ascii=False)
+            return _geojson(area)
         result = coverage_run(
             both_metrics=True,  # the report shows the walking figures beside the straight ones
             radius_m=opts["radius_m"],
@@ -139,7 +147,7 @@ class Command(DocumentedCommand, NoWebCommand):
             items = result.items
             if opts["uncovered_only"] and result.rule == "radius":
                 items = items[~items["covered"]]
-            return json.dumps(_geojson(items), ensure_ascii=False)
+            return _geojson(items)
         if opts["format"] == "csv":
             return _csv(result.grids if result.grids is not None else result.items)
         return json.dumps(self._summary(result), ensure_ascii=False, indent=1)

@@ -17,7 +17,6 @@ import json
 
 import geopandas as gpd
 from django.core.management.base import CommandError
-from shapely.geometry import mapping
 
 from gridmap.analysis.coverage import cli_user
 from gridmap.analysis.hotspots import (
@@ -40,6 +39,7 @@ from gridmap.core.management.cli import (
 )
 from gridmap.problems.models import EventCategory
 from layers.hotspots import METHODS, NORMALISE, OUTLINES, WEIGHTS
+from layers.io import collection, dumps, frame_features
 
 FORMATS = ("geojson", "csv", "json")
 # An option given where it does not apply is refused: option -> (what it depends on, values it needs).
@@ -203,14 +203,10 @@ def _render(frame: gpd.GeoDataFrame, meta: dict, fmt: str) -> str:
     rows = records(frame)
     if fmt == "json":
         return json.dumps({**meta, "rows": rows}, ensure_ascii=False, indent=1)
-    if fmt == "geojson":
-        features = [
-            {"type": "Feature", "properties": row, "geometry": mapping(geom) if geom is not None else None}
-            for row, geom in zip(rows, frame.geometry.values, strict=True)
-        ]
-        return json.dumps(
-            {"type": "FeatureCollection", "gridmap": meta, "features": features}, ensure_ascii=False
-        )
+    if fmt == "geojson":  # the one writer: right-hand winding, no null geometry
+        written = frame_features(frame)
+        meta = {**meta, "dropped_empty": written.dropped_empty} if written.dropped_empty else meta
+        return dumps(collection(written.features, gridmap=meta)).decode()
     out = io.StringIO()
     columns = [c for c in frame.columns if c != frame.geometry.name]
     writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")

@@ -3,7 +3,7 @@
 manage.py plan_route (--grid CODE | --inspector USER | --stops FILE.geojson)
                      [--start LON,LAT] [--end LON,LAT] [--round-trip] [--budget-min N]
                      [--speed-kmh 4.5] [--service-min 3] [--metric network|straight]
-                     [--format json|gpx|geojson|text] [--output PATH]
+                     [--format json|gpx|geojson|text] [--language zh-hans|en] [--output PATH]
 manage.py plan_route --user USER [--start LON,LAT] [--budget-min N] [--format ...] [--output PATH]
 
 The stops are ordered to walk as little as possible (layers.routes); with --budget-min only
@@ -11,7 +11,10 @@ the stops of most priority that fit are kept, the rest are listed as dropped. ``
 the route page of that user (an inspector, grid leader or community head) for the same start and
 budget (default: the page's 240 min): the same plan, from the same cache, as ``/route/`` and
 ``/route.gpx`` show, for any number of problems. Everything is checked and computed before
-anything is written; --output is replaced in one step.
+anything is written; --output is replaced in one step. GPX comes from the one writer
+(``gridmap.analysis.route_gpx``): waypoints named ``1. #2070`` in walking order, described in
+``--language`` (default zh-hans); with ``--user`` the file is the one ``/route.gpx`` gives that user
+in that language.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from django.core.management.base import CommandError
 from gridmap.core.management.cli import NoWebCommand, add_metric_argument, add_output_arguments, emit
 
 FORMATS = ("json", "gpx", "geojson", "text")
+LANGUAGES = ("zh-hans", "en")
 
 
 class Command(NoWebCommand):
@@ -45,14 +49,29 @@ class Command(NoWebCommand):
         parser.add_argument("--service-min", type=float, default=3.0, help="minutes at each stop (default 3)")
         add_metric_argument(parser, help="distances (default straight)")
         add_output_arguments(parser, FORMATS, default="json")
+        parser.add_argument(
+            "--language", choices=LANGUAGES, default="zh-hans", help="language of the GPX (default zh-hans)"
+        )
 
     def handle(self, *args, **opts):
+        from django.utils import translation
+
+        with translation.override(opts["language"]):
+            self._handle(opts)
+
+    def _handle(self, opts):
+        from gridmap.analysis.route_plans import plan_as_route
         from gridmap.analysis.routes import RouteInputError, route_plan, route_stops
 
         if opts["user"] is not None:
-            route = _user_route(opts)
+            user, plan = _user_route(opts)
+            route = plan_as_route(plan)
             done = f"{len(route.stops)} stops, {route.length_m:.0f} m written to {opts['output']}"
-            emit(self, _render(route, opts["format"], f"route: user {opts['user']}"), opts["output"], done)
+            if opts["format"] == "gpx":
+                text = _user_gpx(user, plan)
+            else:
+                text = _render(route, opts["format"], f"route: user {opts['user']}")
+            emit(self, text, opts["output"], done)
             return
         try:
             start, end = _lonlat(opts["start"], "--start"), _lonlat(opts["end"], "--end")
@@ -67,11 +86,15 @@ class Command(NoWebCommand):
             f"{len(route.stops)} stops, {route.length_m:.0f} m, {route.duration_min:.0f} min "
             f"written to {opts['output']}" + (f" ({len(route.dropped)} left out)" if route.dropped else "")
         )
-        emit(self, _render(route, opts["format"], f"route: {_title(opts)}"), opts["output"], done)
+        if opts["format"] == "gpx":
+            text = _gpx(route, from_file=opts["stops"] is not None)
+        else:
+            text = _render(route, opts["format"], f"route: {_title(opts)}")
+        emit(self, text, opts["output"], done)
 
 
 def _user_route(opts: dict):
-    """The user's route page plan (shared cache), as a PlannedRoute."""
+    """The user and their route page plan (shared cache)."""
     from django.contrib.auth import get_user_model
 
     from gridmap.accounts.selectors import role_of
@@ -79,7 +102,6 @@ def _user_route(opts: dict):
         DEFAULT_BUDGET_MIN,
         ROUTE_ROLES,
         RouteError,
-        plan_as_route,
         user_route_plan,
     )
     from gridmap.analysis.routes import RouteInputError
@@ -98,7 +120,7 @@ def _user_route(opts: dict):
         )
     try:
         start = _lonlat(opts["start"], "--start")
-        return plan_as_route(user_route_plan(user, start=start, budget_min=float(budget)))
+        return user, user_route_plan(user, start=start, budget_min=float(budget))
     except (RouteInputError, RouteError) as exc:
         raise CommandError(str(exc)) from None
 
@@ -118,11 +140,32 @@ def _title(opts: dict) -> str:
 
 
 def _render(route, fmt: str, title: str) -> str:
-    from layers.routes import route_geojson, route_gpx, route_json, route_text
+    from layers.routes import route_geojson, route_json, route_text
 
-    if fmt == "gpx":
-        return route_gpx(route, name=title)
     if fmt == "text":
         return route_text(route, title=title)
     data = route_geojson(route) if fmt == "geojson" else route_json(route)
     return json.dumps(data, ensure_ascii=False) + "\n"
+
+
+def _user_gpx(user, plan) -> str:
+    """The GPX ``/route.gpx`` gives ``user`` for this plan (same stops read through the same scope)."""
+    from gridmap.analysis.route_gpx import route_gpx, stop_descriptions
+    from gridmap.problems.selectors import problems_in_role_scope
+
+    descriptions = stop_descriptions(problems_in_role_scope(user), plan.ids)
+    stops = [(i, x, y) for i, (x, y) in zip(plan.ids, plan.lonlat, strict=True) if i in descriptions]
+    return route_gpx(stops, plan.walk.path_lonlat, descriptions, planned_at=plan.planned_at)
+
+
+def _gpx(route, *, from_file: bool) -> str:
+    """A grid's, an inspector's or a file's walk as GPX (the problems described as on the page)."""
+    from gridmap.analysis.route_gpx import route_gpx, stop_descriptions
+    from gridmap.problems.models import Problem
+
+    stops = [(s.id, s.lon, s.lat) for s in route.stops]
+    if from_file:
+        descriptions = {s.id: s.desc for s in route.stops}
+    else:
+        descriptions = stop_descriptions(Problem.objects.all(), [s.id for s in route.stops])
+    return route_gpx(stops, route.path_lonlat, descriptions)

@@ -17,6 +17,7 @@ from gridmap.core.management.cli import (
     emit,
     plain,
 )
+from layers.io import geometry_mapping
 from layers.siting import METHODS, SitingResult
 
 HELP = """Suggest where new facilities of KIND would cover the buildings left uncovered.
@@ -63,7 +64,9 @@ def render(result: SitingResult, fmt: str) -> dict[str, Any]:
     features = []
     for record, geom in zip(_rows(result.sites), result.sites.geometry, strict=True):
         props = {k: v for k, v in record.items() if k not in ("lon", "lat")}
-        features.append({"type": "Feature", "properties": props, "geometry": geom.__geo_interface__})
+        shape = geometry_mapping(geom)  # the one writer's rule (sites are points, never empty)
+        if shape is not None:
+            features.append({"type": "Feature", "properties": props, "geometry": shape})
     return {"type": "FeatureCollection", "features": features, "summary": summary, "unreachable": unreachable}
 
 

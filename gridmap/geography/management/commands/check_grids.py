@@ -1,7 +1,5 @@
 """Report grid-quality findings: gaps, overlaps, slivers, odd areas, missing leaders, bad codes."""
 
-import json
-
 from django.core.management.base import CommandError
 
 from gridmap.core.management.cli import NoWebCommand
@@ -23,7 +21,11 @@ class Command(NoWebCommand):
         except ValueError as exc:
             raise CommandError(str(exc)) from None
         if opts["format"] == "geojson":
-            self.stdout.write(json.dumps(json.loads(findings.to_json(drop_id=True)), ensure_ascii=False))
+            from layers.io import collection, dumps, frame_features  # geopandas: only when written
+
+            written = frame_features(findings)  # the one GeoJSON writer (RFC 7946 winding)
+            doc = collection(written.features, dropped_empty=written.dropped_empty)
+            self.stdout.write(dumps(doc).decode())
             return
         self.stdout.write(f"{len(findings)} findings in {checked} grids")
         for row in findings.itertuples():

@@ -29,7 +29,9 @@ class Command(NoWebCommand):
         parser.add_argument("target", choices=sorted(TARGETS))
         parser.add_argument("path")
         parser.add_argument("--layer", help="layer name in a GeoPackage with several layers")
-        parser.add_argument("--kind", help="facility kind code for every row (facilities)")
+        parser.add_argument(
+            "--kind", help="facility kind (facilities) or point type (inspection_points) for every row"
+        )
         parser.add_argument("--srid", type=int, help="EPSG code when the file declares no CRS")
         parser.add_argument("--encoding", help="attribute encoding, e.g. GBK for a shapefile without .cpg")
         parser.add_argument("--key", help="column holding a stable id (default: id, fid, osm_id, 编号 …)")

@@ -27,9 +27,8 @@ class Command(NoWebCommand):
         self.stdout.write(f"\nDemo logins (password for all: {password}):")
         seen = set()
         for entry in entries:
-            if entry["role"] in seen and entry["role"] not in {"admin", "planner"}:
+            role = "street signer" if entry.get("signs_for") else entry["role"]  # signs stage acceptances
+            if role in seen and role not in {"admin", "planner"}:
                 continue
-            seen.add(entry["role"])
-            self.stdout.write(
-                f"  {entry['role']:<15} {entry['username']:<14} {entry.get('display_name', '')}"
-            )
+            seen.add(role)
+            self.stdout.write(f"  {role:<15} {entry['username']:<14} {entry.get('display_name', '')}")

@@ -21,7 +21,7 @@ from gridmap.geography.selectors import grids_visible_to
 from layers.maps import LEAFLET_JS, REPO_VENDOR_DIR, MapAssets, TileSource
 
 if TYPE_CHECKING:
-    import geopandas as gpd
+    pass
 
 HELP = """Write one offline map per grid leader into --out DIR.
 
@@ -31,8 +31,10 @@ For each leader (every active grid leader with a grid, or those named by --leade
                    --tiles (then the configured XYZ or Tianditu source, which the reader's machine
                    must be able to reach; a folder or MBTiles source is served by this site and
                    cannot be used from a file).
-  <username>.gpkg  a GeoPackage with one layer per map layer (boundary, buildings, facilities,
-                   problems, ...), WGS84 (EPSG:4326), including empty layers with their columns.
+  <username>.gpkg  a GeoPackage with one layer per map layer and geometry type (boundary,
+                   buildings, facilities_point, facilities_line, facilities_polygon, problems,
+                   ...), WGS84 (EPSG:4326), including empty layers with their columns.
+  <username>.shp.zip  the same layers as Shapefiles (UTF-8, with .cpg), empty layers left out.
 Files are written to a temporary name and renamed, so a reader never sees half a file."""
 
 
@@ -62,16 +64,18 @@ class Command(DocumentedCommand, NoWebCommand):
         for (user, grids), name in zip(leaders, names, strict=True):
             html = area_map(grids, assets=assets, tiles=source).get_root().render()
             html_path = folder / f"{name}.html"
-            gpkg_path = folder / f"{name}.gpkg"
+            gpkg_path, shp_path = folder / f"{name}.gpkg", folder / f"{name}.shp.zip"
             try:
                 atomic_write(html_path, lambda tmp, text=html: tmp.write_text(text, encoding="utf-8"))
-                counts = write_geopackage(gpkg_path, area_layers(grids))
+                frames = area_layers(grids)
+                counts = write_geopackage(gpkg_path, frames)
+                write_shapefiles(shp_path, frames)
             except OSError as e:
                 raise CommandError(f"cannot write into {folder}: {e}") from e
             layers = ", ".join(f"{k} {n}" for k, n in counts.items())
             self.stdout.write(
                 f"{user.get_username()}: {len(grids)} grid(s) -> {html_path.name} "
-                f"({html_path.stat().st_size // 1024} KB), {gpkg_path.name} ({layers})"
+                f"({html_path.stat().st_size // 1024} KB), {gpkg_path.name} ({layers}), {shp_path.name}"
             )
         self.stdout.write(f"Wrote {len(leaders)} offline map(s) to {folder}")
 
@@ -138,19 +142,16 @@ def file_names(usernames: Sequence[str]) -> list[str]:
 
 
 def write_geopackage(path: Path, frames: dict[str, Any]) -> dict[str, int]:
-    """Every GeoDataFrame in ``frames`` as one layer of a new GeoPackage; returns rows per layer."""
-    import geopandas as gpd
+    """Every GeoDataFrame in ``frames`` as layers of one geometry type each (``layers.io``)
+    in a new GeoPackage; returns rows per layer."""
     import pyogrio
+
+    from layers.io import split_by_geometry, write_geopackage_layers
 
     counts: dict[str, int] = {}
 
     def write(tmp: Path) -> None:
-        for key, frame in frames.items():
-            if not isinstance(frame, gpd.GeoDataFrame):
-                continue
-            layer = layer_name(key, counts)
-            pyogrio.write_dataframe(_for_gpkg(frame), tmp, layer=layer, driver="GPKG", append=bool(counts))
-            counts[layer] = len(frame)
+        counts.update(write_geopackage_layers(tmp, split_by_geometry(frames)))
 
     # SQLite's own syncs per statement are not needed: the finished file is synced once, then renamed
     previous = pyogrio.get_gdal_config_option("OGR_SQLITE_SYNCHRONOUS")
@@ -162,29 +163,10 @@ def write_geopackage(path: Path, frames: dict[str, Any]) -> dict[str, int]:
     return counts
 
 
-def layer_name(key: str, taken: dict[str, int]) -> str:
-    """A plain table name for a layer key (``facility:hydrant`` -> ``facility_hydrant``)."""
-    base = re.sub(r"[^0-9A-Za-z_]", "_", str(key)).strip("_") or "layer"
-    name, n = base, 1
-    while name in taken:
-        n += 1
-        name = f"{base}_{n}"
-    return name
+def write_shapefiles(path: Path, frames: dict[str, Any]) -> dict[str, int]:
+    """The same layers as zipped Shapefiles (UTF-8, ``.cpg``); returns rows per layer."""
+    from layers.io import split_by_geometry, write_shapefile_zip
 
-
-def _for_gpkg(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """WGS84, with object columns GeoPackage cannot type (lists, dicts, decimals) as text."""
-    import pandas as pd
-
-    out = frame.to_crs(4326) if frame.crs is not None and frame.crs.to_epsg() != 4326 else frame.copy()
-    if out.crs is None:
-        out = out.set_crs(4326)
-    for column in out.columns:
-        values = out[column]
-        if isinstance(values.dtype, pd.DatetimeTZDtype):  # GeoPackage stores times in UTC ("Z")
-            out[column] = values.dt.tz_convert("UTC")
-        if column == out.geometry.name or values.dtype != object:
-            continue
-        if not values.map(lambda v: v is None or isinstance(v, str | bool | int | float)).all():
-            out[column] = values.map(lambda v: None if v is None or v is pd.NA else str(v))
-    return out
+    counts: dict[str, int] = {}
+    atomic_write(path, lambda tmp: counts.update(write_shapefile_zip(tmp, split_by_geometry(frames))))
+    return counts

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('problems', '0009_citizen_ratings_positive_labels'),
+        ('problems', '0010_queue_and_period_indexes'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
