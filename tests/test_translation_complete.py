@@ -106,6 +106,8 @@ def pages(people, grids, cases, who):
         f"/communities/{a.community.code}/", f"/communities/{a.community.code}/map/", "/planner/",
         "/planner/map/", "/route/", "/evaluation/", "/evaluation/figures/", "/imports/", "/admin/",
         "/admin/problems/positivesite/", "/admin/problems/positivesite/add/",
+        "/campaign/", "/campaign/readiness/", "/campaign/readiness/ranking/", "/steps/", "/patrols/",
+        "/patrols/not-walked/", "/surveys/",
     ]  # fmt: skip
     urls += [f"/problems/{p.pk}/" for p in cases.values()]
     urls += [f"/problems/{cases['reported'].pk}/reported/", f"/problems/{cases['closed'].pk}/rate/"]
