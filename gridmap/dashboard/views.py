@@ -24,6 +24,7 @@ from gridmap.dashboard import selectors as sel
 from gridmap.evaluation.metrics import Period
 from gridmap.geography.models import Community
 from gridmap.geography.selectors import grids_visible_to
+from gridmap.problems.models import Status
 from gridmap.problems.selectors import problems_in_role_scope, problems_visible_to
 from gridmap.tensteps.selectors import progress_of
 
@@ -142,6 +143,9 @@ def _city(user: Any, role: str) -> dict[str, Any]:
     kept = sel.city_sections(user, role)
     found = dict(kept.value)
     period, until = found.pop("period"), found["figures_as_of"]
+    if "statuses" in found:  # kept for readers of either language: named in this reader's
+        names = dict(Status.choices)
+        found["statuses"] = [(code, names.get(code, name), n) for code, name, n in found["statuses"]]
     for unit in found["ranking"]:
         unit.url = optional_url("community-detail", unit.code)
         unit.links = count_links(period, as_of=until, community=unit.code)

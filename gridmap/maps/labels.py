@@ -58,6 +58,7 @@ def map_labels() -> dict[str, str]:
         "negative_more": pgettext("leader map", "The oldest %(shown)s of %(total)s: see them all"),
         "days_value": pgettext("leader map", "%(days)s days"),
         "problem_link": gettext("Open the problem page"),
+        "positive_sites": pgettext("leader map", "Positive list (exemplary sites)"),
         "class_01": pgettext("leader map", "City appearance and environment"),
         "class_02": pgettext("leader map", "Publicity and advertising"),
         "class_03": pgettext("leader map", "Street order"),

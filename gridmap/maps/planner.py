@@ -32,6 +32,7 @@ from gridmap.analysis.coverage import coverage_settings
 from gridmap.analysis.coverage_rows import COMPUTING, FRESH
 from gridmap.campaign.maps import point_types
 from gridmap.core.basemap import tile_source
+from gridmap.core.language import local_name
 from gridmap.facilities.models import FacilityKind
 from gridmap.geography.models import Building, Community
 from gridmap.geography.selectors import grids_visible_to
@@ -119,7 +120,7 @@ def definitions(kind: FacilityKind | None, period: str) -> dict[str, str]:
     coverage = _(
         "%(kind)s coverage: share of the buildings it serves (%(uses)s) within %(radius)s m "
         "of one, straight line"
-    ) % {"kind": kind.name, "uses": _served_uses(kind), "radius": f"{kind.service_radius_m:g}"}
+    ) % {"kind": kind.local_name, "uses": _served_uses(kind), "radius": f"{kind.service_radius_m:g}"}
     return {"coverage": coverage, "rate": rate}
 
 
@@ -157,7 +158,12 @@ def bbox_sources(
     """The bbox-loaded layers (the API lists, scoped there) and their legend entries: buildings
     and the chosen kind's facilities on at first; every facility and the period's problems
     (those the rate counts) switched on in the layer control."""
-    kinds = list(FacilityKind.objects.order_by("class_code").values_list("code", "name", "color"))
+    kinds = [
+        (code, local_name(name, name_en), color)
+        for code, name, name_en, color in FacilityKind.objects.order_by("class_code").values_list(
+            "code", "name", "name_en", "color"
+        )
+    ]
     statuses = status_styles()
     query = {"status": ",".join(RATE_STATUSES)} | ({"reported_after": start_text} if start_text else {})
     point = {"radius": 5, "weight": 1, "fillOpacity": 0.9}
@@ -190,10 +196,10 @@ def bbox_sources(
     if kind is not None:
         style = {**point, "radius": 6, "color": "#000000", "weight": 2, "fillColor": _color(kind.color)}
         sources.insert(1, BboxSource(
-            "kind-facilities", kind.name, f"{reverse('api:facilities')}?{urlencode({'kind': kind.code})}",
+            "kind-facilities", kind.local_name, f"{reverse('api:facilities')}?{urlencode({'kind': kind.code})}",
             style, fields=facility_fields,
         ))  # fmt: skip
-        legend.append((kind.name, _color(kind.color), "point"))
+        legend.append((kind.local_name, _color(kind.color), "point"))
     legend += [(name, _color(col), "point") for c, name, col in kinds if kind is None or c != kind.code]
     legend += [(statuses[s]["name"], _color(statuses[s]["color"]), "point") for s in RATE_STATUSES]
     return sources, legend
@@ -214,7 +220,7 @@ def inspection_point_source(point: dict[str, Any]) -> BboxSource:
 def _labels(kind: FacilityKind | None) -> dict[str, str]:
     gaps = (
         _("Uncovered area: farther than %(radius)s m from any %(kind)s")
-        % {"radius": f"{kind.service_radius_m:g}", "kind": kind.name}
+        % {"radius": f"{kind.service_radius_m:g}", "kind": kind.local_name}
         if kind is not None
         else _("Uncovered area")
     )

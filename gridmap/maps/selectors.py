@@ -23,7 +23,7 @@ from gridmap.geography.models import Building, Community, Grid, Street
 from gridmap.geography.selectors import grids_visible_to
 from gridmap.maps.analysis import area_analysis
 from gridmap.maps.labels import localized_kinds
-from gridmap.problems.models import OPEN_STATUSES, Problem, ProblemPhoto, Status
+from gridmap.problems.models import OPEN_STATUSES, PositiveSite, Problem, ProblemPhoto, Status
 from gridmap.problems.selectors import problems_in_role_scope
 
 PROBLEM_COLUMNS = ["id", "category_code", "category_name", "status", "reported_at", "deadline", "description"]
@@ -85,7 +85,8 @@ def area_layers(grids: Sequence[Grid]) -> dict[str, gpd.GeoDataFrame]:
     Keys: ``boundary``, ``buildings``, ``facilities`` (column ``kind``), ``problems`` (with
     ``deadline``, ``overdue`` and ``photos``, comma-separated photo ids), ``heat`` (open problems),
     ``hotspots`` (Gi* cells), ``coverage_gaps`` and ``uncovered_buildings`` (column ``kind``) and
-    ``negative_list`` (open problems, oldest first, with ``days_open``). Buildings and problems
+    ``negative_list`` (open problems, oldest first, with ``days_open``) and ``positive_sites`` (the
+    positive list's sites placed in the grids: ``name``, ``description``). Buildings and problems
     are those assigned to the grids; facilities those assigned to or touching one of them (a
     tactile-paving line crossing a grid counts). See :mod:`gridmap.maps.analysis` for the analyses.
     """
@@ -118,6 +119,11 @@ def area_layers(grids: Sequence[Grid]) -> dict[str, gpd.GeoDataFrame]:
         "coverage_gaps": analysis["coverage_gaps"],
         "uncovered_buildings": analysis["uncovered_buildings"],
         "negative_list": negative,
+        # scoped like the positive list page (problems.selectors.positive_sites_visible_to): a
+        # site placed in a grid is seen by whoever sees that grid, and these grids are the user's
+        "positive_sites": to_gdf(
+            PositiveSite.objects.filter(grid__in=ids).order_by("pk"), ["id", "name", "description"]
+        ),
     }
 
 

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from gridmap.accounts.models import Role
 from gridmap.accounts.selectors import role_of
@@ -25,6 +26,7 @@ from gridmap.problems.models import ExtensionRequest, Problem, ProblemEvent, Sta
 from gridmap.problems.selectors import problems_in_role_scope, problems_visible_to
 
 S = Status
+
 LEADS = frozenset({Role.ADMIN, Role.COMMUNITY_HEAD, Role.GRID_LEADER})
 FIXERS = frozenset({Role.ADMIN, Role.DEPARTMENT, Role.GRID_LEADER})
 CHECKERS = frozenset({Role.ADMIN, Role.COMMUNITY_HEAD, Role.INSPECTOR})
@@ -37,23 +39,59 @@ class Transition:
     sources: tuple[str, ...]
     target: str | None  # None: the status stays (a step recorded on the case)
     roles: frozenset[str]
-    label: str
+    label: Any  # a lazy translation
 
 
 TRANSITIONS: dict[str, Transition] = {
     t.action: t
     for t in (
-        Transition("file", (S.REPORTED,), S.FILED, LEADS, "立案"),
-        Transition("reject", (S.REPORTED,), S.REJECTED, LEADS, "不予立案"),
-        Transition("mark_duplicate", (S.REPORTED, S.FILED), S.DUPLICATE, LEADS, "重复合并"),
-        Transition("dispatch", (S.FILED,), S.DISPATCHED, LEADS, "派遣"),
-        Transition("request_extension", (S.DISPATCHED,), None, FIXERS, "申请延期"),
-        Transition("decide_extension", (S.DISPATCHED,), None, APPROVERS, "审批延期"),
-        Transition("handle", (S.DISPATCHED,), S.HANDLED, FIXERS, "处置反馈"),
-        Transition("verify_pass", (S.HANDLED,), S.CLOSED, CHECKERS, "核查通过"),
-        Transition("verify_fail", (S.HANDLED,), S.DISPATCHED, CHECKERS, "核查不通过（返工）"),
-        Transition("lookback_pass", (S.CLOSED,), None, CHECKERS, "回头看通过"),
-        Transition("lookback_fail", (S.CLOSED,), S.DISPATCHED, CHECKERS, "回头看不通过（重新派遣）"),
+        Transition("file", (S.REPORTED,), S.FILED, LEADS, pgettext_lazy("loop step", "File")),
+        Transition("reject", (S.REPORTED,), S.REJECTED, LEADS, pgettext_lazy("loop step", "Reject")),
+        Transition(
+            "mark_duplicate",
+            (S.REPORTED, S.FILED),
+            S.DUPLICATE,
+            LEADS,
+            pgettext_lazy("loop step", "Merge as a duplicate"),
+        ),
+        Transition("dispatch", (S.FILED,), S.DISPATCHED, LEADS, pgettext_lazy("loop step", "Dispatch")),
+        Transition(
+            "request_extension",
+            (S.DISPATCHED,),
+            None,
+            FIXERS,
+            pgettext_lazy("loop step", "Request an extension"),
+        ),
+        Transition(
+            "decide_extension",
+            (S.DISPATCHED,),
+            None,
+            APPROVERS,
+            pgettext_lazy("loop step", "Decide on the extension"),
+        ),
+        Transition(
+            "handle", (S.DISPATCHED,), S.HANDLED, FIXERS, pgettext_lazy("loop step", "Report the fix")
+        ),
+        Transition(
+            "verify_pass", (S.HANDLED,), S.CLOSED, CHECKERS, pgettext_lazy("loop step", "Verified: fixed")
+        ),
+        Transition(
+            "verify_fail",
+            (S.HANDLED,),
+            S.DISPATCHED,
+            CHECKERS,
+            pgettext_lazy("loop step", "Verified: not fixed (rework)"),
+        ),
+        Transition(
+            "lookback_pass", (S.CLOSED,), None, CHECKERS, pgettext_lazy("loop step", "Look-back: still fixed")
+        ),
+        Transition(
+            "lookback_fail",
+            (S.CLOSED,),
+            S.DISPATCHED,
+            CHECKERS,
+            pgettext_lazy("loop step", "Look-back: recurred (dispatch again)"),
+        ),
     )
 }
 

@@ -6,7 +6,10 @@ day (in the site's time) until the look-back is done, it is "due" (``queues.look
 the same cases the dashboards count and the case page offers the look-back on). Each due case
 gets one reminder per closing: "already reminded" is a ``lookback_remind`` event at or after the
 case's ``closed_at`` (a failed look-back reopens the case; when it is closed again it gets a new
-look-back day and a new reminder).
+look-back day and a new reminder). Two runs at the same moment may both read a case as due; the
+database keeps one event per case and closing (the unique constraint
+``problems_lookback_remind_once`` on the event's ``problem`` and ``data.closed``, the closing's
+time), and the run that comes second leaves that case out of what it returns.
 
 The event is the hook for delivery: ``data`` holds the day due and ``to``, the usernames of the
 inspectors who do it (the case's own inspector, else those patrolling its community), as the
@@ -18,7 +21,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils import timezone
 
@@ -47,8 +50,8 @@ def problems_remind_lookbacks(now: datetime | None = None) -> list[ProblemEvent]
     made: list[ProblemEvent] = []
     after = 0
     while True:
-        chunk = list(due.filter(pk__gt=after).values("pk", "status", "lookback_due", "inspector__username",
-                                                       "community_id")[:REMIND_CHUNK])  # fmt: skip
+        chunk = list(due.filter(pk__gt=after).values("pk", "status", "lookback_due", "closed_at",
+                                                       "inspector__username", "community_id")[:REMIND_CHUNK])  # fmt: skip
         if not chunk:
             return made
         patrols = _patrols({c["community_id"] for c in chunk if not c["inspector__username"]})
@@ -61,6 +64,7 @@ def problems_remind_lookbacks(now: datetime | None = None) -> list[ProblemEvent]
                 at=now,
                 data={
                     "due": c["lookback_due"].isoformat(),
+                    "closed": c["closed_at"] and c["closed_at"].isoformat(),  # which closing: one each
                     "to": [c["inspector__username"]]
                     if c["inspector__username"]
                     else patrols.get(c["community_id"], []),
@@ -68,11 +72,29 @@ def problems_remind_lookbacks(now: datetime | None = None) -> list[ProblemEvent]
             )  # fmt: skip
             for c in chunk
         ]
-        with transaction.atomic():
-            made += ProblemEvent.objects.bulk_create(events)
+        made += _record(events)
         if len(chunk) < REMIND_CHUNK:
             return made
         after = chunk[-1]["pk"]
+
+
+def _record(events: list[ProblemEvent]) -> list[ProblemEvent]:
+    """Insert ``events``; those another run recorded since they were read (the constraint
+    ``problems_lookback_remind_once``: one per case and closing) are left out. Returns
+    the events inserted here."""
+    try:
+        with transaction.atomic():
+            return ProblemEvent.objects.bulk_create(events)
+    except IntegrityError:  # another run got some of them first: one by one, keeping what is new
+        made = []
+        for event in events:
+            try:
+                with transaction.atomic():
+                    event.save(force_insert=True)
+            except IntegrityError:
+                continue
+            made.append(event)
+        return made
 
 
 def _patrols(communities: set[int | None]) -> dict[int, list[str]]:

@@ -200,6 +200,8 @@ PAGE_CSS = f"""<style>
 .gridmap-legend {{ background: rgba(255,255,255,.92); padding: 6px 8px; border-radius: 4px;
     box-shadow: 0 1px 4px rgba(0,0,0,.3); font-size: 12px; line-height: 18px; max-height: 50vh;
     overflow-y: auto; }}
+/* on a wider screen too a legend stays narrow: long names (English ones) wrap */
+@media (min-width: 601px) {{ .gridmap-legend {{ max-width: 220px; }} }}
 .gridmap-legend i {{ display: inline-block; width: 12px; height: 12px; margin-right: 6px;
     vertical-align: -2px; }}
 .gridmap-legend i.point {{ border-radius: 50%; }}

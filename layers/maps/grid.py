@@ -73,6 +73,7 @@ from layers.maps.leader_layers import (
     legend_html,
     negative_layers,
     plain_layer,
+    positive_layers,
     problem_layers,
 )
 from layers.maps.leader_tiles import tile_specs
@@ -95,6 +96,9 @@ __all__ = [
 ]
 
 DEFAULT_MAX_ZOOM = 20
+# More layers than this and the layer list opens folded: unfolded, a dozen names cover a third of
+# a 1366×768 desktop's map (the legend stays open and scrolls)
+FOLD_AFTER_LAYERS = 6
 STREET_STYLE: dict[str, Any] = {"color": "#b0aaa0", "weight": 3, "opacity": 0.9, "interactive": False}
 # Closed-loop states (GB/T 30428: 上报 → 立案 → 派遣 → 处置 → 核查 → 结案, 返工 on a failed check).
 DEFAULT_STATUSES: dict[str, dict[str, str]] = {
@@ -124,6 +128,7 @@ def grid_map(
     coverage_gaps: gpd.GeoDataFrame | None = None,
     uncovered_buildings: gpd.GeoDataFrame | None = None,
     negative_list: gpd.GeoDataFrame | None = None,
+    positive_sites: gpd.GeoDataFrame | None = None,
     negative_more: tuple[int, str] | None = None,
     links: MapLinks | None = None,
     labels: Mapping[str, str] | None = None,
@@ -175,6 +180,9 @@ def grid_map(
     negative_list
         Open items, oldest first: the problem columns plus ``days_open``; ringed on the map and
         listed in a panel while the layer is on.
+    positive_sites
+        The positive list (正面清单): exemplary sites (``name``, ``description``), a layer of its
+        own, off at first; None or empty: no layer.
     negative_more
         ``negative_list`` is the oldest part of a longer list: (the whole list's length, its URL),
         said and linked in the panel.
@@ -258,6 +266,9 @@ def grid_map(
         )
         specs += part
         sections.append(section)
+    part, section = positive_layers(None if positive_sites is None else _clean(positive_sites), text)
+    specs += part
+    sections.append(section)
     place = street_labels(streets) if streets is not None else []
     specs.append({"key": "place_labels", "name": html_text(text["place_labels"]), "show": True,
                   "labels": place + grid_labels(boundary)})  # fmt: skip
@@ -275,6 +286,8 @@ def grid_map(
         spec["layers"] = tile_specs(specs, tiled, buildings=buildings, problems=problems, statuses=statuses,
                                     labels=text, zooms=tiled_zooms, choices=choices)  # fmt: skip
         figure.script.add_child(RawElement(VECTOR_JS), name="gridmap_vector_js")
+    # the layer list folded behind its button once it is long (on a phone it always is)
+    spec["collapsed"] = len(spec["layers"]) > FOLD_AFTER_LAYERS
     LeaderLayers(spec).add_to(m)
     MapReady().add_to(m)  # last: its script runs once every layer is built
     return m

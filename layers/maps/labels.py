@@ -48,6 +48,7 @@ DEFAULT_LABELS: dict[str, str] = {
     "negative_more": "最早的 %(shown)s 项，共 %(total)s 项：查看全部",
     "days_value": "%(days)s 天",
     "problem_link": "查看问题详情",
+    "positive_sites": "正面清单（示范点位）",
     # problem classes (first two digits of the category code)
     "class_01": "市容环境",
     "class_02": "宣传广告",
@@ -111,6 +112,7 @@ FIELD_KEYS: dict[str, dict[str, str]] = {
         "population": "field_population",
     },  # fmt: skip
     "facility": {"name": "field_name", "condition": "field_condition"},
+    "positive": {"name": "field_name", "description": "field_description"},
     "inspection_point": {
         "name": "field_name",
         "type_name": "field_point_type",

@@ -25,6 +25,8 @@ from layers.maps.symbols import box_swatch, class_shape, kind_shapes, line_swatc
 FALLBACK_COLOR = "#7f7f7f"
 RING_COLOR = "#111111"
 NEGATIVE_COLOR = "#6a3d9a"
+POSITIVE_STYLE: dict[str, Any] = {"radius": 8, "shape": "star", "color": "#ffffff", "weight": 1,
+                                  "fillColor": "#2e7d32", "fillOpacity": 0.95}  # fmt: skip
 _CSS_COLOR = re.compile(r"^(#[0-9a-fA-F]{3,8}|[a-zA-Z]{3,20})$")
 Section = tuple[str, list[tuple[str, str]]]
 
@@ -376,6 +378,18 @@ def negative_layers(
         total, url = more
         panel["more"] = {"url": url, "text": label(labels, "negative_more", shown=len(negative), total=total)}
     return [spec], panel
+
+
+def positive_layers(sites: gpd.GeoDataFrame | None, labels: Labels = DEFAULT_LABELS) -> tuple[list, Section]:
+    """The positive list (正面清单): exemplary sites as green stars, off at first (none: no layer)."""
+    name = labels["positive_sites"]
+    if sites is None or sites.empty:
+        return [], (name, [])
+    field_labels = fields("positive", labels)
+    spec = layer_spec(Columns(sites, list(field_labels)).packed(), key="positive_sites", name=name,
+                      styles=[POSITIVE_STYLE], fields=field_labels, show=False)  # fmt: skip
+    mark = swatch(POSITIVE_STYLE["shape"], POSITIVE_STYLE["fillColor"], stroke=POSITIVE_STYLE["color"])
+    return [spec], (name, [(mark, html_text(name))])
 
 
 def legend_html(sections: Sequence[Section]) -> str:

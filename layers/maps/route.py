@@ -16,7 +16,8 @@ Built from the helpers of :mod:`layers.maps.grid` (packed layer data, canvas dra
 User text (descriptions, category names) reaches the page only as JSON data and is shown with
 ``textContent``; the problem link is the stop's ``url`` property, used only when it is a
 site-relative path. ``window.gridmap.route`` offers ``focus(seq)`` (highlight a stop, open its
-popup, mark the list entry), ``labels()`` (numbers shown) and ``locate()``; page elements with
+popup, mark the list entry), ``still()`` (no pan or zoom under way: what is on the map stays put),
+``labels()`` (numbers shown) and ``locate()``; page elements with
 ``data-route-seq`` focus their stop when clicked, and the entry ``#<item_prefix><seq>`` gets the
 class ``active`` while its stop is focused.
 """
@@ -304,6 +305,11 @@ stops.eachLayer(function (l) {
 });
 map.on('moveend', refreshNumbers);
 refreshNumbers();
+// whether the map is still: a pan or zoom (focus's, a popup's auto-pan) starts and ends with these
+// events, so what lies on the map (a popup's button) is where it will stay
+var moving = false;
+map.on('movestart zoomstart', function () { moving = true; });
+map.on('moveend', function () { moving = false; });
 document.querySelectorAll('[data-route-seq]').forEach(function (el) {
     el.addEventListener('click', function (event) {
         if (focus(Number(el.getAttribute('data-route-seq')))) {
@@ -370,6 +376,7 @@ var Locate = L.Control.extend({
 new Locate().addTo(map);
 gridmap.route = {
     focus: focus, locate: locate, setVisited: setVisited,
+    still: function () { return !moving; },
     labels: function () { return shown.length; },
     visibleLabels: function () {  // the numbers shown and not hidden as overlapping
         return shown.filter(function (l) {

@@ -129,6 +129,43 @@ def test_a_refused_fix_keeps_the_note_and_the_marker(browser_page, live_server, 
     assert Problem.objects.get(pk=town["problem"].pk).status == Status.DISPATCHED
 
 
+def test_a_photo_with_its_gps_position_moves_the_marker(browser_page, live_server, town, tmp_path):
+    """The after-photo's EXIF GPS, read in the browser (the vendored exifr), sets the fields and
+    the marker before anything is sent; the case is fixed at the photo's place."""
+    page = browser_page.page
+    page.set_viewport_size(PHONE)
+    sign_in(browser_page, live_server, town["handler"])
+    problem = town["problem"]
+    page.goto(f"{live_server.url}/problems/{problem.pk}/")
+    page.wait_for_function(PICKER_READY)
+    taken = (SPOT[0] + 0.00012, SPOT[1] - 0.00008)  # about 14 m off the problem
+    photo = tmp_path / "after-gps.jpg"
+    photo.write_bytes(jpeg(lonlat=taken).read())
+    assert page.input_value("#id_lon") == ""
+    form = page.locator("#step-handle")
+    form.locator("input[name=photos]").set_input_files(str(photo))
+    page.wait_for_function("() => document.getElementById('id_lon').value !== ''")
+    lon, lat = float(page.input_value("#id_lon")), float(page.input_value("#id_lat"))
+    assert (lon, lat) == pytest.approx(taken, abs=2e-6)  # EXIF keeps seconds to 4 decimals
+    marker = page.evaluate("() => window.gridmapPicker.marker().getLatLng()")
+    assert (marker["lng"], marker["lat"]) == pytest.approx(taken, abs=2e-6)
+    assert page.locator("#locate-status").inner_text() != ""  # it says why the marker moved
+    # a photo without a position is passed over for the next one that has one
+    plain = tmp_path / "after.jpg"
+    plain.write_bytes(jpeg().read())
+    page.evaluate("() => { document.getElementById('id_lon').value = ''; }")
+    form.locator("input[name=photos]").set_input_files([str(plain), str(photo)])
+    page.wait_for_function("() => document.getElementById('id_lon').value !== ''")  # the second one's
+    form.locator("textarea[name=note]").fill("已清理")
+    form.locator("button[type=submit]").click()
+    page.wait_for_load_state("load")
+    problem.refresh_from_db()
+    assert problem.status == Status.HANDLED
+    event = problem.events.get(action="handle")
+    assert (event.geom.x, event.geom.y) == pytest.approx(taken, abs=2e-6)
+    assert browser_page.blocked == [] and browser_page.problems == {}, browser_page.problems
+
+
 def test_a_dashboard_count_opens_a_list_of_as_many_rows(browser_page, live_server, town):
     page = browser_page.page
     page.set_viewport_size(PHONE)

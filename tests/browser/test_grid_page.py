@@ -121,8 +121,16 @@ def test_a_grid_leader_cannot_open_another_grids_map(browser_page, live_server, 
     assert browser_page.blocked == [] and browser_page.page_errors == []
 
 
+def open_layer_list(frame):
+    """The layer list of a map with many layers opens folded (on a desktop too): unfold it as a
+    mouse does (it stays open while the mouse is over it)."""
+    frame.locator(".leaflet-control-layers").hover()  # the mouse over it unfolds it; clicks in it then count
+    frame.locator(".leaflet-control-layers-expanded").wait_for()
+
+
 def toggle_layers(frame, names):
     """Each named overlay: off (gone from the map), then on again (back)."""
+    open_layer_list(frame)
     for name in names:
         box = frame.get_by_role("checkbox", name=name, exact=True)
         before = box.is_checked()

@@ -131,6 +131,7 @@ def test_every_layer_draws_from_local_files_only(
         "/map.html",
         "/static/vendor/leaflet-1.9.4/leaflet.js",
         "/static/vendor/leaflet-1.9.4/leaflet.css",
+        "/static/vendor/leaflet-1.9.4/images/layers.png",  # the folded layer list's button
     }
     bounds = page.evaluate("() => gridmap.map.getBounds().contains(gridmap.layers.boundary.getBounds())")
     assert bounds, "the map is fitted to the grid boundary"
@@ -153,10 +154,18 @@ def test_features_reach_leaflet_as_sent(
     assert problem["reported_at"] == "2024-05-01 08:00"
 
 
+def open_layer_list(page: Any) -> None:
+    """A map of many layers opens its layer list folded (layers.maps.grid.FOLD_AFTER_LAYERS):
+    unfold it as a mouse does."""
+    page.locator(".leaflet-control-layers").hover()  # the mouse over it unfolds it; clicks in it then count
+    page.locator(".leaflet-control-layers-expanded").wait_for()
+
+
 def test_unticking_a_layer_in_the_layer_control_removes_it(
     browser_page: Any, serve_dir: Any, tmp_path: Path, small_grid
 ) -> None:
     page = open_map(browser_page, serve_dir(publish(tmp_path, small_grid)) + "/map.html")
+    open_layer_list(page)
     for name, key in [("建筑物", "buildings"), ("消火栓", "facility:hydrant"), ("问题", "problems")]:
         box_ = page.locator(".leaflet-control-layers-overlays label", has_text=name).locator("input")
         assert box_.is_checked()
@@ -195,9 +204,14 @@ def test_without_tiles_no_tile_is_requested(
         == 0
     )
     assert page.locator(".leaflet-tile").count() == 0
-    assert not [
-        u for u in browser_page.requests if u.endswith((".png", ".jpg", ".webp")) or "tile" in u.lower()
-    ]
+    assert (
+        not [  # the layer list's folded button shows Leaflet's own icon (layers.png): no tile
+            u
+            for u in browser_page.requests
+            if (u.endswith((".png", ".jpg", ".webp")) or "tile" in u.lower())
+            and not u.endswith("/images/layers.png")
+        ]
+    )
     assert browser_page.problems == {}
 
 
@@ -290,6 +304,7 @@ def test_leader_layers_toggle_and_the_negative_list_opens_a_popup(
     )
     page = open_map(browser_page, serve_dir(publish(tmp_path, data, links=links)) + "/map.html")
     counts = layer_counts(page)
+    open_layer_list(page)
     n_open = len(data["negative_list"])
     assert counts == expected_counts(small_grid) | {
         "heat": n_open, "hotspots": 2, "gaps:hydrant": 1, "uncovered:hydrant": 3, "negative_list": n_open,

@@ -28,7 +28,9 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1366, "height": 768}
 READY = "() => window.gridmap && window.gridmap.ready === true"
+STILL = "() => gridmap.route.still() && !!document.querySelector('.leaflet-popup-content')"
 STOPS = 75
 
 # every control's share of the map's area, and the map's own box in the page's viewport
@@ -173,6 +175,28 @@ def test_the_community_map_on_a_phone_opens_on_a_few_layers(browser_page, live_s
     assert browser_page.blocked == [] and browser_page.problems == {}, browser_page.problems
 
 
+def test_the_grid_map_on_a_desktop_folds_its_long_layer_list(browser_page, live_server, town):
+    """1366 × 768: a dozen layer names would cover a third of the map; folded, the legend stays."""
+    from gridmap.problems.models import PositiveSite
+
+    PositiveSite.objects.create(name="示范点", geom=town["g1"].geom.centroid, grid=town["g1"])
+    page = browser_page.page
+    page.set_viewport_size(DESKTOP)
+    login(browser_page, live_server, "leader")
+    page.goto(f"{live_server.url}/grids/{town['g1'].code}/")
+    frame = map_frame(browser_page, f"/grids/{town['g1'].code}/map/")
+    assert frame.evaluate("() => gridmap.control.options.collapsed") is True
+    assert frame.locator(".leaflet-control-layers-expanded").count() == 0
+    assert frame.locator(".gridmap-legend").first.is_visible()  # the legend is open on a desktop
+    shares = frame.evaluate(CONTROLS_JS)
+    assert shares["controls"] and all(share <= 1 / 3 for _, share in shares["controls"]), shares
+    # the positive list is in the layer list, off until ticked
+    names = frame.locator(".leaflet-control-layers-overlays label").all_text_contents()
+    assert any("正面清单" in n for n in names), names
+    assert frame.evaluate("() => gridmap.map.hasLayer(gridmap.layers.positive_sites)") is False
+    assert browser_page.blocked == [] and browser_page.problems == {}, browser_page.problems
+
+
 def test_the_planner_map_on_a_phone_folds_its_controls(browser_page, live_server, town):
     user("planner", Role.PLANNER)
     page = browser_page.page
@@ -215,6 +239,7 @@ def test_a_route_of_75_stops_on_one_street_keeps_its_numbers_apart_and_its_ticks
     assert len(boxes) == len(page.evaluate("gridmap.route.visibleLabels()")) < STOPS  # some hidden
     page.evaluate("() => { gridmap.map.setZoom(gridmap.map.getMaxZoom(), {animate: false}); }")
     page.evaluate("() => gridmap.route.focus(1)")
+    page.wait_for_function(STILL)
     assert 1 in page.evaluate("gridmap.route.visibleLabels()")  # closer in, numbers come back
     content = page.locator(".leaflet-popup-content")
     content.wait_for()
@@ -239,6 +264,7 @@ def test_a_route_of_75_stops_on_one_street_keeps_its_numbers_apart_and_its_ticks
     # the stop's popup ticks it too (the same form, sent by the page's script)
     third = int(page.locator("#route-stop-3").get_attribute("data-problem"))
     page.evaluate("() => gridmap.route.focus(3)")
+    page.wait_for_function(STILL)  # the popup's button stays where the click lands (no pan under way)
     with page.expect_response("**/route/visits/"):
         page.locator(".leaflet-popup-content .route-tick").click()
     page.wait_for_function("() => document.querySelector('#route-stop-3').classList.contains('visited')")

@@ -15,7 +15,7 @@ from tests.factories import LAT0, LON0, box, grid, region_tree, user
 pytestmark = pytest.mark.django_db
 
 KEYS = {"boundary", "buildings", "facilities", "problems", "heat", "hotspots", "coverage_gaps",
-        "uncovered_buildings", "negative_list"}  # fmt: skip
+        "uncovered_buildings", "negative_list", "positive_sites"}  # fmt: skip
 
 
 @pytest.fixture

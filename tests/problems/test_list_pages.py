@@ -165,7 +165,9 @@ def test_detail_shows_the_timeline_photos_and_a_map(client, town):
     body = response.content.decode()
     assert response.status_code == 200
     timeline = body.split('class="timeline"')[1].split("</ol>")[0]
-    assert timeline.count("<li") == 2 and "立案" in timeline  # the report and the filing, in order
+    assert (
+        timeline.count("<li") == 2 and "File" in timeline
+    )  # the report and the filing, in order (in English)
     assert timeline.index("event-report") < timeline.index("event-file")
     assert "现场核实 &lt;b&gt;属实&lt;/b&gt;" in timeline and "leader" in timeline
     photo_url = reverse("problem-photo", args=[problem.pk, problem.photos.get().pk])

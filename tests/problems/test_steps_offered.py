@@ -3,10 +3,12 @@ decision; look-back reminders; the inspector picker; duplicate suggestions with 
 merge; the fix form keeps what was typed after a refusal; "my grids" of a department and an
 inspector are theirs."""
 
+import threading
 from datetime import timedelta
 
 import pytest
 from django.conf import settings
+from django.db import connection, connections
 from django.urls import reverse
 from django.utils import timezone, translation
 from hypothesis import HealthCheck, given
@@ -305,3 +307,62 @@ def test_my_grids_cost_as_many_queries_whatever_the_number_of_grids(client, town
     assert len(client.get(reverse("grid-list")).context["grids"]) == 11
     body = client.get(reverse("grid-list")).content.decode()
     assert town["c1"].name in body
+
+
+def test_a_run_that_read_a_case_as_due_before_another_recorded_it_records_nothing(town, monkeypatch):
+    """Two runs at once, interleaved by hand (both databases): the second reads the case as due,
+    the first records its reminder, then the second tries: the database keeps one."""
+    from gridmap.problems import reminders
+
+    p = closed(town)
+    Problem.objects.filter(pk=p.pk).update(lookback_due=timezone.localdate())
+    record, inner = reminders._record, []
+
+    def first_in_between(events):
+        if not inner:  # the other run, whole, between this run's read and its insert
+            monkeypatch.setattr(reminders, "_record", record)
+            inner.append(problems_remind_lookbacks())
+        return record(events)
+
+    monkeypatch.setattr(reminders, "_record", first_in_between)
+    assert problems_remind_lookbacks() == []  # read as due, recorded by the other run meanwhile
+    assert [e.problem_id for e in inner[0]] == [p.pk]
+    assert ProblemEvent.objects.filter(problem=p, action="lookback_remind").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="threads share no in-memory SQLite database")
+def test_runs_at_the_same_moment_record_one_reminder_each_case(catalogues, town):
+    """Four runs in threads, each on its own connection, all past their read before any inserts."""
+    from gridmap.problems import reminders
+
+    cases = [closed(town) for _ in range(3)]
+    Problem.objects.filter(pk__in=[c.pk for c in cases]).update(lookback_due=timezone.localdate())
+    barrier = threading.Barrier(4)
+    record, made, errors = reminders._record, [], []
+
+    def record_together(events):
+        barrier.wait(timeout=30)  # every run has read the cases as due
+        return record(events)
+
+    def run():
+        try:
+            made.append(problems_remind_lookbacks())
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    reminders._record = record_together
+    try:
+        threads = [threading.Thread(target=run) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    finally:
+        reminders._record = record
+    assert errors == []
+    assert sorted(e.problem_id for events in made for e in events) == sorted(c.pk for c in cases)
+    for case in cases:
+        assert ProblemEvent.objects.filter(problem=case, action="lookback_remind").count() == 1

@@ -3,6 +3,8 @@ its own trail."""
 
 from django.conf import settings
 from django.contrib.gis.db import models
+from django.db.models import F, Q
+from django.db.models.fields.json import KT
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -28,7 +30,17 @@ class ProblemEvent(models.Model):
         ordering = ["at", "pk"]
         verbose_name = _("problem event")
         verbose_name_plural = _("problem events")
-        constraints = [storable_times("problems_event_at_storable", "at")]
+        constraints = [
+            storable_times("problems_event_at_storable", "at"),
+            # one look-back reminder per closing (problems.reminders, which writes the closing's
+            # time in data.closed): two runs at once cannot both record the same one
+            models.UniqueConstraint(
+                F("problem"),
+                KT("data__closed"),
+                condition=Q(action="lookback_remind"),
+                name="problems_lookback_remind_once",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.problem_id} {self.action} {self.at:%Y-%m-%d %H:%M}"

@@ -10,6 +10,8 @@
  *   location: {center: [lon, lat], grid: GeoJSON geometry | null, tiles: ... | null}
  * With no tiles the map shows its layers on a plain background. The forms work without script:
  * the picker only reads and writes the longitude and latitude fields (6 decimals, about 0.1 m).
+ * A file input marked `data-exif-place` (the fix form's after-photo) sets the fields from the first
+ * chosen photo carrying a GPS position (read with the vendored exifr), and so moves the marker.
  * The picker exposes `window.gridmapPicker` ({map, grids, marker(), place(lon, lat)}) for tests.
  *
  * Fields and stored data are WGS84. Over GCJ-02 tiles (tiles.datum "gcj02": AMap/Gaode, Tencent)
@@ -268,6 +270,35 @@
     });
   }
 
+  // A photo carrying its GPS position places the marker (the fix form's after-photo: the server
+  // takes the photo's position over the fields, so the map shows where it will be). The EXIF is
+  // read in the browser by the vendored exifr (static/vendor/exifr-7.1.3, its lite build).
+  function initPhotoPosition() {
+    var input = document.querySelector("input[type=file][data-exif-place]");
+    var lon = document.getElementById("id_lon");
+    var lat = document.getElementById("id_lat");
+    var status = document.getElementById("locate-status");
+    if (!input || !lon || !lat || !window.exifr || !window.exifr.gps) return;
+    input.addEventListener("change", function () {
+      var files = Array.prototype.slice.call(input.files || []);
+      (function next(i) {  // the first photo with a position
+        if (i >= files.length) return;
+        window.exifr.gps(files[i]).then(function (gps) {
+          var x = gps && Number(gps.longitude), y = gps && Number(gps.latitude);
+          if (!gps || !isFinite(x) || !isFinite(y) || Math.abs(x) > 180 || Math.abs(y) > 90) {
+            next(i + 1);
+            return;
+          }
+          lon.value = x.toFixed(6);
+          lat.value = y.toFixed(6);
+          lon.dispatchEvent(new Event("change"));  // the picker moves its marker
+          if (status) status.textContent = input.dataset.exifPlace || "";
+          input.dispatchEvent(new CustomEvent("gridmap:photo-placed", {bubbles: true}));
+        }, function () { next(i + 1); });  // not an image exifr reads: the fields stay
+      })(0);
+    });
+  }
+
   function initLocationMap() {
     var config = readConfig("location-config");
     var box = document.getElementById("location-map");
@@ -288,5 +319,6 @@
 
   initPicker();
   initLocate();
+  initPhotoPosition();
   initLocationMap();
 })();

@@ -114,8 +114,8 @@ def test_every_label_key_is_used_by_a_popup_or_the_map(leader: dict[str, Any]) -
     # name is kept by folium but left out of the page (the layer is not in the layer control)
     # and the streets layer needs streets (tests/layers/maps/test_place_labels.py gives them)
     # and the finished problems' layer needs statuses marked "open": False; the inspection points
-    # need points (tests/layers/maps/test_inspection_points.py gives them)
-    assert missing == {"streets", "problems_closed", "inspection_points", "buildings_by_population", "class_04", "class_05", "class_06", "hot_95", "hot_90",
+    # need points (tests/layers/maps/test_inspection_points.py gives them), the positive list sites
+    assert missing == {"positive_sites", "streets", "problems_closed", "inspection_points", "buildings_by_population", "class_04", "class_05", "class_06", "hot_95", "hot_90",
                        "cold_95", "cold_99", "base_map"}, missing  # fmt: skip
 
 

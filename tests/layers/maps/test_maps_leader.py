@@ -191,3 +191,27 @@ def test_points_far_outside_do_not_move_the_view(leader: dict[str, Any]) -> None
     leader["heat"] = _gdf([{"id": 9, "geometry": Point(LON + 1, LAT + 1)}])
     page = render(leader)
     assert f"[[{LAT}, {LON}], [{LAT + 0.002}, {LON + 0.002}]]" in page
+
+
+def test_positive_sites_are_a_layer_of_their_own_off_at_first(grid: dict[str, Any]) -> None:  # noqa: F811
+    sites = _gdf(
+        [{"id": 7, "name": XSS, "description": "干净整洁", "geometry": Point(LON + 0.001, LAT + 0.001)}]
+    )
+    page = render(grid, positive_sites=sites)
+    layer = layers_of(page)["positive_sites"]
+    assert layer["name"] == "正面清单（示范点位）" and not layer["show"]
+    assert unpack_features(layer["data"])[0]["properties"]["name"] == XSS  # data, set as text
+    assert "正面清单（示范点位）" in legend_labels(page)
+    assert XSS not in page  # escaped where it lands in the page
+    english = render(grid, positive_sites=sites, labels={"positive_sites": "Positive list"})
+    assert layers_of(english)["positive_sites"]["name"] == "Positive list"
+    assert "positive_sites" not in layers_of(render(grid, positive_sites=sites.iloc[:0]))  # none: no layer
+
+
+def test_the_layer_list_folds_when_the_layers_are_many(grid: dict[str, Any], leader: dict[str, Any]) -> None:  # noqa: F811
+    few = {k: grid[k] for k in ("boundary", "buildings", "problems")} | {
+        "facilities": grid["facilities"].iloc[:0]
+    }
+    assert len(map_spec(render(few))["layers"]) <= 6 and map_spec(render(few))["collapsed"] is False
+    many = map_spec(render(leader))
+    assert len(many["layers"]) > 6 and many["collapsed"] is True

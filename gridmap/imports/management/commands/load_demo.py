@@ -19,6 +19,10 @@ class Command(NoWebCommand):
         wait_in_process(timeout_s=600)  # a refresh the import asked for, if it runs in this process
         refreshed = refresh_coverage(lambda *_, **__: None)  # the first planner view has figures
         self.stdout.write(f"Coverage sets computed: {refreshed['refreshed']}")
+        from gridmap.imports.demo_news import demo_news_send
+
+        # a few live reports and steps, told through the notifications' own hook: inboxes to read
+        self.stdout.write(f"Live demo steps taken: {demo_news_send()}")
         password = settings.GRIDMAP["DEMO_PASSWORD"]
         self.stdout.write(f"\nDemo logins (password for all: {password}):")
         seen = set()
