@@ -106,7 +106,12 @@ def stop_distances_m(
                 for i in range(0, len(points), SOURCES_PER_SEARCH)
             ]
         )
-        return np.minimum(d, d.T)  # equal up to rounding; keep one value for both directions
+        d = np.minimum(d, d.T)  # equal up to rounding; keep one value for both directions
+        # two stops at one place (cases reported at one spot) are no walk apart: the network's
+        # way would walk to the street and back, and the drawn path has no such leg
+        same = (lonlat[:, None, 0] == lonlat[None, :, 0]) & (lonlat[:, None, 1] == lonlat[None, :, 1])
+        d[same] = 0.0
+        return d
     crs = metric_crs_for((float(np.mean(lonlat[:, 0])), float(np.mean(lonlat[:, 1]))))
     x, y = pyproj.Transformer.from_crs(WGS84, crs, always_xy=True).transform(lonlat[:, 0], lonlat[:, 1])
     xy = np.column_stack([x, y])

@@ -35,6 +35,7 @@ from layers.routes.walk import (
     RouteError,
     RouteStop,
     plan_walk,
+    stop_distances_m,
 )
 
 GK = pyproj.CRS.from_epsg(4549)  # the metric CRS metric_crs_for picks near Changshu
@@ -392,3 +393,18 @@ def test_gpx_refuses_impossible_coordinates():
         gpx_document([Waypoint("a", 1e308, 31.0)], [])
     with pytest.raises(ValueError):
         gpx_document([], [(120.0, 95.0)])
+
+
+def test_two_cases_at_one_place_off_the_street_are_no_walk_apart():
+    """Cases reported at one spot 20 m from the street: the network's way from one to the other
+    would walk to the street and back (40 m) where there is no walk at all, and the drawn path,
+    which has no such leg, would then be shorter than the length the walk reports."""
+    line = LineString([(X0, Y0), (X0 + 400, Y0)])
+    net = build_network(gpd.GeoDataFrame(geometry=[line], crs=GK).to_crs(4326))
+    stops = stops_at((100, 20), (100, 20), (300, 0))
+    d = stop_distances_m(np.array([[s.lon, s.lat] for s in stops]), metric="network", network=net)
+    assert d[0, 1] == 0.0 and d[1, 0] == 0.0
+    assert d[0, 2] == pytest.approx(20 + 200, abs=0.05)
+    route = plan_walk(stops, start=lonlat(0, 0), metric="network", network=net)
+    path = gpd.GeoSeries([LineString(route.path_lonlat)], crs=4326).to_crs(GK).iloc[0]
+    assert path.length == pytest.approx(route.length_m, abs=0.05)
