@@ -146,6 +146,14 @@ SHOTS = [
     ("reporter_1", "/problems/report/", "report-form", PHONE),
     ("head_1", "/evaluation/figures/", "figures", DESKTOP),
     ("demo_admin", "/grids/", "grid-list", DESKTOP),
+    ("leader_01", "/inbox/", "inbox-phone", PHONE),
+    ("head_1", _first_link(r"/steps/\d+/", "/steps/"), "ten-steps-phone", PHONE),
+    ("demo_planner", "/steps/", "ten-steps-progress", DESKTOP),
+    ("inspector_1", "/patrols/", "patrol-phone", PHONE),
+    ("inspector_1", "/patrols/not-walked/", "patrol-not-walked", DESKTOP),
+    ("demo_admin", _first_link(r"/campaign/rounds/\d+/", "/campaign/"), "campaign-round", DESKTOP),
+    ("demo_admin", "/campaign/readiness/ranking/", "readiness-ranking", DESKTOP),
+    ("demo_planner", _first_link(r"/surveys/\d+/", "/surveys/"), "survey-results", DESKTOP),
 ]
 
 if __name__ == "__main__":

@@ -55,6 +55,7 @@
       interactive: false});
     var points = L.geoJSON(config.points || null, {
       style: function (feature) {  // areas: the grids not walked lately (red) and the others
+        if (feature.geometry && feature.geometry.type === "Point") return {};  // points: pointToLayer's
         var late = (feature.properties || {}).late;
         return {color: late ? "#b2182b" : "#1a9850", weight: 2, fillOpacity: late ? 0.35 : 0.1};
       },
