@@ -197,6 +197,12 @@ class ImportRefused(Exception):
     """--strict and some rows were rejected: nothing was written."""
 
 
+# The layers the coverage sets are computed from (``analysis.precompute``: the buildings' and
+# grids' stamps per town, the facilities' and streets' whole; regions move grids between towns).
+# Problems and inspection points change no coverage set: their import asks for no refresh.
+COVERAGE_INPUTS = frozenset({"regions", "grids", "buildings", "facilities", "streets"})
+
+
 def import_frames(
     target_name: str,
     frames: Mapping[str, gpd.GeoDataFrame | Iterable[Any]],
@@ -241,7 +247,7 @@ def import_frames(
             transaction.set_rollback(True)  # batches written before the first rejection
     report.rejected.sort(key=_rejection_order(list(frames)))
     commit = commit and not refused
-    if commit:
+    if commit and target_name in COVERAGE_INPUTS:
         dispatch("analysis.refresh_coverage")  # recompute the coverage sets this import made stale
     report.committed = commit
     report.outcome = "committed" if commit else "refused" if refused else "dry run"

@@ -289,3 +289,20 @@ def test_a_missing_file_and_a_bad_srid_are_clear_errors(tmp_path):
     (tmp_path / "a.csv").write_text("x,y\n1,2\n")
     with pytest.raises(CommandError, match="srid"):
         run("import_layer", "facilities", str(tmp_path / "a.csv"), "--srid", "7")
+
+
+def test_only_an_import_of_what_coverage_reads_asks_for_its_refresh(tmp_path, regions, monkeypatch):
+    """Grids (and buildings, facilities, streets) move the coverage sets; problems do not, so a
+    problems import (a million rows at city scale) leaves the workers alone."""
+    from gridmap.imports import core
+
+    asked = []
+    monkeypatch.setattr(core, "dispatch", lambda name, **kw: asked.append(name))
+    run("import_layer", "grids", str(gbk_grid_shapefile(tmp_path)), "--commit")
+    assert asked == ["analysis.refresh_coverage"]
+    path = tmp_path / "problems.geojson"
+    feature = {"type": "Feature", "properties": {"id": "p1", "category": "0201"},
+               "geometry": {"type": "Point", "coordinates": [LON0 + 0.001, LAT0 + 0.001]}}  # fmt: skip
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}))
+    run("import_layer", "problems", str(path), "--commit")
+    assert asked == ["analysis.refresh_coverage"] and Problem.objects.count() == 1
