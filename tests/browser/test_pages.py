@@ -114,7 +114,9 @@ def test_each_page_loads_for_its_role_with_nothing_external(browser_page, live_s
             images = browser_page.page.locator(".before-after img")
             assert images.count() == 1 and images.evaluate_all("els => els.every(i => i.naturalWidth > 0)")
         if path.startswith("/evaluation/figures/"):
-            assert browser_page.page.locator("svg.chart").count() == 3
+            # weeks (2), ranking, and the ten steps of the communities the user follows (all four
+            # roles here follow the town's one community)
+            assert browser_page.page.locator("svg.chart").count() == 4
         assert browser_page.page.locator("main h1").count() == 1
         assert browser_page.problems == {}, (path, browser_page.problems)
     assert all(r.startswith(live_server.url) or r.startswith("data:") for r in browser_page.requests)
