@@ -367,6 +367,6 @@ def test_community_campaign_pages_agree_with_the_rules(client, world, who):
     if who in ("reporter", "nobody"):
         assert ranking.status_code == 403
     else:
-        assert {r.unit.code for r in ranking.context["rows"]} == {codes[c] for c in expected}, "ranking"
+        assert {r["code"] for r in ranking.context["rows"]} == {codes[c] for c in expected}, "ranking"
         grids_ranked = client.get("/campaign/readiness/ranking/?level=grid").context["rows"]
-        assert {r.unit.code for r in grids_ranked} == {grids[g].code for g in SEES_GRIDS[who]}, "grid ranking"
+        assert {r["code"] for r in grids_ranked} == {grids[g].code for g in SEES_GRIDS[who]}, "grid ranking"

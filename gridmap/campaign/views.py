@@ -15,7 +15,6 @@ from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -25,7 +24,7 @@ from gridmap.accounts.selectors import role_of
 from gridmap.campaign.answers import AnswerRefused, answer_record
 from gridmap.campaign.forms import AnswerForm, RoundForm
 from gridmap.campaign.models import Answer, ChecklistItem, Finding, ReadinessWeights, Round
-from gridmap.campaign.readiness_score import PARTS, ranking
+from gridmap.campaign.readiness_score import PARTS, kept_ranking
 from gridmap.campaign.report import round_workbook
 from gridmap.campaign.results import LEVELS, readiness, round_compared, round_results
 from gridmap.campaign.rounds import planned_walk, round_create
@@ -37,7 +36,7 @@ from gridmap.campaign.selectors import (
     visits_visible_to,
 )
 from gridmap.core.language import english
-from gridmap.geography.selectors import communities_followed_by, grids_visible_to
+from gridmap.problems.selectors import scope_is_large
 from layers.routes import route_gpx
 from layers.validate import BBox, GeometryInputError
 
@@ -277,10 +276,13 @@ def readiness_ranking(request: HttpRequest) -> HttpResponse:
         return render(
             request, "campaign/ranking.html", {"error": _("Rank grids or communities.")}, status=400
         )
-    if level == "grid":
-        units = list(grids_visible_to(request.user).order_by("code"))
-    else:
-        units = list(communities_followed_by(request.user))
-    rows = ranking(level, units, timezone.now())
-    context = {"rows": rows, "level": level, "weights": ReadinessWeights.current(), "parts": PARTS}
+    kept = kept_ranking.get(request.user, {"level": level}, defer=lambda: scope_is_large(request.user))
+    rows = kept.value or []
+    context = {
+        "rows": rows,
+        "level": level,
+        "weights": ReadinessWeights.current(),
+        "parts": PARTS,
+        "kept": kept,
+    }
     return render(request, "campaign/ranking.html", context)

@@ -70,13 +70,27 @@ def test_the_ranking_page_per_scope_states_its_formula(client, town):
     client.force_login(town.people["head1"])
     page = client.get(reverse("campaign-ranking"))
     assert page.status_code == 200 and 'id="formula"' in page.content.decode()
-    assert [r.unit for r in page.context["rows"]] == [town.grids["A"].community]
+    assert [r["code"] for r in page.context["rows"]] == [town.grids["A"].community.code]
     client.force_login(town.people["leaderA"])
     rows = client.get(reverse("campaign-ranking"), {"level": "grid"}).context["rows"]
-    assert [r.unit for r in rows] == [town.grids["A"]]
+    assert [r["code"] for r in rows] == [town.grids["A"].code]
     client.force_login(town.people["admin"])
     rows = client.get(reverse("campaign-ranking"), {"level": "grid"}).context["rows"]
-    assert {r.unit.code for r in rows} == {g.code for g in town.grids.values()}
+    assert {r["code"] for r in rows} == {g.code for g in town.grids.values()}
     assert client.get(reverse("campaign-ranking"), {"level": "street"}).status_code == 400
     client.force_login(town.people["reporter"])
     assert client.get(reverse("campaign-ranking")).status_code == 403
+
+
+def test_the_ranking_is_kept_and_marked_updating_after_a_change(client, town, settings):
+    """At city scale the ranking takes seconds: a page answers what is kept ("current"), and
+    after a change the kept ranking at once, marked "updating", while the workers compute it."""
+    settings.GRIDMAP_TASKS_IN_PROCESS = "off"  # the refresh is asked for, not run here
+    client.force_login(town.people["admin"])
+    first = client.get(reverse("campaign-ranking"))
+    assert first.context["kept"].state == "current"
+    _score_round(client, town, 0, failed=True)  # new problems: the problems stamp moves
+    client.force_login(town.people["admin"])
+    again = client.get(reverse("campaign-ranking"))
+    assert again.context["kept"].state == "updating" and again.context["rows"] == first.context["rows"]
+    assert 'data-kept="updating"' in again.content.decode()
