@@ -4,6 +4,12 @@ Points come in EPSG:4326 and are clustered on their coordinates in the metric CR
 ``layers.projection.metric_crs_for`` (x = easting, y = northing, metres). DBSCAN is
 ``layers.hotspots.dbscan.dbscan_labels`` (scikit-learn's labels, faster); HDBSCAN is
 scikit-learn's ``sklearn.cluster.HDBSCAN``.
+
+Every cluster's outline is one valid Polygon, so a hotspots layer has one geometry type (a
+GeoPackage or Shapefile layer, a QGIS layer): the hull of points that coincide is a Point and of
+collinear points a LineString, and a hull thinner than ``SLIVER_M`` is a hairline on a map that
+may not survive the way back to degrees as a valid polygon; such outlines are widened by ``PAD_M``
+metres all round (a disc around one spot, a strip along a line), in the metric CRS.
 """
 
 from __future__ import annotations
@@ -23,6 +29,8 @@ Method = Literal["dbscan", "hdbscan"]
 Outline = Literal["convex", "concave"]
 METHODS = ("dbscan", "hdbscan")
 OUTLINES = ("convex", "concave")
+PAD_M = 5.0  # metres added all round a degenerate outline
+SLIVER_M = 0.5  # an outline thinner than this (twice its area over its perimeter) is degenerate
 CLUSTER_COLUMNS = [
     "cluster_id",
     "size",
@@ -88,6 +96,34 @@ def _mix(codes: pd.Series, labels: np.ndarray) -> tuple[dict, dict, dict]:
     return counts, shares, {c: next(iter(m)) for c, m in counts.items()}
 
 
+def _widen(shapes: np.ndarray) -> np.ndarray:
+    """Outlines (metres) widened by ``PAD_M``, each one Polygon."""
+    shapes = shapely.buffer(shapes, PAD_M, quad_segs=4)
+    pieces = shapely.get_type_id(shapes) != shapely.GeometryType.POLYGON  # an invalid hull widened
+    shapes[pieces] = shapely.convex_hull(shapes[pieces])
+    return shapes
+
+
+def _bad(shapes: np.ndarray) -> np.ndarray:
+    return (shapely.get_type_id(shapes) != shapely.GeometryType.POLYGON) | ~shapely.is_valid(shapes)
+
+
+def _outlines(hulls: np.ndarray, crs: pyproj.CRS) -> tuple[np.ndarray, np.ndarray]:
+    """Hulls (metres) as valid Polygons, in metres and in degrees: points, lines, hulls thinner
+    than ``SLIVER_M`` (twice the area over the perimeter) and any that is not valid in both CRSs
+    widened by ``PAD_M`` (see the module docstring)."""
+    shapes = np.asarray(hulls, dtype=object).copy()
+    thin = _bad(shapes)
+    thin[~thin] = 2 * shapely.area(shapes[~thin]) < SLIVER_M * shapely.length(shapes[~thin])
+    shapes[thin] = _widen(shapes[thin])
+    degrees = gpd.GeoSeries(shapes, crs=crs).to_crs(WGS84).values
+    broken = _bad(np.asarray(degrees, dtype=object))
+    if broken.any():
+        shapes[broken] = _widen(shapes[broken])
+        degrees[broken] = gpd.GeoSeries(shapes[broken], crs=crs).to_crs(WGS84).values
+    return shapes, degrees
+
+
 def summarise_clusters(
     points: gpd.GeoDataFrame,
     labels: np.ndarray,
@@ -107,7 +143,8 @@ def summarise_clusters(
     labels : array (n,) of cluster numbers aligned with ``points``.
     outline : "convex" or "concave"
         Convex hull, or shapely's concave hull with ``concave_ratio`` (0 = tightest, 1 = convex).
-        Clusters whose points are collinear or coincide have a LineString or Point outline.
+        An outline that is not a valid Polygon at least ``SLIVER_M`` thick (points that coincide
+        or are collinear) is widened by ``PAD_M`` metres: every outline is a valid Polygon.
 
     Returns
     -------
@@ -133,6 +170,7 @@ def summarise_clusters(
         shapes = shapely.convex_hull(clouds)
     else:
         shapes = shapely.concave_hull(clouds, ratio=concave_ratio)
+    shapes, outlines = _outlines(shapes, crs)
     cx = np.bincount(np.searchsorted(ids, lab), weights=xy[:, 0]) / size
     cy = np.bincount(np.searchsorted(ids, lab), weights=xy[:, 1]) / size
     centroid = gpd.GeoSeries(shapely.points(cx, cy), crs=crs).to_crs(WGS84)
@@ -152,7 +190,7 @@ def summarise_clusters(
         out["last_reported_at"] = out["cluster_id"].map(times.groupby(level=0).max())
     else:
         out["first_reported_at"] = out["last_reported_at"] = None
-    frame = gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(shapes, crs=crs).to_crs(WGS84).values, crs=WGS84)
+    frame = gpd.GeoDataFrame(out, geometry=outlines, crs=WGS84)
     return frame.sort_values(["size", "cluster_id"], ascending=[False, True]).reset_index(drop=True)
 
 

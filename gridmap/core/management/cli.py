@@ -32,6 +32,9 @@ if TYPE_CHECKING:
     import pandas as pd
 
 METRICS = ("straight", "network")
+# columns of the commands' CSV files that hold codes (grid, community, cell, category): written
+# with ``layers.io.code_text`` so that spreadsheets keep them as text (``0302`` stays ``0302``)
+CSV_CODE_COLUMNS = frozenset({"grid", "code", "community", "cell_id", "top_category"})
 
 
 class NoWebCommand(BaseCommand):
@@ -123,7 +126,7 @@ def parse_when(raw: str | None, name: str) -> datetime | None:
 
 
 def plain(value: Any) -> Any:
-    """A JSON-ready value: NaN/NaT/inf → None, numpy → Python, times → local ISO 8601,
+    """A JSON-ready value: NaN/NaT/inf → None, numpy → Python, times → local ISO 8601 to the second,
     sequences → lists and mappings → dicts of plain values."""
     return _plain_function()(value)
 
@@ -145,7 +148,7 @@ def _plain_function() -> Callable[[Any], Any]:
         if isinstance(value, datetime):
             stamp = pd.Timestamp(value)
             stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp
-            return stamp.tz_convert(settings.TIME_ZONE).isoformat()
+            return stamp.tz_convert(settings.TIME_ZONE).isoformat(timespec="seconds")
         if isinstance(value, np.generic):
             value = value.item()
         if isinstance(value, float) and not math.isfinite(value):

@@ -20,6 +20,7 @@ from gridmap.analysis.coverage import (
     coverage_run,
 )
 from gridmap.core.management.cli import (
+    CSV_CODE_COLUMNS,
     DocumentedCommand,
     NoWebCommand,
     add_metric_argument,
@@ -66,9 +67,6 @@ def _geojson(frame: gpd.GeoDataFrame) -> str:
     return dumps(collection(written.features, dropped_empty=written.dropped_empty)).decode()
 
 
-CODE_COLUMNS = frozenset({"grid", "code", "community"})
-
-
 def _csv(frame: pd.DataFrame) -> str:
     out = frame.copy()
     if isinstance(out, gpd.GeoDataFrame):
@@ -82,7 +80,7 @@ def _csv(frame: pd.DataFrame) -> str:
             out[col] = out[col].round(4)
         if out[col].map(lambda v: isinstance(v, (list, tuple))).any():
             out[col] = out[col].map(lambda v: ";".join(map(str, v)) if isinstance(v, (list, tuple)) else v)
-    for col in CODE_COLUMNS.intersection(out.columns):  # grid codes: text for spreadsheets
+    for col in CSV_CODE_COLUMNS.intersection(out.columns):  # grid codes: text for spreadsheets
         out[col] = out[col].map(code_text)
     return out.replace([np.inf, -np.inf], np.nan).to_csv(index=False)
 

@@ -29,6 +29,7 @@ from gridmap.analysis.hotspots import (
     hotspots_report,
 )
 from gridmap.core.management.cli import (
+    CSV_CODE_COLUMNS,
     NoWebCommand,
     add_output_arguments,
     emit,
@@ -39,7 +40,7 @@ from gridmap.core.management.cli import (
 )
 from gridmap.problems.models import EventCategory
 from layers.hotspots import METHODS, NORMALISE, OUTLINES, WEIGHTS
-from layers.io import collection, dumps, frame_features
+from layers.io import code_text, collection, dumps, frame_features
 
 FORMATS = ("geojson", "csv", "json")
 # An option given where it does not apply is refused: option -> (what it depends on, values it needs).
@@ -211,8 +212,9 @@ def _render(frame: gpd.GeoDataFrame, meta: dict, fmt: str) -> str:
     columns = [c for c in frame.columns if c != frame.geometry.name]
     writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
-    for row in rows:
-        writer.writerow(
-            {k: json.dumps(v, ensure_ascii=False) if isinstance(v, dict) else v for k, v in row.items()}
-        )
+    for row in rows:  # codes as text for spreadsheets, mappings as JSON
+        writer.writerow({
+            k: code_text(v) if k in CSV_CODE_COLUMNS else json.dumps(v, ensure_ascii=False) if isinstance(v, dict) else v
+            for k, v in row.items()
+        })  # fmt: skip
     return out.getvalue()
