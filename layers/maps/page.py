@@ -304,6 +304,7 @@ def clean(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def frame_bounds(gdf: gpd.GeoDataFrame) -> list[list[float]] | None:
+    """``[[min lat, min lon], [max lat, max lon]]`` of a WGS84 frame (Leaflet's order), None if empty."""
     if gdf.empty:
         return None
     min_lon, min_lat, max_lon, max_lat = (float(v) for v in gdf.total_bounds)
@@ -311,6 +312,7 @@ def frame_bounds(gdf: gpd.GeoDataFrame) -> list[list[float]] | None:
 
 
 def figure_of(m: folium.Map) -> Figure:
+    """The page (branca ``Figure``) a map sits in: its header and script take our elements."""
     figure = m.get_root()
     assert isinstance(figure, Figure), "folium.Map always sits in a Figure"
     return figure
