@@ -31,15 +31,13 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from gridmap.core.env import env_flag
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("GRIDMAP_DATA_DIR", BASE_DIR / "data"))
 
 
-def _flag(name: str, default: bool = False) -> bool:
-    return os.environ.get(name, str(default)).strip().lower() in {"1", "true", "yes", "on"}
-
-
-DEBUG = _flag("DEBUG")
+DEBUG = env_flag("DEBUG")
 
 
 def _secret_key() -> str:
@@ -179,7 +177,7 @@ GRIDMAP_DB_IDLE_IN_TRANSACTION_TIMEOUT = float(
 from gridmap.core import dbsettings  # noqa: E402
 
 GRIDMAP_PGBOUNCER = dbsettings.pgbouncer_mode(os.environ.get("GRIDMAP_PGBOUNCER", ""))
-GRIDMAP_DB_PREPARED = _flag("GRIDMAP_DB_PREPARED", GRIDMAP_PGBOUNCER != "transaction")
+GRIDMAP_DB_PREPARED = env_flag("GRIDMAP_DB_PREPARED", GRIDMAP_PGBOUNCER != "transaction")
 GRIDMAP_REPLICA_MAX_LAG_S = float(os.environ.get("GRIDMAP_REPLICA_MAX_LAG_S", "5"))
 GRIDMAP_REPLICA_CHECK_S = float(os.environ.get("GRIDMAP_REPLICA_CHECK_S", "5"))
 GRIDMAP_PRIMARY_AFTER_WRITE_S = int(
@@ -238,12 +236,12 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 GRIDMAP_IMPORT_MAX_MB = int(os.environ.get("GRIDMAP_IMPORT_MAX_MB", "1024"))
 
 if not DEBUG:
-    SESSION_COOKIE_SECURE = _flag("SECURE_COOKIES", True)
+    SESSION_COOKIE_SECURE = env_flag("SECURE_COOKIES", True)
     CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-    SECURE_SSL_REDIRECT = _flag("SECURE_SSL_REDIRECT", False)
+    SECURE_SSL_REDIRECT = env_flag("SECURE_SSL_REDIRECT", False)
     SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0"))
-    SECURE_HSTS_INCLUDE_SUBDOMAINS = _flag("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
-    SECURE_HSTS_PRELOAD = _flag("SECURE_HSTS_PRELOAD", True)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_flag("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_flag("SECURE_HSTS_PRELOAD", True)
 
 LOGGING = {
     "version": 1,
@@ -290,7 +288,7 @@ LOGGING["handlers"]["requests"] = {"class": "logging.StreamHandler", "formatter"
 LOGGING["loggers"] = {
     "gridmap.request": {
         "handlers": ["requests"],
-        "level": "INFO" if _flag("GRIDMAP_REQUEST_LOG", True) else "WARNING",
+        "level": "INFO" if env_flag("GRIDMAP_REQUEST_LOG", True) else "WARNING",
         "propagate": False,
     }
 }
@@ -298,7 +296,7 @@ LOGGING["loggers"] = {
 
 # Open311 GeoReport v2: anonymous readers see requests only when this is on (no photos, never
 # the reporter); POSTs need an api_key. Rates are per minute, in the shared cache.
-GRIDMAP_OPEN311_PUBLIC_READ = _flag("GRIDMAP_OPEN311_PUBLIC_READ")
+GRIDMAP_OPEN311_PUBLIC_READ = env_flag("GRIDMAP_OPEN311_PUBLIC_READ")
 GRIDMAP_OPEN311_DEDUP_SECONDS = int(os.environ.get("GRIDMAP_OPEN311_DEDUP_SECONDS", "120"))
 # OGC API - Features: collections a request without a user may read whole (comma list, e.g.
 # "streets"); none by default: anonymous clients see nothing.
@@ -306,82 +304,23 @@ OGCAPI_PUBLIC_COLLECTIONS = [
     c.strip() for c in os.environ.get("GRIDMAP_OGCAPI_PUBLIC", "").split(",") if c.strip()
 ]
 
-
-def _caches(url: str) -> dict[str, dict[str, str]]:
-    """The cache: per-process memory, or Redis when several workers must share counters."""
-    url = url.strip()
-    if not url:
-        return {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    if url.startswith(("redis://", "rediss://", "unix://")):
-        return {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}}
-    raise ImproperlyConfigured("GRIDMAP_CACHE_URL must be a redis://, rediss:// or unix:// URL")
-
-
-CACHES = _caches(os.environ.get("GRIDMAP_CACHE_URL", ""))
-
-# Background work (gridmap.core.jobs, gridmap/celery.py): Celery with Redis as broker and result
-# store when GRIDMAP_BROKER_URL is set; otherwise tasks run on a thread of the serving process
-# ("thread"; tests may choose "inline") and `manage.py run_schedule` runs the schedule.
-GRIDMAP_BROKER_URL = os.environ.get("GRIDMAP_BROKER_URL", "").strip()
-if GRIDMAP_BROKER_URL and not GRIDMAP_BROKER_URL.startswith(("redis://", "rediss://", "unix://")):
-    raise ImproperlyConfigured("GRIDMAP_BROKER_URL must be a redis://, rediss:// or unix:// URL")
-# "thread" (default), "inline" (tests) or "off": without a broker, a task nobody follows (the
-# refreshes after an import) is not run in this process but left to the schedule's periodic run.
-GRIDMAP_TASKS_IN_PROCESS = os.environ.get("GRIDMAP_TASKS_IN_PROCESS", "thread")
-# Periodic jobs: entry → task and interval (seconds). GRIDMAP_SCHEDULE="entry=seconds,..." changes
-# an interval; 0 turns the entry off.
-GRIDMAP_SCHEDULE: dict[str, dict] = {
-    "escalate-overdue": {"task": "problems.escalate_overdue", "every_s": 900},
-    "jobs-cleanup": {"task": "core.jobs_cleanup", "every_s": 24 * 3600},
-    "evaluation-summary": {"task": "evaluation.refresh_summary", "every_s": 300},
-    # recompute the stale coverage sets (gridmap.analysis.precompute); a no-op when all are current
-    "analysis-refresh": {"task": "analysis.refresh_coverage", "every_s": 60},
-    # notifications whose last attempt failed, tried again when their wait is over
-    "notifications-retry": {"task": "notifications.retry_due", "every_s": 60},
-    # one lookback_remind event per case whose look-back day has come (gridmap.problems.reminders),
-    # and its inspectors told of it once (gridmap.notifications)
-    "lookback-reminders": {"task": "notifications.lookback_reminders", "every_s": 3600},
-    # the patrol tasks of the period holding today, per active plan, never twice (gridmap.patrols)
-    "patrol-tasks": {"task": "patrols.create_tasks", "every_s": 900},
-    # notifications read more than GRIDMAP_NOTIFY_KEEP_DAYS ago are deleted
-    "notifications-cleanup": {"task": "notifications.cleanup", "every_s": 24 * 3600},
-}
-for _item in filter(None, (p.strip() for p in os.environ.get("GRIDMAP_SCHEDULE", "").split(","))):
-    _entry, _, _seconds = _item.partition("=")
-    if _entry.strip() not in GRIDMAP_SCHEDULE or not (
-        _seconds.strip().isascii() and _seconds.strip().isdigit()
-    ):
-        raise ImproperlyConfigured(f"GRIDMAP_SCHEDULE: {_item!r} is not <entry>=<seconds> of a known entry")
-    GRIDMAP_SCHEDULE[_entry.strip()]["every_s"] = int(_seconds)
-
-# Notifications (gridmap/notifications): the inbox always; email when EMAIL_HOST is set (Django's
-# SMTP settings below); a messaging gateway when GRIDMAP_NOTIFY_WEBHOOK_URL is set.
-EMAIL_HOST = os.environ.get("EMAIL_HOST", "").strip()
-EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
-EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
-EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
-EMAIL_USE_TLS = _flag("EMAIL_USE_TLS")
-EMAIL_USE_SSL = _flag("EMAIL_USE_SSL")
-EMAIL_TIMEOUT = float(os.environ.get("EMAIL_TIMEOUT", "10"))
-DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "gridmap@localhost")
-GRIDMAP_NOTIFY = {
-    "EMAIL": bool(EMAIL_HOST),
-    "WEBHOOK_URL": os.environ.get("GRIDMAP_NOTIFY_WEBHOOK_URL", "").strip(),
-    "WEBHOOK_SECRET": os.environ.get("GRIDMAP_NOTIFY_WEBHOOK_SECRET", ""),
-    "WEBHOOK_TIMEOUT_S": float(os.environ.get("GRIDMAP_NOTIFY_WEBHOOK_TIMEOUT_S", "5")),
-    "MAX_ATTEMPTS": int(os.environ.get("GRIDMAP_NOTIFY_MAX_ATTEMPTS", "6")),
-    "RETRY_BASE_S": float(os.environ.get("GRIDMAP_NOTIFY_RETRY_BASE_S", "60")),
-    "KEEP_DAYS": int(os.environ.get("GRIDMAP_NOTIFY_KEEP_DAYS", "180")),
-    # the site's address for links in messages (https://gridmap.example.gov.cn); none: paths only
-    "SITE_URL": os.environ.get("GRIDMAP_SITE_URL", "").strip(),
-}
-if GRIDMAP_NOTIFY["WEBHOOK_URL"]:
-    if not GRIDMAP_NOTIFY["WEBHOOK_URL"].startswith(("http://", "https://")):
-        raise ImproperlyConfigured("GRIDMAP_NOTIFY_WEBHOOK_URL must be an http:// or https:// URL")
-    if not GRIDMAP_NOTIFY["WEBHOOK_SECRET"]:
-        raise ImproperlyConfigured(
-            "GRIDMAP_NOTIFY_WEBHOOK_URL needs GRIDMAP_NOTIFY_WEBHOOK_SECRET (the signing key)"
-        )
+# The shared cache, background work (broker, tasks, the schedule) and notifications (email, a
+# gateway): gridmap/core/worksettings.py reads them from the environment.
+from gridmap.core.worksettings import (  # noqa: E402, F401 (settings Django reads)
+    CACHES,
+    DEFAULT_FROM_EMAIL,
+    EMAIL_HOST,
+    EMAIL_HOST_PASSWORD,
+    EMAIL_HOST_USER,
+    EMAIL_PORT,
+    EMAIL_TIMEOUT,
+    EMAIL_USE_SSL,
+    EMAIL_USE_TLS,
+    GRIDMAP_BROKER_URL,
+    GRIDMAP_NOTIFY,
+    GRIDMAP_SCHEDULE,
+    GRIDMAP_TASKS_IN_PROCESS,
+)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

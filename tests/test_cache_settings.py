@@ -10,22 +10,22 @@ from django.core.cache import caches
 from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 
+from gridmap.core.worksettings import caches_for
 from gridmap.open311.access import throttle
 from gridmap.open311.formats import Open311Error
-from gridmap.settings import _caches
 
 REDIS = ("127.0.0.1", 6379)
 
 
 def test_the_default_cache_is_per_process_memory():
-    assert _caches("")["default"]["BACKEND"].endswith("LocMemCache")
+    assert caches_for("")["default"]["BACKEND"].endswith("LocMemCache")
 
 
 @pytest.mark.parametrize(
     "url", ["redis://127.0.0.1:6379/3", "rediss://cache.intranet:6380/0", "unix:///run/redis.sock"]
 )
 def test_a_redis_url_selects_the_redis_cache(url):
-    assert _caches(url) == {
+    assert caches_for(url) == {
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
     }
 
@@ -33,7 +33,7 @@ def test_a_redis_url_selects_the_redis_cache(url):
 @pytest.mark.parametrize("url", ["memcached://x", "http://redis", "/tmp/cache"])
 def test_other_cache_urls_stop_the_start(url):
     with pytest.raises(ImproperlyConfigured):
-        _caches(url)
+        caches_for(url)
 
 
 def _redis_up() -> bool:
@@ -51,7 +51,7 @@ def test_rate_limits_count_across_processes_in_redis():
 
     url = "redis://127.0.0.1:6379/14"
     bucket = f"test-{uuid.uuid4().hex}"
-    with override_settings(CACHES=_caches(url)):
+    with override_settings(CACHES=caches_for(url)):
         caches["default"].clear()
         throttle(bucket, "2/min")
         other_worker = redis.Redis.from_url(url)

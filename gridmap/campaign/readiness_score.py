@@ -23,8 +23,8 @@ from django.utils import timezone
 from gridmap.campaign.models import Answer, ReadinessWeights, Round, RoundPoint
 from gridmap.campaign.scores import point_score
 from gridmap.core.kept import keeper
+from gridmap.evaluation.aggregates import unit_aggregates
 from gridmap.evaluation.metrics import Period
-from gridmap.evaluation.selectors import unit_aggregates
 from gridmap.geography.models import Community, Grid
 from gridmap.geography.selectors import communities_followed_by, grids_visible_to
 from gridmap.problems.models import Problem

@@ -1,7 +1,7 @@
 """Reads behind the dashboard. Each starts from the user's scope (``problems_visible_to``,
 ``problems_in_role_scope``, ``grids_visible_to``) and costs a fixed number of queries whatever
 the number of grids or cases (no query per row) and fetches rows per unit, never per case.
-Figures per unit come from ``gridmap.evaluation.selectors.unit_aggregates`` (the definitions of
+Figures per unit come from ``gridmap.evaluation.aggregates.unit_aggregates`` (the definitions of
 ``gridmap.evaluation.metrics``, grouped in the database) so they match the evaluation page; the
 scope's totals are one aggregate query holding the same definitions (a test holds them equal)."""
 
@@ -18,8 +18,9 @@ from django.utils import timezone
 from gridmap.accounts.models import Role
 from gridmap.core.dates import local_midnight, month_start, next_month
 from gridmap.core.kept import Kept, keeper
+from gridmap.evaluation.aggregates import unit_aggregates
 from gridmap.evaluation.metrics import Period, UnitStats, rank_units
-from gridmap.evaluation.selectors import score_weights, unit_aggregates
+from gridmap.evaluation.selectors import score_weights
 from gridmap.evaluation.summary_figures import city_figures, city_totals
 from gridmap.geography.models import Grid
 from gridmap.problems import queues

@@ -18,14 +18,9 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.utils import timezone
 
 from gridmap.core.kept import Kept, keeper
+from gridmap.evaluation.aggregates import ratings_by_unit, recurrences_by_unit, unit_aggregates
 from gridmap.evaluation.metrics import LEVELS, Period, UnitStats, rank_units
-from gridmap.evaluation.selectors import (
-    _summary_until,
-    ratings_by_unit,
-    recurrences_by_unit,
-    score_weights,
-    unit_aggregates,
-)
+from gridmap.evaluation.selectors import _summary_until, score_weights
 from gridmap.evaluation.weekly import Week, weekly_counts
 from gridmap.problems.selectors import problems_visible_to, scope_is_large, scope_signature
 

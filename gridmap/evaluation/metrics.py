@@ -2,7 +2,7 @@
 
 The definitions, in two forms that agree figure for figure (a test holds them equal):
 ``unit_stats`` here, pure computation over one row per case (the reference, small scopes and
-tests), and ``selectors.unit_aggregates``, the same counts grouped in the database (one row per
+tests), and ``aggregates.unit_aggregates``, the same counts grouped in the database (one row per
 unit, what the pages use, so the rows fetched do not grow with the number of cases). Nothing here
 queries the database. In the grouped form the time to close is summed in SQL as a duration and
 its median read from the one or two middle rows of a window; the mean is the summed duration

@@ -37,9 +37,9 @@ from django.utils import timezone
 
 from gridmap.core.dates import local_midnight
 from gridmap.core.stamps import stamp_of
+from gridmap.evaluation.aggregates import Span
 from gridmap.evaluation.metrics import DUPLICATE
 from gridmap.evaluation.models import DailyFigures, SummaryRun
-from gridmap.evaluation.selectors import Span
 from gridmap.geography.models import Subdistrict
 from gridmap.problems.models import Problem, ProblemEvent, ProblemRating
 

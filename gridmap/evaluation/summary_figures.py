@@ -3,7 +3,7 @@ figure what ``metrics`` defines (a test holds it equal to the per-case reference
 
 Used when the scope is the whole city (administrators, planners: ``CITY_WIDE_ROLES``), the period
 is made of whole local days and the summary has been built; every other scope is a part of the
-city and is grouped from its cases (``selectors.unit_aggregates``).
+city and is grouped from its cases (``aggregates.unit_aggregates``).
 
 What comes from where:
 - the summed rows of the period's days: filed, closed, on time, reworked, reworks, extended, the
@@ -31,9 +31,9 @@ from gridmap.accounts.models import Department
 from gridmap.accounts.selectors import CITY_WIDE_ROLES, role_of
 from gridmap.core.dates import local_midnight
 from gridmap.evaluation import summary
+from gridmap.evaluation.aggregates import Durations, Span, span_hours
 from gridmap.evaluation.metrics import DUPLICATE, LEVELS, Period, UnitStats
 from gridmap.evaluation.models import DailyFigures
-from gridmap.evaluation.selectors import Durations, Span, _hours
 from gridmap.evaluation.weekly import Week
 from gridmap.geography.models import Community, Grid
 from gridmap.problems.models import OPEN_STATUSES, Problem
@@ -113,7 +113,7 @@ def _open_now(levels: Iterable[str], now: datetime) -> dict[str, dict[Any, list[
 
 class Closed:
     """The timed cases closed in the period up to the refresh, read live in one query: for every
-    level at once, each unit's middle spans (the median, as in ``selectors.unit_aggregates``) and
+    level at once, each unit's middle spans (the median, as in ``aggregates.unit_aggregates``) and
     its count of cases also filed in the period (``filed_closed``). A window per level over one
     scan; the rows fetched are the middle ones, one or two per unit and level."""
 
@@ -151,7 +151,7 @@ class Closed:
                     continue
                 self.filed_closed.setdefault(level, {})[unit] = fc
                 if (n + 1) // 2 <= seq <= (n + 2) // 2:
-                    self.middles.setdefault(level, {}).setdefault(unit, []).append(_hours(spn))
+                    self.middles.setdefault(level, {}).setdefault(unit, []).append(span_hours(spn))
 
 
 def _labels(level: str, keys: Iterable[Any]) -> dict[Any, tuple[str, str]]:

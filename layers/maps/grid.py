@@ -2,7 +2,7 @@
 
 A map is a handful of Leaflet layers, each with its data embedded once in a packed form
 (coordinates in millionths of a degree, about 0.1 m, delta-encoded; see
-:func:`layers.maps.elements.pack_features`) and drawn on a canvas, never one folium object per
+:func:`layers.maps.packing.pack_features`) and drawn on a canvas, never one folium object per
 feature. The leader map goes further: all its layers are one JSON spec built in the page by one
 script (:mod:`layers.maps.leader`), so a map of 25 layers costs one folium element, not 50. Nothing
 comes from a CDN: Leaflet and leaflet.heat are linked from our static files or inlined
@@ -29,73 +29,37 @@ Keys of :func:`grid_map` (hidden ones are off until ticked in the layer control)
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import folium
 import geopandas as gpd
-import numpy as np
 import pandas as pd
-import shapely
-from branca.element import Figure
-from folium.map import FitBounds
 
 from layers.maps.assets import MapAssets, TileSource
-from layers.maps.elements import (
-    PAGE_CSS,
-    REGISTRY_JS,
-    GridGeoJson,
-    Legend,
-    MapReady,
-    MetricScale,
-    RawElement,
-    SafeGeoJsonPopup,
-    SafeGeoJsonTooltip,
-    html_text,
-    pack_features,
-    script_json,
-)
+from layers.maps.elements import MapReady, RawElement, html_text
 from layers.maps.labels import DEFAULT_LABELS, fields, merged_labels
 from layers.maps.leader import BUILD_JS, LEADER_CSS, LeaderLayers, MapLinks
+from layers.maps.leader_analysis import coverage_layers, hotspot_layers
 from layers.maps.leader_layers import (
-    BOUNDARY_FIELDS,
     BOUNDARY_STYLE,
-    BUILDING_STYLE,
-    FALLBACK_COLOR,
     Section,
     building_layers,
-    coverage_layers,
-    css_color,
     facility_layers,
-    heat_layers,
-    hotspot_layers,
     inspection_point_layers,
     legend_html,
-    negative_layers,
     plain_layer,
     positive_layers,
-    problem_layers,
 )
+from layers.maps.leader_problems import heat_layers, negative_layers, problem_layers
 from layers.maps.leader_tiles import tile_specs
+from layers.maps.page import base_map, clean, figure_of, frame_bounds
 from layers.maps.place_labels import grid_labels, street_labels
 from layers.maps.symbols import glyph_js, line_swatch
 from layers.maps.vector_tiles import VECTOR_JS
 
-__all__ = [
-    "BOUNDARY_FIELDS",
-    "BOUNDARY_STYLE",
-    "BUILDING_STYLE",
-    "DEFAULT_LABELS",
-    "DEFAULT_STATUSES",
-    "FALLBACK_COLOR",
-    "GridGeoJson",
-    "Legend",
-    "MapLinks",
-    "MapReady",
-    "grid_map",
-]
+__all__ = ["DEFAULT_LABELS", "DEFAULT_STATUSES", "MapLinks", "grid_map"]
 
-DEFAULT_MAX_ZOOM = 20
 # More layers than this and the layer list opens folded: unfolded, a dozen names cover a third of
 # a 1366×768 desktop's map (the legend stays open and scrolls)
 FOLD_AFTER_LAYERS = 6
@@ -221,19 +185,19 @@ def grid_map(
     statuses = DEFAULT_STATUSES if statuses is None else statuses
     text = merged_labels(labels)
     boundary, buildings, facilities, problems = (
-        _clean(g) for g in (boundary, buildings, facilities, problems)
+        clean(g) for g in (boundary, buildings, facilities, problems)
     )
     buildings, facilities = (_named_choices(g, choices or {}) for g in (buildings, facilities))
-    bounds = _bounds(boundary) or _bounds(pd.concat([buildings, facilities, problems]))
+    bounds = frame_bounds(boundary) or frame_bounds(pd.concat([buildings, facilities, problems]))
     plugins = ("heat",) * (heat is not None) + ("vectorgrid",) * bool(tiled)
-    m = _base_map(bounds, assets, tiles, plugins=plugins, base_name=text["base_map"])
-    figure = _figure(m)
+    m = base_map(bounds, assets, tiles, plugins=plugins, base_name=text["base_map"])
+    figure = figure_of(m)
     figure.header.add_child(RawElement(LEADER_CSS), name="gridmap_leader_css")
     figure.script.add_child(RawElement(glyph_js() + BUILD_JS), name="gridmap_leader_js")
     boundary_fields = fields("boundary", text)
     specs = []
     if streets is not None:
-        streets = _clean(streets)
+        streets = clean(streets)
         specs.append(plain_layer(streets, key="streets", name=text["streets"], fields={}, style=STREET_STYLE))
     specs.append(
         plain_layer(
@@ -245,28 +209,28 @@ def grid_map(
     for part, section in (building_layers(buildings, text), facility_layers(facilities, kinds, text)):
         specs += part
         sections.append(section)
-    part, section = inspection_point_layers(inspection_points, point_types or {}, text, clean=_clean)
+    part, section = inspection_point_layers(inspection_points, point_types or {}, text, clean=clean)
     specs += part
     sections += [section] if part else []
     part, problem_sections = problem_layers(problems, statuses, text, split="problems" not in (tiled or {}))
     specs += part
     sections += problem_sections
     if heat is not None:
-        specs += heat_layers(_clean(heat), text)
+        specs += heat_layers(clean(heat), text)
     if hotspots is not None:
-        part, section = hotspot_layers(_clean(hotspots), text)
+        part, section = hotspot_layers(clean(hotspots), text)
         specs += part
         sections.append(section)
     if coverage_gaps is not None or uncovered_buildings is not None:
         part, section = coverage_layers(
-            None if coverage_gaps is None else _clean(coverage_gaps),
-            None if uncovered_buildings is None else _clean(uncovered_buildings),
+            None if coverage_gaps is None else clean(coverage_gaps),
+            None if uncovered_buildings is None else clean(uncovered_buildings),
             kinds,
             text,
         )
         specs += part
         sections.append(section)
-    part, section = positive_layers(None if positive_sites is None else _clean(positive_sites), text)
+    part, section = positive_layers(None if positive_sites is None else clean(positive_sites), text)
     specs += part
     sections.append(section)
     place = street_labels(streets) if streets is not None else []
@@ -277,7 +241,7 @@ def grid_map(
             s["show"] = s["key"] in shown
     spec: dict[str, Any] = {"layers": specs, "legend": legend_html(sections), "legend_title": text["legend"]}
     if negative_list is not None:
-        part, spec["negative"] = negative_layers(_clean(negative_list), statuses, text, negative_more)
+        part, spec["negative"] = negative_layers(clean(negative_list), statuses, text, negative_more)
         specs += part
     if links is not None:
         label = text["problem_link"] if links.label is None else links.label
@@ -293,107 +257,6 @@ def grid_map(
     return m
 
 
-def _base_map(
-    bounds: list[list[float]] | None,
-    assets: MapAssets,
-    tiles: TileSource | None,
-    plugins: Sequence[str] = (),
-    base_name: str = DEFAULT_LABELS["base_map"],
-) -> folium.Map:
-    """An empty canvas-rendered map with our assets, the registry script and the optional tiles.
-
-    ``plugins`` names vendored Leaflet plugins the page loads after Leaflet (``"heat"``);
-    ``base_name`` names the tile layer.
-    The view is fitted to ``bounds`` before any layer or tile is added, so nothing is drawn or
-    fetched twice.
-    """
-    center = [(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2] if bounds else None
-    m = folium.Map(location=center, zoom_start=16, tiles=None, prefer_canvas=True)
-    if bounds:
-        m.fit_bounds(bounds)
-        for child in m._children.values():  # fit at once: a zoom animation still running when
-            if isinstance(child, FitBounds):  # the page is ready would undo a view set right then
-                child.options["animate"] = False
-    m.options["max_zoom"] = tiles.max_zoom if tiles else DEFAULT_MAX_ZOOM
-    _use_assets(m, assets, plugins)
-    figure = _figure(m)
-    figure.header.add_child(RawElement(PAGE_CSS), name="gridmap_css")
-    figure.script.add_child(RawElement(REGISTRY_JS), name="gridmap_registry")
-    MetricScale().add_to(m)  # metres only
-    if tiles is not None:
-        folium.TileLayer(
-            tiles=tiles.url_template,
-            attr=tiles.attribution or " ",  # folium refuses an empty attribution
-            max_zoom=tiles.max_zoom,
-            subdomains=tiles.subdomains,
-            name=base_name,
-            control=False,
-        ).add_to(m)
-    return m
-
-
-def _add_layer(
-    m: folium.Map,
-    gdf: gpd.GeoDataFrame,
-    *,
-    key: str,
-    name: str,
-    fields: Mapping[str, str],
-    style: Mapping[str, Any],
-    style_key: str | None = None,
-    styles: Mapping[str, Mapping[str, Any]] | None = None,
-    extra: Sequence[str] = (),
-    tooltip: str | None = None,
-) -> None:
-    """Add ``gdf`` as one registered GeoJSON layer with a popup of ``fields`` (those it has)."""
-    shown = {c: label for c, label in fields.items() if c in gdf.columns}
-    columns = list(dict.fromkeys([*shown, *(c for c in extra if c in gdf.columns)]))
-    layer = GridGeoJson(
-        _packed(gdf, columns),
-        name=name,
-        registry_key=key,
-        default_style=style,
-        style_key=style_key,
-        styles=styles,
-    )
-    if shown:
-        layer.add_child(
-            SafeGeoJsonPopup(
-                fields=list(shown),
-                aliases=list(shown.values()),
-                localize=False,
-                min_width=220,  # label/value rows stay readable (the page's popups use gridmap.popupOptions)
-                max_width=360,
-                max_height=320,
-            )
-        )
-        if tooltip in shown:
-            layer.add_child(SafeGeoJsonTooltip(fields=[tooltip], labels=False, sticky=False))
-    layer.add_to(m)
-
-
-def _packed(gdf: gpd.GeoDataFrame, columns: Sequence[str]) -> str:
-    """The layer data as JSON text for the page (see :func:`layers.maps.elements.pack_features`)."""
-    props = {}
-    for column in columns:
-        values = gdf[column]
-        if pd.api.types.is_datetime64_any_dtype(values):
-            values = values.dt.strftime("%Y-%m-%d %H:%M")
-        elif pd.api.types.is_float_dtype(values) and (values.dropna() % 1 == 0).all():
-            values = values.astype("Int64")  # an integer column with gaps: show 6, not 6.0
-        props[column] = values.astype(object).where(values.notna(), None).tolist()
-    return script_json(pack_features(np.asarray(gdf.geometry.values), props))
-
-
-def _clean(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Rows with a geometry, in WGS84 (a frame without a CRS is taken as WGS84)."""
-    if gdf.crs is not None and gdf.crs.srs.upper() != "EPSG:4326" and gdf.crs.to_epsg() != 4326:
-        gdf = gdf.to_crs(4326)
-    geoms = np.asarray(gdf.geometry.values)
-    keep = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
-    return gdf if keep.all() else gdf[keep]
-
-
 def _named_choices(gdf: gpd.GeoDataFrame, choices: Mapping[str, Mapping[str, str]]) -> gpd.GeoDataFrame:
     """``gdf`` with each coded column of ``choices`` shown as its text (unknown codes kept)."""
     named = {c: m for c, m in choices.items() if c in gdf.columns}
@@ -403,63 +266,3 @@ def _named_choices(gdf: gpd.GeoDataFrame, choices: Mapping[str, Mapping[str, str
     for column, texts in named.items():
         gdf[column] = [None if v is None or v != v else texts.get(str(v), v) for v in gdf[column].tolist()]
     return gdf
-
-
-def _bounds(gdf: gpd.GeoDataFrame) -> list[list[float]] | None:
-    if gdf.empty:
-        return None
-    min_lon, min_lat, max_lon, max_lat = (float(v) for v in gdf.total_bounds)
-    return [[min_lat, min_lon], [max_lat, max_lon]]
-
-
-def _kind_style(kind: Mapping[str, str]) -> dict[str, Any]:
-    color = _css_color(kind.get("color", FALLBACK_COLOR))
-    if kind.get("geom") == "line":
-        return {"color": color, "weight": 4, "opacity": 0.9}
-    if kind.get("geom") == "polygon":
-        return {"color": color, "weight": 2, "fillColor": color, "fillOpacity": 0.35}
-    return _point_style(color, radius=5)
-
-
-def _point_style(color: str, *, radius: int) -> dict[str, Any]:
-    return {
-        "radius": radius,
-        "color": "#ffffff",
-        "weight": 1,
-        "fillColor": _css_color(color),
-        "fillOpacity": 0.9,
-    }
-
-
-def _css_color(value: str) -> str:
-    """``value`` if it looks like a hex or named CSS colour, else grey (it lands in inline CSS)."""
-    return css_color(value)
-
-
-def _figure(m: folium.Map) -> Figure:
-    figure = m.get_root()
-    assert isinstance(figure, Figure), "folium.Map always sits in a Figure"
-    return figure
-
-
-def _use_assets(m: folium.Map, assets: MapAssets, plugins: Sequence[str] = ()) -> None:
-    """Replace folium's CDN scripts and styles (jQuery, Bootstrap, awesome-markers) with Leaflet
-    (and the named plugins) alone."""
-    if not assets.inline:
-        m.default_js = assets.js_urls() + assets.plugin_js_urls(plugins)
-        m.default_css = assets.css_urls()
-        return
-    m.default_js = []
-    m.default_css = []
-    header = _figure(m).header
-    header.add_child(
-        RawElement("<style>" + assets.inline_css().replace("</style", "<\\/style") + "</style>"),
-        name="leaflet_css",
-    )
-    header.add_child(
-        RawElement("<script>" + assets.inline_js().replace("</script", "<\\/script") + "</script>"),
-        name="leaflet",
-    )
-    for name in plugins:
-        script = assets.inline_plugin_js(name).replace("</script", "<\\/script")
-        header.add_child(RawElement("<script>" + script + "</script>"), name=f"leaflet_{name}")

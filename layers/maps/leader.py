@@ -2,7 +2,7 @@
 
 folium adds one element, one Jinja template and one script block per layer and per popup; for a
 map of 20-odd layers that fixed cost outweighs the data. Here every layer is one entry of a JSON
-spec: its packed features (:func:`layers.maps.elements.pack_features`), a short list of styles
+spec: its packed features (:func:`layers.maps.packing.pack_features`), a short list of styles
 and, per feature, the index of its style (property ``_s``), its popup fields; ``gridmap.build``
 (:data:`BUILD_JS`) makes the Leaflet layers, the layer control, the legend and the negative-list
 panel from it. Point features are canvas symbols (:mod:`layers.maps.symbols`).
@@ -23,7 +23,8 @@ import pandas as pd
 from branca.element import MacroElement
 from folium.template import Template
 
-from layers.maps.elements import html_text, pack_features, render_once, script_json
+from layers.maps.elements import html_text, render_once, script_json
+from layers.maps.packing import pack_features
 
 
 @dataclass(frozen=True)
@@ -159,7 +160,7 @@ LEADER_CSS = """<style>
 .gridmap-negative li.overdue { color: #b2182b; font-weight: bold; }
 </style>"""
 
-# Needs the registry (layers.maps.elements.REGISTRY_JS), gridmap.Glyph (layers.maps.symbols) and,
+# Needs the registry (layers.maps.page.REGISTRY_JS), gridmap.Glyph (layers.maps.symbols) and,
 # for a heat layer, leaflet.heat.
 BUILD_JS = """
 gridmap.popup = function (p, links) {

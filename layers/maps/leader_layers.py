@@ -1,4 +1,7 @@
-"""The leader map's layers, each turned into a spec entry (:mod:`layers.maps.leader`) and legend lines.
+"""The leader map's layers, each turned into a spec entry (:mod:`layers.maps.leader`) and legend lines:
+here the places (boundary, buildings, facilities, inspection points, the positive list) and what
+every layer kind shares; the problem layers in :mod:`layers.maps.leader_problems`, the analysis
+layers in :mod:`layers.maps.leader_analysis`.
 
 Each ``*_layers`` function takes a cleaned EPSG:4326 frame and returns the spec entries it makes
 and its legend section (a title and ``(swatch SVG, escaped label)`` lines). Colours that reach the
@@ -18,13 +21,11 @@ import pandas as pd
 
 from layers.maps.classes import count_breaks
 from layers.maps.elements import html_text
-from layers.maps.labels import DEFAULT_LABELS, HOTSPOT_KEYS, class_name, fields, label
-from layers.maps.leader import Columns, display_values, heat_spec, layer_spec
-from layers.maps.symbols import box_swatch, class_shape, kind_shapes, line_swatch, swatch
+from layers.maps.labels import DEFAULT_LABELS, fields, label
+from layers.maps.leader import Columns, layer_spec
+from layers.maps.symbols import box_swatch, kind_shapes, line_swatch, swatch
 
 FALLBACK_COLOR = "#7f7f7f"
-RING_COLOR = "#111111"
-NEGATIVE_COLOR = "#6a3d9a"
 POSITIVE_STYLE: dict[str, Any] = {"radius": 8, "shape": "star", "color": "#ffffff", "weight": 1,
                                   "fillColor": "#2e7d32", "fillOpacity": 0.95}  # fmt: skip
 _CSS_COLOR = re.compile(r"^(#[0-9a-fA-F]{3,8}|[a-zA-Z]{3,20})$")
@@ -33,15 +34,6 @@ Section = tuple[str, list[tuple[str, str]]]
 BOUNDARY_STYLE: dict[str, Any] = {"color": "#c2185b", "weight": 3, "fill": False, "dashArray": "6 4"}
 BUILDING_STYLE: dict[str, Any] = {"color": "#8d8170", "weight": 1, "fillColor": "#d9d0c1", "fillOpacity": 0.6}
 SHADES = ["#e8e4dc", "#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"]  # none, then 5 classes
-HOTSPOT_COLORS: dict[str, str] = {  # Gi* class -> colour (names: layers.maps.labels.HOTSPOT_KEYS)
-    "hot_99": "#b2182b",
-    "hot_95": "#ef8a62",
-    "hot_90": "#fddbc7",
-    "none": "#ffffff",
-    "cold_90": "#d1e5f0",
-    "cold_95": "#67a9cf",
-    "cold_99": "#2166ac",
-}
 LINE_DASHES = {"fire_lane": "8 4"}
 Labels = Mapping[str, str]
 
@@ -61,7 +53,8 @@ def css_color(value: object) -> str:
     return value if isinstance(value, str) and _CSS_COLOR.match(value) else FALLBACK_COLOR
 
 
-def _styled(columns: Columns, index: np.ndarray, rows: np.ndarray | None = None) -> dict[str, Any]:
+def styled(columns: Columns, index: np.ndarray, rows: np.ndarray | None = None) -> dict[str, Any]:
+    """The packed rows (all, or ``rows``) with each one's style number from ``index``."""
     return columns.packed(rows, _s=index.tolist() if rows is None else index[rows].tolist())
 
 
@@ -88,7 +81,7 @@ def building_layers(
     breaks = graduated_breaks(values)
     index = np.where(values > 0, np.searchsorted(breaks, values, side="left") + 1, 0)
     styles = [BUILDING_STYLE | {"fillColor": c, "fillOpacity": 0.75} for c in SHADES[: len(breaks) + 1]]
-    spec = layer_spec(_styled(columns, index), key="buildings", name=name, styles=styles,
+    spec = layer_spec(styled(columns, index), key="buildings", name=name, styles=styles,
                       fields=field_labels)  # fmt: skip
     counts, low = ["0"], 1
     for b in breaks:
@@ -168,216 +161,10 @@ def inspection_point_layers(
             (swatch("square", color, stroke="#222222"), html_text(types.get(code, {}).get("name", code)))
         )
     field_labels = fields("inspection_point", labels)
-    spec = layer_spec(_styled(Columns(points, list(field_labels)), index), key="inspection_points",
+    spec = layer_spec(styled(Columns(points, list(field_labels)), index), key="inspection_points",
                       name=labels["inspection_points"], styles=styles, fields=field_labels, tooltip="name")  # fmt: skip
     spec["phoneOff"] = True
     return [spec], (labels["inspection_points"], lines)
-
-
-def problem_layers(
-    problems: gpd.GeoDataFrame,
-    statuses: Mapping[str, Mapping[str, Any]],
-    labels: Labels = DEFAULT_LABELS,
-    *,
-    split: bool = True,
-) -> tuple[list, list[Section]]:
-    """Problems coloured by status, shaped by category class, ringed when overdue. With ``split``
-    and statuses marked ``"open": False``, problems of those statuses go in a second layer,
-    ``problems_closed`` (off at first), so a map opens on the open work."""
-    status = (
-        problems["status"].astype(str).to_numpy()
-        if len(problems) and "status" in problems
-        else np.array([], dtype=object)
-    )
-    classes = (
-        problems["category"].astype(str).str[:2].to_numpy()
-        if "category" in problems
-        else np.full(len(problems), "")
-    )
-    overdue = (
-        problems["overdue"].fillna(False).astype(bool).to_numpy()
-        if "overdue" in problems
-        else np.zeros(len(problems), bool)
-    )
-    combos = pd.Series(
-        [f"{s}\t{c}\t{int(o)}" for s, c, o in zip(status, classes, overdue, strict=True)], dtype=object
-    )
-    index, uniques = pd.factorize(combos)
-    styles = []
-    for combo in uniques:
-        s, c, o = combo.split("\t")
-        styles.append({"radius": 6, "shape": class_shape(c), "color": "#ffffff", "weight": 1,
-                       "fillColor": css_color(statuses.get(s, {}).get("color", FALLBACK_COLOR)),
-                       "fillOpacity": 0.95, "ring": RING_COLOR if o == "1" else None})  # fmt: skip
-    field_labels = fields("problem", labels)
-    columns = Columns(
-        problems,
-        [*field_labels, "category", "status", "photos", "overdue"],
-        problem_labels(problems, statuses, labels),
-    )
-    index = np.asarray(index)
-    kept = {s for s, v in statuses.items() if v.get("open") is False}  # closed, rejected, duplicate
-    done = np.isin(status, list(kept)) if kept and split else np.zeros(len(status), bool)
-    common = {"styles": styles or [{"radius": 6}], "fields": field_labels, "tooltip": "category_name",
-              "problem": True}  # fmt: skip
-    if not done.any():
-        specs = [layer_spec(_styled(columns, index), key="problems", name=labels["problems"], **common)]
-    else:  # open problems on, the finished ones in a layer of their own (off at first)
-        specs = [
-            layer_spec(_styled(columns, index, np.flatnonzero(~done)), key="problems", name=labels["problems"],
-                       **common),
-            layer_spec(_styled(columns, index, np.flatnonzero(done)), key="problems_closed",
-                       name=labels["problems_closed"], show=False, **common),
-        ]  # fmt: skip
-    present = list(dict.fromkeys(status.tolist()))
-    ordered = [s for s in statuses if s in present] + [s for s in present if s not in statuses]
-    by_status = [(swatch("circle", css_color(statuses.get(s, {}).get("color", FALLBACK_COLOR))),
-                  html_text(statuses.get(s, {}).get("name", s))) for s in ordered]  # fmt: skip
-    by_class = [(swatch(class_shape(c), "#9e9e9e"), html_text(class_name(c, labels)))
-                for c in sorted(set(classes.tolist()))]  # fmt: skip
-    if overdue.any():
-        by_class.append((swatch("circle", "#9e9e9e", ring=RING_COLOR), html_text(labels["overdue"])))
-    return specs, [(labels["problem_status"], by_status), (labels["problem_class"], by_class)]
-
-
-def problem_labels(
-    problems: gpd.GeoDataFrame, statuses: Mapping[str, Mapping[str, str]], labels: Labels = DEFAULT_LABELS
-) -> dict[str, list]:
-    """``status_name`` (and ``overdue_label`` when there is an ``overdue`` column) per row, for popups."""
-    names = {s: v.get("name", s) for s, v in statuses.items()}
-    status = problems["status"].tolist() if "status" in problems else [None] * len(problems)
-    out = {"status_name": [names.get(v, None if v is None else str(v)) for v in status]}
-    if "overdue" in problems:
-        out["overdue_label"] = [
-            labels["overdue"] if v is True or v == 1 else None for v in problems["overdue"].tolist()
-        ]
-    return out
-
-
-def heat_layers(heat: gpd.GeoDataFrame, labels: Labels = DEFAULT_LABELS) -> list[dict[str, Any]]:
-    points = (
-        np.column_stack([heat.geometry.y.to_numpy(), heat.geometry.x.to_numpy()])
-        if len(heat)
-        else np.empty((0, 2))
-    )
-    return [heat_spec(points, key="heat", name=labels["heat"], show=False,
-                      options={"radius": 22, "blur": 18, "minOpacity": 0.3})]  # fmt: skip
-
-
-def hotspot_layers(hotspots: gpd.GeoDataFrame, labels: Labels = DEFAULT_LABELS) -> tuple[list, Section]:
-    classes = (
-        hotspots["hotspot"].astype(str).to_numpy()
-        if "hotspot" in hotspots
-        else np.full(len(hotspots), "none")
-    )
-    order = [h for h in HOTSPOT_COLORS if h in set(classes)] + sorted(set(classes) - set(HOTSPOT_COLORS))
-    index = np.array([order.index(h) for h in classes], dtype=np.int64)
-    names = {h: labels[k] for h, k in HOTSPOT_KEYS.items()}
-    styles = []
-    for h in order:
-        color = HOTSPOT_COLORS.get(h, FALLBACK_COLOR)
-        styles.append({"color": "#666666", "weight": 0.5, "fillColor": color,
-                       "fillOpacity": 0.0 if h == "none" else 0.55})  # fmt: skip
-    computed: dict[str, Any] = {"hotspot_name": [names.get(h, h) for h in classes]}
-    for c in ("z", "p_value"):
-        if c in hotspots:
-            computed[c] = display_values(hotspots[c].astype(float).round(3))
-    field_labels = fields("hotspot", labels)
-    columns = Columns(hotspots, list(field_labels), computed)
-    spec = layer_spec(_styled(columns, index), key="hotspots", name=labels["hotspots"], styles=styles or [{}],
-                      fields=field_labels, show=False)  # fmt: skip
-    lines = [(box_swatch(HOTSPOT_COLORS[h], stroke="#666666"), html_text(names[h]))
-             for h in HOTSPOT_COLORS if h in order]  # fmt: skip
-    return [spec], (labels["hotspots_legend"], lines)
-
-
-def coverage_layers(
-    gaps: gpd.GeoDataFrame | None,
-    uncovered: gpd.GeoDataFrame | None,
-    kinds: Mapping[str, Mapping[str, str]],
-    labels: Labels = DEFAULT_LABELS,
-) -> tuple[list, Section]:
-    """Per kind: the uncovered area (``gaps:<kind>``) and the uncovered buildings (``uncovered:<kind>``)."""
-    specs: list[dict[str, Any]] = []
-    lines: list[tuple[str, str]] = []
-    codes: list[str] = []
-    for frame in (gaps, uncovered):
-        if frame is not None and "kind" in frame:
-            codes += [c for c in dict.fromkeys(frame["kind"].astype(str)) if c not in codes]
-    gap_cols = unc_cols = None
-    gap_fields, unc_fields = fields("gap", labels), fields("uncovered", labels)
-    if gaps is not None and "kind" in gaps:
-        pct = (gaps["uncovered_share"] * 100).round(1).tolist() if "uncovered_share" in gaps else None
-        gap_cols = (
-            gaps["kind"].astype(str).to_numpy(),
-            Columns(gaps, list(gap_fields), {"uncovered_pct": pct} if pct else None),
-        )
-    if uncovered is not None and "kind" in uncovered:
-        dist = uncovered["distance_m"].replace(np.inf, np.nan).round(0) if "distance_m" in uncovered else None
-        unc_cols = (
-            uncovered["kind"].astype(str).to_numpy(),
-            Columns(
-                uncovered,
-                list(unc_fields),
-                {"distance_m": display_values(dist)} if dist is not None else None,
-            ),
-        )
-    for code in [c for c in kinds if c in codes] + [c for c in codes if c not in kinds]:
-        kind = kinds.get(code, {"name": code, "color": FALLBACK_COLOR})
-        color, name = css_color(kind.get("color")), str(kind["name"])
-        gap_name, unc_name = (label(labels, k, kind=name) for k in ("coverage_gaps", "uncovered_buildings"))
-        if gap_cols is not None:
-            rows = np.flatnonzero(gap_cols[0] == code)
-            style = {
-                "color": color,
-                "weight": 1.5,
-                "dashArray": "4 3",
-                "fillColor": color,
-                "fillOpacity": 0.25,
-            }
-            specs.append(layer_spec(gap_cols[1].packed(rows, kind_name=[name] * len(rows)), key=f"gaps:{code}",
-                                    name=gap_name, styles=[style], fields=gap_fields, show=False))  # fmt: skip
-            lines.append((box_swatch(color, opacity=0.25), html_text(gap_name)))
-        if unc_cols is not None:
-            rows = np.flatnonzero(unc_cols[0] == code)
-            style = {"color": "#b2182b", "weight": 2, "fillColor": color, "fillOpacity": 0.7}
-            specs.append(layer_spec(unc_cols[1].packed(rows, kind_name=[name] * len(rows)), key=f"uncovered:{code}",
-                                    name=unc_name, styles=[style], fields=unc_fields, show=False))  # fmt: skip
-            lines.append((box_swatch(color, stroke="#b2182b", opacity=0.7), html_text(unc_name)))
-    return specs, (labels["coverage_legend"], lines)
-
-
-def negative_layers(
-    negative: gpd.GeoDataFrame,
-    statuses: Mapping[str, Mapping[str, str]],
-    labels: Labels = DEFAULT_LABELS,
-    more: tuple[int, str] | None = None,
-) -> tuple[list, dict]:
-    """The negative list: open items ringed on the map and listed in a panel (oldest first).
-    ``more``: ``negative`` is the oldest part of a longer list, (its whole length, the URL of
-    the whole list), said and linked under the panel's title."""
-    computed: dict[str, Any] = problem_labels(negative, statuses, labels)
-    if "id" in negative:
-        computed["label"] = ["#" + str(i) for i in negative["id"].tolist()]
-    if "days_open" in negative:
-        computed["age"] = [
-            label(labels, "days_value", days=int(d)) if pd.notna(d) else None
-            for d in negative["days_open"].tolist()
-        ]
-    style = {"radius": 11, "shape": "circle", "fill": False, "color": NEGATIVE_COLOR, "weight": 2.5}
-    field_labels = fields("negative", labels)
-    columns = Columns(negative, [*field_labels, "overdue", "photos"], computed)
-    spec = layer_spec(columns.packed(), key="negative_list", name=labels["negative_list"], styles=[style],
-                      fields=field_labels, show=False, problem=True)  # fmt: skip
-    panel = {
-        "key": "negative_list",
-        "title": labels["negative_title"],
-        "fields": ["label", "category_name", "age", "overdue_label"],
-    }
-    if more is not None:
-        total, url = more
-        panel["more"] = {"url": url, "text": label(labels, "negative_more", shown=len(negative), total=total)}
-    return [spec], panel
 
 
 def positive_layers(sites: gpd.GeoDataFrame | None, labels: Labels = DEFAULT_LABELS) -> tuple[list, Section]:

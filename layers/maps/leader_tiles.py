@@ -38,7 +38,7 @@ def building_rule(buildings: gpd.GeoDataFrame) -> StyleRule:
 
 def problem_rule(problems: gpd.GeoDataFrame) -> StyleRule:
     """The (status, category class, overdue) combinations of
-    :func:`~layers.maps.leader_layers.problem_layers`, in the same order (so the same style index)."""
+    :func:`~layers.maps.leader_problems.problem_layers`, in the same order (so the same style index)."""
     n = len(problems)
     status = problems["status"].astype(str).to_numpy() if n and "status" in problems else np.full(n, "")
     classes = (

@@ -3,7 +3,7 @@
 With no background tiles a map shows its layers on a plain background, and nothing says where a
 place is. These labels come from the database's streets (their names) and grids (their codes),
 not from tiles. Each label is ``{"at": [lat, lon], "text": str, "cls": str, "min_zoom": int}``;
-the page (``gridmap.labelLayer`` in :mod:`layers.maps.elements`) shows those of the current zoom
+the page (``gridmap.labelLayer`` in :mod:`layers.maps.page`) shows those of the current zoom
 that fit without overlapping one shown before them, in the order given (longest streets first).
 """
 

@@ -12,7 +12,7 @@ bound it does not exceed). Quantiles were tried first and fail on coverage share
 grids sit at 100%: every quantile bound is 1.0 and a grid at 60% lands in the same class.
 Grids without a value (no buildings the kind serves, no residents) are a grey "no data" class.
 
-Registry keys (see :mod:`layers.maps.grid`): ``"coverage"``, ``"problem-rate"`` (one feature per grid),
+Registry keys (see :mod:`layers.maps.page`): ``"coverage"``, ``"problem-rate"`` (one feature per grid),
 ``"gaps"``, ``"sites"`` and those of the bbox layers. ``gridmap.sites`` holds the state of the last
 siting request ``{loading, community, count, error}``; event ``gridmap:sites`` follows it.
 """
@@ -31,8 +31,8 @@ from layers.chinacoords import gcj02_for_display
 from layers.maps.assets import MapAssets, TileSource
 from layers.maps.bbox import DEFAULT_MIN_ZOOM, BboxSource, add_bbox_layers
 from layers.maps.classes import natural_breaks
-from layers.maps.elements import RawElement
-from layers.maps.grid import Legend, MapReady, _add_layer, _base_map, _bounds, _clean
+from layers.maps.elements import Legend, MapReady, RawElement
+from layers.maps.page import add_layer, base_map, clean, frame_bounds
 from layers.maps.planner_elements import ChoroplethLegend, DerivedGeoJson, GridPopup, SitesControl
 from layers.maps.vector_tiles import VectorSource, add_vector_layers
 
@@ -195,11 +195,11 @@ def planner_map(
         to GCJ-02 here and the bbox-loaded features and sites in the page (display only).
     """
     text = {**LABELS, **(labels or {})}
-    grids, gaps = _clean(grids), _clean(gaps)
+    grids, gaps = clean(grids), clean(gaps)
     gcj02 = tiles is not None and tiles.datum == "gcj02"
     if gcj02:  # drawn over GCJ-02 tiles: moved for display only (bbox layers move in the page)
         grids, gaps = gcj02_for_display(grids), gcj02_for_display(gaps)
-    m = _base_map(_bounds(grids), assets, tiles, plugins=("vectorgrid",) if vector_sources else ())
+    m = base_map(frame_bounds(grids), assets, tiles, plugins=("vectorgrid",) if vector_sources else ())
     m.get_root().header.add_child(RawElement(PLANNER_CSS), name="gridmap_planner_css")
     sections = []
     for key, column, colors, fmt, title in (
@@ -213,7 +213,7 @@ def planner_map(
         styles = {str(i): _fill(c) for i, c in enumerate(fills)}
         sections.append((key, title, class_legend(values, breaks, fills, fmt, text["no_data"]), styles))
     fields = {c: text[c] for c in GRID_FIELDS if c in grids.columns}
-    _add_layer(
+    add_layer(
         m,
         grids,
         key="coverage",
@@ -229,13 +229,13 @@ def planner_map(
         style_key="rate_class", styles=sections[1][3],
     ).add_to(m)  # fmt: skip
     GridPopup(["coverage", "problem-rate"], fields, grid_url, text["open_grid"]).add_to(m)
-    _add_layer(m, gaps, key="gaps", name=text["gaps"], fields={}, style=GAP_STYLE)
+    add_layer(m, gaps, key="gaps", name=text["gaps"], fields={}, style=GAP_STYLE)
     add_bbox_layers(m, bbox_sources, messages=text, min_zoom=min_zoom, gcj02=gcj02)
     add_vector_layers(m, vector_sources)
     if sites_url is not None:
         empty = gpd.GeoDataFrame({c: [] for c in SITE_FIELDS}, geometry=[], crs=4326)
         site_fields = {c: text[c] for c in SITE_FIELDS}
-        _add_layer(m, empty, key="sites", name=text["sites"], fields=site_fields, style=SITE_STYLE)
+        add_layer(m, empty, key="sites", name=text["sites"], fields=site_fields, style=SITE_STYLE)
         SitesControl(sites_url, communities, text).add_to(m)
     Legend(
         [(text["gaps_legend"], GAP_STYLE["fillColor"], "polygon"), *legend]

@@ -1,6 +1,6 @@
 """Folium map of an inspection route: numbered stops in walking order, the path, a locate button.
 
-Built from the helpers of :mod:`layers.maps.grid` (packed layer data, canvas drawing, the
+Built from the helpers of :mod:`layers.maps.page` (packed layer data, canvas drawing, the
 ``window.gridmap`` registry, local assets only). Layers (registry keys):
 
 - ``"stops"``: one circle per stop, coloured by its task (overdue, open, look-back) or grey when
@@ -36,8 +36,8 @@ from shapely.geometry import Point
 
 from layers.chinacoords import gcj02_for_display, wgs84_to_gcj02
 from layers.maps.assets import MapAssets, TileSource
-from layers.maps.elements import RawElement, render_once, script_json
-from layers.maps.grid import Legend, MapReady, _add_layer, _base_map, _bounds, _clean
+from layers.maps.elements import Legend, MapReady, RawElement, render_once, script_json
+from layers.maps.page import add_layer, base_map, clean, frame_bounds
 
 __all__ = ["DEFAULT_LABELS", "MAX_LABELS", "PATH_STYLES", "TASK_COLORS", "route_map"]
 
@@ -163,12 +163,12 @@ def route_map(
         Id prefix of the page's list entries (``<item_prefix><seq>``).
     """
     texts = {**DEFAULT_LABELS, **(labels or {})}
-    stops = _clean(stops)
+    stops = clean(stops)
     task = stops["task"] if "task" in stops else pd.Series("open", index=stops.index)
     if "visited" in stops:  # a stop ticked off as visited is drawn grey
         task = task.where(~stops["visited"].fillna(False).astype(bool), "visited")
     stops = stops.assign(state=task)
-    path = _clean(path)
+    path = clean(path)
     datum = tiles.datum if tiles is not None else "wgs84"
     if datum == "gcj02":  # drawn where GCJ-02 tiles show the place; the data stay WGS84
         stops, path = gcj02_for_display(stops), gcj02_for_display(path)
@@ -180,20 +180,20 @@ def route_map(
         geometry=[Point(start)] if start else [],
         crs=4326,
     )
-    bounds = _bounds(pd.concat([stops[["geometry"]], path[["geometry"]], start_frame[["geometry"]]]))
-    m = _base_map(bounds or fallback_bounds or WORLD_BOUNDS, assets, tiles)
+    bounds = frame_bounds(pd.concat([stops[["geometry"]], path[["geometry"]], start_frame[["geometry"]]]))
+    m = base_map(bounds or fallback_bounds or WORLD_BOUNDS, assets, tiles)
     m.get_root().header.add_child(RawElement(ROUTE_CSS), name="route_css")
-    _add_layer(
+    add_layer(
         m, path, key="path", name=texts["path"], fields={}, style=PATH_STYLES["street"],
         style_key="kind", styles=PATH_STYLES, extra=("kind",),
     )  # fmt: skip
     if start:
-        _add_layer(
+        add_layer(
             m, start_frame, key="start", name=texts["start"], fields={}, style=START_STYLE, extra=("name",)
         )
     styles = {task: _stop_style(color) for task, color in TASK_COLORS.items()}
     styles["visited"] = _stop_style(VISITED_COLOR) | {"fillOpacity": 0.6}
-    _add_layer(
+    add_layer(
         m, stops, key="stops", name=texts["stops"], fields={}, style=styles["open"],
         style_key="state", styles=styles, extra=STOP_COLUMNS,
     )  # fmt: skip

@@ -102,7 +102,7 @@ class VectorSource:
         return out
 
 
-# Needs the registry (layers.maps.elements.REGISTRY_JS), gridmap.Glyph (layers.maps.symbols) for
+# Needs the registry (layers.maps.page.REGISTRY_JS), gridmap.Glyph (layers.maps.symbols) for
 # point symbols, gridmap.popup (layers.maps.leader) for problem popups, and Leaflet.VectorGrid.
 VECTOR_JS = """
 if (L.DomEvent && !L.DomEvent.fakeStop) {  // VectorGrid 1.3 calls it; Leaflet 1.8 dropped it

@@ -2,7 +2,7 @@
 
 The map HTML from layers.maps.grid is served with gridmap/static/ by a local http.server; Chromium may
 reach nothing else (tests/browser/conftest.py). Counts are read from Leaflet itself through the
-page's registry (window.gridmap, see layers/maps/grid.py).
+page's registry (window.gridmap, see layers/maps/page.py).
 """
 
 from __future__ import annotations

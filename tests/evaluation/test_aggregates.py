@@ -12,15 +12,9 @@ from django.db.models.sql import compiler
 from django.test.utils import CaptureQueriesContext
 
 from gridmap.dashboard.selectors import grid_figures, scope_totals, unit_figures
+from gridmap.evaluation.aggregates import ratings_in, recurrences_in, unit_aggregates
 from gridmap.evaluation.metrics import LEVELS, Period, UnitStats, rating_counts, recurrence_counts, unit_stats
-from gridmap.evaluation.selectors import (
-    evaluation_by_rows,
-    evaluation_for,
-    metric_rows,
-    ratings_in,
-    recurrences_in,
-    unit_aggregates,
-)
+from gridmap.evaluation.selectors import evaluation_by_rows, evaluation_for, metric_rows
 from gridmap.evaluation.weekly import bucket, weekly_counts, weeks_between
 from gridmap.geography.models import Grid
 from gridmap.problems.models import Problem, ProblemRating

@@ -6,7 +6,7 @@ from django.conf import settings
 
 from gridmap.accounts.models import Role
 from gridmap.problems.models import PositiveSite
-from layers.maps.elements import unpack_features
+from layers.maps.packing import unpack_features
 from tests.factories import LAT0, LON0, grid, region_tree, user
 from tests.layers.maps.test_maps import map_spec
 

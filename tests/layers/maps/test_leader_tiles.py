@@ -11,7 +11,8 @@ import pandas as pd
 import shapely
 
 from layers.maps import DEFAULT_STATUSES, MapAssets, grid_map
-from layers.maps.leader_layers import building_layers, problem_layers
+from layers.maps.leader_layers import building_layers
+from layers.maps.leader_problems import problem_layers
 from layers.maps.leader_tiles import building_rule, problem_rule, tile_specs
 
 

@@ -175,7 +175,7 @@ def test_the_page_grows_with_the_grids_only():
 def test_over_gcj02_tiles_the_embedded_layers_move_and_the_page_moves_the_rest():
     from layers.chinacoords import wgs84_to_gcj02
     from layers.maps.assets import TileSource
-    from layers.maps.elements import unpack_features
+    from layers.maps.packing import unpack_features
 
     plain = _build(_grids())
     assert "gridmap.gcj02 =" not in plain

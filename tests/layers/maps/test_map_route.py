@@ -17,7 +17,7 @@ import pytest
 from shapely.geometry import LineString, Point
 
 from layers.maps.assets import MapAssets
-from layers.maps.elements import unpack_features
+from layers.maps.packing import unpack_features
 from layers.maps.route import MAX_LABELS, PATH_STYLES, ROUTE_JS, route_map
 from layers.network import build_network
 from layers.routes.exact import held_karp

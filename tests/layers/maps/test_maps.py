@@ -18,8 +18,8 @@ import shapely
 from shapely.geometry import LineString, MultiPolygon, Point, box
 
 from layers.maps.assets import LEAFLET_CSS, LEAFLET_JS, REPO_VENDOR_DIR, MapAssets, TileSource
-from layers.maps.elements import pack_features, unpack_features
 from layers.maps.grid import grid_map
+from layers.maps.packing import pack_features, unpack_features
 
 LON, LAT = 120.87, 31.63  # Changshu
 XSS = "<img src=x onerror=alert(1)>"

@@ -14,10 +14,10 @@ import pytest
 from shapely.geometry import Point
 
 from layers.maps.assets import PLUGINS, REPO_VENDOR_DIR, MapAssets
-from layers.maps.elements import unpack_features
 from layers.maps.grid import grid_map
 from layers.maps.leader import MapLinks
 from layers.maps.leader_layers import graduated_breaks
+from layers.maps.packing import unpack_features
 from layers.maps.symbols import SHAPES, kind_shapes
 from tests.layers.maps.test_maps import (
     KINDS,
