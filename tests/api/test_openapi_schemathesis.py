@@ -4,7 +4,10 @@ bounded number of examples. In process (the WSGI app on the test database), so i
 SpatiaLite and PostGIS alike; the requests carry an administrator's token, and the
 ``ignored_auth`` check sends them again without it to prove that anonymous is refused.
 
-Everything schemathesis is told is in this module (``CONFIG``), nothing in a config file.
+Everything schemathesis is told is in this module (``CONFIG``), nothing in a config file. The
+schema is loaded at import with ``from_dict`` (and the app attached) rather than through a
+fixture: schemathesis 4.32.5's lazy ``from_fixture`` sets ``Function._nodeid``, which pytest 9.2
+no longer has.
 """
 
 from __future__ import annotations
@@ -28,9 +31,11 @@ from tests.factories import LAT0, LON0
 load_all_checks()
 ALL_CHECKS = CHECKS.get_all()  # what schemathesis 4 calls "all"
 
-# Values the document cannot list because they live in the database (catalogue codes, a box
-# whose minimum lies below its maximum, the ids of the town's records): positive cases draw them
-# from these dictionaries; negative cases are generated from the document as usual.
+# Values the document cannot list because they live in the database (catalogue codes) or
+# because a pattern cannot say them (a box whose minimum lies below its maximum): the fuzzing
+# phase draws them from these dictionaries, so that requests reach the analysis and the intake
+# and not only their 404s; negative cases are generated from the document as usual. (The coverage
+# phase ignores dictionaries: its made-up codes are answered 404, which the document says.)
 CONFIG = f"""
 seed = 16                    # a fixed sequence, so that a pass is repeatable
 [generation]
