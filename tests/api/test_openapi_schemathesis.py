@@ -188,3 +188,9 @@ def test_geojson_answers_are_typed_features_and_collections():
     assert set(components["GridProperties"]["properties"]) >= {"code", "name", "community", "leader"}
     collection = components["ProblemFeatureCollection"]
     assert {"numberMatched", "numberReturned", "links", "features"} <= set(collection["required"])
+
+
+def test_the_document_is_valid_openapi():
+    from drf_spectacular.validation import validate_schema
+
+    validate_schema(DOCUMENT)  # raises on anything OpenAPI 3.0 does not allow
