@@ -26,15 +26,17 @@ def ref(name: str) -> Schema:
     return {"$ref": REF + name}
 
 
-def _nullable(schema: Schema) -> Schema:
+def nullable(schema: Schema) -> Schema:
+    if "$ref" in schema:  # OpenAPI 3.0 ignores what stands beside a $ref
+        return {"allOf": [schema], "nullable": True}
     return {**schema, "nullable": True}
 
 
 STR, INT, NUM, BOOL = {"type": "string"}, {"type": "integer"}, {"type": "number"}, {"type": "boolean"}
-NSTR, NINT, NNUM = _nullable(STR), _nullable(INT), _nullable(NUM)
+NSTR, NINT, NNUM = nullable(STR), nullable(INT), nullable(NUM)
 TIME = {"type": "string", "format": "date-time"}
-NTIME = _nullable(TIME)
-NDATE = _nullable({"type": "string", "format": "date"})
+NTIME = nullable(TIME)
+NDATE = nullable({"type": "string", "format": "date"})
 ANY_OBJECT = {"type": "object", "additionalProperties": True}
 # storable text (gridmap.core.boundary.check_text: no control characters) and text that is not
 # blank once stripped (a required field)
@@ -43,13 +45,13 @@ TEXT_PATTERN = rf"^[^{_CONTROL}]*$"
 FILLED_TEXT_PATTERN = rf"^[^{_CONTROL}]*[^{_CONTROL}\s][^{_CONTROL}]*$"
 
 
-def text(max_chars: int, *, filled: bool = False, nullable: bool = False) -> Schema:
+def text(max_chars: int, *, filled: bool = False, may_be_null: bool = False) -> Schema:
     out = {
         "type": "string",
         "maxLength": max_chars,
         "pattern": FILLED_TEXT_PATTERN if filled else TEXT_PATTERN,
     }
-    return _nullable(out) if nullable else out
+    return nullable(out) if may_be_null else out
 
 
 def obj(properties: dict[str, Schema], *, required: list[str] | None = None, extra: bool = False) -> Schema:
@@ -85,7 +87,7 @@ ANY_GEOMETRY = {"oneOf": [ref(name) for name in GEOMETRIES]}
 # -- properties of each layer ---------------------------------------------------------------
 PROBLEM_STATUS = {"type": "string", "enum": list(Status.values)}
 PHOTO = obj({"id": INT, "stage": STR, "taken_at": NTIME, "event": NINT, "url": NSTR})
-EVIDENCE = _nullable(
+EVIDENCE = nullable(
     obj(
         {
             "verified_at": NTIME,
@@ -189,9 +191,9 @@ def components() -> dict[str, Schema]:
                      "data": ANY_OBJECT})  # fmt: skip
     # a step can take the problem out of the actor's sight: then no geometry and no properties
     out["TransitionFeature"] = _feature(
-        "PointGeometry", _nullable(ref("ProblemProperties")), extra={"event": event}
+        "PointGeometry", nullable(ref("ProblemProperties")), extra={"event": event}
     )
-    out["TransitionFeature"]["properties"]["geometry"] = _nullable(ref("PointGeometry"))
+    out["TransitionFeature"]["properties"]["geometry"] = nullable(ref("PointGeometry"))
     out[f"{COMPUTED}Feature"] = _feature("", ANY_OBJECT)
     out[f"{COMPUTED}FeatureCollection"] = _collection(
         f"{COMPUTED}Feature", extra={"summary": ANY_OBJECT, "analysis": ref("AnalysisState")}

@@ -13,7 +13,7 @@ from typing import Any
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 
-from gridmap.api.openapi import ANY_OBJECT, GEOJSON_TYPE, TEXT_PATTERN, _nullable, error, geojson, obj, text
+from gridmap.api.openapi import ANY_OBJECT, GEOJSON_TYPE, TEXT_PATTERN, error, geojson, nullable, obj, text
 from gridmap.api.params import MAX_LIST_ITEMS, MAX_PAGE, MAX_PAGE_SIZE
 from gridmap.problems.lifecycle import TRANSITIONS
 from gridmap.problems.models import Status
@@ -83,7 +83,6 @@ PROBLEM_PARAMS = [
 ]
 
 # -- responses ----------------------------------------------------------------------------------
-ERROR = error("An error: `detail` says what is wrong (a 400 may add `errors`, the messages per field).")
 BAD_REQUEST = error("A parameter or a field is missing or malformed.")
 UNAUTHENTICATED = error("No credentials, or a token that is not valid.")
 FORBIDDEN = error("Your role may not do this.")
@@ -124,7 +123,7 @@ INTAKE = obj(
         "lon": LON,
         "lat": LAT,
         "category": {"type": "string", "pattern": "^[0-9A-Za-z]{1,8}$", "description": "event category code, e.g. 0301"},
-        "description": text(4000, nullable=True),
+        "description": text(4000, may_be_null=True),
         "client_uuid": {"type": "string", "format": "uuid", "nullable": True,
                         "description": "one per report; a replay answers the first result"},
         "reported_at": {"type": "string", "format": "date-time", "nullable": True},
@@ -134,9 +133,9 @@ INTAKE = obj(
 TRANSITION = obj(
     {
         "action": {"type": "string", "enum": list(TRANSITIONS)},
-        "note": text(2000, nullable=True),
-        "lon": _nullable(LON),
-        "lat": _nullable(LAT),
+        "note": text(2000, may_be_null=True),
+        "lon": nullable(LON),
+        "lat": nullable(LAT),
         "params": {**ANY_OBJECT, "nullable": True},
     },
     required=["action"],
@@ -148,7 +147,7 @@ TRANSITION_FORM = obj(
 )  # fmt: skip
 PHOTO = obj({"image": FILE, "lon": LON, "lat": LAT}, required=["image"])
 POSITIVE_SITE = obj(
-    {"lon": LON, "lat": LAT, "name": text(200, filled=True), "description": text(4000, nullable=True)},
+    {"lon": LON, "lat": LAT, "name": text(200, filled=True), "description": text(4000, may_be_null=True)},
     required=["lon", "lat", "name"],
 )
 SITE_PHOTO = obj({"image": FILE}, required=["image"])
