@@ -1,6 +1,6 @@
 """The OpenAPI document of the REST API (``/api/v1/schema/``) checked against the API itself with
 schemathesis: every operation, every check schemathesis has, positive and negative inputs, a
-bounded number of examples. In process (the WSGI app on the test database), so it runs on
+bounded number of examples, one operation at a time and in workflows (the stateful phase). In process (the WSGI app on the test database), so it runs on
 SpatiaLite and PostGIS alike; the requests carry an administrator's token, and the
 ``ignored_auth`` check sends them again without it to prove that anonymous is refused.
 
@@ -12,6 +12,9 @@ no longer has.
 
 from __future__ import annotations
 
+import copy
+
+import hypothesis
 import pytest
 import schemathesis
 from django.core.signals import request_finished, request_started
@@ -43,8 +46,6 @@ mode = "all"                 # positive and negative
 max-examples = 12            # per operation and mode (fuzzing); the coverage phase adds its boundary cases
 deterministic = true
 database = "none"
-[phases.stateful]
-enabled = false              # the document has no links: the per-operation phases only
 [checks]
 enabled = true
 [dictionaries.boxes]
@@ -71,7 +72,8 @@ def _document() -> dict:
 
 
 DOCUMENT = _document()
-schema = schemathesis.openapi.from_dict(DOCUMENT, config=SchemathesisConfig.from_str(CONFIG))
+# a copy: schemathesis writes the links it infers into the document it is given
+schema = schemathesis.openapi.from_dict(copy.deepcopy(DOCUMENT), config=SchemathesisConfig.from_str(CONFIG))
 schema.app = get_wsgi_application()
 
 
@@ -142,6 +144,41 @@ def test_the_rest_api_answers_as_its_document_says(case, admin_headers, town_ids
     label = (case.operation.method.upper(), case.operation.path)
     excluded = [POSITIVE_DATA_ACCEPTANCE] if label in NOT_SAYABLE else []
     case.call_and_validate(headers=admin_headers, checks=ALL_CHECKS, excluded_checks=excluded)
+
+
+WORKFLOW = schema.as_state_machine()  # its steps: the links schemathesis infers from the typed answers
+
+
+def test_workflows_of_the_rest_api_answer_as_the_document_says(admin_headers, town_ids):
+    """The stateful phase: sequences of calls that feed one answer's ids into the next request
+    (a report, then its events, photos and steps; a site, then its photo), with every check,
+    ``use_after_free`` and ``ensure_resource_availability`` among them."""
+
+    class Workflow(WORKFLOW):
+        def get_call_kwargs(self, case):
+            return {"headers": admin_headers}
+
+        def validate_response(self, response, case, additional_checks=None, **kwargs):
+            label = (case.operation.method.upper(), case.operation.path)
+            case.validate_response(
+                response,
+                checks=ALL_CHECKS,
+                excluded_checks=[POSITIVE_DATA_ACCEPTANCE] if label in NOT_SAYABLE else [],
+                headers=admin_headers,
+                transport_kwargs=kwargs or None,
+                recorder=getattr(self, "recorder", None),
+            )
+
+    Workflow.run(
+        settings=hypothesis.settings(
+            max_examples=15,
+            stateful_step_count=6,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            suppress_health_check=list(hypothesis.HealthCheck),
+        )  # fmt: skip
+    )
 
 
 def test_the_checked_document_is_the_served_one(db):
