@@ -114,7 +114,7 @@ def register_defaults() -> None:
     from gridmap.geography.models import Community, Grid
     from gridmap.problems.models import EventCategory
 
-    register("category", EventCategory, ("code", "name"), "categories")
+    register("category", EventCategory, ("code", "name", "name_en"), "categories")
     register("grid", Grid, ("code",), "grids")
     register("community", Community, ("code",), "grids")
     register("department", Department, ("code",), "departments")

@@ -23,6 +23,7 @@ from gridmap.api.codebook import books_many
 from gridmap.api.expressions import IsoUTC, UUIDText
 from gridmap.api.renderers import iso
 from gridmap.core.geojson import PRECISION
+from gridmap.core.language import english, local_name
 from gridmap.problems.lifecycle import TRANSITIONS
 from gridmap.problems.models import OPEN_STATUSES, Problem, Status
 
@@ -103,7 +104,7 @@ BUILDING = FeatureSpec(
 
 # -- facilities -------------------------------------------------------------------------------
 def _facility(r: Sequence[Any], ctx: RowContext) -> dict[str, Any]:
-    return {"kind": r[2], "kind_name": r[3], "name": r[4], "condition": r[5], "last_inspected": r[6],
+    return {"kind": r[2], "kind_name": local_name(r[3], r[11]), "name": r[4], "condition": r[5], "last_inspected": r[6],
             "capacity": r[7], "accessible_spaces": r[8], "grid": r[9], "attrs": r[10]}  # fmt: skip
 
 
@@ -118,6 +119,7 @@ FACILITY = FeatureSpec(
         "accessible_spaces",
         "grid__code",
         "attrs",
+        "kind__name_en",
     ),  # fmt: skip
     _facility,
 )
@@ -163,7 +165,7 @@ SITE = FeatureSpec(
 
 # -- problems ---------------------------------------------------------------------------------
 _OPEN = frozenset(OPEN_STATUSES)
-_NO_CODE = (None, None)
+_NO_CODE = (None, None, None)
 
 
 class ProblemSpec(FeatureSpec):
@@ -180,6 +182,7 @@ class ProblemSpec(FeatureSpec):
         categories, grids, communities = books["category"], books["grid"], books["community"]
         departments = books["department"]
         actions, now, no_actions = ctx.actions, ctx.now, []
+        en = english()  # names in the request's language (the English name where there is one)
         out = []
         for (pid, geojson, uuid, category_id, status, description, reported_at, deadline, closed_at, grid_id,
              community_id, department_id, facility_id, rework, extension, reopen) in rows:  # fmt: skip
@@ -187,7 +190,7 @@ class ProblemSpec(FeatureSpec):
             properties = {
                 "uuid": uuid,
                 "category": category[0],
-                "category_name": category[1],
+                "category_name": (category[2] or category[1]) if en else category[1],
                 "status": status,
                 "description": description,
                 "reported_at": reported_at,

@@ -26,7 +26,7 @@ from gridmap.problems.selectors import problems_visible_to
 class ProblemReferenceSerializer(GeoFeatureModelSerializer):
     geom = GeometryField()
     category = serializers.CharField(source="category.code")
-    category_name = serializers.CharField(source="category.name")
+    category_name = serializers.CharField(source="category.local_name")  # in the request's language
     grid = serializers.CharField(source="grid.code", allow_null=True)
     community = serializers.CharField(source="community.code", allow_null=True)
     department = serializers.CharField(source="department.code", allow_null=True)

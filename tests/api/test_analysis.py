@@ -62,7 +62,7 @@ def test_gaps_suggestions_hotspots_and_routes_answer_geojson(loaded):
     "query",
     [
         "coverage/", "coverage/?kind=hydrant&metric=fast", "coverage/?kind=hydrant&radius_m=nan",
-        "coverage/?kind=hydrant&radius_m=1e308", "coverage/?kind=nope", "coverage/?kind=hydrant&x=1",
+        "coverage/?kind=hydrant&radius_m=1e308", "coverage/?kind=hydrant&x=1",
         "suggestions/?kind=hydrant", "hotspots/?method=magic", "hotspots/?days=-3", "route/",
     ],
 )  # fmt: skip
@@ -73,3 +73,15 @@ def test_bad_queries_are_400(db, query):
     client = APIClient()
     client.force_authenticate(planner)
     assert client.get(f"/api/v1/analysis/{query}").status_code == 400
+
+
+@pytest.mark.parametrize("name", ["coverage", "gaps", "suggestions"])
+def test_an_unknown_kind_is_not_found_and_named(db, name):
+    """A kind code that names nothing is a 404, like a grid outside the scope; the answer lists
+    the kinds there are."""
+    from tests.factories import user
+
+    client = APIClient()
+    client.force_authenticate(user("p", "planner"))
+    response = client.get(f"/api/v1/analysis/{name}/?kind=nope&grid=1")
+    assert response.status_code == 404 and "hydrant" in response.json()["detail"]

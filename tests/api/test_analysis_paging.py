@@ -29,7 +29,7 @@ def sets(town):
         "coverage/?kind=hydrant&page=0", "coverage/?kind=hydrant&page_size=1001",
         "coverage/?kind=hydrant&page_size=-1", "coverage/?kind=hydrant&uncovered=maybe",
         "coverage/?kind=hydrant&page=1&page=2", "gaps/?kind=hydrant&bbox=a,b,c,d",
-        "gaps/?kind=hydrant&page=x", "gaps/?kind=nope", "gaps/?kind=hydrant&uncovered=1",
+        "gaps/?kind=hydrant&page=x", "gaps/?kind=hydrant&uncovered=1",
     ],
 )  # fmt: skip
 def test_bad_paging_and_boxes_are_400(sets, as_user, query):

@@ -43,6 +43,14 @@ def test_grid_detail_of_another_grid_is_404(town, as_user):
     assert response.status_code == 404 and "detail" in response.json()
 
 
+def in_chinese(client):
+    """The client with Chinese chosen (the language cookie, as the site's language switch sets)."""
+    from django.conf import settings
+
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    return client
+
+
 def test_buildings_and_facilities(town, as_user):
     t = town
     body = as_user(t["leader"]).get("/api/v1/buildings/").json()
@@ -54,6 +62,9 @@ def test_buildings_and_facilities(town, as_user):
     assert lane["geometry"]["type"] == "LineString"
     only = as_user(t["admin"]).get("/api/v1/facilities/?kind=hydrant").json()["features"]
     assert [f["properties"]["name"] for f in only] == ["H1"] and only[0]["properties"]["attrs"] == {"pn": 1}
+    assert only[0]["properties"]["kind_name"] == "fire hydrant"  # the request's language
+    chinese = in_chinese(as_user(t["admin"])).get("/api/v1/facilities/?kind=hydrant").json()
+    assert chinese["features"][0]["properties"]["kind_name"] == "消火栓"
     assert [
         f["properties"]["name"] for f in as_user(t["leader"]).get("/api/v1/facilities/").json()["features"]
     ] == ["H1"]
@@ -71,7 +82,9 @@ def test_problem_features_carry_the_loop_state(town, as_user):
         "coordinates": [pytest.approx(SPOT[0]), pytest.approx(SPOT[1])],
     }
     assert props["description"] == "<script>alert(1)</script> 占道 🍉"  # text stays text
-    assert props["category"] == "0301" and props["category_name"] == "占道经营"
+    assert props["category"] == "0301" and props["category_name"] == "street vending"  # asked in English
+    chinese = in_chinese(as_user(t["leader"])).get(f"/api/v1/problems/{p.pk}/").json()
+    assert chinese["properties"]["category_name"] == "占道经营"
     assert (
         props["status"] == "reported" and props["grid"] == t["g1"].code and props["community"] == t["c1"].code
     )
@@ -191,8 +204,8 @@ def test_renamed_codes_show_at_once_however_they_are_written(town, as_user):
     assert admin.get(f"/api/v1/problems/{p.pk}/").json()["properties"]["grid"] == "320581107001098"
     with connection.cursor() as cursor:  # raw SQL, as another process could write
         table = connection.ops.quote_name(EventCategory._meta.db_table)
-        cursor.execute(f"UPDATE {table} SET name = %s WHERE id = %s", ["新名称", p.category_id])
-    assert admin.get(f"/api/v1/problems/{p.pk}/").json()["properties"]["category_name"] == "新名称"
+        cursor.execute(f"UPDATE {table} SET name_en = %s WHERE id = %s", ["new name", p.category_id])
+    assert admin.get(f"/api/v1/problems/{p.pk}/").json()["properties"]["category_name"] == "new name"
 
 
 def test_the_books_keep_their_codes_while_nothing_changes(town, as_user):

@@ -55,4 +55,4 @@ def test_kept_per_area_then_refreshed_once_after_an_edit(
 def test_an_area_out_of_scope_is_refused_before_anything_kept(demo_town, chosen):
     client_for("demo_planner").get(URL)
     assert client_for("head_1").get(URL).status_code == 404  # another community's head
-    assert client_for("demo_planner").get(URL.replace("hydrant", "no_such_kind")).status_code == 400
+    assert client_for("demo_planner").get(URL.replace("hydrant", "no_such_kind")).status_code == 404

@@ -94,7 +94,7 @@ def test_nearby_lists_open_reports_with_the_public_part_only(client, town):
                              "reported_on", "likely_duplicate"}  # fmt: skip
     assert "私密" not in answer.content.decode() and far.pk not in [r["id"] for r in found]
     assert c.get(url, {"lon": "1e308", "lat": "31"}).status_code == 400
-    assert c.get(url, {"lon": SPOT[0], "lat": SPOT[1], "category": "9999"}).status_code == 400
+    assert c.get(url, {"lon": SPOT[0], "lat": SPOT[1], "category": "9999"}).status_code == 404  # no such
     assert c.get(url, {"lon": SPOT[0], "lat": SPOT[1], "x": "1"}).status_code == 400
     client.logout()
     assert client.get(url, {"lon": SPOT[0], "lat": SPOT[1]}).status_code in (401, 403)

@@ -50,14 +50,16 @@ from gridmap.api.params import PAGING, check_names, parse_bbox, parse_flag, pars
 from gridmap.api.renderers import geojson_response
 from gridmap.api.schema import (
     ANALYSIS_ERRORS,
-    ANALYSIS_RESULT,
     COVERAGE_PARAMS,
     GAPS_PARAMS,
     HOTSPOT_PARAMS,
     ROUTE_PARAMS,
     SUGGESTION_PARAMS,
+    geo,
+    responses,
 )
 from gridmap.api.views.base import ApiView
+from gridmap.core.boundary import BoundaryError, whole_number
 from gridmap.facilities.models import FacilityKind
 from gridmap.geography.selectors import grids_visible_to
 
@@ -82,6 +84,19 @@ def _number(values: dict[str, str], name: str, lo: float, hi: float) -> float | 
             _("%(name)s must be between %(lo)s and %(hi)s.") % {"name": name, "lo": lo, "hi": hi}
         )
     return number
+
+
+def _integer(values: dict[str, str], name: str, lo: int, hi: int) -> int | None:
+    raw = values.get(name)
+    if raw is None:
+        return None
+    try:
+        return whole_number(raw, lo=lo, hi=hi, max_digits=6)
+    except BoundaryError:
+        raise bad_request(
+            _("%(name)s must be a whole number between %(lo)s and %(hi)s.")
+            % {"name": name, "lo": lo, "hi": hi}
+        ) from None
 
 
 def _metric(values: dict[str, str]) -> str:
@@ -109,9 +124,8 @@ def _kind(values: dict[str, str]) -> FacilityKind:
     kind = FacilityKind.objects.filter(code=code).first()
     if kind is None:
         known = ", ".join(FacilityKind.objects.order_by("code").values_list("code", flat=True))
-        raise bad_request(
-            _("unknown facility kind %(kind)r; known: %(known)s") % {"kind": code, "known": known}
-        )
+        # a code that names nothing is not found, like a grid outside your scope
+        raise NotFound(_("unknown facility kind %(kind)r; known: %(known)s") % {"kind": code, "known": known})
     return kind
 
 
@@ -152,7 +166,10 @@ class Coverage(ApiView):
     @extend_schema(
         operation_id="analysis_coverage",
         parameters=COVERAGE_PARAMS,
-        responses={200: ANALYSIS_RESULT, **ANALYSIS_ERRORS},
+        responses=responses(
+            geo(200, "CoverageBuildingFeatureCollection") | geo(202, "CoverageBuildingFeatureCollection"),
+            *ANALYSIS_ERRORS,
+        ),
     )
     def get(self, request: Request) -> HttpResponse:
         """Per building (or per finding, for spacing, crossings, tactile paving and parking rules):
@@ -214,7 +231,9 @@ class Gaps(ApiView):
     @extend_schema(
         operation_id="analysis_gaps",
         parameters=GAPS_PARAMS,
-        responses={200: ANALYSIS_RESULT, **ANALYSIS_ERRORS},
+        responses=responses(
+            geo(200, "GapFeatureCollection") | geo(202, "GapFeatureCollection"), *ANALYSIS_ERRORS
+        ),
     )
     def get(self, request: Request) -> HttpResponse:
         """The uncovered area of every grid in scope for ``kind``, as polygons, paged and
@@ -248,7 +267,7 @@ class Suggestions(ApiView):
     @extend_schema(
         operation_id="analysis_suggestions",
         parameters=SUGGESTION_PARAMS,
-        responses={200: ANALYSIS_RESULT, **ANALYSIS_ERRORS},
+        responses=responses(geo(200, "ComputedResult"), *ANALYSIS_ERRORS),
     )
     def get(self, request: Request) -> HttpResponse:
         """New sites for ``kind`` in a ``grid`` or ``community``: the fewest covering every
@@ -264,12 +283,12 @@ class Suggestions(ApiView):
             and not grids_visible_to(request.user).filter(community__code=community).exists()
         ):
             raise NotFound()
-        best = _number(values, "best", 0, 500)
+        best = _integer(values, "best", 0, 500)
         params = {
-            "kind": values["kind"],
+            "kind": _kind(values).code,
             "grid": _grid_in_scope(request, values.get("grid")),
             "community": community,
-            "best": None if best is None else int(best),
+            "best": best,
             "metric": _metric(values),
             "radius_m": _number(values, "radius_m", 1, 5000),
         }
@@ -286,7 +305,7 @@ class Hotspots(ApiView):
     @extend_schema(
         operation_id="analysis_hotspots",
         parameters=HOTSPOT_PARAMS,
-        responses={200: ANALYSIS_RESULT, **ANALYSIS_ERRORS},
+        responses=responses(geo(200, "ComputedFeatureCollection"), *ANALYSIS_ERRORS),
     )
     def get(self, request: Request) -> HttpResponse:
         """``method=dbscan`` (default; ``eps_m``, ``min_samples``) density clusters, or
@@ -299,11 +318,11 @@ class Hotspots(ApiView):
         )
         paging = parse_paging(values)
         params = {
-            "days": int(_number(values, "days", 1, 3650) or 90),
+            "days": _integer(values, "days", 1, 3650) or 90,
             "status": values.get("status", "open"),
             "method": values.get("method", "dbscan"),
             "eps_m": _number(values, "eps_m", 1, 2000) or 50.0,
-            "min_samples": int(_number(values, "min_samples", 2, 10_000) or 5),
+            "min_samples": _integer(values, "min_samples", 2, 10_000) or 5,
         }
         if params["status"] not in {"open", "all"}:
             raise bad_request(_("status must be open or all."))
@@ -320,7 +339,7 @@ class Route(ApiView):
     @extend_schema(
         operation_id="analysis_route",
         parameters=ROUTE_PARAMS,
-        responses={200: ANALYSIS_RESULT, **ANALYSIS_ERRORS},
+        responses=responses(geo(200, "ComputedResult"), *ANALYSIS_ERRORS),
     )
     def get(self, request: Request) -> HttpResponse:
         """An inspection route through the open problems and due look-backs of a ``grid`` in

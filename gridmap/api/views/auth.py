@@ -7,8 +7,8 @@ from __future__ import annotations
 from django.contrib.auth import authenticate
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import exceptions, serializers
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions
 from rest_framework.authtoken.models import Token
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
@@ -17,8 +17,9 @@ from rest_framework.request import Request
 from gridmap.accounts.backends import refusal_message, retry_after
 from gridmap.api import inputs
 from gridmap.api.auth import AUTHENTICATION
+from gridmap.api.openapi import STR, obj
 from gridmap.api.renderers import json_response
-from gridmap.api.schema import ERROR
+from gridmap.api.schema import CREDENTIALS, responses
 from gridmap.api.views.base import ApiView
 from gridmap.core.jsonbody import BoundedJSONParser
 
@@ -40,14 +41,11 @@ class TokenView(ApiView):
         return super().initialize_request(request, *args, **kwargs)
 
     @extend_schema(
-        request=inline_serializer(
-            "Credentials", {"username": serializers.CharField(), "password": serializers.CharField()}
-        ),  # fmt: skip
-        responses={
-            200: inline_serializer("Token", {"token": serializers.CharField()}),
-            400: ERROR,
-            429: ERROR,
+        request={
+            t: CREDENTIALS
+            for t in ("application/json", "application/x-www-form-urlencoded", "multipart/form-data")
         },
+        responses=responses({200: obj({"token": STR})}, 413, 415, 429),
     )
     def post(self, request: Request) -> HttpResponse:
         """Your API token (send it as ``Authorization: Token <key>``)."""
@@ -65,7 +63,7 @@ class TokenView(ApiView):
         token, _created = Token.objects.get_or_create(user=user)
         return json_response({"token": token.key})
 
-    @extend_schema(responses={204: None, 401: ERROR})
+    @extend_schema(responses=responses({204: None}))
     def delete(self, request: Request) -> HttpResponse:
         """Revoke your API token: requests with it are refused from now on."""
         Token.objects.filter(user=request.user).delete()

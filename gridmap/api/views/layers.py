@@ -9,7 +9,7 @@ from rest_framework.request import Request
 
 from gridmap.api import listing
 from gridmap.api.renderers import geojson_response
-from gridmap.api.schema import AREA_PARAMS, FACILITY_PARAMS, FEATURE, FEATURE_COLLECTION, PAGE_PARAMS
+from gridmap.api.schema import AREA_PARAMS, FACILITY_PARAMS, PAGE_PARAMS, layer_detail, layer_list
 from gridmap.api.views.base import ApiView
 
 
@@ -23,7 +23,6 @@ class LayerListView(ApiView):
 class LayerDetailView(ApiView):
     listing: listing.Listing
 
-    @extend_schema(responses={200: FEATURE})
     def get(self, request: Request, pk: int) -> HttpResponse:
         return geojson_response(self.listing.one(request, pk))
 
@@ -37,13 +36,13 @@ class GridList(LayerListView):
     @extend_schema(
         operation_id="grids_list",
         parameters=[*AREA_PARAMS, *PAGE_PARAMS],
-        responses={200: FEATURE_COLLECTION},
+        responses=layer_list("Grid"),
     )
     def get(self, request: Request) -> HttpResponse:
         return super().get(request)
 
 
-@extend_schema(tags=["layers"])
+@extend_schema(tags=["layers"], responses=layer_detail("Grid"))
 class GridDetail(LayerDetailView):
     listing = listing.GRIDS
 
@@ -57,13 +56,13 @@ class BuildingList(LayerListView):
     @extend_schema(
         operation_id="buildings_list",
         parameters=[*AREA_PARAMS, *PAGE_PARAMS],
-        responses={200: FEATURE_COLLECTION},
+        responses=layer_list("Building"),
     )
     def get(self, request: Request) -> HttpResponse:
         return super().get(request)
 
 
-@extend_schema(tags=["layers"])
+@extend_schema(tags=["layers"], responses=layer_detail("Building"))
 class BuildingDetail(LayerDetailView):
     listing = listing.BUILDINGS
 
@@ -77,12 +76,12 @@ class FacilityList(LayerListView):
     @extend_schema(
         operation_id="facilities_list",
         parameters=[*FACILITY_PARAMS, *PAGE_PARAMS],
-        responses={200: FEATURE_COLLECTION},
+        responses=layer_list("Facility"),
     )
     def get(self, request: Request) -> HttpResponse:
         return super().get(request)
 
 
-@extend_schema(tags=["layers"])
+@extend_schema(tags=["layers"], responses=layer_detail("Facility"))
 class FacilityDetail(LayerDetailView):
     listing = listing.FACILITIES

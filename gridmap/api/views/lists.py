@@ -5,25 +5,24 @@ from __future__ import annotations
 
 from django.db.models import F, Q
 from django.http import HttpResponse
-from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 
 from gridmap.api import filters, inputs, listing
-from gridmap.api.errors import bad_request
 from gridmap.api.pagination import feature_collection
 from gridmap.api.params import PAGING, check_names, parse_paging, parse_when
 from gridmap.api.renderers import geojson_response
 from gridmap.api.schema import (
     AREA_PARAMS,
     COMMUNITY,
-    ERROR,
-    FEATURE,
-    FEATURE_COLLECTION,
     GRID,
     PAGE_PARAMS,
     POSITIVE_SITE,
+    TIME_PATTERN,
+    geo,
+    layer_list,
     query_param,
+    responses,
 )
 from gridmap.api.selectors import closure_evidence
 from gridmap.api.views.base import ApiView
@@ -42,17 +41,16 @@ class NegativeList(ApiView):
             query_param(
                 "closed_after",
                 "Also list problems closed since then, with their closure evidence (ISO 8601).",
+                {"type": "string", "pattern": TIME_PATTERN},
             ),
             *PAGE_PARAMS,
         ],  # fmt: skip
-        responses={200: FEATURE_COLLECTION, 400: ERROR},
+        responses=layer_list("NegativeListItem"),
     )
     def get(self, request: Request) -> HttpResponse:
-        """Open problems of a grid or a community (or everything you may see), oldest first, then
-        those closed since ``closed_after`` with ``evidence``: who verified, when, after-photos."""
+        """Open problems of grids, communities (both given: those in both) or everything you may see,
+        oldest first, then those closed since ``closed_after`` with ``evidence``: who verified, when, after-photos."""
         values = check_names(request.query_params, {"grid", "community", "closed_after", *PAGING})
-        if "grid" in values and "community" in values:
-            raise bad_request(_("Give grid or community, not both."))
         paging = parse_paging(values)
         problems = listing.PROBLEMS
         ctx = problems.context(request)
@@ -78,13 +76,16 @@ class PositiveSites(ApiView):
     @extend_schema(
         operation_id="positive_sites_list",
         parameters=[*AREA_PARAMS, *PAGE_PARAMS],
-        responses={200: FEATURE_COLLECTION},
+        responses=layer_list("PositiveSite"),
     )
     def get(self, request: Request) -> HttpResponse:
         """Positive-list sites in the areas you may see (GeoJSON)."""
         return geojson_response(listing.SITES.collection(request))
 
-    @extend_schema(request=POSITIVE_SITE, responses={201: FEATURE, 400: ERROR, 403: ERROR})
+    @extend_schema(
+        request={"application/json": POSITIVE_SITE},
+        responses=responses(geo(201, "PositiveSiteFeature"), 403, 413, 415),
+    )
     def post(self, request: Request) -> HttpResponse:
         """Add a site (community heads in their community, grid leaders in their grids, admins)."""
         data = inputs.site(request.data)

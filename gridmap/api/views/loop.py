@@ -10,8 +10,9 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 
 from gridmap.api import inputs, listing
+from gridmap.api.openapi import ANY_OBJECT, INT, NSTR, NUM, STR, TIME, obj
 from gridmap.api.renderers import geojson_response, json_response, utc
-from gridmap.api.schema import CONFLICT, ERROR, FEATURE, TRANSITION
+from gridmap.api.schema import TRANSITION, TRANSITION_FORM, geo, responses
 from gridmap.api.selectors import events_of, problem_visible
 from gridmap.api.views.base import ApiView
 from gridmap.api.views.problems import duplicates_of
@@ -30,8 +31,8 @@ class ProblemTransitions(ApiView):
     parser_classes = (BoundedJSONParser, MultiPartParser)
 
     @extend_schema(
-        request={"application/json": TRANSITION, "multipart/form-data": TRANSITION},
-        responses={200: FEATURE, 400: ERROR, 403: ERROR, 404: ERROR, 409: CONFLICT},
+        request={"application/json": TRANSITION, "multipart/form-data": TRANSITION_FORM},
+        responses=responses(geo(200, "TransitionFeature"), 403, 404, 409, 413, 415),
         description="Take one step of the loop (file, reject, mark_duplicate, dispatch, request_extension, "
         "decide_extension, handle, verify_pass, verify_fail, lookback_pass, lookback_fail). `handle` needs "
         "after-photos: send multipart with files under `photos` and `params` as JSON text. The answer is "
@@ -67,7 +68,9 @@ class ProblemTransitions(ApiView):
 
 @extend_schema(tags=["closed loop"])
 class ProblemEvents(ApiView):
-    @extend_schema(responses={200: FEATURE, 404: ERROR})
+    @extend_schema(responses=responses({200: obj({"problem": INT, "events": {"type": "array", "items": obj({
+        "id": INT, "action": STR, "from_status": NSTR, "to_status": NSTR, "at": TIME, "note": STR,
+        "data": ANY_OBJECT}, extra=True)}})}, 404))  # fmt: skip
     def get(self, request: Request, pk: int) -> HttpResponse:
         """The audit timeline of a problem: every step, who took it, when and where, with photo ids."""
         problem = problem_visible(request.user, pk)
@@ -76,7 +79,8 @@ class ProblemEvents(ApiView):
 
 @extend_schema(tags=["closed loop"])
 class ProblemDuplicates(ApiView):
-    @extend_schema(responses={200: FEATURE, 404: ERROR})
+    @extend_schema(responses=responses({200: obj({"problem": INT, "possible_duplicates": {
+        "type": "array", "items": obj({"id": INT, "distance_m": NUM}, extra=True)}})}, 404))  # fmt: skip
     def get(self, request: Request, pk: int) -> HttpResponse:
         """Open problems of the same category within its duplicate radius (id, distance in metres)."""
         problem = problem_visible(request.user, pk)

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from django.http import FileResponse, Http404, HttpResponse
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 
 from gridmap.api import inputs, listing
 from gridmap.api.renderers import geojson_response
-from gridmap.api.schema import ERROR, FEATURE, SITE_PHOTO
+from gridmap.api.schema import SITE_PHOTO, geo, responses
 from gridmap.api.selectors import problem_visible
 from gridmap.api.views.base import ApiView
 from gridmap.api.views.problems import MAX_PHOTO_BODY
@@ -25,6 +26,10 @@ from gridmap.problems.models import ProblemPhoto
 from gridmap.problems.photos import CONTENT_TYPES
 from gridmap.problems.selectors import positive_sites_visible_to
 from gridmap.problems.services import positive_site_may_edit, positive_site_photo_attach
+
+PHOTO_FILE = {
+    (200, t): OpenApiResponse(OpenApiTypes.BINARY, description="The photo.") for t in CONTENT_TYPES.values()
+}
 
 
 def _file(field) -> FileResponse:  # type: ignore[no-untyped-def]
@@ -40,7 +45,7 @@ def _file(field) -> FileResponse:  # type: ignore[no-untyped-def]
 
 
 class ProblemPhotoFile(ApiView):
-    @extend_schema(tags=["problems"], responses={(200, "image/*"): bytes, 404: ERROR})
+    @extend_schema(tags=["problems"], responses=responses(PHOTO_FILE, 404))
     def get(self, request: Request, pk: int, photo_id: int) -> FileResponse:
         """One photo of a problem you may see (the ``url`` of its photo entries)."""
         problem = problem_visible(request.user, pk)  # DoesNotExist: a 404
@@ -53,7 +58,7 @@ class ProblemPhotoFile(ApiView):
 class PositiveSitePhoto(ApiView):
     parser_classes = (MultiPartParser,)
 
-    @extend_schema(tags=["lists"], responses={(200, "image/*"): bytes, 404: ERROR})
+    @extend_schema(tags=["lists"], responses=responses(PHOTO_FILE, 404))
     def get(self, request: Request, pk: int) -> FileResponse:
         """The photo of a positive-list site you may see."""
         site = positive_sites_visible_to(request.user).filter(pk=pk).first()
@@ -64,7 +69,7 @@ class PositiveSitePhoto(ApiView):
     @extend_schema(
         tags=["lists"],
         request={"multipart/form-data": SITE_PHOTO},
-        responses={200: FEATURE, 400: ERROR, 403: ERROR, 404: ERROR},
+        responses=responses(geo(200, "PositiveSiteFeature"), 403, 404, 413, 415),
     )
     def post(self, request: Request, pk: int) -> HttpResponse:
         """Set (or replace) a site's photo: multipart ``image``, JPEG, PNG or WebP, checked to be a

@@ -16,8 +16,9 @@ from gridmap.api import inputs, listing
 from gridmap.api.codebook import CATEGORIES
 from gridmap.api.errors import Conflict
 from gridmap.api.features import RowContext, actions_by_status, problem_feature, problem_photo_url
+from gridmap.api.openapi import INT, NSTR, NTIME, NUM, STR, obj
 from gridmap.api.renderers import geojson_response, json_response, utc
-from gridmap.api.schema import ERROR, FEATURE, FEATURE_COLLECTION, INTAKE, PAGE_PARAMS, PHOTO, PROBLEM_PARAMS
+from gridmap.api.schema import INTAKE, PAGE_PARAMS, PHOTO, PROBLEM_PARAMS, geo, layer_list, responses
 from gridmap.api.selectors import photos_of
 from gridmap.api.views.base import ApiView
 from gridmap.core.boundary import BoundaryError, whole_number
@@ -35,14 +36,16 @@ class ProblemList(ApiView):
     @extend_schema(
         operation_id="problems_list",
         parameters=[*PROBLEM_PARAMS, *PAGE_PARAMS],
-        responses={200: FEATURE_COLLECTION},
+        responses=layer_list("Problem"),
     )
     def get(self, request: Request) -> HttpResponse:
         return geojson_response(listing.PROBLEMS.collection(request))
 
     @extend_schema(
-        request=INTAKE,
-        responses={201: FEATURE, 200: FEATURE, 400: ERROR, 409: ERROR, 415: ERROR, 503: ERROR},
+        request={"application/json": INTAKE},
+        responses=responses(
+            geo(201, "ProblemIntakeFeature") | geo(200, "ProblemIntakeFeature"), 403, 409, 413, 415
+        ),
         description="Report a problem. The answer is the problem's Feature with `possible_duplicates` "
         "(id, distance_m). Send a `client_uuid` of your own and, after a 503 (see `Retry-After`), a "
         "timeout or a broken connection, repeat the request with the same `client_uuid`: if the first "
@@ -82,7 +85,7 @@ class ProblemList(ApiView):
 
 @extend_schema(tags=["problems"])
 class ProblemDetail(ApiView):
-    @extend_schema(responses={200: FEATURE, 404: ERROR})
+    @extend_schema(responses=responses(geo(200, "ProblemDetailFeature"), 404))
     def get(self, request: Request, pk: int) -> HttpResponse:
         """One problem as a Feature, with its photos under ``photos``."""
         feature = listing.PROBLEMS.one(request, pk)
@@ -96,7 +99,31 @@ class ProblemPhotos(ApiView):
     parser_classes = (MultiPartParser,)
 
     @extend_schema(
-        request={"multipart/form-data": PHOTO}, responses={201: None, 400: ERROR, 403: ERROR, 404: ERROR}
+        request={"multipart/form-data": PHOTO},
+        responses=responses(
+            {
+                201: obj(
+                    {
+                        "id": INT,
+                        "problem": INT,
+                        "stage": STR,
+                        "taken_at": NTIME,
+                        "url": NSTR,
+                        "lonlat": {
+                            "type": "array",
+                            "items": NUM,
+                            "minItems": 2,
+                            "maxItems": 2,
+                            "nullable": True,
+                        },
+                    }
+                )
+            },
+            403,
+            404,
+            413,
+            415,
+        ),  # fmt: skip
     )
     def post(self, request: Request, pk: int) -> HttpResponse:
         """Add a photo (multipart ``image``; JPEG, PNG or WebP) to an open problem you reported or act
