@@ -24,13 +24,14 @@ from gridmap.core.boundary import BoundaryError, check_text, whole_number
 from gridmap.core.geoinput import as_validation_error
 from layers.validate import BBox, GeometryInputError
 
-MAX_VALUE_CHARS = 2000
-MAX_LIST_ITEMS = 40  # 40 codes of 40 characters fit in MAX_VALUE_CHARS
+MAX_LIST_ITEMS = 100  # a street's grids in one list
+MAX_CODE_CHARS = 40
+MAX_VALUE_CHARS = MAX_LIST_ITEMS * (MAX_CODE_CHARS + 1)  # the longest list of the longest codes
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
 MAX_PAGE = 1_000_000
 PAGING = frozenset({"page", "page_size"})
-CODE = re.compile(r"[0-9A-Za-z_-]{1,40}")
+CODE = re.compile(rf"[0-9A-Za-z_-]{{1,{MAX_CODE_CHARS}}}")
 # "+08:00" sent unencoded in a query string arrives as " 08:00".
 SPACE_OFFSET = re.compile(r"^(\S+[T ]\d\d:\d\d(?::\d\d(?:\.\d+)?)?) (\d\d(?::?\d\d)?)$")
 

@@ -14,11 +14,11 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 
 from gridmap.api.openapi import ANY_OBJECT, GEOJSON_TYPE, TEXT_PATTERN, error, geojson, nullable, obj, text
-from gridmap.api.params import MAX_LIST_ITEMS, MAX_PAGE, MAX_PAGE_SIZE
+from gridmap.api.params import MAX_CODE_CHARS, MAX_LIST_ITEMS, MAX_PAGE, MAX_PAGE_SIZE
 from gridmap.problems.lifecycle import TRANSITIONS
 from gridmap.problems.models import Status
 
-CODE_PATTERN = r"^[0-9A-Za-z_-]{1,40}$"
+CODE_PATTERN = rf"^[0-9A-Za-z_-]{{1,{MAX_CODE_CHARS}}}$"
 CODE = {"type": "string", "pattern": CODE_PATTERN}
 _NUMBER = r"[+-]?[0-9]{1,3}(\.[0-9]{1,15})?"
 BBOX_PATTERN = rf"^{_NUMBER},{_NUMBER},{_NUMBER},{_NUMBER}$"

@@ -76,6 +76,10 @@ def test_limits_themselves_are_accepted(town, as_user):
     assert client.get("/api/v1/problems/?page_size=1000&page=1000000").status_code == 200
     assert client.get("/api/v1/grids/?bbox=-180,-90,180,90").json()["numberMatched"] == 3
     assert client.get("/api/v1/grids/?bbox=120.87,31.62,120.87,31.62").status_code == 200  # a point box
+    longest = ",".join(f"{i:040d}" for i in range(100))  # a street's worth of the longest codes
+    assert client.get(f"/api/v1/problems/?grid={longest}").json()["numberMatched"] == 0
+    assert client.get(f"/api/v1/problems/?grid={longest},1").status_code == 400
+    assert client.get(f"/api/v1/problems/?grid={'1' * 41}").status_code == 400
 
 
 @pytest.mark.parametrize(
