@@ -82,7 +82,6 @@ INSTALLED_APPS = [
     "gridmap.maps",
     "gridmap.api",
     "gridmap.open311",
-    "gridmap.ogcapi",
     "gridmap.evaluation",
     "gridmap.analysis",
     "gridmap.dashboard",

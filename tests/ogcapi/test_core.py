@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from pyproj import Transformer
 from rest_framework.test import APIClient
 
-from gridmap.ogcapi.crs import CRS84, epsg
+from gridmap.api.ogc.crs import CRS84, epsg
 from gridmap.problems.models import Problem
 from gridmap.problems.selectors import problems_visible_to
 from tests.hostile import hostile_bbox, hostile_page, hostile_text, hostile_time

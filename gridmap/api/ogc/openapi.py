@@ -9,9 +9,9 @@ from typing import Any
 
 from django.urls import reverse
 
-from gridmap.ogcapi.crs import CRS84, SUPPORTED
-from gridmap.ogcapi.documents import GEOJSON, HTML, JSON, OPENAPI, SCHEMA
-from gridmap.ogcapi.items import DEFAULT_LIMIT, MAX_LIMIT
+from gridmap.api.ogc.crs import CRS84, SUPPORTED
+from gridmap.api.ogc.documents import GEOJSON, HTML, JSON, OPENAPI, SCHEMA
+from gridmap.api.ogc.items import DEFAULT_LIMIT, MAX_LIMIT
 
 GEOMETRY_TYPES = ["Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon",
                   "GeometryCollection"]  # fmt: skip
@@ -163,7 +163,7 @@ def _collection_paths(base: str, collection: Any) -> dict[str, Any]:
 
 
 def openapi_doc(request: Any, collections: dict[str, Any]) -> dict[str, Any]:
-    root = reverse("ogcapi:landing")
+    root = reverse("ogc:landing")
     obj = {"type": "object"}
     paths: dict[str, Any] = {
         "/": _operation("landing", "Landing page", [_ref("f")], _answer("Landing page", _json_or_html(obj))),

@@ -27,8 +27,8 @@ from pygeofilter.backends.django import to_filter
 from pygeofilter.parsers.cql2_text import parse
 
 from gridmap.api.errors import bad_request
+from gridmap.api.ogc.collections import Queryable
 from gridmap.api.params import parse_when
-from gridmap.ogcapi.collections import Queryable
 from layers.validate import BBox, GeometryInputError, check_geojson_geometry
 
 LANGUAGES = {"cql2-text", "cql-text"}  # the second is the draft's name, which GDAL 3.6 sends

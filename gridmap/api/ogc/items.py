@@ -26,12 +26,12 @@ from gridmap.api import filters as api_filters
 from gridmap.api.analysis_features import frame_features
 from gridmap.api.errors import bad_request
 from gridmap.api.features import PRECISION, RowContext
+from gridmap.api.ogc import cql
+from gridmap.api.ogc.analysis import FrameCollection
+from gridmap.api.ogc.collections import Collection
+from gridmap.api.ogc.crs import DEFAULT, Crs, bbox_lonlat, parse_crs, swap_geometry
 from gridmap.api.params import parse_bbox, parse_when
 from gridmap.core.boundary import BoundaryError, whole_number
-from gridmap.ogcapi import cql
-from gridmap.ogcapi.analysis import FrameCollection
-from gridmap.ogcapi.collections import Collection
-from gridmap.ogcapi.crs import DEFAULT, Crs, bbox_lonlat, parse_crs, swap_geometry
 
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 10_000

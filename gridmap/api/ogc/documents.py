@@ -9,8 +9,8 @@ from django.contrib.gis.db.models import Extent
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from gridmap.ogcapi.analysis import FrameCollection
-from gridmap.ogcapi.crs import CRS84, SUPPORTED
+from gridmap.api.ogc.analysis import FrameCollection
+from gridmap.api.ogc.crs import CRS84, SUPPORTED
 
 GEOJSON = "application/geo+json"
 JSON = "application/json"
@@ -34,7 +34,7 @@ CONFORMANCE = [
 
 
 def url(request: Any, name: str, *args: Any, query: str = "") -> str:
-    return request.build_absolute_uri(reverse(f"ogcapi:{name}", args=args)) + (f"?{query}" if query else "")
+    return request.build_absolute_uri(reverse(f"ogc:{name}", args=args)) + (f"?{query}" if query else "")
 
 
 def link(href: str, rel: str, kind: str, title: str = "") -> dict[str, str]:
