@@ -17,6 +17,9 @@ JSON = "application/json"
 HTML = "text/html"
 OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
 SCHEMA = "application/schema+json"
+# ``f`` → the format answered (views.OgcView.fmt)
+FORMATS = {"json": "json", "html": "html", "geojson": "json", "application/json": "json",
+           "application/geo+json": "json", "text/html": "html"}  # fmt: skip
 REL_QUERYABLES = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
 REL_CONFORMANCE = "http://www.opengis.net/def/rel/ogc/1.0/conformance"
 REL_DATA = "http://www.opengis.net/def/rel/ogc/1.0/data"

@@ -29,13 +29,10 @@ from gridmap.api.ogc import items as it
 from gridmap.api.ogc.analysis import FrameCollection
 from gridmap.api.ogc.catalogue import all_collections, collections_for
 from gridmap.api.ogc.crs import parse_crs
+from gridmap.api.ogc.documents import FORMATS
 from gridmap.api.ogc.openapi import openapi_doc
 from gridmap.api.params import check_names
 from gridmap.api.renderers import ORJSONRenderer, dumps, json_response
-
-FORMATS = {"json": "json", "html": "html", "geojson": "json", "application/json": "json",
-           "application/geo+json": "json", "text/html": "html"}  # fmt: skip
-
 
 PAGING = {"limit", "offset", "f"}
 
