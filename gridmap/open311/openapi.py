@@ -25,7 +25,7 @@ from gridmap.open311.access import MAX_KEY_LENGTH, public_read
 from gridmap.open311.documents import services_queryset
 from gridmap.open311.intake import MAX_ADDRESS, MAX_CLIENT_ID, MAX_DESCRIPTION, MAX_NUMBER, MAX_TEXT
 from gridmap.open311.models import ServiceAttribute
-from gridmap.open311.queries import MAX_ID_DIGITS
+from gridmap.open311.queries import MAX_ID_DIGITS, MAX_RESULTS
 
 JSON = "application/json"
 _CHARS = r"\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f"  # core.boundary.check_text refuses these
@@ -235,8 +235,7 @@ def openapi_doc(request: HttpRequest) -> dict[str, Any]:
     reading = optional if public_read() else key
     requests_params = [
         *where,
-        _query("service_request_id", {"type": "string", "maxLength": 1000 * (MAX_ID_DIGITS + 1),
-                                      "pattern": _list(f"[0-9]{{1,{MAX_ID_DIGITS}}}")},
+        _query("service_request_id", {"type": "string", "pattern": f"^([0-9]{{1,{MAX_ID_DIGITS}}}(,[0-9]{{1,{MAX_ID_DIGITS}}}){{0,{MAX_RESULTS - 1}}})?$"},
                "Request ids, comma separated (then the other filters are not applied)."),
         _query("service_code", {"type": "string", "pattern": _list("|".join(map(re.escape, codes)))}, "Service codes, comma separated."),
         _query("start_date", W3C, "Requested at or after (default: end_date less 90 days)."),

@@ -33,8 +33,9 @@ BIG = 2**53  # numbers a filter compares (cql.BIG)
 # Text the input boundary accepts (gridmap.core.boundary.check_text): no control characters.
 _CHARS = r"\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f"
 TEXT = {"type": "string", "maxLength": MAX_VALUE_CHARS, "pattern": f"^[^{_CHARS}]*$"}
-# An equality written as a parameter takes no quote (cql.equals: a quote belongs in a filter).
-QUERY_TEXT = {"type": "string", "maxLength": MAX_VALUE_CHARS, "pattern": f"^[^'{_CHARS}]*$"}
+# An equality written as a parameter takes no quote (cql.equals: a quote belongs in a filter)
+# and no line feed (CQL2 text has none in a string).
+QUERY_TEXT = {"type": "string", "maxLength": MAX_VALUE_CHARS, "pattern": f"^[^'\\u000a{_CHARS}]*$"}
 # ISO 8601 days and times of 1971–2099 (inside the 1970–2100 that api.params.parse_when and the
 # filters accept, whatever the offset), each day one the calendar has.
 _Y = "(19[7-9][1-9]|198[0-9]|199[0-9]|20[0-9][0-9])"
