@@ -80,7 +80,6 @@ INSTALLED_APPS = [
     "gridmap.maps",
     "gridmap.api",
     "gridmap.open311",
-    "gridmap.ogcapi",
     "gridmap.evaluation",
     "gridmap.analysis",
     "gridmap.dashboard",

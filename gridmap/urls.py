@@ -7,10 +7,10 @@ from django.views.decorators.csrf import csrf_exempt
 
 from gridmap.accounts import views as accounts_views
 from gridmap.api import errors as api_errors
+from gridmap.api.ogc import views as ogc_views
 from gridmap.core import faults
 from gridmap.core.boundary import RefusedRequest
 from gridmap.core.health import health
-from gridmap.ogcapi import views as ogc_views
 from gridmap.open311 import views as open311_views
 
 API, OPEN311 = "api/v1/", "open311/v2/"
@@ -22,7 +22,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path(API, include("gridmap.api.urls")),
     path(OPEN311, include("gridmap.open311.urls")),
-    path("ogc/", include("gridmap.ogcapi.urls")),
+    path("ogc/", include("gridmap.api.ogc.urls")),
     path("evaluation/", include("gridmap.evaluation.urls")),
     path("problems/", include("gridmap.problems.urls")),
     path("dashboard/", include("gridmap.dashboard.urls")),

@@ -76,14 +76,14 @@ def client_ip(request: HttpRequest) -> str:
 def identify(request: HttpRequest, *, key_required: bool) -> Caller:
     """The caller, rate-limited per key (or per address without a valid key).
 
-    Raises 400 without a key where one is required and 403 for a wrong or inactive key."""
+    Raises 403 without a key where one is required and for a wrong or inactive key."""
     raw = param(request, "api_key")
     if not raw or len(raw) > MAX_KEY_LENGTH:
         throttle(f"ip:{client_ip(request)}", setting("GRIDMAP_OPEN311_ANON_RATE", "30/min"))
         if raw:
             raise Open311Error(403, _("Invalid api_key."))
-        if key_required:
-            raise Open311Error(400, _("An api_key is required to submit a request."))
+        if key_required:  # GeoReport v2: "403 - api_key was not provided or invalid"
+            raise Open311Error(403, _("An api_key is required to submit a request."))
         return Caller(None, request.user)
     key = ApiKey.objects.select_related("owner").filter(key_hash=hash_key(raw), active=True).first()
     if key is None or not key.owner.is_active:

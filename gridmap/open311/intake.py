@@ -47,6 +47,7 @@ from gridmap.problems.photos import photo_check, problem_photo_attach
 MAX_DESCRIPTION = 4000
 MAX_ADDRESS = 200
 MAX_CLIENT_ID = 100
+MAX_NUMBER = 1e15  # a number attribute's magnitude
 MAX_TEXT = {"string": 300, "text": 2000}
 ATTRIBUTE = re.compile(r"^attribute\[([^\[\]]{1,40})\](\[\])?$")
 NAMESPACE = uuid.UUID("6f0e3c1e-3b0a-4d55-9a43-311311311311")
@@ -79,7 +80,7 @@ def _check_value(attribute: ServiceAttribute, values: list[str]) -> Any:
             number = float(value) if len(value) <= 40 else float("nan")
         except ValueError:
             number = float("nan")
-        if number != number or number in (float("inf"), float("-inf")):
+        if number != number or abs(number) > MAX_NUMBER:  # NaN, infinite or beyond any measure
             raise bad(_("attribute[%(code)s] must be a number.") % {"code": attribute.code})
         return number
     if kind == ServiceAttribute.Datatype.DATETIME:
@@ -121,19 +122,20 @@ def locate(request: HttpRequest) -> tuple[Any, Any, Building | None, str]:
     address, address_id = param(request, "address_string"), param(request, "address_id")
     if len(address) > MAX_ADDRESS:
         raise bad(_("address_string is too long (at most 200 characters)."))
-    if lat or lon:
-        return lon, lat, None, address
+    if address_id and not (address_id.isascii() and address_id.isdigit() and len(address_id) < 18):
+        raise bad(_("address_id must be a whole number."))  # checked even when lat and long are given
+    if any(name in request.POST or name in request.GET for name in ("lat", "long")):
+        return lon, lat, None, address  # given, even empty: both are checked as the point
     if address_id:
-        ok = address_id.isascii() and address_id.isdigit() and len(address_id) < 18
-        building = Building.objects.filter(pk=int(address_id)).first() if ok else None
-        if building is None:
-            raise bad(_("Unknown address_id."))
+        building = Building.objects.filter(pk=int(address_id)).first()
+        if building is None:  # a reference to nothing: 404, as an unknown jurisdiction_id
+            raise Open311Error(404, _("Unknown address_id."))
     elif address:
         matches = list(Building.objects.filter(address=address)[:2]) or list(
             Building.objects.filter(address__iexact=address)[:2]
         )
         if not matches:
-            raise bad(_("The address could not be found; send lat and long instead."))
+            raise Open311Error(404, _("The address could not be found; send lat and long instead."))
         if len(matches) > 1:
             raise bad(_("The address matches several buildings; send lat and long instead."))
         building = matches[0]
@@ -173,7 +175,20 @@ def _client_uuid(request: HttpRequest, key_id: int, digest: str, window: int) ->
     return uuid.uuid5(NAMESPACE, f"{key_id}:{digest}:{bucket}")
 
 
+# The fields of a POST: GeoReport v2's, and ours (client_uuid, lang); attribute[...] besides.
+FIELDS = frozenset({"api_key", "jurisdiction_id", "service_code", "lat", "long", "address_string", "address_id",
+                    "email", "device_id", "account_id", "first_name", "last_name", "phone", "description",
+                    "media_url", "media", "client_uuid", "lang"})  # fmt: skip
+
+
+def check_fields(request: HttpRequest) -> None:
+    unknown = sorted(n for n in [*request.POST, *request.FILES] if n not in FIELDS and not ATTRIBUTE.match(n))
+    if unknown:
+        raise bad(_("Unknown field: %(names)s") % {"names": ", ".join(n[:40] for n in unknown[:5])})
+
+
 def submit(request: HttpRequest, caller: Caller, district: District | None) -> Intake:
+    check_fields(request)
     code = param(request, "service_code")
     if not code:
         raise bad(_("service_code is required."))

@@ -7,6 +7,7 @@ from gridmap.open311 import media, views
 FMT = r"\.(?P<fmt>[^/.]+)"
 
 urlpatterns = [
+    path("openapi.json", views.openapi, name="open311-openapi"),
     re_path(rf"^discovery{FMT}$", views.discovery, name="open311-discovery"),
     re_path(rf"^services{FMT}$", views.services, name="open311-services"),
     re_path(rf"^services/(?P<code>[^/]+?){FMT}$", views.service_definition, name="open311-service"),

@@ -36,6 +36,7 @@ from typing import Any
 
 from django.core.exceptions import BadRequest, RequestDataTooBig, TooManyFieldsSent, ValidationError
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
@@ -46,6 +47,7 @@ from gridmap.open311 import documents
 from gridmap.open311.access import identify, jurisdiction, language
 from gridmap.open311.formats import FORMATS, Open311Error, render, render_error
 from gridmap.open311.intake import submit
+from gridmap.open311.openapi import openapi_doc
 from gridmap.open311.queries import MAX_RESULTS, filter_requests, in_jurisdiction, problems_for
 
 View = Callable[..., HttpResponse]
@@ -110,7 +112,9 @@ def endpoint(*methods: str) -> Callable[[View], View]:
                 response["Allow"] = ", ".join(methods)
             return response
 
-        return csrf_exempt(run) if "POST" in methods else run
+        # exempt from CSRF: a POST is authenticated by its api_key, and another method gets the
+        # spec's 405 rather than a CSRF refusal
+        return csrf_exempt(run)
 
     return wrap
 
@@ -178,10 +182,23 @@ def discovery(request: HttpRequest, fmt: str) -> HttpResponse:
                 "changeset": "2024-01-01T00:00:00+08:00",
                 "type": "production",
                 "formats": ["application/json", "application/xml"],
-            }
+            },
+            {  # the JSON endpoints described in OpenAPI 3.0
+                "specification": "https://spec.openapis.org/oas/v3.0.3",
+                "url": request.build_absolute_uri(reverse("open311-openapi")),
+                "changeset": "2024-01-01T00:00:00+08:00",
+                "type": "production",
+                "formats": ["application/json"],
+            },
         ],
     }
     return render(doc, fmt, root="discovery")
+
+
+@endpoint("GET", "HEAD")
+def openapi(request: HttpRequest, fmt: str) -> HttpResponse:
+    """The OpenAPI document of the JSON endpoints (``gridmap.open311.openapi``)."""
+    return render(openapi_doc(request), "json", root="openapi")
 
 
 def fault(request: HttpRequest, status: int, message: Callable[[], str] | None = None) -> HttpResponse:

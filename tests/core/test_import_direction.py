@@ -15,7 +15,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
-DELIVERY_APPS = frozenset({"api", "open311", "dashboard", "maps", "ogcapi"})
+DELIVERY_APPS = frozenset({"api", "open311", "dashboard", "maps"})
 DOMAIN_APPS = frozenset(
     {
         "geography",

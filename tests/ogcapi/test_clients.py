@@ -23,10 +23,10 @@ from rest_framework.authtoken.models import Token
 
 from gridmap.analysis.coverage_rows import coverage_state, grid_rows
 from gridmap.analysis.precompute import refresh_sets, towns
+from gridmap.api.ogc.analysis import gap_kinds
 from gridmap.facilities.models import GeomType
 from gridmap.facilities.selectors import facilities_visible_to
 from gridmap.geography.selectors import buildings_visible_to, grids_visible_to, streets_visible_to
-from gridmap.ogcapi.analysis import gap_kinds
 from gridmap.problems.selectors import problems_visible_to
 
 pytestmark = pytest.mark.skipif(shutil.which("ogr2ogr") is None, reason="needs GDAL's ogr2ogr (gdal-bin)")

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from pyproj import Transformer
 from rest_framework.test import APIClient
 
-from gridmap.ogcapi.crs import CRS84, epsg
+from gridmap.api.ogc.crs import CRS84, epsg
 from gridmap.problems.models import Problem
 from gridmap.problems.selectors import problems_visible_to
 from tests.hostile import hostile_bbox, hostile_page, hostile_text, hostile_time
@@ -83,13 +83,21 @@ def test_paging_by_next_links_reads_every_feature_once(ogc_town, as_user):
 
 @pytest.mark.parametrize("query", ["limit=0", "limit=10001", "limit=-1", "limit=abc", "offset=-5", "offset=1e3",
                                    "limit=1&limit=2", "unknown=1", "bbox=1,2,3", "bbox=10,10,0,0",
-                                   "bbox=0,0,1,nan", "crs=EPSG:2385", "bbox-crs=EPSG:4326",
+                                   "bbox=0,0,1,nan", "crs=EPSG:2385", "bbox-crs=urn:x",
                                    "bbox=0,0,1,1&bbox-crs=urn:x", "datetime=yesterday", "datetime=../..",
                                    "datetime=2025-02-01/2024-01-01", "filter-lang=cql2-json", "f=xml"])  # fmt: skip
 def test_bad_queries_are_400(ogc_town, as_user, query):
     response = as_user(ogc_town["admin"]).get(ITEMS.format("problems") + "?" + query)
     assert response.status_code == 400, response.content
     assert response.json()["detail"]
+
+
+@pytest.mark.parametrize("query", ["bbox-crs=EPSG:4326", "filter-lang=cql2-text", "filter-crs=OGC:CRS84"])
+def test_a_parameter_for_another_one_absent_is_checked_and_unused(ogc_town, as_user, query):
+    """What the OpenAPI document can say: each parameter's own rule, none about another's."""
+    response = as_user(ogc_town["admin"]).get(ITEMS.format("problems") + "?" + query)
+    assert response.status_code == 200, response.content
+    assert response.json()["numberMatched"] == 7
 
 
 def test_bbox_in_each_crs_selects_the_same_features(ogc_town, as_user):

@@ -26,7 +26,8 @@ def refused(api, response, status: int = 400, fmt: str = "json") -> str:
 
 @pytest.mark.parametrize("fmt", ["json", "xml"])
 def test_keys_missing_wrong_or_inactive(api, town, fmt):
-    assert "api_key" in refused(api, api.post(fmt, **a_post(town, api_key=None)), 400, fmt)
+    # GeoReport v2: "403 - api_key was not provided or invalid"
+    assert "api_key" in refused(api, api.post(fmt, **a_post(town, api_key=None)), 403, fmt)
     refused(api, api.post(fmt, **a_post(town, api_key="wrong")), 403, fmt)
     refused(api, api.post(fmt, **a_post(town, api_key="k" * 5000)), 403, fmt)
     ApiKey.objects.filter(owner=town["app"]).update(active=False)
@@ -176,9 +177,9 @@ def test_other_methods_are_405(api, town):
     refused(api, api.client.delete(f"{BASE}/requests/1.xml"), 405, "xml")
 
 
-def test_a_json_body_is_not_the_spec_but_still_a_clear_400(api, town):
+def test_a_json_body_is_not_the_spec_but_still_a_clear_refusal(api, town):
     response = api.client.post(f"{BASE}/requests.json", a_post(town), content_type="application/json")
-    refused(api, response)  # no api_key in the form fields
+    assert "api_key" in refused(api, response, 403)  # no api_key in the form fields
 
 
 def test_too_many_fields(api, town, settings):

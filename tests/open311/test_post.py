@@ -95,13 +95,15 @@ def test_an_address_resolves_to_its_building(api, town):
 
 
 @pytest.mark.parametrize(
-    "where",
-    [{"address_string": "火星路1号"}, {"address_id": "999999"}, {"address_id": "abc"}, {"address_id": "²"},
-     {"address_string": "x" * 201}, {}],
+    ("where", "status"),
+    [({"address_string": "火星路1号"}, 404), ({"address_id": "999999"}, 404), ({"address_id": "abc"}, 400),
+     ({"address_id": "²"}, 400), ({"address_string": "x" * 201}, 400), ({}, 400), ({"lat": ""}, 400)],
 )  # fmt: skip
-def test_unresolvable_locations_are_400(api, town, where):
-    response = api.post(**a_post(town, lat=None, long=None, **where))
-    assert response.status_code == 400
+def test_unresolvable_locations_are_refused(api, town, where, status):
+    """An address or building that is not there is 404 (a reference to nothing, as an unknown
+    jurisdiction_id); a location that cannot be read is 400."""
+    response = api.post(**{**a_post(town, lat=None, long=None), **where})
+    assert response.status_code == status
     schemas.valid(api.json(response), schemas.ERRORS)
     assert not Problem.objects.exists()
 
@@ -203,7 +205,7 @@ def test_a_post_needs_no_csrf_token_and_ignores_the_session(town):
     client.force_login(town["leader_a"])
     assert client.post(f"{BASE}/requests.json", a_post(town)).status_code == 201
     without_key = client.post(f"{BASE}/requests.json", a_post(town, api_key=None, description="no key"))
-    assert without_key.status_code == 400  # a session never stands in for the api_key
+    assert without_key.status_code == 403  # a session never stands in for the api_key
 
 
 def test_a_post_must_lie_in_its_jurisdiction(api, town):
@@ -235,3 +237,16 @@ def test_keys_are_made_in_the_admin_and_shown_once(client, town):
     assert key.key_hash == hash_key(raw) and raw not in str(ApiKey.objects.filter(pk=key.pk).values().get())
     for page in ("/admin/open311/apikey/", "/admin/open311/serviceattribute/", "/admin/open311/submission/"):
         assert client.get(page).status_code == 200
+
+
+def test_a_field_the_spec_does_not_name_is_refused(api, town):
+    response = api.post(**a_post(town, colour="red", **{"attribute[size_m]": "3"}))
+    assert response.status_code == 400
+    assert "colour" in api.json(response)[0]["description"]
+    assert not Problem.objects.exists()
+
+
+def test_a_number_attribute_beyond_any_measure_is_refused(api, town):
+    fields = a_post(town, service_code="0501", **{"attribute[danger]": "no"})
+    assert api.post(**fields, **{"attribute[size_m]": "1e16"}).status_code == 400
+    assert api.post(**fields, **{"attribute[size_m]": "1e15"}).status_code == 201

@@ -7,7 +7,7 @@ the queryables a CQL2 filter may name (each mapped to an ORM lookup) and its tim
 
 Facilities are one collection per geometry type (``facilities-point``, ``-line``, ``-polygon``):
 desktop GIS and GDAL want one geometry type per layer. The analysis outputs (``gaps-<kind>``,
-``hotspots``) are in ``ogcapi.analysis``.
+``hotspots``) are in ``api.ogc.analysis``.
 """
 
 from __future__ import annotations

@@ -10,8 +10,8 @@ from typing import Any
 from django.conf import settings
 from django.db.models import QuerySet
 
-from gridmap.ogcapi.analysis import HOTSPOTS, FrameCollection, gap_collection, gap_kinds
-from gridmap.ogcapi.collections import LAYERS, Collection, User
+from gridmap.api.ogc.analysis import HOTSPOTS, FrameCollection, gap_collection, gap_kinds
+from gridmap.api.ogc.collections import LAYERS, Collection, User
 
 AnyCollection = Collection | FrameCollection
 

@@ -3,9 +3,9 @@ them; anything else under /ogc/ is a JSON 404."""
 
 from django.urls import path, re_path
 
-from gridmap.ogcapi import views
+from gridmap.api.ogc import views
 
-app_name = "ogcapi"
+app_name = "ogc"
 
 urlpatterns = [
     path("", views.Landing.as_view(), name="landing"),

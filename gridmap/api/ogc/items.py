@@ -26,12 +26,12 @@ from gridmap.api import filters as api_filters
 from gridmap.api.analysis_features import frame_features
 from gridmap.api.errors import bad_request
 from gridmap.api.features import PRECISION, RowContext
+from gridmap.api.ogc import cql
+from gridmap.api.ogc.analysis import FrameCollection
+from gridmap.api.ogc.collections import Collection
+from gridmap.api.ogc.crs import DEFAULT, Crs, bbox_lonlat, parse_crs, swap_geometry
 from gridmap.api.params import parse_bbox, parse_when
 from gridmap.core.boundary import BoundaryError, whole_number
-from gridmap.ogcapi import cql
-from gridmap.ogcapi.analysis import FrameCollection
-from gridmap.ogcapi.collections import Collection
-from gridmap.ogcapi.crs import DEFAULT, Crs, bbox_lonlat, parse_crs, swap_geometry
 
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 10_000
@@ -94,11 +94,10 @@ def parse_items_query(values: dict[str, str], collection: Collection | FrameColl
         raise bad_request(_("offset is too large."))
     crs = parse_crs(values.get("crs"))
     bbox = None
+    bbox_crs = parse_crs(values.get("bbox-crs"), "bbox-crs")  # checked even alone (then unused)
     if "bbox" in values:
-        bbox = bbox_lonlat(values["bbox"], parse_crs(values.get("bbox-crs"), "bbox-crs"))
+        bbox = bbox_lonlat(values["bbox"], bbox_crs)
         parse_bbox(bbox)  # the API's range checks, with its messages
-    elif "bbox-crs" in values:
-        raise bad_request(_("bbox-crs is given without bbox."))
     period = None
     if "datetime" in values:
         if collection.temporal is None:
@@ -110,15 +109,14 @@ def parse_items_query(values: dict[str, str], collection: Collection | FrameColl
         for name, qb in collection.queryables.items()
         if name in values
     ]
+    cql.check_language(values.get("filter-lang"))  # checked even alone (then unused)
+    if parse_crs(values.get("filter-crs"), "filter-crs") is not DEFAULT:
+        raise bad_request(_("filter-crs: filters are read in CRS84 only."))
     if "filter" in values:
-        if parse_crs(values.get("filter-crs"), "filter-crs") is not DEFAULT:
-            raise bad_request(_("filter-crs: filters are read in CRS84 only."))
         if not collection.queryables:
             raise bad_request(_("filter: this collection has no queryables."))
         text = " AND ".join([f"({values['filter']})", *equal]) if equal else values["filter"]
         where = cql.filter_q(text, values.get("filter-lang"), collection.queryables)
-    elif "filter-lang" in values:
-        raise bad_request(_("filter-lang is given without filter."))
     elif equal:  # queryables as query parameters (Part 3): each an equality
         where = cql.filter_q(" AND ".join(equal), None, collection.queryables)
     return ItemsQuery(limit, offset, bbox, period, where, crs)

@@ -21,8 +21,7 @@ from gridmap.analysis.coverage import rule_for
 from gridmap.analysis.coverage_rows import coverage_state, grid_rows
 from gridmap.analysis.hotspot_results import hotspot_result
 from gridmap.api.features import FeatureSpec, RowContext
-from gridmap.facilities.models import FacilityKind
-from gridmap.ogcapi.collections import (
+from gridmap.api.ogc.collections import (
     INTEGER,
     NNUMBER,
     NSTRING,
@@ -33,6 +32,7 @@ from gridmap.ogcapi.collections import (
     User,
     q,
 )
+from gridmap.facilities.models import FacilityKind
 
 GAP_PREFIX = "gaps-"
 HOTSPOT_PARAMS = {"days": 90, "status": "open", "method": "dbscan", "eps_m": 50.0, "min_samples": 5}

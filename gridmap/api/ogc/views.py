@@ -24,18 +24,15 @@ from gridmap.accounts.selectors import role_of
 from gridmap.api.auth import AUTHENTICATION
 from gridmap.api.errors import api_exception_handler, bad_request
 from gridmap.api.features import RowContext, actions_by_status
+from gridmap.api.ogc import documents as docs
+from gridmap.api.ogc import items as it
+from gridmap.api.ogc.analysis import FrameCollection
+from gridmap.api.ogc.catalogue import all_collections, collections_for
+from gridmap.api.ogc.crs import parse_crs
+from gridmap.api.ogc.documents import FORMATS
+from gridmap.api.ogc.openapi import openapi_doc
 from gridmap.api.params import check_names
 from gridmap.api.renderers import ORJSONRenderer, dumps, json_response
-from gridmap.ogcapi import documents as docs
-from gridmap.ogcapi import items as it
-from gridmap.ogcapi.analysis import FrameCollection
-from gridmap.ogcapi.catalogue import all_collections, collections_for
-from gridmap.ogcapi.crs import parse_crs
-from gridmap.ogcapi.openapi import openapi_doc
-
-FORMATS = {"json": "json", "html": "html", "geojson": "json", "application/json": "json",
-           "application/geo+json": "json", "text/html": "html"}  # fmt: skip
-
 
 PAGING = {"limit", "offset", "f"}
 
@@ -67,7 +64,7 @@ class OgcView(APIView):
 
     def answer(self, request: Request, data: Any, kind: str, fmt: str, **headers: str) -> HttpResponse:
         if fmt == "html":
-            response = render(request._request, "ogcapi/page.html", _page(data))
+            response = render(request._request, "ogc/page.html", _page(data))
         else:
             response = HttpResponse(dumps(data), content_type=kind)
         for name, value in headers.items():

@@ -9,14 +9,17 @@ from django.contrib.gis.db.models import Extent
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from gridmap.ogcapi.analysis import FrameCollection
-from gridmap.ogcapi.crs import CRS84, SUPPORTED
+from gridmap.api.ogc.analysis import FrameCollection
+from gridmap.api.ogc.crs import CRS84, SUPPORTED
 
 GEOJSON = "application/geo+json"
 JSON = "application/json"
 HTML = "text/html"
 OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
 SCHEMA = "application/schema+json"
+# ``f`` → the format answered (views.OgcView.fmt)
+FORMATS = {"json": "json", "html": "html", "geojson": "json", "application/json": "json",
+           "application/geo+json": "json", "text/html": "html"}  # fmt: skip
 REL_QUERYABLES = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
 REL_CONFORMANCE = "http://www.opengis.net/def/rel/ogc/1.0/conformance"
 REL_DATA = "http://www.opengis.net/def/rel/ogc/1.0/data"
@@ -34,7 +37,7 @@ CONFORMANCE = [
 
 
 def url(request: Any, name: str, *args: Any, query: str = "") -> str:
-    return request.build_absolute_uri(reverse(f"ogcapi:{name}", args=args)) + (f"?{query}" if query else "")
+    return request.build_absolute_uri(reverse(f"ogc:{name}", args=args)) + (f"?{query}" if query else "")
 
 
 def link(href: str, rel: str, kind: str, title: str = "") -> dict[str, str]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import re
 from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db.models import Q
@@ -27,8 +28,8 @@ from pygeofilter.backends.django import to_filter
 from pygeofilter.parsers.cql2_text import parse
 
 from gridmap.api.errors import bad_request
+from gridmap.api.ogc.collections import Queryable
 from gridmap.api.params import parse_when
-from gridmap.ogcapi.collections import Queryable
 from layers.validate import BBox, GeometryInputError, check_geojson_geometry
 
 LANGUAGES = {"cql2-text", "cql-text"}  # the second is the draft's name, which GDAL 3.6 sends
@@ -36,7 +37,7 @@ GEOMETRY = "geometry"
 MAX_NODES = 500
 MAX_DEPTH = 40
 BIG = 2**53
-NUMBER = re.compile(r"-?[0-9]{1,15}(\.[0-9]{1,15})?")
+NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")  # JSON's numbers
 LOGICAL = (ast.And, ast.Or, ast.Not)
 ON_ATTRIBUTE = (ast.Comparison, ast.Between, ast.Like, ast.In, ast.IsNull)
 SPATIAL = (ast.SpatialComparisonPredicate, ast.BBox)
@@ -64,6 +65,10 @@ def _check_literal(value: Any, name: str, schema: dict[str, Any]) -> None:
         ok = isinstance(value, bool)
     else:
         ok = isinstance(value, str)
+        if ok and "pattern" in schema and not re.search(schema["pattern"], value):
+            raise _refuse(
+                _("%(name)s: %(value)s is not one of its values.") % {"name": name, "value": value[:40]}
+            )
         if ok and "enum" in schema and value not in schema["enum"]:
             raise _refuse(
                 _("%(name)s: unknown value %(value)s; accepted: %(allowed)s.")
@@ -146,18 +151,29 @@ def equals(name: str, raw: str, schema: dict[str, Any]) -> str:
     if schema.get("format") in ("date-time", "date"):
         return f"{name} = TIMESTAMP('{parse_when(raw, name).astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')}')"
     if kind in ("integer", "number"):
-        if not NUMBER.fullmatch(raw.strip()):
+        text = raw.strip()
+        try:
+            value = Decimal(text) if len(text) <= 40 and NUMBER.fullmatch(text) else None
+        except InvalidOperation:
+            value = None
+        if value is None:
             raise bad_request(_("%(name)s must be a number.") % {"name": name})
-        return f"{name} = {raw.strip()}"
+        if abs(value) > BIG:
+            raise bad_request(_("%(name)s: the number is out of range.") % {"name": name})
+        return f"{name} = {int(value) if value == value.to_integral_value() else float(value)!r}"
     if "'" in raw:
         raise bad_request(_("%(name)s: give a value with a quote in a filter instead.") % {"name": name})
     return f"{name} = '{raw}'"
 
 
-def filter_q(text: str, language: str | None, queryables: dict[str, Queryable], *, spatial: bool = True) -> Q:
-    """The ``Q`` of a CQL2 text filter over ``queryables`` (``geometry`` is the feature's)."""
+def check_language(language: str | None) -> None:
     if language is not None and language not in LANGUAGES:
         raise bad_request(_("filter-lang: only cql2-text is offered."))
+
+
+def filter_q(text: str, language: str | None, queryables: dict[str, Queryable], *, spatial: bool = True) -> Q:
+    """The ``Q`` of a CQL2 text filter over ``queryables`` (``geometry`` is the feature's)."""
+    check_language(language)
     if not text.strip():
         raise _refuse(_("the filter is empty."))
     try:
