@@ -59,7 +59,7 @@ class GridCoverage(models.Model):
     area_m2 = models.FloatField(null=True)  # null: walking area not computed (no streets)
     uncovered_m2 = models.FloatField(null=True)
     uncovered_share = models.FloatField(null=True)
-    geom = models.GeometryField(srid=4326, null=True)  # the uncovered part; null when none
+    geom = models.GeometryField(srid=4326, null=True)  # the uncovered part, a MultiPolygon; null when none
 
     class Meta:
         constraints = [

@@ -212,8 +212,12 @@ def _num(row: Any, column: str) -> float | None:
 
 
 def _geos(geom: Any) -> Any:
+    """The uncovered part as stored: always a MultiPolygon (one geometry type for every layer that
+    serves it: GIS clients and Shapefiles want one), None when there is none."""
     if geom is None or shapely.is_missing(geom) or shapely.is_empty(geom):
         return None
+    if geom.geom_type == "Polygon":
+        geom = shapely.MultiPolygon([geom])
     return geos_from_shapely(geom)
 
 

@@ -214,3 +214,27 @@ def test_the_straight_metric_needs_no_street_network(demo_town):
     with mock.patch("gridmap.analysis.coverage.street_network", FAIL):
         result = coverage_run(user=cli_user(), kind="hydrant", metric="straight")
     assert "network_m" not in result.items and result.summary["uncovered_straight"] == 56
+
+
+def test_every_stored_uncovered_part_is_a_multipolygon_and_old_polygons_are_made_so(demo_town):
+    """One geometry type for the gap layers (GIS clients and Shapefiles want one): the refresh
+    stores MultiPolygons, and the migration turns rows stored as a Polygon before into them."""
+    import importlib
+
+    from django.apps import apps
+    from django.contrib.gis.geos import MultiPolygon
+
+    refresh_now()
+    stored = GridCoverage.objects.filter(geom__isnull=False)
+    assert stored.count() > 10
+    assert {row.geom.geom_type for row in stored} == {"MultiPolygon"}
+    single = [row for row in stored if len(row.geom) == 1][:3]
+    assert single  # the demo has grids whose gap is one piece: before, those were Polygons
+    for row in single:
+        row.geom = row.geom[0]
+        row.save(update_fields=["geom"])
+    assert GridCoverage.objects.get(pk=single[0].pk).geom.geom_type == "Polygon"
+    importlib.import_module("gridmap.analysis.migrations.0003_uncovered_as_multipolygon").to_multi(apps, None)
+    for row in single:
+        again = GridCoverage.objects.get(pk=row.pk).geom
+        assert isinstance(again, MultiPolygon) and again.equals(row.geom)
