@@ -48,3 +48,9 @@ def test_the_ogc_hotspots_collection_is_polygons(stacked, as_user):  # noqa: F81
     response = client.get("/ogc/collections/hotspots/items", {"limit": 100})
     assert response.status_code == 200, response.content
     assert_polygons_around(response.json()["features"])
+    # and the collection says so, in its schema and in the API document (one type for a GIS layer)
+    schema = client.get("/ogc/collections/hotspots/schema").json()
+    assert schema["properties"]["geometry"] == {"format": "geometry-polygon"}
+    document = client.get("/ogc/api").json()
+    geometry = document["components"]["schemas"]["hotspots_feature"]["properties"]["geometry"]
+    assert geometry["properties"]["type"]["enum"] == ["Polygon"]

@@ -111,7 +111,7 @@ HOTSPOTS = FrameCollection(
     _("Problem hotspots"),
     _("Density clusters (DBSCAN, 50 m, at least 5) of the open problems of the last 90 days, largest "
       "first; kept between requests and refreshed by the workers."),
-    "Geometry",
+    "Polygon",  # one outline per cluster (layers.hotspots.clusters)
     {"cluster_id": INTEGER, "size": INTEGER, "centroid_lon": NUMBER, "centroid_lat": NUMBER, "area_m2": NNUMBER,
      "top_category": NSTRING, "category_counts": OBJECT, "category_shares": OBJECT, "first_reported_at": NSTRING,
      "last_reported_at": NSTRING},
