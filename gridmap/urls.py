@@ -1,8 +1,8 @@
 import sys
 
 from django.contrib import admin
-from django.http import HttpRequest, HttpResponse
-from django.urls import include, path, re_path
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
+from django.urls import include, path, re_path, reverse
 from django.views.decorators.csrf import csrf_exempt
 
 from gridmap.accounts import views as accounts_views
@@ -74,6 +74,15 @@ def _unserved(request: HttpRequest, *args: object, **kwargs: object) -> HttpResp
     return fault(request, 404)
 
 
+def _ogc_without_slash(request: HttpRequest) -> HttpResponse:
+    """``/ogc`` is what a GIS user types for the landing page ``/ogc/``: a GET is sent there."""
+    if request.method not in ("GET", "HEAD"):
+        return fault(request, 404)
+    query = request.META.get("QUERY_STRING", "")
+    return HttpResponsePermanentRedirect(reverse("ogc:landing") + (f"?{query}" if query else ""))
+
+
+urlpatterns += [re_path(r"^ogc$", csrf_exempt(_ogc_without_slash))]
 urlpatterns += [re_path(rf"^{prefix}(?:/|$)", csrf_exempt(_unserved)) for prefix in INTERFACES]
 
 

@@ -124,3 +124,11 @@ def test_property_any_path_under_an_interface_answers_in_its_format(client, pref
     kind = response["Content-Type"] if response.has_header("Content-Type") else ""
     if response.status_code >= 400:
         assert kind.startswith(("application/json", "application/xml")), (path, kind)
+
+
+def test_the_ogc_landing_without_its_slash_is_sent_to_it(client):
+    """What a GIS user types (``/ogc``) reaches the landing page; other methods get the JSON 404."""
+    response = client.get("/ogc", {"f": "json"})
+    assert response.status_code == 301 and response["Location"] == "/ogc/?f=json"
+    refused = client.post("/ogc")
+    assert refused.status_code == 404 and refused["Content-Type"] == "application/json"
