@@ -150,3 +150,27 @@ def _fresh_cache():
 
         cache.clear()
     yield
+
+
+@pytest.fixture
+def wsgi_app() -> Iterator[Any]:
+    """Django as a WSGI application on the test database for an in-process client (schemathesis):
+    the connection is not closed at each request's end (it holds the test's transaction), each
+    response is closed as a WSGI server closes it, and the test fails if a request it made was
+    left unfinished (``tests.wsgi_server``). The request logs of thousands of requests are left
+    unwritten (a quarter of a schemathesis run)."""
+    import logging
+
+    from django.core.handlers.wsgi import WSGIHandler
+
+    from tests.wsgi_server import ServedWSGI, requests_in_the_test_transaction
+
+    quiet = [logging.getLogger(name) for name in ("gridmap.request", "django.request")]
+    with requests_in_the_test_transaction():
+        for logger in quiet:
+            logger.disabled = True
+        try:
+            yield ServedWSGI(WSGIHandler())
+        finally:
+            for logger in quiet:
+                logger.disabled = False

@@ -15,7 +15,8 @@ a value a process has cached; 48 random bits do not.
 Within one request the whole-kind stamps are read once, every kind in the same query, at the
 first read (before any data, as the rule above asks) and kept until the request ends: a report
 then costs one stamp query, not one per cache it touches. A request that writes and then reads a
-cache of the kind it wrote sees its own change from the next request on.
+cache of the kind it wrote sees its own change from the next request on. A request ends when its
+response is closed (``request_finished``), as every WSGI server does once the body is sent.
 
 With replicas (``gridmap.core.dbrouter``) stamps are read from the database the request reads,
 even inside an atomic block: the request's replica when it has one. Data read after the stamp,

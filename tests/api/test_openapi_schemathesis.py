@@ -17,9 +17,7 @@ import copy
 import hypothesis
 import pytest
 import schemathesis
-from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
-from django.db import close_old_connections
 from rest_framework.authtoken.models import Token
 from schemathesis.checks import CHECKS, load_all_checks
 from schemathesis.config import SchemathesisConfig
@@ -30,6 +28,8 @@ from gridmap.problems.models import PositiveSite, Problem
 from gridmap.problems.services import positive_site_create
 from tests.api.conftest import SPOT, SPOT3, report
 from tests.factories import LAT0, LON0
+from tests.wsgi_server import ServedWSGI
+from tests.wsgi_server import requests_in_the_test_transaction as in_test_transaction
 
 load_all_checks()
 ALL_CHECKS = CHECKS.get_all()  # what schemathesis 4 calls "all"
@@ -74,20 +74,14 @@ def _document() -> dict:
 DOCUMENT = _document()
 # a copy: schemathesis writes the links it infers into the document it is given
 schema = schemathesis.openapi.from_dict(copy.deepcopy(DOCUMENT), config=SchemathesisConfig.from_str(CONFIG))
-schema.app = get_wsgi_application()
+schema.app = ServedWSGI(get_wsgi_application())  # each response closed, as a server does
 
 
 @pytest.fixture
 def requests_in_the_test_transaction():
-    """Django closes the connection around each request it serves (``close_old_connections``),
-    which would close the test's transaction on PostgreSQL; Django's own test client leaves
-    those signals out, and so does this test while it runs."""
-    signals = (request_started, request_finished)
-    for signal in signals:
-        signal.disconnect(close_old_connections)
-    yield
-    for signal in signals:
-        signal.connect(close_old_connections)
+    """The requests run in the test's transaction and each one finishes (``tests.wsgi_server``)."""
+    with in_test_transaction():
+        yield
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from types import SimpleNamespace
 import pytest
 from django.contrib.gis.geos import LineString, Point
 from django.db import connection
+from werkzeug.test import Client
 
 from gridmap.core.models import ChangeStamp
 from gridmap.core.stamps import stamp_of, stamps_of, watched_kinds
@@ -193,3 +194,25 @@ def test_truncate_renews_the_kind(towns):
         pytest.skip("SQLite has no TRUNCATE (a DELETE without WHERE fires the row triggers)")
     Street.objects.create(geom=LineString((LON0, LAT0), (LON0 + 0.001, LAT0), srid=4326))
     assert changes(towns, lambda: raw(f"TRUNCATE {table(Street)}")) == every("streets")
+
+
+def test_a_request_lasts_until_its_response_is_closed(wsgi_app, settings):
+    """Whole-kind stamps are read once per request and kept until the request finishes, which is
+    when its response is closed (as a WSGI server does). A client that leaves the response open
+    (werkzeug's, schemathesis's) keeps the thread in the request: later reads there answer the
+    old stamps and a write is not seen. The suite's in-process app closes every response."""
+    settings.ALLOWED_HOSTS = ["localhost"]
+    line = LineString((LON0, LAT0), (LON0 + 0.001, LAT0), srid=4326)
+
+    def write_is_seen() -> bool:
+        before = stamp_of("streets")
+        Street.objects.create(geom=line)
+        return stamp_of("streets") != before
+
+    assert write_is_seen()
+    left_open = Client(wsgi_app.app).get("/health/")  # Django's handler itself, not closed
+    assert not write_is_seen()
+    left_open.close()
+    assert write_is_seen()
+    Client(wsgi_app).get("/health/")
+    assert write_is_seen()

@@ -4,13 +4,8 @@ data. The document is the one discovery.json links."""
 
 from __future__ import annotations
 
-import logging
-
 import pytest
 import schemathesis
-from django.core import signals
-from django.core.handlers.wsgi import WSGIHandler
-from django.db import close_old_connections
 from hypothesis import HealthCheck
 from hypothesis import settings as hsettings
 from schemathesis import GenerationMode
@@ -39,23 +34,6 @@ def unstated(case):
     if ("start_date" in query and "end_date" in query) or case.media_type == "multipart/form-data":
         return [positive_data_acceptance]
     return []
-
-
-@pytest.fixture
-def wsgi_app():
-    """Django as a WSGI application on the test database: as Django's test client does, the
-    connection is not closed at each request's end (it holds the test's transaction). The
-    request logs of thousands of requests are left unwritten (a quarter of the run)."""
-    signals.request_started.disconnect(close_old_connections)
-    signals.request_finished.disconnect(close_old_connections)
-    quiet = [logging.getLogger(name) for name in ("gridmap.request", "django.request")]
-    for logger in quiet:
-        logger.disabled = True
-    yield WSGIHandler()
-    for logger in quiet:
-        logger.disabled = False
-    signals.request_started.connect(close_old_connections)
-    signals.request_finished.connect(close_old_connections)
 
 
 def run_every_operation(schema, subtests, **call):
