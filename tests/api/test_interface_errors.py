@@ -132,3 +132,14 @@ def test_the_ogc_landing_without_its_slash_is_sent_to_it(client):
     assert response.status_code == 301 and response["Location"] == "/ogc/?f=json"
     refused = client.post("/ogc")
     assert refused.status_code == 404 and refused["Content-Type"] == "application/json"
+
+
+@pytest.mark.parametrize("accept", ["application/geo+json", "application/json", "text/csv", "image/webp"])
+def test_what_accept_asks_for_never_earns_a_406(town, as_user, accept):
+    """Each operation has one representation, the one its document names: GeoJSON lists answer
+    it whatever Accept says, and errors stay JSON."""
+    client = as_user(town["admin"])
+    listed = client.get("/api/v1/problems/", HTTP_ACCEPT=accept)
+    assert listed.status_code == 200 and listed["Content-Type"] == "application/geo+json"
+    missing = client.get("/api/v1/problems/999999999/", HTTP_ACCEPT=accept)
+    assert missing.status_code == 404 and missing["Content-Type"] == "application/json"
