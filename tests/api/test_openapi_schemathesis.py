@@ -19,7 +19,6 @@ import pytest
 import schemathesis
 from django.core.wsgi import get_wsgi_application
 from rest_framework.authtoken.models import Token
-from schemathesis.checks import CHECKS, load_all_checks
 from schemathesis.config import SchemathesisConfig
 
 from gridmap.facilities.models import Facility
@@ -28,11 +27,9 @@ from gridmap.problems.models import PositiveSite, Problem
 from gridmap.problems.services import positive_site_create
 from tests.api.conftest import SPOT, SPOT3, report
 from tests.factories import LAT0, LON0
+from tests.schemathesis_run import ALL_CHECKS, positive_data_acceptance
 from tests.wsgi_server import ServedWSGI
 from tests.wsgi_server import requests_in_the_test_transaction as in_test_transaction
-
-load_all_checks()
-ALL_CHECKS = CHECKS.get_all()  # what schemathesis 4 calls "all"
 
 # Values the document cannot list because they live in the database (catalogue codes) or
 # because a pattern cannot say them (a box whose minimum lies below its maximum): the fuzzing
@@ -129,14 +126,13 @@ NOT_SAYABLE = {
     # each step needs its own params and state (dispatch a department, handle after-photos)
     ("POST", "/api/v1/problems/{id}/transitions/"): "params",
 }
-POSITIVE_DATA_ACCEPTANCE = next(c for c in ALL_CHECKS if c.__name__ == "positive_data_acceptance")
 
 
 @schema.parametrize()
 def test_the_rest_api_answers_as_its_document_says(case, admin_headers, town_ids):
     real_ids(case, town_ids)
     label = (case.operation.method.upper(), case.operation.path)
-    excluded = [POSITIVE_DATA_ACCEPTANCE] if label in NOT_SAYABLE else []
+    excluded = [positive_data_acceptance] if label in NOT_SAYABLE else []
     case.call_and_validate(headers=admin_headers, checks=ALL_CHECKS, excluded_checks=excluded)
 
 
@@ -157,7 +153,7 @@ def test_workflows_of_the_rest_api_answer_as_the_document_says(admin_headers, to
             case.validate_response(
                 response,
                 checks=ALL_CHECKS,
-                excluded_checks=[POSITIVE_DATA_ACCEPTANCE] if label in NOT_SAYABLE else [],
+                excluded_checks=[positive_data_acceptance] if label in NOT_SAYABLE else [],
                 headers=admin_headers,
                 transport_kwargs=kwargs or None,
                 recorder=getattr(self, "recorder", None),

@@ -5,20 +5,13 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck
-from hypothesis import settings as hsettings
 from rest_framework.authtoken.models import Token
 from schemathesis import GenerationMode
-from schemathesis.checks import CHECKS, load_all_checks
 from schemathesis.core.result import Ok
-from schemathesis.pytest.lazy import get_all_tests
-from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from gridmap.api.ogc.analysis import gap_kinds
 from gridmap.facilities.models import FacilityKind
-
-load_all_checks()
-ALL_CHECKS = list(CHECKS.get_all())
+from tests.schemathesis_run import positive_data_acceptance, run_every_operation
 
 
 def unstated(case):
@@ -30,21 +23,6 @@ def unstated(case):
     if "bbox" in query or "filter" in query or "/" in period.strip("/"):
         return [positive_data_acceptance]
     return []
-
-
-def run_every_operation(schema, subtests):
-    def call(case):
-        case.call_and_validate(checks=ALL_CHECKS, excluded_checks=unstated(case))
-
-    found = 0
-    settings = hsettings(deadline=None, suppress_health_check=list(HealthCheck))
-    for result in get_all_tests(schema=schema, test_func=call, settings=settings, given_kwargs={}):
-        assert isinstance(result, Ok), result.err()
-        operation, test = result.ok()
-        found += 1
-        with subtests.test(operation.label):
-            test()
-    return found
 
 
 @pytest.mark.django_db
@@ -63,4 +41,4 @@ def test_ogc_api_answers_as_its_document_says(ogc_town, settings, subtests, wsgi
     # every path has one operation, GET; schemathesis leaves out /api, the document it was read from
     tested = {r.ok().path for r in loaded.get_all_operations() if isinstance(r, Ok)}
     assert set(paths) - tested == {"/api"}
-    assert run_every_operation(loaded, subtests) == len(tested) > 40
+    assert run_every_operation(loaded, subtests, unstated) == len(tested) > 40

@@ -6,21 +6,14 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck
-from hypothesis import settings as hsettings
 from schemathesis import GenerationMode
-from schemathesis.checks import CHECKS, load_all_checks
-from schemathesis.core.result import Ok
-from schemathesis.pytest.lazy import get_all_tests
-from schemathesis.specs.openapi.checks import positive_data_acceptance
 from werkzeug.test import Client
 
 from gridmap.accounts.models import Role
 from gridmap.open311.models import ApiKey
 from tests.factories import user
+from tests.schemathesis_run import negative_data_rejection, positive_data_acceptance, run_every_operation
 
-load_all_checks()
-ALL_CHECKS = list(CHECKS.get_all())
 BASE = "/open311/v2"
 
 
@@ -29,26 +22,16 @@ def unstated(case):
     the document cannot state as schema (it says it in words): end_date after start_date and at
     most 90 days later; the photo form (multipart), whose schema is looser than the server's
     rules (no "not" beside a file, which schemathesis cannot judge; see open311/openapi.py) and
-    whose photo must be a JPEG or PNG."""
+    whose photo must be a JPEG or PNG. For that form, negative data rejection too: its location
+    rule is an ``anyOf`` (lat and long, or an address id, or an address), and schemathesis 4.32.5
+    breaks one branch and calls the body invalid while another branch still holds it (seen: lat
+    and long given, ``address_string`` left empty, answered 201 as it should be)."""
     query = case.query or {}
-    if ("start_date" in query and "end_date" in query) or case.media_type == "multipart/form-data":
+    if case.media_type == "multipart/form-data":
+        return [positive_data_acceptance, negative_data_rejection]
+    if "start_date" in query and "end_date" in query:
         return [positive_data_acceptance]
     return []
-
-
-def run_every_operation(schema, subtests, **call):
-    def check(case):
-        case.call_and_validate(checks=ALL_CHECKS, excluded_checks=unstated(case), **call)
-
-    found = 0
-    settings = hsettings(deadline=None, suppress_health_check=list(HealthCheck))
-    for result in get_all_tests(schema=schema, test_func=check, settings=settings, given_kwargs={}):
-        assert isinstance(result, Ok), result.err()
-        operation, test = result.ok()
-        found += 1
-        with subtests.test(operation.label):
-            test()
-    return found
 
 
 @pytest.mark.django_db
@@ -63,4 +46,4 @@ def test_open311_answers_as_its_document_says(town, settings, subtests, wsgi_app
     loaded.config.generation.update(
         modes=list(GenerationMode), max_examples=5, with_security_parameters=False
     )
-    assert run_every_operation(loaded, subtests, params={"api_key": key}) == 6
+    assert run_every_operation(loaded, subtests, unstated, params={"api_key": key}) == 6
